@@ -1,0 +1,12 @@
+// Package configs holds the example files that ship with agw-proxy.
+package configs
+
+import _ "embed"
+
+// AsanaOpenAPI is the OpenAPI 3 spec of the example Asana target: one
+// endpoint, POST /asana (operationId asanaInvoke), that takes the user's
+// Asana token in the X-Asana-Token header and the operation in a JSON body.
+// The emulator in internal/gatewaysim serves it as its default target.
+//
+//go:embed asana-openapi.json
+var AsanaOpenAPI []byte

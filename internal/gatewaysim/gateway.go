@@ -1,0 +1,410 @@
+package gatewaysim
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// Protocol versions the Gateway accepts (supportedVersions).
+var protocolVersions = []string{"2025-11-25", "2025-06-18", "2025-03-26"}
+
+// The authorizer's 401 body, byte for byte what the Gateway sends.
+const invalidTokenBody = `{"jsonrpc":"2.0","id":0,"error":{"code":-32001,"message":"Invalid Bearer token"}}`
+
+// The 403 body for a token without an allowed scope. The real body was not
+// recorded; this mirrors the 401 one.
+const insufficientScopeBody = `{"jsonrpc":"2.0","id":0,"error":{"code":-32001,"message":"Insufficient scope"}}`
+
+// simTool is a tool the Gateway lists: an OpenAPI operation or the search tool.
+type simTool struct {
+	tool *mcp.Tool
+	op   *operation // nil for the search tool
+}
+
+type targetState struct {
+	Target
+	tools []string
+}
+
+func (s *Sim) newGateway() error {
+	pageSize := s.opts.PageSize
+	if pageSize <= 0 {
+		pageSize = 1 << 30 // all in one page, like the Gateway by default
+	}
+	srv := mcp.NewServer(&mcp.Implementation{Name: "agentcore-gateway-sim", Version: "1.0.0"}, &mcp.ServerOptions{
+		PageSize:                  pageSize,
+		SupportedProtocolVersions: protocolVersions,
+		Capabilities:              &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{ListChanged: true}},
+	})
+	srv.AddReceivingMiddleware(func(next mcp.MethodHandler) mcp.MethodHandler {
+		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+			s.mu.Lock()
+			switch method {
+			case "initialize":
+				s.counts.Initializes++
+			case "tools/list":
+				s.counts.ToolLists++
+			case "tools/call":
+				s.counts.ToolCalls++
+			}
+			s.mu.Unlock()
+			return next(ctx, method, req)
+		}
+	})
+	s.mcpServer = srv
+	if s.opts.Search {
+		s.addSearchTool()
+	}
+
+	getServer := func(*http.Request) *mcp.Server { return srv }
+	newHandler := func(json bool) http.Handler {
+		return mcp.NewStreamableHTTPHandler(getServer, &mcp.StreamableHTTPOptions{
+			Stateless:      !s.opts.Sessions,
+			JSONResponse:   json,
+			SessionTimeout: s.opts.SessionTimeout,
+			Logger:         s.log,
+		})
+	}
+	switch {
+	case s.opts.Sessions:
+		// One handler holds the sessions, so the response style is fixed.
+		s.gateway = newHandler(!s.opts.Streaming)
+	case s.opts.Streaming:
+		jsonH, sseH := newHandler(true), newHandler(false)
+		s.gateway = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("X-Agwsim-Wants-SSE") == "1" {
+				sseH.ServeHTTP(w, r)
+			} else {
+				jsonH.ServeHTTP(w, r)
+			}
+		})
+	default:
+		s.gateway = newHandler(true)
+	}
+	return nil
+}
+
+// gatewayHandler serves the Gateway host: /mcp behind the CUSTOM_JWT
+// authorizer and the protected-resource metadata without auth.
+func (s *Sim) gatewayHandler() http.Handler {
+	mux := http.NewServeMux()
+	meta := func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{
+			"authorization_servers":    []string{s.Issuer},
+			"resource":                 s.GatewayURL,
+			"scopes_supported":         s.opts.AllowedScopes,
+			"bearer_methods_supported": []string{"header"},
+		})
+	}
+	mux.HandleFunc("GET /.well-known/oauth-protected-resource", meta)
+	mux.HandleFunc("GET /.well-known/oauth-protected-resource/mcp", meta)
+	mux.HandleFunc("/mcp", s.serveMCP)
+	return mux
+}
+
+func (s *Sim) serveMCP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.counts.MCPRequests++
+	fail := 0
+	if r.Method == http.MethodPost && s.faults.mcpFailN > 0 {
+		s.faults.mcpFailN--
+		fail = s.faults.mcpFailStatus
+	}
+	s.mu.Unlock()
+	if fail != 0 {
+		writeJSON(w, fail, map[string]string{"message": http.StatusText(fail)})
+		return
+	}
+	if status := s.authorize(r); status != http.StatusOK {
+		s.mu.Lock()
+		s.counts.Unauthorized++
+		s.mu.Unlock()
+		body, challenge := invalidTokenBody, `Bearer error="invalid_token", resource_metadata="`+s.ResourceURL+`"`
+		if status == http.StatusForbidden {
+			body = insufficientScopeBody
+			challenge = `Bearer error="insufficient_scope", scope="` + strings.Join(s.opts.AllowedScopes, " ") +
+				`", resource_metadata="` + s.ResourceURL + `"`
+		}
+		w.Header().Set("WWW-Authenticate", challenge)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		io.WriteString(w, body)
+		return
+	}
+
+	// The Gateway does not insist on the Accept header the SDK demands (the
+	// seed notebook sends none); it answers JSON unless streaming is on and
+	// the client accepts text/event-stream.
+	r.Header.Del("X-Agwsim-Wants-SSE")
+	if accept := r.Header.Values("Accept"); len(accept) > 0 {
+		if strings.Contains(strings.Join(accept, ","), "text/event-stream") {
+			r.Header.Set("X-Agwsim-Wants-SSE", "1")
+		}
+	}
+	if r.Method == http.MethodPost {
+		r.Header.Set("Accept", "application/json, text/event-stream")
+	}
+
+	if r.Method == http.MethodPost && s.takeReset(r) {
+		s.serveAndReset(w, r)
+		return
+	}
+	s.gateway.ServeHTTP(w, r)
+}
+
+// authorize is the CUSTOM_JWT authorizer: signature against the pool's
+// JWKS, exp, iss, client_id in allowedClients, any allowed scope. It
+// returns 200, 401 or 403.
+func (s *Sim) authorize(r *http.Request) int {
+	scheme, raw, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || raw == "" {
+		return http.StatusUnauthorized
+	}
+	tok, err := jwt.ParseSigned(strings.TrimSpace(raw), []jose.SignatureAlgorithm{jose.RS256})
+	if err != nil {
+		return http.StatusUnauthorized
+	}
+	var c struct {
+		jwt.Claims
+		ClientID string `json:"client_id"`
+		Scope    string `json:"scope"`
+		TokenUse string `json:"token_use"`
+	}
+	if err := tok.Claims(&s.keys.jwks, &c); err != nil {
+		return http.StatusUnauthorized
+	}
+	now := s.now()
+	if c.Expiry == nil || !now.Before(c.Expiry.Time()) || c.Issuer != s.Issuer {
+		return http.StatusUnauthorized
+	}
+	s.mu.Lock()
+	live := s.issued[c.ID]
+	s.mu.Unlock()
+	if !live {
+		return http.StatusUnauthorized
+	}
+	if len(s.opts.AllowedClients) > 0 && !slices.Contains(s.opts.AllowedClients, c.ClientID) {
+		return http.StatusUnauthorized
+	}
+	if len(s.opts.AllowedScopes) > 0 && !slices.ContainsFunc(strings.Fields(c.Scope), func(sc string) bool {
+		return slices.Contains(s.opts.AllowedScopes, sc)
+	}) {
+		return http.StatusForbidden
+	}
+	return http.StatusOK
+}
+
+// takeReset reports whether this request is a tools/call that a pending
+// ResetNext should cut off.
+func (s *Sim) takeReset(r *http.Request) bool {
+	s.mu.Lock()
+	pending := s.faults.resetN > 0
+	s.mu.Unlock()
+	if !pending {
+		return false
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 16<<20))
+	r.Body.Close()
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if err != nil {
+		return false
+	}
+	var msg struct {
+		Method string `json:"method"`
+	}
+	if json.Unmarshal(body, &msg) != nil || msg.Method != "tools/call" {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.faults.resetN == 0 {
+		return false
+	}
+	s.faults.resetN--
+	return true
+}
+
+// serveAndReset runs the call (so the target sees it) and then resets the
+// connection instead of answering.
+func (s *Sim) serveAndReset(w http.ResponseWriter, r *http.Request) {
+	s.gateway.ServeHTTP(&discardWriter{header: http.Header{}}, r)
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		tc.SetLinger(0) // RST, not FIN
+	}
+	conn.Close()
+}
+
+type discardWriter struct {
+	header http.Header
+}
+
+func (d *discardWriter) Header() http.Header         { return d.header }
+func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discardWriter) WriteHeader(int)             {}
+func (d *discardWriter) Flush()                      {}
+
+// AddTarget adds an OpenAPI target at run time; its tools replace tools of
+// the same name. Sessions that can receive notifications get
+// notifications/tools/list_changed.
+func (s *Sim) AddTarget(t Target) (err error) {
+	if t.Name == "" {
+		return fmt.Errorf("gatewaysim: target without a name")
+	}
+	switch t.APIKeyLocation {
+	case "":
+		t.APIKeyLocation = "QUERY_PARAMETER"
+	case "QUERY_PARAMETER", "HEADER":
+	default:
+		return fmt.Errorf("gatewaysim: target %s: APIKeyLocation %q: want QUERY_PARAMETER or HEADER", t.Name, t.APIKeyLocation)
+	}
+	if t.APIKeyName == "" {
+		t.APIKeyName = "api_key"
+	}
+	ops, err := parseOpenAPI(t.Name, t.Spec)
+	if err != nil {
+		return err
+	}
+	ts := &targetState{Target: t}
+	for _, op := range ops {
+		tool := &mcp.Tool{Name: op.name, Description: op.description, InputSchema: op.schema}
+		if err := s.addTool(tool, s.operationHandler(op)); err != nil {
+			return err
+		}
+		s.mu.Lock()
+		s.tools[op.name] = &simTool{tool: tool, op: op}
+		s.mu.Unlock()
+		ts.tools = append(ts.tools, op.name)
+	}
+	s.mu.Lock()
+	s.targets[t.Name] = ts
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Sim) addTool(t *mcp.Tool, h mcp.ToolHandler) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("gatewaysim: tool %s: %v", t.Name, p)
+		}
+	}()
+	s.mcpServer.AddTool(t, h)
+	return nil
+}
+
+// RemoveTool removes tools by name (notifying sessions, like AddTarget).
+func (s *Sim) RemoveTool(names ...string) {
+	s.mu.Lock()
+	for _, n := range names {
+		delete(s.tools, n)
+	}
+	s.mu.Unlock()
+	s.mcpServer.RemoveTools(names...)
+}
+
+// RemoveTarget removes a target and all its tools.
+func (s *Sim) RemoveTarget(name string) {
+	s.mu.Lock()
+	ts := s.targets[name]
+	delete(s.targets, name)
+	s.mu.Unlock()
+	if ts != nil {
+		s.RemoveTool(ts.tools...)
+	}
+}
+
+// Tools returns the names of the tools the Gateway lists, sorted.
+func (s *Sim) Tools() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	names := make([]string, 0, len(s.tools))
+	for n := range s.tools {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+func (s *Sim) sessions() []*mcp.ServerSession {
+	return slices.Collect(s.mcpServer.Sessions())
+}
+
+// DropSessions ends every MCP session, as a Gateway does when a session
+// expires: the next request with an old Mcp-Session-Id gets HTTP 404 and
+// open SSE streams end. Only meaningful with Options.Sessions.
+func (s *Sim) DropSessions() {
+	for _, ss := range s.sessions() {
+		ss.Close()
+	}
+}
+
+// FailNext makes the Gateway answer the next n POSTs to /mcp with status
+// and body {"message":"<status text>"}, before the authorizer runs (GET and
+// DELETE are not counted). n <= 0 cancels a pending failure.
+func (s *Sim) FailNext(n, status int) {
+	s.mu.Lock()
+	s.faults.mcpFailN, s.faults.mcpFailStatus = max(n, 0), status
+	s.mu.Unlock()
+}
+
+// SetDelay delays every tools/call of an OpenAPI target by d before the
+// Gateway calls the backend (a slow target). A call cancelled during the
+// delay never reaches the backend and counts in Counts.ToolCallsCancelled.
+// 0 removes the delay.
+func (s *Sim) SetDelay(d time.Duration) {
+	s.mu.Lock()
+	s.faults.delay = d
+	s.mu.Unlock()
+}
+
+// ResetNext makes the next n tools/call requests reach the target and then
+// lose their connection (TCP RST) instead of a response: the client cannot
+// tell whether the call happened.
+func (s *Sim) ResetNext(n int) {
+	s.mu.Lock()
+	s.faults.resetN = max(n, 0)
+	s.mu.Unlock()
+}
+
+// ResetConnections closes every open client connection to the Gateway,
+// idle or busy (in-flight requests and SSE streams fail).
+func (s *Sim) ResetConnections() {
+	s.mu.Lock()
+	conns := make([]net.Conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		if tc, ok := c.(*net.TCPConn); ok {
+			tc.SetLinger(0)
+		}
+		c.Close()
+	}
+}
+
+// Counts returns a snapshot of the emulator's counters.
+func (s *Sim) Counts() Counts {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.counts
+}

@@ -1,0 +1,372 @@
+package gatewaysim
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/agw-proxy/agw-proxy/configs"
+)
+
+// DefaultTargetName is the name of the default target: the one the seed
+// tutorial creates, serving configs.AsanaOpenAPI.
+const DefaultTargetName = "AgentCoreGwyAPIGatewayTarget"
+
+// DefaultAPIKey is the outbound API key the default target sends to the
+// backend (in the api_key query parameter, like the seed tutorial).
+const DefaultAPIKey = "agwsim-outbound-api-key-0123456789"
+
+// SearchToolName is the Gateway's built-in semantic search tool, offered
+// when Options.Search is set.
+const SearchToolName = "x_amz_bedrock_agentcore_search"
+
+// Options configures the emulator. The zero value is a Gateway like the seed
+// tutorial's: one Asana target, no sessions, JSON responses.
+type Options struct {
+	Region        string        // default "us-east-1"
+	PoolID        string        // default "us-east-1_AgwSim01"
+	TokenLifetime time.Duration // access (and id) token lifetime; default 1h
+
+	// RefreshTokenLifetime is the web client's refresh token lifetime;
+	// default 30 days, like the seed stack.
+	RefreshTokenLifetime time.Duration
+
+	// Targets are the Gateway's OpenAPI targets. Default: one target named
+	// DefaultTargetName with configs.AsanaOpenAPI and DefaultAPIKey.
+	Targets []Target
+
+	PageSize  int  // tools/list page size; 0 = all in one page
+	Sessions  bool // issue Mcp-Session-Id on initialize and require it (404 when unknown)
+	Streaming bool // SSE responses when the client accepts text/event-stream
+	Search    bool // offer x_amz_bedrock_agentcore_search
+	EchoToken bool // the Asana-like backend reflects the received X-Asana-Token in its body
+
+	// Debug is the Gateway's exceptionLevel DEBUG: a failed target call's
+	// result carries the target's status and body instead of the generic
+	// "An internal error occurred. Please retry later.".
+	Debug bool
+
+	// SessionTimeout closes idle sessions (Sessions only); 0 = never.
+	SessionTimeout time.Duration
+
+	// RedirectURL is the web client's one registered callback URL, matched
+	// exactly by /oauth2/authorize. Default "http://localhost:8501/" (the
+	// seed stack's); tests that run a login listener set their own.
+	RedirectURL string
+
+	// AllowedClients is the authorizer's allowedClients; nil means the
+	// machine client and the web client.
+	AllowedClients []string
+	// AllowedScopes is the authorizer's allowedScopes (any match); nil
+	// means the resource server's read scope (Sim.Scope).
+	AllowedScopes []string
+
+	// Now is the issuer's clock; nil means time.Now. See also SetClockSkew.
+	Now func() time.Time
+
+	Logger *slog.Logger // nil: no logs
+}
+
+// Target is an OpenAPI target of the Gateway with an API-key outbound
+// credential.
+type Target struct {
+	Name string // tool names are Name + "___" + operationId
+	Spec []byte // OpenAPI 3.0/3.1 JSON
+
+	// APIKey is the outbound credential sent to the backend; empty sends none.
+	APIKey         string
+	APIKeyLocation string // "QUERY_PARAMETER" (default) or "HEADER"
+	APIKeyName     string // default "api_key"
+	APIKeyPrefix   string // prepended to APIKey, e.g. "Bearer "
+}
+
+// Request is one HTTP request the backend received from the Gateway.
+type Request struct {
+	Target string // the target whose tool was called
+	Method string
+	Path   string // the operation's path, e.g. "/asana" (without the target's base)
+	Query  url.Values
+	Header http.Header
+	Body   []byte
+}
+
+// Counts are the emulator's counters, for tests that assert how often
+// something happened.
+type Counts struct {
+	TokenRequests      int // POSTs to /oauth2/token, failed or not
+	TokensIssued       int // access tokens issued by /oauth2/token
+	Authorizes         int // GETs of /oauth2/authorize
+	MCPRequests        int // HTTP requests to /mcp, any method
+	Unauthorized       int // /mcp requests answered 401 or 403 by the authorizer
+	Initializes        int // initialize requests that reached the MCP server
+	ToolLists          int // tools/list requests that reached the MCP server
+	ToolCalls          int // tools/call requests that reached the MCP server
+	ToolCallsCancelled int // tool calls whose context ended before they finished
+	BackendRequests    int // requests the backend received
+}
+
+// Sim is a running emulator. Its exported fields are read-only.
+type Sim struct {
+	GatewayURL   string // http://127.0.0.1:P/mcp
+	ResourceURL  string // the protected-resource metadata document
+	TokenURL     string // hosted domain /oauth2/token
+	AuthorizeURL string // hosted domain /oauth2/authorize
+	DiscoveryURL string // Issuer + "/.well-known/openid-configuration"
+	Issuer       string // http://127.0.0.1:P/{PoolID}: Cognito's iss, served locally
+	JWKSURL      string // Issuer + "/.well-known/jwks.json"
+	BackendURL   string // the recording backend's base URL
+
+	ClientID     string // machine client (client_credentials)
+	ClientSecret string
+	Scope        string // "<resource server>/read"
+
+	WebClientID string // web client: public, authorization code + PKCE
+	RedirectURL string // the web client's registered callback
+
+	opts    Options
+	log     *slog.Logger
+	keys    *signingKey
+	clients map[string]*client
+
+	mcpServer *mcp.Server
+	gateway   http.Handler
+	outbound  *http.Transport
+
+	servers []*http.Server
+	pending []net.Listener
+	closing chan struct{}
+	closed  sync.Once
+	wg      sync.WaitGroup
+
+	mu       sync.Mutex
+	counts   Counts
+	received []Request
+	tools    map[string]*simTool
+	targets  map[string]*targetState
+	issued   map[string]bool // jti of every access token issued and not revoked
+	codes    map[string]*authCode
+	refresh  map[string]*refreshGrant
+	skew     time.Duration
+	faults   faults
+	conns    map[net.Conn]bool // open connections to the Gateway listener
+}
+
+type faults struct {
+	mcpFailN, mcpFailStatus         int
+	tokenFailN, tokenFailStatus     int
+	backendFailN, backendFailStatus int
+	resetN                          int
+	delay                           time.Duration
+}
+
+// Start starts the emulator on 127.0.0.1 random ports: one listener each for
+// the Cognito user-pool issuer (discovery, JWKS), the Cognito hosted domain
+// (token, authorize), the Gateway and the backend.
+func Start(opts Options) (*Sim, error) {
+	if opts.Region == "" {
+		opts.Region = "us-east-1"
+	}
+	if opts.PoolID == "" {
+		opts.PoolID = opts.Region + "_AgwSim01"
+	}
+	if opts.TokenLifetime <= 0 {
+		opts.TokenLifetime = time.Hour
+	}
+	if opts.RefreshTokenLifetime <= 0 {
+		opts.RefreshTokenLifetime = 30 * 24 * time.Hour
+	}
+	if opts.RedirectURL == "" {
+		opts.RedirectURL = "http://localhost:8501/"
+	}
+	if opts.Targets == nil {
+		opts.Targets = []Target{{Name: DefaultTargetName, Spec: configs.AsanaOpenAPI, APIKey: DefaultAPIKey}}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	keys, err := sharedKey()
+	if err != nil {
+		return nil, err
+	}
+	s := &Sim{
+		opts:     opts,
+		log:      log,
+		keys:     keys,
+		closing:  make(chan struct{}),
+		tools:    make(map[string]*simTool),
+		targets:  make(map[string]*targetState),
+		issued:   make(map[string]bool),
+		codes:    make(map[string]*authCode),
+		refresh:  make(map[string]*refreshGrant),
+		conns:    make(map[net.Conn]bool),
+		outbound: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second},
+	}
+	s.Scope = "default-m2m-resource-server-agwsim/read"
+	s.ClientID = randomString(26, lowerAlnum)
+	s.ClientSecret = randomString(51, lowerAlnum)
+	s.WebClientID = randomString(26, lowerAlnum)
+	s.RedirectURL = opts.RedirectURL
+	s.clients = map[string]*client{
+		s.ClientID: {
+			id: s.ClientID, secret: s.ClientSecret,
+			grants: []string{"client_credentials"},
+			scopes: []string{s.Scope},
+		},
+		s.WebClientID: {
+			id:        s.WebClientID,
+			grants:    []string{"authorization_code", "refresh_token"},
+			scopes:    []string{"openid", "email", "profile", s.Scope},
+			redirects: []string{opts.RedirectURL},
+		},
+	}
+	if s.opts.AllowedClients == nil {
+		s.opts.AllowedClients = []string{s.ClientID, s.WebClientID}
+	}
+	if s.opts.AllowedScopes == nil {
+		s.opts.AllowedScopes = []string{s.Scope}
+	}
+
+	idp, err := s.listen()
+	if err != nil {
+		return nil, err
+	}
+	hosted, err := s.listen()
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	gw, err := s.listen()
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	backend, err := s.listen()
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.Issuer = "http://" + idp.Addr().String() + "/" + opts.PoolID
+	s.DiscoveryURL = s.Issuer + "/.well-known/openid-configuration"
+	s.JWKSURL = s.Issuer + "/.well-known/jwks.json"
+	hostedBase := "http://" + hosted.Addr().String()
+	s.TokenURL = hostedBase + "/oauth2/token"
+	s.AuthorizeURL = hostedBase + "/oauth2/authorize"
+	gwBase := "http://" + gw.Addr().String()
+	s.GatewayURL = gwBase + "/mcp"
+	s.ResourceURL = gwBase + "/.well-known/oauth-protected-resource"
+	s.BackendURL = "http://" + backend.Addr().String()
+
+	if err := s.newGateway(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	for _, t := range opts.Targets {
+		if err := s.AddTarget(t); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+
+	s.serve(idp, s.idpHandler(), nil)
+	s.serve(hosted, s.hostedHandler(), nil)
+	s.serve(gw, s.gatewayHandler(), s.trackConn)
+	s.serve(backend, http.HandlerFunc(s.serveBackend), nil)
+	return s, nil
+}
+
+func (s *Sim) listen() (net.Listener, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("gatewaysim: listen: %w", err)
+	}
+	// Keep the listener until serve takes it; Close closes it otherwise.
+	s.pending = append(s.pending, l)
+	return l, nil
+}
+
+func (s *Sim) serve(l net.Listener, h http.Handler, connState func(net.Conn, http.ConnState)) {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ConnState:         connState,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	s.servers = append(s.servers, srv)
+	s.pending = slices.DeleteFunc(s.pending, func(p net.Listener) bool { return p == l })
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Warn("gatewaysim: serve", "err", err)
+		}
+	}()
+}
+
+func (s *Sim) trackConn(c net.Conn, state http.ConnState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch state {
+	case http.StateNew:
+		s.conns[c] = true
+	case http.StateClosed, http.StateHijacked:
+		delete(s.conns, c)
+	}
+}
+
+// Close shuts the emulator down: it ends every MCP session, stops all
+// listeners and waits for their goroutines. It is safe to call twice.
+func (s *Sim) Close() {
+	s.closed.Do(func() {
+		close(s.closing)
+		for _, l := range s.pending {
+			l.Close()
+		}
+		if s.mcpServer != nil {
+			for _, ss := range s.sessions() {
+				ss.Close()
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		for _, srv := range s.servers {
+			if err := srv.Shutdown(ctx); err != nil {
+				srv.Close()
+			}
+		}
+		s.wg.Wait()
+		s.outbound.CloseIdleConnections()
+	})
+}
+
+// now is the issuer's clock, skewed by SetClockSkew.
+func (s *Sim) now() time.Time {
+	s.mu.Lock()
+	skew := s.skew
+	s.mu.Unlock()
+	return s.opts.Now().Add(skew)
+}
+
+const lowerAlnum = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+func randomString(n int, alphabet string) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}

@@ -26,8 +26,8 @@ type operation struct {
 	target      string
 	name        string // {target}___{operationId}
 	description string
-	method      string // upper case
-	path        string // template, e.g. /tasks/{task_gid}
+	method      string            // upper case
+	path        string            // template, e.g. /tasks/{task_gid}
 	in          map[string]string // argument -> "path" | "query" | "header"; others go to the body
 	hasBody     bool
 	schema      map[string]any

@@ -1,0 +1,594 @@
+package main
+
+// The config file. It is read with goccy/go-yaml's parser and walked by hand
+// rather than decoded into structs: that way every value keeps the
+// file:line:col it came from, so both unknown keys and bad values (found
+// later, in profile.validate) are reported where the user can fix them.
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
+)
+
+// configFile is a parsed config file.
+type configFile struct {
+	path     string
+	profiles map[string]*profile // partially filled: only what the file sets
+	names    []string            // profile names in file order
+}
+
+// The keys the file accepts at each level, in the order help and hints list them.
+var (
+	topKeys      = []string{"profiles"}
+	profileKeys  = []string{"gateway_url", "auth", "inject", "timeouts", "ca_file"}
+	authKeys     = []string{"type", "discovery_url", "token_url", "authorize_url", "redirect_url", "client_id", "scopes"}
+	injectKeys   = []string{"argument", "secret", "format", "tools"}
+	timeoutsKeys = []string{"call", "connect"}
+)
+
+// configError is a problem in the configuration, located at a file position
+// ("config.yaml:7:5") or a flag ("--gateway-url").
+type configError struct {
+	at    string // file:line:col, a flag name, or a file path alone
+	key   string // config key, e.g. "auth.token_url"; empty when at says it all
+	msg   string
+	hints []string
+}
+
+func (e *configError) Error() string {
+	var b strings.Builder
+	if e.at != "" {
+		b.WriteString(e.at)
+		b.WriteString(": ")
+	}
+	// A flag name already says which setting is meant.
+	if e.key != "" && !strings.HasPrefix(e.at, "-") {
+		b.WriteString(e.key)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.msg)
+	return b.String()
+}
+
+// Hints returns advice printed after the error.
+func (e *configError) Hints() []string { return e.hints }
+
+// loadConfig reads and parses the config file at path. The error wraps
+// fs.ErrNotExist when the file is missing; other errors list every problem
+// found (errors.Join of *configError), each with its file:line:col.
+func loadConfig(path string) (*configFile, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config file %s: %w", path, unwrapPathError(err))
+	}
+	return parseConfig(path, data)
+}
+
+// unwrapPathError drops the *fs.PathError layer, whose text repeats the path.
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// parseConfig parses the contents of a config file; path is used in messages
+// and to resolve relative file names in it.
+func parseConfig(path string, data []byte) (*configFile, error) {
+	cfg := &configFile{path: path, profiles: map[string]*profile{}}
+	f, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		msg := err.Error()
+		at := path
+		var ye yaml.Error
+		if errors.As(err, &ye) {
+			msg = ye.GetMessage()
+			at = position(path, ye.GetToken())
+		}
+		return nil, &configError{at: at, msg: "invalid YAML: " + msg}
+	}
+	d := &configDecoder{path: path, anchors: map[string]ast.Node{}}
+	d.collectAnchors(f)
+	var body ast.Node
+	for _, doc := range f.Docs {
+		if doc.Body == nil {
+			continue
+		}
+		if body != nil {
+			return nil, &configError{at: d.pos(doc.Body), msg: "more than one YAML document; a config file holds one"}
+		}
+		body = doc.Body
+	}
+	if body != nil {
+		d.top(body, cfg)
+	}
+	if len(d.errs) > 0 {
+		return nil, errors.Join(d.errs...)
+	}
+	return cfg, nil
+}
+
+// configDecoder walks the YAML tree, collecting every problem it finds.
+type configDecoder struct {
+	path    string
+	anchors map[string]ast.Node
+	errs    []error
+}
+
+func (d *configDecoder) errorf(n ast.Node, key string, hints []string, format string, a ...any) {
+	d.errs = append(d.errs, &configError{at: d.pos(n), key: key, msg: fmt.Sprintf(format, a...), hints: hints})
+}
+
+func (d *configDecoder) pos(n ast.Node) string {
+	if n == nil {
+		return d.path
+	}
+	// A mapping's own token is its first ':' or '{'; its first key reads better.
+	if m, ok := n.(*ast.MappingNode); ok && len(m.Values) > 0 {
+		return d.pos(m.Values[0].Key)
+	}
+	if mv, ok := n.(*ast.MappingValueNode); ok {
+		return d.pos(mv.Key)
+	}
+	return position(d.path, n.GetToken())
+}
+
+// position formats a token's place as file:line:col.
+func position(path string, tk *token.Token) string {
+	if tk == nil || tk.Position == nil {
+		return path
+	}
+	return fmt.Sprintf("%s:%d:%d", path, tk.Position.Line, tk.Position.Column)
+}
+
+// collectAnchors records every anchor so aliases (and "<<" merge keys) can be
+// resolved: users share inject rules or auth blocks between profiles that way.
+func (d *configDecoder) collectAnchors(f *ast.File) {
+	for _, doc := range f.Docs {
+		if doc.Body != nil {
+			ast.Walk(anchorVisitor(d.anchors), doc.Body)
+		}
+	}
+}
+
+type anchorVisitor map[string]ast.Node
+
+func (v anchorVisitor) Visit(n ast.Node) ast.Visitor {
+	if a, ok := n.(*ast.AnchorNode); ok && a.Name != nil {
+		v[a.Name.GetToken().Value] = a.Value
+	}
+	return v
+}
+
+// resolve looks through anchors, aliases and tags to the node that holds the value.
+func (d *configDecoder) resolve(n ast.Node) ast.Node {
+	for range 32 { // bounded: an alias cycle must not hang
+		switch v := n.(type) {
+		case *ast.AnchorNode:
+			n = v.Value
+		case *ast.TagNode:
+			n = v.Value
+		case *ast.AliasNode:
+			target, ok := d.anchors[v.Value.GetToken().Value]
+			if !ok {
+				return nil
+			}
+			n = target
+		default:
+			return n
+		}
+	}
+	return nil
+}
+
+// entry is one key of a mapping.
+type entry struct {
+	name  string
+	key   ast.Node
+	value ast.Node
+}
+
+// mapping returns the entries of a mapping node, with "<<" merge keys expanded
+// (explicit keys win over merged ones). A null value is an empty mapping.
+func (d *configDecoder) mapping(n ast.Node, key string) ([]entry, bool) {
+	var values []*ast.MappingValueNode
+	switch v := d.resolve(n).(type) {
+	case *ast.MappingNode:
+		values = v.Values
+	case *ast.MappingValueNode:
+		values = []*ast.MappingValueNode{v}
+	case *ast.NullNode:
+		return nil, true
+	default:
+		d.errorf(n, key, nil, "must be a mapping of keys to values")
+		return nil, false
+	}
+	var explicit, merged []entry
+	for _, mv := range values {
+		if mv.Key.IsMergeKey() {
+			merged = append(merged, d.mergeEntries(mv.Value, key)...)
+			continue
+		}
+		k := ast.Node(mv.Key)
+		if mk, ok := k.(*ast.MappingKeyNode); ok {
+			k = mk.Value
+		}
+		name, ok := d.scalar(k)
+		if !ok {
+			d.errorf(mv.Key, key, nil, "keys must be plain names")
+			continue
+		}
+		explicit = append(explicit, entry{name: name, key: mv.Key, value: mv.Value})
+	}
+	for _, m := range merged {
+		if !slices.ContainsFunc(explicit, func(e entry) bool { return e.name == m.name }) {
+			explicit = append(explicit, m)
+		}
+	}
+	return explicit, true
+}
+
+func (d *configDecoder) mergeEntries(n ast.Node, key string) []entry {
+	if seq, ok := d.resolve(n).(*ast.SequenceNode); ok {
+		var all []entry
+		for _, v := range seq.Values {
+			all = append(all, d.mergeEntries(v, key)...)
+		}
+		return all
+	}
+	entries, _ := d.mapping(n, key)
+	return entries
+}
+
+// scalar returns the text of a scalar node as written; null is "".
+func (d *configDecoder) scalar(n ast.Node) (string, bool) {
+	switch v := d.resolve(n).(type) {
+	case *ast.StringNode:
+		return v.Value, true
+	case *ast.LiteralNode:
+		return v.Value.Value, true
+	case *ast.NullNode:
+		return "", true
+	case *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode, *ast.InfinityNode, *ast.NanNode:
+		// Keep the text: a client ID of digits only is still a string.
+		return v.GetToken().Value, true
+	}
+	return "", false
+}
+
+// str decodes a string value and records where it was set.
+func (d *configDecoder) str(p *profile, key string, n ast.Node, dst *string) {
+	s, ok := d.scalar(n)
+	if !ok {
+		d.errorf(n, key, nil, "must be a single value")
+		return
+	}
+	*dst = s
+	p.where[key] = d.pos(n)
+}
+
+// list decodes a list of strings; a single value is a list of one.
+func (d *configDecoder) list(p *profile, key string, n ast.Node, dst *[]string) {
+	p.where[key] = d.pos(n)
+	if seq, ok := d.resolve(n).(*ast.SequenceNode); ok {
+		out := []string{}
+		for _, v := range seq.Values {
+			s, ok := d.scalar(v)
+			if !ok {
+				d.errorf(v, key, nil, "must be a list of values")
+				return
+			}
+			out = append(out, s)
+		}
+		*dst = out
+		return
+	}
+	s, ok := d.scalar(n)
+	if !ok {
+		d.errorf(n, key, nil, "must be a list of values")
+		return
+	}
+	if s == "" {
+		*dst = []string{}
+		return
+	}
+	*dst = []string{s}
+}
+
+// duration decodes a Go duration ("300s", "5m").
+func (d *configDecoder) duration(p *profile, key string, n ast.Node, dst *time.Duration) {
+	s, ok := d.scalar(n)
+	if !ok {
+		d.errorf(n, key, nil, "must be a duration such as 30s or 5m")
+		return
+	}
+	if s == "" {
+		return // null: keep the default
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		hints := []string{`durations need a unit, e.g. 30s, 5m or 1h30m`}
+		d.errorf(n, key, hints, "invalid duration %q", s)
+		return
+	}
+	*dst = v
+	p.where[key] = d.pos(n)
+}
+
+// unknown reports an unknown key with the nearest valid one as a hint.
+func (d *configDecoder) unknown(e entry, where string, valid []string) {
+	d.errs = append(d.errs, &configError{
+		at:    d.pos(e.key),
+		msg:   fmt.Sprintf("unknown key %q %s", e.name, where),
+		hints: unknownKeyHints(e.name, valid),
+	})
+}
+
+// allKeys lists every setting by its full path, to notice a key put at the
+// wrong level ("token_url" directly in a profile instead of under "auth").
+var allKeys = func() []string {
+	var all []string
+	all = append(all, profileKeys...)
+	for _, k := range authKeys {
+		all = append(all, "auth."+k)
+	}
+	for _, k := range timeoutsKeys {
+		all = append(all, "timeouts."+k)
+	}
+	for _, k := range injectKeys {
+		all = append(all, "inject[]."+k)
+	}
+	return all
+}()
+
+func unknownKeyHints(name string, valid []string) []string {
+	lower := strings.ToLower(name)
+	switch lower {
+	case "client_secret", "client-secret", "clientsecret", "secret_value", "token", "password", "refresh_token":
+		return []string{
+			`secrets never go in the config file: store them with "agw-proxy login" (or "agw-proxy login NAME"), or set AGW_PROXY_CLIENT_SECRET / AGW_PROXY_SECRET_<NAME>`,
+		}
+	}
+	if s := nearest(name, valid); s != "" {
+		return []string{fmt.Sprintf("did you mean %q?", s)}
+	}
+	for _, full := range allKeys {
+		parent, last, nested := strings.Cut(full, ".")
+		if !nested {
+			last = parent
+		}
+		if nearest(name, []string{last}) == "" {
+			continue
+		}
+		where := "directly in the profile"
+		switch parent {
+		case "auth", "timeouts":
+			where = "under " + parent + ":"
+		case "inject[]":
+			where = "in an inject rule"
+		}
+		return []string{fmt.Sprintf("did you mean %q %s?", last, where), "valid keys here: " + strings.Join(valid, ", ")}
+	}
+	return []string{"valid keys here: " + strings.Join(valid, ", ")}
+}
+
+// top decodes the whole document.
+func (d *configDecoder) top(n ast.Node, cfg *configFile) {
+	entries, ok := d.mapping(n, "")
+	if !ok {
+		return
+	}
+	for _, e := range entries {
+		switch {
+		case e.name == "profiles":
+			d.profiles(e.value, cfg)
+		case strings.HasPrefix(e.name, "x-"):
+			// Extension keys, as in Compose files: a place for anchors.
+		default:
+			hints := unknownKeyHints(e.name, topKeys)
+			if slices.Contains(profileKeys, e.name) || slices.Contains(allKeys, e.name) {
+				hints = []string{fmt.Sprintf("settings go under a profile, e.g. profiles: default: %s: ...", e.name)}
+			}
+			d.errs = append(d.errs, &configError{at: d.pos(e.key), msg: fmt.Sprintf("unknown key %q at the top level", e.name), hints: hints})
+		}
+	}
+}
+
+func (d *configDecoder) profiles(n ast.Node, cfg *configFile) {
+	entries, ok := d.mapping(n, "profiles")
+	if !ok {
+		return
+	}
+	for _, e := range entries {
+		if err := checkProfileName(e.name); err != nil {
+			d.errorf(e.key, "", nil, "profile name %q: %v", e.name, err)
+			continue
+		}
+		p := newProfile(e.name)
+		p.inFile = true
+		p.configPath = cfg.path
+		p.where[""] = d.pos(e.key)
+		d.profile(e.value, p)
+		cfg.profiles[e.name] = p
+		cfg.names = append(cfg.names, e.name)
+	}
+}
+
+func (d *configDecoder) profile(n ast.Node, p *profile) {
+	entries, ok := d.mapping(n, "profiles."+p.name)
+	if !ok {
+		return
+	}
+	in := fmt.Sprintf("in profile %q", p.name)
+	for _, e := range entries {
+		switch e.name {
+		case "gateway_url":
+			d.str(p, "gateway_url", e.value, &p.gatewayURL)
+		case "auth":
+			d.auth(e.value, p)
+		case "inject":
+			d.inject(e.value, p)
+		case "timeouts":
+			d.timeouts(e.value, p)
+		case "ca_file":
+			d.str(p, "ca_file", e.value, &p.caFile)
+			if p.caFile != "" {
+				p.caFile = resolvePath(filepath.Dir(p.configPath), p.caFile)
+			}
+		default:
+			d.unknown(e, in, profileKeys)
+		}
+	}
+}
+
+func (d *configDecoder) auth(n ast.Node, p *profile) {
+	entries, ok := d.mapping(n, "auth")
+	if !ok {
+		return
+	}
+	in := fmt.Sprintf("in auth of profile %q", p.name)
+	for _, e := range entries {
+		a := &p.auth
+		key := "auth." + e.name
+		switch e.name {
+		case "type":
+			d.str(p, key, e.value, &a.typ)
+		case "discovery_url":
+			d.str(p, key, e.value, &a.discoveryURL)
+		case "token_url":
+			d.str(p, key, e.value, &a.tokenURL)
+		case "authorize_url":
+			d.str(p, key, e.value, &a.authorizeURL)
+		case "redirect_url":
+			d.str(p, key, e.value, &a.redirectURL)
+		case "client_id":
+			d.str(p, key, e.value, &a.clientID)
+		case "scopes":
+			d.list(p, key, e.value, &a.scopes)
+		default:
+			d.unknown(e, in, authKeys)
+		}
+	}
+}
+
+func (d *configDecoder) inject(n ast.Node, p *profile) {
+	p.where["inject"] = d.pos(n)
+	p.inject = []injectRule{}
+	var items []ast.Node
+	switch v := d.resolve(n).(type) {
+	case *ast.SequenceNode:
+		items = v.Values
+	case *ast.NullNode:
+	default:
+		hints := []string{"write inject as a list: inject: [{argument: X-Asana-Token, secret: asana, tools: [\"Target___*\"]}]"}
+		d.errorf(n, "inject", hints, "must be a list of rules")
+		return
+	}
+	for i, item := range items {
+		key := fmt.Sprintf("inject[%d]", i)
+		entries, ok := d.mapping(item, key)
+		if !ok {
+			continue
+		}
+		r := injectRule{}
+		p.where[key] = d.pos(item)
+		in := fmt.Sprintf("in inject rule %d of profile %q", i+1, p.name)
+		for _, e := range entries {
+			k := key + "." + e.name
+			switch e.name {
+			case "argument":
+				d.str(p, k, e.value, &r.argument)
+			case "secret":
+				d.str(p, k, e.value, &r.secret)
+			case "format":
+				d.str(p, k, e.value, &r.format)
+			case "tools":
+				d.list(p, k, e.value, &r.tools)
+			default:
+				d.unknown(e, in, injectKeys)
+			}
+		}
+		p.inject = append(p.inject, r)
+	}
+}
+
+func (d *configDecoder) timeouts(n ast.Node, p *profile) {
+	entries, ok := d.mapping(n, "timeouts")
+	if !ok {
+		return
+	}
+	in := fmt.Sprintf("in timeouts of profile %q", p.name)
+	for _, e := range entries {
+		switch e.name {
+		case "call":
+			d.duration(p, "timeouts.call", e.value, &p.callTimeout)
+		case "connect":
+			d.duration(p, "timeouts.connect", e.value, &p.connectTimeout)
+		default:
+			d.unknown(e, in, timeoutsKeys)
+		}
+	}
+}
+
+// resolvePath makes a file name from the config file relative to the file's
+// directory, and expands a leading "~/".
+func resolvePath(dir, name string) string {
+	if rest, ok := strings.CutPrefix(name, "~/"); ok {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, rest)
+		}
+	}
+	if filepath.IsAbs(name) || dir == "" {
+		return name
+	}
+	return filepath.Join(dir, name)
+}
+
+// nearest returns the option closest to word (ignoring case) when it is
+// close enough to be a likely typo, else "".
+func nearest(word string, options []string) string {
+	best, bestDist := "", 0
+	w := strings.ToLower(word)
+	for _, o := range options {
+		dist := editDistance(w, strings.ToLower(o))
+		if best == "" || dist < bestDist {
+			best, bestDist = o, dist
+		}
+	}
+	if best == "" || bestDist > max(2, len(word)/4) || bestDist >= len(word) {
+		return ""
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -43,3 +43,33 @@ type Secrets interface {
 	// when there was nothing to remove.
 	Delete(ctx context.Context, profile, name string) error
 }
+
+// Names under which the Gateway's own credentials are stored, and the
+// keychain service that holds every agw-proxy secret.
+const (
+	// Service is the keychain service name of every agw-proxy entry.
+	Service = "agw-proxy"
+	// ClientSecretName names the Cognito app client secret
+	// (client_credentials profiles).
+	ClientSecretName = "client-secret"
+	// RefreshTokenName names the refresh token stored by the browser login
+	// (authorization_code profiles).
+	RefreshTokenName = "refresh-token"
+)
+
+// MaxSecretSize is the largest value, in bytes, that Keychain and Fake
+// store: Windows Credential Manager's limit, which is also below the macOS
+// keychain's (about 3000 bytes after go-keyring's encoding).
+const MaxSecretSize = 2560
+
+// ErrTooLarge reports a value over MaxSecretSize or one the keychain refused
+// as too big.
+var ErrTooLarge = errors.New("tokenstore: secret too large for the keychain")
+
+// ErrLocked reports a keychain that is locked and could not be unlocked (on
+// Linux: no unlocked Secret Service collection, common on headless hosts).
+var ErrLocked = errors.New("tokenstore: keychain is locked")
+
+// ErrUnavailable reports that no keychain can be reached at all (on Linux:
+// no D-Bus session bus or no Secret Service provider on it).
+var ErrUnavailable = errors.New("tokenstore: no keychain available")

@@ -1,0 +1,89 @@
+package tokenstore
+
+import (
+	"context"
+	"net/http"
+	"sync"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+)
+
+// ClientCredentialsConfig configures NewClientCredentials.
+type ClientCredentialsConfig struct {
+	// TokenURL is the Cognito token endpoint (…/oauth2/token).
+	TokenURL string
+	// ClientID is the app client ID.
+	ClientID string
+	// Scopes to request; none means the client's default scopes.
+	Scopes []string
+	// Secrets holds the client secret as ClientSecretName for Profile. It
+	// is read again at every fetch, so a new `agw-proxy login` takes
+	// effect without a restart.
+	Secrets Secrets
+	// Profile names the entry in Secrets ("default" when empty).
+	Profile string
+	// HTTPClient makes the token requests; nil means http.DefaultClient.
+	HTTPClient *http.Client
+	// AuthStyle says how the client authenticates; zero auto-detects
+	// (Cognito accepts both client_secret_basic and client_secret_post).
+	AuthStyle oauth2.AuthStyle
+}
+
+// NewClientCredentials returns a GatewayAuth that gets Cognito access tokens
+// with the client_credentials grant (machine app client).
+func NewClientCredentials(cfg ClientCredentialsConfig) *GatewayAuth {
+	profile := cfg.Profile
+	if profile == "" {
+		profile = "default"
+	}
+	f := &ccFetcher{
+		cfg:     cfg,
+		profile: profile,
+		conf: clientcredentials.Config{
+			ClientID:  cfg.ClientID,
+			TokenURL:  cfg.TokenURL,
+			Scopes:    cfg.Scopes,
+			AuthStyle: cfg.AuthStyle,
+		},
+	}
+	return newGatewayAuth(f.fetch)
+}
+
+type ccFetcher struct {
+	cfg     ClientCredentialsConfig
+	profile string
+
+	mu       sync.Mutex // fetches are single flight; this only orders memory
+	conf     clientcredentials.Config
+	rejected Secret // the client secret last refused with invalid_client
+}
+
+func (f *ccFetcher) fetch(ctx context.Context) (*oauth2.Token, error) {
+	secret, err := readCredential(ctx, f.cfg.Secrets, f.profile, ClientSecretName, "client secret")
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if secret == f.rejected {
+		// Spare the token endpoint a request that cannot succeed.
+		return nil, &loginError{profile: f.profile, reason: rejectedClient("invalid_client")}
+	}
+	f.conf.ClientSecret = string(secret)
+	tok, err := f.conf.Token(withHTTPClient(ctx, f.cfg.HTTPClient))
+	f.conf.ClientSecret = ""
+	if err != nil {
+		err = tokenError(err, f.profile, rejectedClient)
+		if isLoginNeeded(err) {
+			f.rejected = secret
+		}
+		return nil, err
+	}
+	f.rejected = ""
+	return tok, nil
+}
+
+func rejectedClient(code string) string {
+	return "the token endpoint rejected the client ID or the stored client secret (" + code + ")"
+}

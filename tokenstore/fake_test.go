@@ -1,0 +1,111 @@
+package tokenstore
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+const testValue = Secret("tok-9f8e7d6c5b4a") // never printed
+
+func TestFakeSetGetDelete(t *testing.T) {
+	ctx := context.Background()
+	f := NewFake()
+	if _, err := f.Get(ctx, "default", "asana"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Get before Set: err = %v, want ErrNotFound", err)
+	}
+	if err := f.Set(ctx, "default", "asana", testValue); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Set(ctx, "default", "asana", testValue+"2"); err != nil { // overwrite
+		t.Fatal(err)
+	}
+	if v, err := f.Get(ctx, "default", "asana"); err != nil || v != testValue+"2" {
+		t.Fatalf("Get after overwrite: wrong value or err %v", err)
+	}
+	if _, err := f.Get(ctx, "work", "asana"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("profiles are not separate: err = %v", err)
+	}
+	if err := f.Delete(ctx, "default", "asana"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Delete(ctx, "default", "asana"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("second Delete: err = %v, want ErrNotFound", err)
+	}
+	if got := f.Calls("get"); got != 3 {
+		t.Errorf("Calls(get) = %d, want 3", got)
+	}
+}
+
+func TestFakeTooLarge(t *testing.T) {
+	f := NewFake()
+	big := Secret(strings.Repeat("x", MaxSecretSize+1))
+	if err := f.Set(context.Background(), "default", "asana", big); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("err = %v, want ErrTooLarge", err)
+	}
+	if err := f.Set(context.Background(), "default", "asana", big[1:]); err != nil {
+		t.Fatalf("a value of exactly MaxSecretSize: %v", err)
+	}
+}
+
+func TestFakeHang(t *testing.T) {
+	f := NewFake()
+	f.Hang(50 * time.Millisecond)
+	start := time.Now()
+	_, err := f.Get(context.Background(), "default", "asana")
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("err = %v, want ErrTimeout", err)
+	}
+	if d := time.Since(start); d < 50*time.Millisecond || d > 2*time.Second {
+		t.Errorf("hung for %v, want about 50ms", d)
+	}
+
+	f.Hang(time.Hour)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := f.Set(ctx, "default", "asana", testValue); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want the context's error", err)
+	}
+
+	f.Hang(0)
+	if err := f.Set(context.Background(), "default", "asana", testValue); err != nil {
+		t.Fatalf("after Hang(0): %v", err)
+	}
+}
+
+func TestFakeFailWith(t *testing.T) {
+	f := NewFake()
+	f.FailWith(ErrLocked)
+	_, err := f.Get(context.Background(), "default", "asana")
+	if !errors.Is(err, ErrLocked) {
+		t.Fatalf("err = %v, want ErrLocked", err)
+	}
+	if !strings.Contains(err.Error(), `"asana"`) || !strings.Contains(err.Error(), `"default"`) {
+		t.Errorf("error %q does not name the secret and profile", err)
+	}
+	f.FailWith(nil)
+	if err := f.Set(context.Background(), "default", "asana", testValue); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFakeConcurrent(t *testing.T) {
+	f := NewFake()
+	ctx := context.Background()
+	done := make(chan bool)
+	for i := 0; i < 8; i++ {
+		go func() {
+			for j := 0; j < 100; j++ {
+				f.Set(ctx, "default", "asana", testValue)
+				f.Get(ctx, "default", "asana")
+				f.Delete(ctx, "default", "asana")
+			}
+			done <- true
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		<-done
+	}
+}

@@ -1,0 +1,322 @@
+// Package proxy bridges a local stdio MCP server to an Amazon Bedrock
+// AgentCore Gateway.
+//
+// A desktop MCP client starts the proxy and talks to it over stdin and
+// stdout. The proxy keeps one upstream session with the Gateway (MCP over
+// Streamable HTTP), lists the Gateway's tools, removes each secret argument
+// named by a Rule from the schemas the client sees, and on tools/call fills
+// that argument from a SecretSource. Every message toward the client, and
+// every log line, is scrubbed of the secrets and tokens in use.
+//
+//	p, err := proxy.New(proxy.Options{
+//		GatewayURL: "https://gw-abc.gateway.bedrock-agentcore.us-east-1.amazonaws.com/mcp",
+//		Rules: []proxy.Rule{{
+//			Argument: "X-Asana-Token",
+//			Secret:   "asana",
+//			Tools:    []string{"AgentCoreGwyAPIGatewayTarget___*"},
+//		}},
+//		Secrets: secrets,
+//	})
+//	if err != nil { ... }
+//	err = p.Run(ctx, os.Stdin, os.Stdout)
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/agw-proxy/agw-proxy/tokenstore"
+	"github.com/modelcontextprotocol/go-sdk/auth"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// UpstreamProtocolVersion is the MCP version the proxy asks of the Gateway.
+// It is pinned: the SDK's default would probe a draft version first.
+const UpstreamProtocolVersion = "2025-11-25"
+
+// DownstreamProtocolVersions are the MCP versions the proxy speaks with the
+// desktop client.
+var DownstreamProtocolVersions = []string{"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"}
+
+// Defaults for Options.
+const (
+	DefaultCallTimeout    = 300 * time.Second
+	DefaultConnectTimeout = 30 * time.Second
+	secretTimeout         = 10 * time.Second
+)
+
+// A SecretSource returns stored secrets by name. Errors wrap
+// tokenstore.ErrNotFound when no value is stored.
+type SecretSource interface {
+	Secret(ctx context.Context, name string) (tokenstore.Secret, error)
+}
+
+// Options configure a Proxy. Only GatewayURL is required.
+type Options struct {
+	GatewayURL string
+	// HTTPClient carries every request to the Gateway. Its Timeout must be 0;
+	// calls are bounded by CallTimeout instead. Nil means a client that keeps
+	// enough idle connections for many calls in flight.
+	HTTPClient *http.Client
+	// OAuthHandler authorizes Gateway requests; nil sends none.
+	OAuthHandler auth.OAuthHandler
+	Rules        []Rule
+	// Secrets provides the values of Rules' secrets.
+	Secrets SecretSource
+	// Scrubber removes secrets from everything sent to the client. Secrets
+	// read through Secrets are added as they are read; add others (the
+	// client secret, access tokens) from outside. Nil means a new one.
+	Scrubber *Scrubber
+	// LoginCommand returns the command that stores the named secret, for
+	// error messages. Nil means "agw-proxy login NAME".
+	LoginCommand   func(secret string) string
+	CallTimeout    time.Duration // default DefaultCallTimeout
+	ConnectTimeout time.Duration // default DefaultConnectTimeout
+	Logger         *slog.Logger  // nil discards logs
+	Version        string        // reported to both sides
+}
+
+// A Proxy serves one stdio MCP session and forwards it to the Gateway.
+type Proxy struct {
+	opts   Options
+	log    *slog.Logger
+	scrub  *Scrubber
+	client *mcp.Client
+	server *mcp.Server
+
+	resync chan struct{} // upstream tools/list_changed, coalesced
+
+	mu          sync.Mutex
+	cs          *mcp.ClientSession // live upstream session; nil while connecting
+	synced      bool               // tools reflect cs
+	tools       map[string][]*Rule // rules that apply, by tool name
+	listed      []*mcp.Tool        // what the client sees
+	upstream    []*mcp.Tool        // what the Gateway listed, to detect changes
+	lastErr     error              // why there is no live session
+	changed     chan struct{}      // closed and replaced on every change above
+	ss          *mcp.ServerSession
+	conn        *stdioConn
+	clientAsked bool // the client has listed tools, so changes are worth a notification
+}
+
+// New returns a Proxy for opts. It checks the options; it does not connect.
+func New(opts Options) (*Proxy, error) {
+	u, err := url.Parse(opts.GatewayURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("proxy: gateway URL %q is not an http(s) URL", opts.GatewayURL)
+	}
+	for _, r := range opts.Rules {
+		if err := r.validate(); err != nil {
+			return nil, err
+		}
+	}
+	if len(opts.Rules) > 0 && opts.Secrets == nil {
+		return nil, errors.New("proxy: rules need a secret source")
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = DefaultHTTPClient()
+	}
+	if opts.Scrubber == nil {
+		opts.Scrubber = NewScrubber()
+	}
+	if opts.LoginCommand == nil {
+		opts.LoginCommand = func(name string) string { return "agw-proxy login " + name }
+	}
+	if opts.CallTimeout <= 0 {
+		opts.CallTimeout = DefaultCallTimeout
+	}
+	if opts.ConnectTimeout <= 0 {
+		opts.ConnectTimeout = DefaultConnectTimeout
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Version == "" {
+		opts.Version = "devel"
+	}
+	p := &Proxy{
+		opts:    opts,
+		log:     opts.Logger,
+		scrub:   opts.Scrubber,
+		resync:  make(chan struct{}, 1),
+		changed: make(chan struct{}),
+	}
+	impl := &mcp.Implementation{Name: "agw-proxy", Version: opts.Version}
+	p.client = mcp.NewClient(impl, &mcp.ClientOptions{
+		Capabilities:                &mcp.ClientCapabilities{},
+		ToolListChangedHandler:      p.onToolListChanged,
+		ProgressNotificationHandler: p.onProgress,
+		LoggingMessageHandler:       p.onLog,
+	})
+	p.server = mcp.NewServer(impl, &mcp.ServerOptions{
+		Capabilities: &mcp.ServerCapabilities{
+			Tools:   &mcp.ToolCapabilities{ListChanged: true},
+			Logging: &mcp.LoggingCapabilities{},
+		},
+		SupportedProtocolVersions: DownstreamProtocolVersions,
+	})
+	p.server.AddReceivingMiddleware(p.middleware)
+	return p, nil
+}
+
+// DefaultHTTPClient returns the HTTP client used when Options.HTTPClient is
+// nil: proxies from the environment, no overall timeout (it would cut long
+// event streams), and idle connections kept for many calls in flight.
+func DefaultHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 256
+	t.MaxIdleConnsPerHost = 128
+	return &http.Client{Transport: t}
+}
+
+// Run serves MCP on in and out until in ends or ctx is done, then closes
+// the upstream session. It returns nil on a normal end.
+func (p *Proxy) Run(ctx context.Context, in io.Reader, out io.Writer) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	conn := newStdioConn(in, out, p.scrub)
+	p.mu.Lock()
+	p.conn = conn
+	p.mu.Unlock()
+
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		p.maintain(ctx)
+	}()
+	defer wg.Wait()
+
+	ss, err := p.server.Connect(ctx, conn, nil)
+	if err != nil {
+		cancel()
+		return fmt.Errorf("proxy: %w", err)
+	}
+	p.mu.Lock()
+	p.ss = ss
+	p.mu.Unlock()
+
+	done := make(chan struct{})
+	go func() {
+		ss.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		ss.Close()
+		<-done
+	}
+	cancel()
+	return nil
+}
+
+// middleware answers what the proxy owns: tools come from the Gateway, and
+// initialize must never fail (some clients cannot recover from that).
+func (p *Proxy) middleware(next mcp.MethodHandler) mcp.MethodHandler {
+	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		switch method {
+		case "initialize":
+			return p.initialize(ctx, next, req)
+		case "tools/list":
+			return p.listTools(ctx)
+		case "tools/call":
+			return p.callTool(ctx, req.(*mcp.CallToolRequest))
+		}
+		return next(ctx, method, req)
+	}
+}
+
+func (p *Proxy) initialize(ctx context.Context, next mcp.MethodHandler, req mcp.Request) (mcp.Result, error) {
+	ir, ok := req.(*mcp.ServerRequest[*mcp.InitializeParams])
+	if !ok {
+		return next(ctx, "initialize", req)
+	}
+	if ir.Params == nil {
+		ir.Params = &mcp.InitializeParams{ProtocolVersion: DownstreamProtocolVersions[0]}
+	}
+	if prev := ir.Session.InitializeParams(); prev != nil {
+		// A repeated initialize gets the same answer again, not an error.
+		v := prev.ProtocolVersion
+		if !containsString(DownstreamProtocolVersions, v) {
+			v = DownstreamProtocolVersions[0]
+		}
+		return &mcp.InitializeResult{
+			ProtocolVersion: v,
+			Capabilities:    &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{ListChanged: true}, Logging: &mcp.LoggingCapabilities{}},
+			ServerInfo:      &mcp.Implementation{Name: "agw-proxy", Version: p.opts.Version},
+		}, nil
+	}
+	return next(ctx, "initialize", req)
+}
+
+func (p *Proxy) listTools(ctx context.Context) (*mcp.ListToolsResult, error) {
+	p.mu.Lock()
+	p.clientAsked = true
+	p.mu.Unlock()
+	if _, err := p.ready(ctx); err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	tools := p.listed
+	p.mu.Unlock()
+	if tools == nil {
+		tools = []*mcp.Tool{}
+	}
+	return &mcp.ListToolsResult{Tools: tools}, nil
+}
+
+// errorResult is a tool result that tells the model what went wrong.
+func errorResult(format string, a ...any) *mcp.CallToolResult {
+	return &mcp.CallToolResult{
+		IsError: true,
+		Content: []mcp.Content{&mcp.TextContent{Text: "agw-proxy: " + fmt.Sprintf(format, a...)}},
+	}
+}
+
+func (p *Proxy) onProgress(ctx context.Context, req *mcp.ProgressNotificationClientRequest) {
+	if ss := p.session(); ss != nil {
+		_ = ss.NotifyProgress(ctx, req.Params)
+	}
+}
+
+func (p *Proxy) onLog(ctx context.Context, req *mcp.LoggingMessageRequest) {
+	if ss := p.session(); ss != nil {
+		_ = ss.Log(ctx, req.Params)
+	}
+}
+
+func (p *Proxy) session() *mcp.ServerSession {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ss
+}
+
+// redact returns the error's text without any known secret, for logs and
+// messages.
+func (p *Proxy) redact(err error) string {
+	if err == nil {
+		return ""
+	}
+	return p.scrub.String(err.Error())
+}
+
+// secretMessage explains why a secret could not be read.
+func (p *Proxy) secretMessage(name string, err error) string {
+	switch {
+	case errors.Is(err, tokenstore.ErrNotFound):
+		return fmt.Sprintf("no token stored for %q: run `%s`", name, p.opts.LoginCommand(name))
+	case errors.Is(err, tokenstore.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("the keychain did not answer in time while reading %q; it may be locked or waiting for an unlock prompt: unlock it, or run `%s` again", name, p.opts.LoginCommand(name))
+	}
+	return fmt.Sprintf("could not read the token for %q: %s", name, strings.TrimPrefix(p.redact(err), "tokenstore: "))
+}

@@ -1,0 +1,229 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"sync"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// MaxMessageSize bounds one newline-delimited message read from the client.
+// A longer line is discarded and answered with an error; the session goes on.
+const MaxMessageSize = 64 << 20
+
+// stdioConn is the MCP connection to the desktop client: newline-delimited
+// JSON-RPC on stdin and stdout. Unlike the SDK's StdioTransport it survives
+// bad input: a line that is not JSON gets a parse error, a line that is not
+// a JSON-RPC message gets an invalid-request error, and reading goes on.
+// Every message written is scrubbed of secrets first, so nothing that leaves
+// toward the client can carry one.
+type stdioConn struct {
+	in    io.Reader
+	out   io.Writer
+	scrub *Scrubber
+
+	writeMu sync.Mutex
+
+	incoming  chan readResult
+	closed    chan struct{}
+	closeOnce sync.Once
+}
+
+type readResult struct {
+	msg jsonrpc.Message
+	err error
+}
+
+func newStdioConn(in io.Reader, out io.Writer, scrub *Scrubber) *stdioConn {
+	c := &stdioConn{
+		in:       in,
+		out:      out,
+		scrub:    scrub,
+		incoming: make(chan readResult),
+		closed:   make(chan struct{}),
+	}
+	go c.readLoop()
+	return c
+}
+
+// Connect implements mcp.Transport; the connection is its own transport.
+func (c *stdioConn) Connect(context.Context) (mcp.Connection, error) { return c, nil }
+
+func (c *stdioConn) readLoop() {
+	r := bufio.NewReaderSize(c.in, 64<<10)
+	for {
+		line, err := readLine(r)
+		if len(bytes.TrimSpace(line)) > 0 || errors.Is(err, errTooLarge) {
+			msg, rerr := c.decode(line, err)
+			if rerr != nil {
+				// Answer the client and read on.
+				if werr := c.writeRaw(rerr); werr != nil {
+					c.deliver(readResult{err: werr})
+					return
+				}
+			} else if !c.deliver(readResult{msg: msg}) {
+				return
+			}
+		}
+		if err != nil && !errors.Is(err, errTooLarge) {
+			c.deliver(readResult{err: err}) // io.EOF ends the session
+			return
+		}
+	}
+}
+
+func (c *stdioConn) deliver(r readResult) bool {
+	select {
+	case c.incoming <- r:
+		return true
+	case <-c.closed:
+		return false
+	}
+}
+
+var errTooLarge = errors.New("message too large")
+
+// readLine reads one line without its newline. A line longer than
+// MaxMessageSize is consumed to its end and reported as errTooLarge.
+func readLine(r *bufio.Reader) ([]byte, error) {
+	var buf []byte
+	for {
+		chunk, err := r.ReadSlice('\n')
+		if len(buf)+len(chunk) > MaxMessageSize {
+			for errors.Is(err, bufio.ErrBufferFull) {
+				_, err = r.ReadSlice('\n')
+			}
+			if err != nil && err != io.EOF {
+				return nil, err
+			}
+			if err == io.EOF {
+				return nil, err
+			}
+			return nil, errTooLarge
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			buf = append(buf, chunk...)
+			continue
+		}
+		if buf == nil {
+			// Copy out of the reader's buffer, which the next read reuses.
+			buf = bytes.Clone(chunk)
+		} else {
+			buf = append(buf, chunk...)
+		}
+		return bytes.TrimSuffix(buf, []byte{'\n'}), err
+	}
+}
+
+// JSON-RPC error codes for input that never became a request.
+const (
+	codeParseError     = -32700
+	codeInvalidRequest = -32600
+)
+
+// decode turns one line into a message, or into the error response that
+// answers it.
+func (c *stdioConn) decode(line []byte, readErr error) (jsonrpc.Message, []byte) {
+	if errors.Is(readErr, errTooLarge) {
+		return nil, errorResponse(nil, codeInvalidRequest, "message larger than 64 MiB")
+	}
+	line = bytes.TrimSpace(line)
+	if !json.Valid(line) {
+		return nil, errorResponse(nil, codeParseError, "parse error: not a JSON value")
+	}
+	if line[0] == '[' {
+		return nil, errorResponse(nil, codeInvalidRequest, "JSON-RPC batches are not supported")
+	}
+	msg, err := jsonrpc.DecodeMessage(line)
+	if err != nil {
+		return nil, errorResponse(requestID(line), codeInvalidRequest, "invalid JSON-RPC message")
+	}
+	return msg, nil
+}
+
+// requestID returns the id of a JSON object when it has a usable one.
+func requestID(line []byte) json.RawMessage {
+	var probe struct {
+		ID json.RawMessage `json:"id"`
+	}
+	if json.Unmarshal(line, &probe) != nil || len(probe.ID) == 0 {
+		return nil
+	}
+	switch probe.ID[0] {
+	case '"', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		return probe.ID
+	}
+	return nil
+}
+
+func errorResponse(id json.RawMessage, code int, message string) []byte {
+	if id == nil {
+		id = json.RawMessage("null")
+	}
+	b, _ := json.Marshal(struct {
+		JSONRPC string          `json:"jsonrpc"`
+		ID      json.RawMessage `json:"id"`
+		Error   struct {
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}{JSONRPC: "2.0", ID: id, Error: struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	}{code, message}})
+	return b
+}
+
+// Read implements mcp.Connection.
+func (c *stdioConn) Read(ctx context.Context) (jsonrpc.Message, error) {
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case r := <-c.incoming:
+		return r.msg, r.err
+	case <-c.closed:
+		return nil, io.EOF
+	}
+}
+
+// Write implements mcp.Connection.
+func (c *stdioConn) Write(ctx context.Context, msg jsonrpc.Message) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	data, err := jsonrpc.EncodeMessage(msg)
+	if err != nil {
+		return err
+	}
+	return c.writeRaw(data)
+}
+
+// writeRaw scrubs one encoded message and writes it with its newline.
+func (c *stdioConn) writeRaw(data []byte) error {
+	data = append(c.scrub.Scrub(data), '\n')
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	select {
+	case <-c.closed:
+		return io.ErrClosedPipe
+	default:
+	}
+	_, err := c.out.Write(data)
+	return err
+}
+
+// Close implements mcp.Connection. It does not close stdin or stdout, which
+// belong to the process; a blocked read of stdin is abandoned.
+func (c *stdioConn) Close() error {
+	c.closeOnce.Do(func() { close(c.closed) })
+	return nil
+}
+
+// SessionID implements mcp.Connection.
+func (c *stdioConn) SessionID() string { return "" }

@@ -1,0 +1,209 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"reflect"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// Reconnect backoff after a failed connect or a lost session.
+const (
+	minBackoff = 250 * time.Millisecond
+	maxBackoff = 30 * time.Second
+)
+
+// maintain keeps an upstream session alive until ctx is done: connect, list
+// tools, watch for changes and loss, reconnect with capped backoff.
+func (p *Proxy) maintain(ctx context.Context) {
+	backoff := minBackoff
+	for ctx.Err() == nil {
+		cs, err := p.connect(ctx)
+		if err == nil {
+			if err = p.sync(ctx, cs); err != nil {
+				cs.Close()
+			}
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			p.setLost(nil, err)
+			p.log.Warn("gateway not reachable", "error", p.redact(err), "retry_in", backoff)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(backoff*2, maxBackoff)
+			continue
+		}
+		backoff = minBackoff
+		p.watch(ctx, cs)
+	}
+}
+
+func (p *Proxy) connect(ctx context.Context) (*mcp.ClientSession, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.opts.ConnectTimeout)
+	defer cancel()
+	t := &mcp.StreamableClientTransport{
+		Endpoint:     p.opts.GatewayURL,
+		HTTPClient:   p.opts.HTTPClient,
+		OAuthHandler: p.opts.OAuthHandler,
+	}
+	cs, err := p.client.Connect(ctx, t, &mcp.ClientSessionOptions{ProtocolVersion: UpstreamProtocolVersion})
+	if err != nil {
+		return nil, fmt.Errorf("connect to the Gateway: %w", err)
+	}
+	return cs, nil
+}
+
+// watch serves re-sync requests for cs until the session ends or ctx is done.
+func (p *Proxy) watch(ctx context.Context, cs *mcp.ClientSession) {
+	done := make(chan struct{})
+	go func() {
+		cs.Wait()
+		close(done)
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			cs.Close()
+			<-done
+			return
+		case <-done:
+			p.setLost(cs, errors.New("the Gateway session ended"))
+			p.log.Info("gateway session ended; reconnecting")
+			return
+		case <-p.resync:
+			if err := p.sync(ctx, cs); err != nil {
+				p.log.Warn("tool re-sync failed", "error", p.redact(err))
+			}
+		}
+	}
+}
+
+// sync lists every page of the Gateway's tools and publishes the stripped
+// list. Clients that have listed tools before hear of a change.
+func (p *Proxy) sync(ctx context.Context, cs *mcp.ClientSession) error {
+	ctx, cancel := context.WithTimeout(ctx, p.opts.ConnectTimeout)
+	defer cancel()
+	var upstream []*mcp.Tool
+	for t, err := range cs.Tools(ctx, nil) {
+		if err != nil {
+			return fmt.Errorf("list the Gateway's tools: %w", err)
+		}
+		upstream = append(upstream, t)
+	}
+	tools := make(map[string][]*Rule, len(upstream))
+	listed := make([]*mcp.Tool, 0, len(upstream))
+	for _, t := range upstream {
+		schema, _ := t.InputSchema.(map[string]any)
+		rules := rulesFor(p.opts.Rules, t.Name, schema)
+		tools[t.Name] = rules
+		if len(rules) == 0 {
+			listed = append(listed, t)
+			continue
+		}
+		args := make([]string, len(rules))
+		for i, r := range rules {
+			args[i] = r.Argument
+		}
+		c := *t
+		c.InputSchema = stripArgs(schema, args)
+		listed = append(listed, &c)
+	}
+
+	p.mu.Lock()
+	changed := !reflect.DeepEqual(p.upstream, upstream)
+	notify := changed && p.clientAsked
+	p.cs, p.synced, p.lastErr = cs, true, nil
+	p.tools, p.listed, p.upstream = tools, listed, upstream
+	p.broadcast()
+	conn := p.conn
+	p.mu.Unlock()
+
+	p.log.Debug("tools synced", "count", len(listed))
+	if notify && conn != nil {
+		_ = conn.writeRaw([]byte(`{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}`))
+	}
+	return nil
+}
+
+// setLost records that there is no live session (if cs is nil or still the
+// current one) and why.
+func (p *Proxy) setLost(cs *mcp.ClientSession, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if cs == nil || p.cs == cs {
+		p.cs, p.synced, p.lastErr = nil, false, err
+		p.broadcast()
+	}
+}
+
+// broadcast wakes everyone waiting for a change. Call with p.mu held.
+func (p *Proxy) broadcast() {
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
+
+func (p *Proxy) onToolListChanged(context.Context, *mcp.ToolListChangedRequest) {
+	select {
+	case p.resync <- struct{}{}:
+	default: // one is pending already
+	}
+}
+
+// ready returns the live, synced upstream session, waiting for it at most
+// the connect timeout.
+func (p *Proxy) ready(ctx context.Context) (*mcp.ClientSession, error) {
+	var timeout <-chan time.Time
+	for {
+		p.mu.Lock()
+		cs, synced, lastErr, changed := p.cs, p.synced, p.lastErr, p.changed
+		p.mu.Unlock()
+		if cs != nil && synced {
+			return cs, nil
+		}
+		if timeout == nil {
+			t := time.NewTimer(p.opts.ConnectTimeout)
+			defer t.Stop()
+			timeout = t.C
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-timeout:
+			msg := fmt.Sprintf("agw-proxy: the Gateway is not reachable after %s; still retrying in the background", p.opts.ConnectTimeout)
+			if lastErr != nil {
+				msg += ": " + p.redact(lastErr)
+			}
+			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: msg}
+		}
+	}
+}
+
+// reconnect drops cs if it is still the current session, so that maintain
+// opens a new one, and waits for that.
+func (p *Proxy) reconnect(ctx context.Context, cs *mcp.ClientSession) (*mcp.ClientSession, error) {
+	p.setLost(cs, errors.New("the Gateway session was lost"))
+	cs.Close()
+	return p.ready(ctx)
+}
+
+// neverSent reports whether a failed call certainly did not reach the
+// target, so that sending it again cannot repeat its effect: the Gateway
+// said the session is gone (HTTP 404), or no connection could be made.
+func neverSent(err error) bool {
+	if errors.Is(err, mcp.ErrSessionMissing) {
+		return true
+	}
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}

@@ -347,3 +347,9 @@ func TestInvalidScopeIsRejectedNotRetried(t *testing.T) {
 		t.Errorf("a permanent rejection was retried (%d requests)", srv.requests.Load())
 	}
 }
+
+func bearerRequest(token string) *http.Request {
+	req, _ := http.NewRequest("POST", "http://127.0.0.1/mcp", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	return req
+}

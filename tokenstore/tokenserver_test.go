@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,7 +19,7 @@ type tokenServer struct {
 	clientID string
 
 	mu            sync.Mutex
-	clientSecret  string        // accepted client secret
+	clientSecret  string // accepted client secret
 	refreshTokens map[string]bool
 	rotateTo      string        // when set, a refresh returns this new refresh token
 	lifetime      time.Duration // expires_in
@@ -26,6 +27,8 @@ type tokenServer struct {
 	failStatus    int
 	delay         time.Duration
 	codes         map[string]codeGrant // authorization codes issued by the fake authorize endpoint
+	redirectURI   string               // the app client's registered callback URL
+	denyLogin     bool                 // the authorize endpoint answers error=access_denied
 
 	requests atomic.Int64
 	issued   atomic.Int64
@@ -61,6 +64,10 @@ func oauthErr(w http.ResponseWriter, status int, code string) {
 }
 
 func (s *tokenServer) serve(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/oauth2/authorize" {
+		s.authorize(w, r)
+		return
+	}
 	s.requests.Add(1)
 	s.mu.Lock()
 	delay := s.delay
@@ -126,4 +133,32 @@ func (s *tokenServer) serve(w http.ResponseWriter, r *http.Request) {
 	resp["access_token"] = fmt.Sprintf("access-%d", s.issued.Add(1))
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(resp)
+}
+
+// authorize auto-approves like a logged-in user would, checking the request
+// the way Cognito does.
+func (s *tokenServer) authorize(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	redirect := q.Get("redirect_uri")
+	if q.Get("client_id") != s.clientID || redirect != s.redirectURI {
+		http.Error(w, "redirect_mismatch", http.StatusBadRequest)
+		return
+	}
+	if q.Get("response_type") != "code" || q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "" || q.Get("state") == "" {
+		http.Error(w, "invalid_request", http.StatusBadRequest)
+		return
+	}
+	target, _ := url.Parse(redirect)
+	v := url.Values{"state": {q.Get("state")}}
+	if s.denyLogin {
+		v.Set("error", "access_denied")
+	} else {
+		code := fmt.Sprintf("code-%d", len(s.codes)+1)
+		s.codes[code] = codeGrant{challenge: q.Get("code_challenge"), redirectURI: redirect}
+		v.Set("code", code)
+	}
+	target.RawQuery = v.Encode()
+	http.Redirect(w, r, target.String(), http.StatusFound)
 }

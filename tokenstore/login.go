@@ -1,0 +1,294 @@
+package tokenstore
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// Discovery is what LoginWithBrowser and the token sources need from an
+// OpenID Connect discovery document.
+type Discovery struct {
+	Issuer       string // issuer
+	TokenURL     string // token_endpoint
+	AuthorizeURL string // authorization_endpoint
+	JWKSURL      string // jwks_uri
+}
+
+// Discover fetches the OpenID Connect discovery document at discoveryURL
+// (Cognito: https://cognito-idp.{region}.amazonaws.com/{pool}/.well-known/openid-configuration).
+// httpClient nil means http.DefaultClient.
+func Discover(ctx context.Context, httpClient *http.Client, discoveryURL string) (*Discovery, error) {
+	if httpClient == nil {
+		httpClient = http.DefaultClient
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, discoveryURL, nil)
+	if err != nil {
+		return nil, fmt.Errorf("tokenstore: discovery URL: %w", err)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("tokenstore: fetching the discovery document: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("tokenstore: fetching the discovery document %s: HTTP %d", discoveryURL, resp.StatusCode)
+	}
+	var doc struct {
+		Issuer                string `json:"issuer"`
+		TokenEndpoint         string `json:"token_endpoint"`
+		AuthorizationEndpoint string `json:"authorization_endpoint"`
+		JWKSURI               string `json:"jwks_uri"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&doc); err != nil {
+		return nil, fmt.Errorf("tokenstore: the discovery document at %s is not valid JSON: %w", discoveryURL, err)
+	}
+	if doc.TokenEndpoint == "" {
+		return nil, fmt.Errorf("tokenstore: the discovery document at %s has no token_endpoint", discoveryURL)
+	}
+	return &Discovery{Issuer: doc.Issuer, TokenURL: doc.TokenEndpoint, AuthorizeURL: doc.AuthorizationEndpoint, JWKSURL: doc.JWKSURI}, nil
+}
+
+// DefaultLoginTimeout bounds LoginWithBrowser when LoginConfig.Timeout is
+// zero.
+const DefaultLoginTimeout = 5 * time.Minute
+
+// LoginConfig configures LoginWithBrowser.
+type LoginConfig struct {
+	AuthorizeURL string   // Cognito …/oauth2/authorize
+	TokenURL     string   // Cognito …/oauth2/token
+	ClientID     string   // the public app client with the code flow
+	Scopes       []string // e.g. openid plus the Gateway's resource server scope
+	// RedirectURL is the callback URL registered on the app client, e.g.
+	// http://localhost:8501/. It must be http on a loopback host; the
+	// flow listens on exactly its host and port, since Cognito matches
+	// callback URLs exactly.
+	RedirectURL string
+	// OpenURL opens the authorization URL in a browser; nil or an error
+	// leaves the user to open the printed URL.
+	OpenURL func(string) error
+	// Out receives the instructions (the URL to open); nil discards them.
+	Out io.Writer
+	// Timeout bounds the whole login; zero means DefaultLoginTimeout.
+	Timeout time.Duration
+	// HTTPClient makes the code exchange; nil means http.DefaultClient.
+	HTTPClient *http.Client
+	// AuthStyle for the code exchange; zero means client_id in the body.
+	AuthStyle oauth2.AuthStyle
+}
+
+// ErrLoginTimeout reports that the browser login did not complete in time.
+var ErrLoginTimeout = errors.New("tokenstore: browser login timed out")
+
+// LoginWithBrowser runs the OAuth authorization code flow with PKCE (S256)
+// and state: it listens on RedirectURL, has the user open the authorization
+// URL, checks the callback and exchanges the code. The caller stores the
+// returned token's RefreshToken (only it: the access token is short-lived
+// and the keychain entry must stay small).
+func LoginWithBrowser(ctx context.Context, cfg LoginConfig) (*oauth2.Token, error) {
+	timeout := cfg.Timeout
+	if timeout <= 0 {
+		timeout = DefaultLoginTimeout
+	}
+	out := cfg.Out
+	if out == nil {
+		out = io.Discard
+	}
+	redirect, err := url.Parse(cfg.RedirectURL)
+	if err != nil || redirect.Scheme != "http" || !isLoopbackHost(redirect.Hostname()) {
+		return nil, fmt.Errorf("tokenstore: redirect URL %q must be an http URL on localhost or a loopback address", cfg.RedirectURL)
+	}
+	if cfg.AuthorizeURL == "" || cfg.TokenURL == "" {
+		return nil, errors.New("tokenstore: the browser login needs both an authorize URL and a token URL")
+	}
+	port := redirect.Port()
+	if port == "" {
+		port = "80"
+	}
+	listeners, err := listenLoopback(redirect.Hostname(), port)
+	if err != nil {
+		return nil, err
+	}
+
+	style := cfg.AuthStyle
+	if style == oauth2.AuthStyleAutoDetect {
+		style = oauth2.AuthStyleInParams
+	}
+	conf := &oauth2.Config{
+		ClientID:    cfg.ClientID,
+		Endpoint:    oauth2.Endpoint{AuthURL: cfg.AuthorizeURL, TokenURL: cfg.TokenURL, AuthStyle: style},
+		RedirectURL: cfg.RedirectURL,
+		Scopes:      cfg.Scopes,
+	}
+	verifier := oauth2.GenerateVerifier()
+	state := randomState()
+	authURL := conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier))
+
+	type callback struct {
+		code string
+		err  error
+	}
+	results := make(chan callback, 1)
+	path := redirect.Path
+	if path == "" {
+		path = "/"
+	}
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != path {
+			http.NotFound(w, r)
+			return
+		}
+		q := r.URL.Query()
+		// A request without our state is not the browser we sent: refuse
+		// it and keep waiting, so a stray or forged request cannot end the
+		// login.
+		if got := q.Get("state"); subtle.ConstantTimeCompare([]byte(got), []byte(state)) != 1 {
+			http.Error(w, "agw-proxy: this login request does not match the one in progress (state mismatch)", http.StatusBadRequest)
+			return
+		}
+		var res callback
+		if e := q.Get("error"); e != "" {
+			res.err = fmt.Errorf("tokenstore: the authorization server refused the login: %s%s", oauthCodeOr(e), describe(q.Get("error_description")))
+			writePage(w, http.StatusBadRequest, "Login failed", "The authorization server refused the login ("+oauthCodeOr(e)+"). You can close this tab and check the terminal.")
+		} else if res.code = q.Get("code"); res.code == "" {
+			res.err = errors.New("tokenstore: the login callback carried no authorization code")
+			writePage(w, http.StatusBadRequest, "Login failed", "The callback carried no authorization code. You can close this tab and check the terminal.")
+		} else {
+			writePage(w, http.StatusOK, "Logged in", "agw-proxy is logged in. You can close this tab.")
+		}
+		select {
+		case results <- res:
+		default: // a second callback after the first: ignored
+		}
+	})
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	for _, l := range listeners {
+		go srv.Serve(l)
+	}
+	defer srv.Close()
+
+	fmt.Fprintf(out, "Open this URL in your browser to log in:\n\n  %s\n\n", authURL)
+	if cfg.OpenURL != nil {
+		if err := cfg.OpenURL(authURL); err != nil {
+			fmt.Fprintf(out, "Could not open a browser (%v); open the URL above yourself.\n", err)
+		}
+	}
+	fmt.Fprintf(out, "Waiting for the login to finish (up to %s)...\n", timeout)
+
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	var res callback
+	select {
+	case res = <-results:
+	case <-timer.C:
+		return nil, fmt.Errorf("%w: no callback on %s within %s; run the login again and finish it in the browser", ErrLoginTimeout, cfg.RedirectURL, timeout)
+	case <-ctx.Done():
+		return nil, fmt.Errorf("tokenstore: browser login: %w", ctx.Err())
+	}
+	if res.err != nil {
+		return nil, res.err
+	}
+	xctx, cancel := context.WithTimeout(ctx, DefaultFetchTimeout)
+	defer cancel()
+	tok, err := conf.Exchange(withHTTPClient(xctx, cfg.HTTPClient), res.code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) {
+			status := 0
+			if re.Response != nil {
+				status = re.Response.StatusCode
+			}
+			return nil, fmt.Errorf("tokenstore: exchanging the authorization code: HTTP %d%s", status, withCode(oauthCode(re.ErrorCode)))
+		}
+		return nil, fmt.Errorf("tokenstore: exchanging the authorization code: %w", err)
+	}
+	return tok, nil
+}
+
+// listenLoopback listens on host:port; for "localhost" on both 127.0.0.1 and
+// ::1 (browsers may use either), needing at least the IPv4 one.
+func listenLoopback(host, port string) ([]net.Listener, error) {
+	hosts := []string{host}
+	if strings.EqualFold(host, "localhost") {
+		hosts = []string{"127.0.0.1", "::1"}
+	}
+	var ls []net.Listener
+	for i, h := range hosts {
+		l, err := net.Listen("tcp", net.JoinHostPort(h, port))
+		if err != nil {
+			if i > 0 && !errors.Is(err, syscall.EADDRINUSE) {
+				continue // no IPv6 loopback here: IPv4 alone will do
+			}
+			for _, l := range ls {
+				l.Close()
+			}
+			if errors.Is(err, syscall.EADDRINUSE) {
+				return nil, fmt.Errorf("tokenstore: port %s on %s is in use, so the login cannot receive its callback; free the port (the redirect URL must stay the callback URL registered on the app client, so another port only works if it is registered too)", port, h)
+			}
+			return nil, fmt.Errorf("tokenstore: cannot listen on %s for the login callback (the redirect URL must be the callback URL registered on the app client): %w", net.JoinHostPort(h, port), err)
+		}
+		ls = append(ls, l)
+	}
+	return ls, nil
+}
+
+func isLoopbackHost(h string) bool {
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+func randomState() string {
+	b := make([]byte, 24)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// oauthCodeOr returns the error code, or a neutral word if it is not one.
+func oauthCodeOr(code string) string {
+	if c := oauthCode(code); c != "" {
+		return c
+	}
+	return "unknown error"
+}
+
+// describe quotes an error_description, short and printable only.
+func describe(d string) string {
+	if d == "" {
+		return ""
+	}
+	if len(d) > 200 {
+		d = d[:200]
+	}
+	return ": " + strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, d)
+}
+
+func writePage(w http.ResponseWriter, status int, title, text string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, "<!doctype html><meta charset=utf-8><title>agw-proxy: %s</title><body style=\"font-family:sans-serif;margin:3em\"><h1>%s</h1><p>%s</p></body>\n",
+		html.EscapeString(title), html.EscapeString(title), html.EscapeString(text))
+}

@@ -157,6 +157,12 @@ func (s *Sim) serveMCP(w http.ResponseWriter, r *http.Request) {
 		r.Header.Set("Accept", "application/json, text/event-stream")
 	}
 
+	if r.Method == http.MethodGet && !s.opts.Streaming {
+		// Without streaming there is no standalone SSE stream to open.
+		w.Header().Set("Allow", "POST")
+		http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
+		return
+	}
 	if r.Method == http.MethodPost && s.takeReset(r) {
 		s.serveAndReset(w, r)
 		return

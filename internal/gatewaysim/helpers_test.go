@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/agw-proxy/agw-proxy/configs"
 )
 
 func start(t *testing.T, opts Options) *Sim {
@@ -140,3 +142,5 @@ func callText(t *testing.T, res *mcp.CallToolResult) string {
 	}
 	return tc.Text
 }
+
+func mustDefaultSpec() []byte { return configs.AsanaOpenAPI }

@@ -33,8 +33,8 @@ func (s *Sim) addSearchTool() {
 }
 
 // search stands in for the Gateway's semantic search with word overlap
-// between the query and each tool's name and description: the best
-// matches first, at most maxSearchResults, full definitions included.
+// between the query and each tool's name (counted twice) and description:
+// the best matches first, at most maxSearchResults, full definitions included.
 func (s *Sim) search(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	var in struct {
 		Query string `json:"query"`
@@ -53,10 +53,16 @@ func (s *Sim) search(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallTo
 		if name == SearchToolName {
 			continue
 		}
-		text := strings.ToLower(t.tool.Name + " " + t.tool.Description)
+		name, desc := strings.ToLower(t.tool.Name), strings.ToLower(t.tool.Description)
 		score := 0
 		for _, w := range words {
-			if strings.Contains(text, w) {
+			if len(w) < 3 {
+				continue // "a", "to", "of" match everything
+			}
+			if strings.Contains(name, w) {
+				score += 2
+			}
+			if strings.Contains(desc, w) {
 				score++
 			}
 		}

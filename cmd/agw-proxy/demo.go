@@ -1,0 +1,439 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/spf13/pflag"
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
+	"github.com/agw-proxy/agw-proxy/proxy"
+	"github.com/agw-proxy/agw-proxy/tokenstore"
+)
+
+func init() {
+	register(command{name: "demo", summary: "Show the whole flow against a built-in emulator, no AWS needed", run: runDemo})
+}
+
+const demoUsage = `Usage:
+    agw-proxy demo [--serve]
+
+Start a local emulator of AgentCore Gateway, Cognito and an Asana-like API,
+put the real proxy in front of it and show what happens: the tools the model
+sees (without X-Asana-Token), a call, the result, and what the API received
+(X-Asana-Token filled in from a stored secret). Needs no AWS account and no
+keychain: the demo token lives in memory.
+
+Options:
+    --serve      Run the demo as a stdio MCP server instead, for an MCP client
+                 (Amazon Q, MCP Inspector) to connect to; details go to stderr
+    -h, --help   Show this help
+
+Examples:
+    $ go run ./cmd/agw-proxy demo
+    $ agw-proxy demo
+
+    Try it in MCP Inspector or any client that launches stdio servers:
+    $ npx @modelcontextprotocol/inspector agw-proxy demo --serve
+`
+
+// The demo's secret: shaped like an Asana personal access token, so the
+// output looks like the real thing. It is never printed.
+const demoAsanaToken = "2/1200000000000001/1209999999999999:d3m0a5anat0k3n4agwpr0xy"
+
+// demoMask replaces the demo secrets in what the demo prints.
+const demoMask = "****"
+
+const (
+	demoTool      = gatewaysim.DefaultTargetName + "___asanaInvoke"
+	demoArgument  = "X-Asana-Token"
+	demoSecret    = "asana"
+	demoTimeLimit = 30 * time.Second
+)
+
+func runDemo(ctx context.Context, e *env, args []string) int {
+	fs := pflag.NewFlagSet("demo", pflag.ContinueOnError)
+	serve := fs.Bool("serve", false, "Run as a stdio MCP server")
+	if code, done := parseFlags(e, fs, demoUsage, args); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf(e, "demo", "unexpected argument %q", fs.Arg(0))
+	}
+	d, err := startDemo(ctx, *serve)
+	if err != nil {
+		return fail(e, err)
+	}
+	defer d.close()
+	if *serve {
+		return d.serve(ctx, e)
+	}
+	ctx, cancel := context.WithTimeout(ctx, demoTimeLimit)
+	defer cancel()
+	out := d.scrub.Writer(e.stdout) // a last guard: the demo token never reaches the terminal
+	if err := d.run(ctx, out); err != nil {
+		return fail(e, err)
+	}
+	return exitOK
+}
+
+// demo is the emulator and a proxy configured for it, the way a user would
+// configure one: a profile from flags, secrets in a store.
+type demo struct {
+	sim     *gatewaysim.Sim
+	profile *profile
+	args    []string // the serve flags that make the profile
+	secrets *tokenstore.Fake
+	scrub   *proxy.Scrubber
+}
+
+func startDemo(ctx context.Context, serve bool) (*demo, error) {
+	sim, err := gatewaysim.Start(gatewaysim.Options{EchoToken: true})
+	if err != nil {
+		return nil, fmt.Errorf("demo: start the emulator: %w", err)
+	}
+	d := &demo{sim: sim, secrets: tokenstore.NewFake(), scrub: proxy.NewScrubber()}
+	d.args = []string{
+		"--gateway-url", sim.GatewayURL,
+		"--token-url", sim.TokenURL,
+		"--client-id", sim.ClientID,
+		"--scope", sim.Scope,
+		"--inject", demoArgument + "=" + demoSecret,
+		"--inject-tools", gatewaysim.DefaultTargetName + "___*",
+	}
+	if serve {
+		// A client may sit idle for long; the emulator's tokens are refreshed anyway.
+		d.args = append(d.args, "--call-timeout", "60s")
+	}
+	// Resolve the profile exactly as serve does, without a config file.
+	fs := pflag.NewFlagSet("demo", pflag.ContinueOnError)
+	pf := addProfileFlags(fs)
+	noFile := &env{getenv: func(string) string { return "" }, userConfigDir: func() (string, error) { return "", errors.New("none") }}
+	if err := fs.Parse(d.args); err != nil {
+		d.close()
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	if d.profile, err = pf.resolve(noFile); err != nil {
+		d.close()
+		return nil, err
+	}
+	for name, v := range map[string]string{demoSecret: demoAsanaToken, clientSecretName: sim.ClientSecret} {
+		if err := d.secrets.Set(ctx, d.profile.name, name, tokenstore.Secret(v)); err != nil {
+			d.close()
+			return nil, fmt.Errorf("demo: %w", err)
+		}
+	}
+	// Known to the scrubber from the start, so even the demo's own output
+	// cannot show them.
+	d.scrub.Add(demoAsanaToken)
+	d.scrub.Add(tokenstore.Secret(sim.ClientSecret))
+	d.scrub.Add(gatewaysim.DefaultAPIKey)
+	return d, nil
+}
+
+func (d *demo) close() { d.sim.Close() }
+
+// newProxy builds the proxy as serve does, over the demo's in-memory secrets.
+func (d *demo) newProxy(ctx context.Context, logger *slog.Logger) (*proxy.Proxy, error) {
+	client, err := d.profile.httpClient()
+	if err != nil {
+		return nil, err
+	}
+	opts, err := d.profile.proxyOptions(ctx, &scrubbedSecrets{Secrets: d.secrets, scrub: d.scrub}, client, d.scrub)
+	if err != nil {
+		return nil, err
+	}
+	opts.Logger = logger
+	return proxy.New(opts)
+}
+
+// run plays a model's session through the proxy over an in-process stdio
+// pipe and writes what happens to w.
+func (d *demo) run(ctx context.Context, w io.Writer) error {
+	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
+	p("agw-proxy demo: a local emulator of AgentCore Gateway, Cognito and an Asana-like\n")
+	p("API, with the real proxy in front of it. No AWS account, no keychain.\n\n")
+	p("  Gateway    %s (emulated)\n", d.sim.GatewayURL)
+	p("  Cognito    client credentials from %s\n", d.sim.TokenURL)
+	p("  Secret     %q: a demo Asana token, stored in memory (never shown)\n", demoSecret)
+	p("  Rule       fill %s with \"Bearer {secret}\" on tools %s___*\n\n", demoArgument, gatewaysim.DefaultTargetName)
+
+	// What a client would get from the Gateway directly.
+	direct, err := d.gatewayTools(ctx)
+	if err != nil {
+		return err
+	}
+	p("1. Without agw-proxy, the Gateway shows the model this tool (* = required):\n")
+	for _, t := range direct {
+		p("     %s\n", toolSignature(t))
+	}
+	p("   The model would have to know the user's Asana token and pass it as %s.\n\n", demoArgument)
+
+	px, err := d.newProxy(ctx, nil)
+	if err != nil {
+		return err
+	}
+	cs, stop, err := d.connect(ctx, px)
+	if err != nil {
+		return err
+	}
+	defer stop()
+
+	res, err := cs.ListTools(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("demo: tools/list through the proxy: %w", err)
+	}
+	p("2. Through agw-proxy, the model sees:\n")
+	var seen *mcp.Tool
+	for _, t := range res.Tools {
+		p("     %s\n", toolSignature(t))
+		if t.Name == demoTool {
+			seen = t
+		}
+	}
+	if seen == nil {
+		return fmt.Errorf("demo: the proxy did not list %s", demoTool)
+	}
+	if props, req := schemaArgs(seen.InputSchema); slices.Contains(props, demoArgument) || slices.Contains(req, demoArgument) {
+		return fmt.Errorf("demo: %s still shows %s: the proxy did not strip it", demoTool, demoArgument)
+	}
+	p("   %s is gone: the model never learns that a token exists.\n\n", demoArgument)
+
+	callArgs := map[string]any{
+		"tool_name": "create_task",
+		"name":      "Try agw-proxy",
+		"notes":     "Created through agw-proxy demo",
+		"workspace": "1200000000000000",
+	}
+	argsJSON, _ := json.Marshal(callArgs)
+	p("3. The model calls it:\n")
+	p("     %s %s\n\n", demoTool, argsJSON)
+	d.sim.ClearReceived()
+	result, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: demoTool, Arguments: callArgs})
+	if err != nil {
+		return fmt.Errorf("demo: tools/call through the proxy: %w", err)
+	}
+	text := resultText(result)
+	if result.IsError {
+		return fmt.Errorf("demo: the call failed: %s", d.scrub.String(text))
+	}
+	if strings.Contains(text, demoAsanaToken) {
+		return errors.New("demo: the token reached the model: the proxy did not scrub the result")
+	}
+	p("4. The model gets back:\n")
+	p("     %s\n", text)
+	if strings.Contains(text, proxy.Mask) {
+		p("   The emulated API echoes the token it received; agw-proxy replaced it with %s.\n", proxy.Mask)
+	}
+	p("\n")
+
+	got := d.sim.Received()
+	if len(got) != 1 {
+		return fmt.Errorf("demo: the API received %d requests, want 1", len(got))
+	}
+	r := got[0]
+	header := r.Header.Get(demoArgument)
+	if header != "Bearer "+demoAsanaToken {
+		return fmt.Errorf("demo: the API did not receive %s: Bearer <the stored token>", demoArgument)
+	}
+	if strings.Contains(string(r.Body), demoAsanaToken) {
+		return errors.New("demo: the token leaked into the request body")
+	}
+	p("5. The Asana API behind the Gateway received:\n")
+	p("     %s %s\n", r.Method, r.Path)
+	p("     %s: %s   <- filled in by agw-proxy from the stored secret\n", demoArgument, d.mask(header))
+	p("     body: %s   (no token in it)\n", r.Body)
+	if r.Query.Has("api_key") {
+		p("     query: api_key=%s   <- the Gateway's own outbound API key, not the user's\n", demoMask)
+	}
+	p("\n")
+
+	p("Next steps:\n")
+	p("  Try it in an MCP client:     agw-proxy demo --serve   (see agw-proxy demo --help)\n")
+	p("  Describe your Gateway:       a profile in the config file (configs/config.yaml shows one),\n")
+	p("                               or flags: agw-proxy serve --help\n")
+	p("  Store the Cognito secret:    agw-proxy login\n")
+	p("  Store your Asana token:      agw-proxy login asana\n")
+	p("  Check and connect a client:  agw-proxy status; agw-proxy mcp-config --client amazonq\n")
+	return nil
+}
+
+// mask hides the demo secrets in s.
+func (d *demo) mask(s string) string {
+	for _, v := range []string{demoAsanaToken, d.sim.ClientSecret, gatewaysim.DefaultAPIKey} {
+		s = strings.ReplaceAll(s, v, demoMask)
+	}
+	return s
+}
+
+// connect starts px on an in-process stdio pipe and connects a client to it.
+// stop closes the client's side (EOF for the proxy) and waits for px to end.
+func (d *demo) connect(ctx context.Context, px *proxy.Proxy) (*mcp.ClientSession, func(), error) {
+	toProxyR, toProxyW := io.Pipe()
+	fromProxyR, fromProxyW := io.Pipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = px.Run(ctx, toProxyR, fromProxyW)
+		fromProxyW.Close()
+	}()
+	client := mcp.NewClient(&mcp.Implementation{Name: "agw-proxy-demo", Version: currentBuild().Version}, nil)
+	cs, err := client.Connect(ctx, &mcp.IOTransport{Reader: fromProxyR, Writer: toProxyW}, nil)
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			if cs != nil {
+				cs.Close()
+			}
+			toProxyW.Close()
+			<-done
+		})
+	}
+	if err != nil {
+		stop()
+		return nil, nil, fmt.Errorf("demo: connect to the proxy: %w", err)
+	}
+	return cs, stop, nil
+}
+
+// gatewayTools lists the Gateway's tools directly, as a client without
+// agw-proxy would see them.
+func (d *demo) gatewayTools(ctx context.Context) ([]*mcp.Tool, error) {
+	cc := clientcredentials.Config{ClientID: d.sim.ClientID, ClientSecret: d.sim.ClientSecret, TokenURL: d.sim.TokenURL, Scopes: []string{d.sim.Scope}}
+	httpClient := oauth2.NewClient(ctx, cc.TokenSource(ctx))
+	client := mcp.NewClient(&mcp.Implementation{Name: "agw-proxy-demo-direct", Version: currentBuild().Version}, nil)
+	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: d.sim.GatewayURL, HTTPClient: httpClient},
+		&mcp.ClientSessionOptions{ProtocolVersion: proxy.UpstreamProtocolVersion})
+	if err != nil {
+		return nil, fmt.Errorf("demo: connect to the emulated Gateway: %w", err)
+	}
+	defer cs.Close()
+	var tools []*mcp.Tool
+	for t, err := range cs.Tools(ctx, nil) {
+		if err != nil {
+			return nil, fmt.Errorf("demo: list the emulated Gateway's tools: %w", err)
+		}
+		tools = append(tools, t)
+	}
+	return tools, nil
+}
+
+// toolSignature renders a tool as name(arg*, arg, ...): required first.
+func toolSignature(t *mcp.Tool) string {
+	props, required := schemaArgs(t.InputSchema)
+	var names []string
+	for _, r := range required {
+		names = append(names, r+"*")
+	}
+	for _, p := range props {
+		if !slices.Contains(required, p) {
+			names = append(names, p)
+		}
+	}
+	return t.Name + "(" + strings.Join(names, ", ") + ")"
+}
+
+// schemaArgs returns the property names (sorted) and required names of a
+// JSON schema in whatever form the SDK decoded it.
+func schemaArgs(schema any) (props, required []string) {
+	raw, err := json.Marshal(schema)
+	if err != nil {
+		return nil, nil
+	}
+	var s struct {
+		Properties map[string]json.RawMessage `json:"properties"`
+		Required   []string                   `json:"required"`
+	}
+	if json.Unmarshal(raw, &s) != nil {
+		return nil, nil
+	}
+	for p := range s.Properties {
+		props = append(props, p)
+	}
+	slices.Sort(props)
+	return props, s.Required
+}
+
+func resultText(r *mcp.CallToolResult) string {
+	var parts []string
+	for _, c := range r.Content {
+		if t, ok := c.(*mcp.TextContent); ok {
+			parts = append(parts, t.Text)
+		}
+	}
+	return strings.Join(parts, "\n")
+}
+
+// serve runs the demo as a stdio MCP server on e's stdin and stdout. Its
+// notes go to stderr, as do the requests the API receives (masked).
+func (d *demo) serve(ctx context.Context, e *env) int {
+	logger := slog.New(slog.NewTextHandler(d.scrub.Writer(e.stderr), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	px, err := d.newProxy(ctx, logger)
+	if err != nil {
+		return fail(e, err)
+	}
+	self := "agw-proxy"
+	if exe, err := os.Executable(); err == nil {
+		self = exe
+	}
+	w := d.scrub.Writer(e.stderr)
+	fmt.Fprintf(w, "agw-proxy demo --serve: a stdio MCP server in front of the emulated Gateway %s\n", d.sim.GatewayURL)
+	fmt.Fprintf(w, "Tool %s fills %s from a demo token; the model never sees it.\n", demoTool, demoArgument)
+	if strings.Contains(self, "go-build") {
+		fmt.Fprintf(w, "Clients need a lasting binary: go build -o agw-proxy ./cmd/agw-proxy, then use its absolute path.\n")
+		self = "/path/to/agw-proxy"
+	}
+	cfg, _ := json.Marshal(map[string]any{"mcpServers": map[string]any{"agw-proxy-demo": map[string]any{"command": self, "args": []string{"demo", "--serve"}}}})
+	fmt.Fprintf(w, "MCP Inspector:  npx @modelcontextprotocol/inspector %s demo --serve\n", shellQuote(self))
+	fmt.Fprintf(w, "Amazon Q (~/.aws/amazonq/mcp.json): %s\n", cfg)
+	fmt.Fprintf(w, "Each request the emulated Asana API receives is shown here, token masked.\n")
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		d.watchReceived(ctx, w)
+	}()
+	err = px.Run(ctx, e.stdin, e.stdout)
+	cancel()
+	wg.Wait()
+	if err != nil && ctx.Err() == nil {
+		return fail(e, err)
+	}
+	return exitOK
+}
+
+// watchReceived prints each request the emulated API receives, masked.
+func (d *demo) watchReceived(ctx context.Context, w io.Writer) {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	shown := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		got := d.sim.Received()
+		for _, r := range got[min(shown, len(got)):] {
+			fmt.Fprintf(w, "API received: %s %s  %s: %s  body: %s\n", r.Method, r.Path, demoArgument,
+				d.mask(r.Header.Get(demoArgument)), d.mask(string(r.Body)))
+		}
+		shown = len(got)
+	}
+}
+

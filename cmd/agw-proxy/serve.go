@@ -1,0 +1,279 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+
+	"github.com/spf13/pflag"
+
+	"github.com/agw-proxy/agw-proxy/proxy"
+	"github.com/agw-proxy/agw-proxy/tokenstore"
+)
+
+func init() {
+	register(command{name: "serve", summary: "Run the stdio MCP server a desktop MCP client launches", run: runServe})
+}
+
+const serveUsage = `Usage:
+    agw-proxy serve [options]
+
+Run the stdio MCP server that a desktop MCP client (Amazon Q, Kiro, Claude
+Desktop, Cursor, VS Code) launches. It connects to the Gateway, gets and
+refreshes its Cognito tokens, hides each injected argument from the tools the
+model sees and fills it from the keychain on every call.
+stdout carries MCP only; logs go to stderr or --log-file.
+
+Options:
+` + logFlagsUsage + `    -h, --help             Show this help
+
+` + profileFlagsUsage + `
+Examples:
+    Everything in a client's args, no config file:
+    $ agw-proxy serve --gateway-url https://GATEWAY.gateway.bedrock-agentcore.us-east-1.amazonaws.com/mcp \
+        --token-url https://DOMAIN.auth.us-east-1.amazoncognito.com/oauth2/token \
+        --client-id ID --scope gw/read \
+        --inject X-Asana-Token=asana --inject-tools 'AgentCoreGwyAPIGatewayTarget___*'
+
+    A profile from the config file, with debug logs in a file:
+    $ agw-proxy serve --profile work --log-level debug --log-file /tmp/agw-proxy.log
+
+    Secrets are stored once with "agw-proxy login" (the Gateway's client
+    secret) and "agw-proxy login asana"; in CI set AGW_PROXY_CLIENT_SECRET and
+    AGW_PROXY_SECRET_ASANA instead.
+`
+
+func runServe(ctx context.Context, e *env, args []string) int {
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	pf := addProfileFlags(fs)
+	lf := addLogFlags(fs)
+	if code, done := parseFlags(e, fs, serveUsage, args); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf(e, "serve", "unexpected argument %q", fs.Arg(0))
+	}
+	level, err := lf.level()
+	if err != nil {
+		return usageErrorf(e, "serve", "%v", err)
+	}
+	p, err := pf.resolve(e)
+	if err == nil {
+		err = p.requireGateway()
+	}
+	if err != nil {
+		return fail(e, err)
+	}
+
+	// Every secret in use is scrubbed from what reaches the client and the
+	// logs: injected secrets (added by the proxy as it reads them), the
+	// Gateway credential (added as tokenstore reads it) and access tokens.
+	scrub := proxy.NewScrubber()
+	logger, closeLog, err := lf.open(e, scrub, level)
+	if err != nil {
+		return fail(e, err)
+	}
+	defer closeLog()
+
+	client, err := p.httpClient()
+	if err != nil {
+		return fail(e, err)
+	}
+	secrets := &scrubbedSecrets{
+		Secrets: &tokenstore.Env{Base: tokenstore.NewKeychain(), Getenv: e.getenv},
+		scrub:   scrub,
+	}
+	opts, err := p.proxyOptions(ctx, secrets, client, scrub)
+	if err != nil {
+		return fail(e, err)
+	}
+	opts.Logger = logger
+	px, err := proxy.New(opts)
+	if err != nil {
+		return fail(e, err)
+	}
+	logger.Info("serving", "profile", p.name, "config", p.configPath, "gateway", p.gatewayURL,
+		"auth", p.auth.typ, "rules", len(p.inject))
+	if err := px.Run(ctx, e.stdin, e.stdout); err != nil && ctx.Err() == nil {
+		logger.Error("stopped", "err", err)
+		return fail(e, err)
+	}
+	logger.Debug("stopped")
+	return exitOK
+}
+
+// proxyOptions turns the profile into proxy.Options (all but Logger).
+// secrets is read with the profile's name; scrub learns every access token.
+func (p *profile) proxyOptions(ctx context.Context, secrets tokenstore.Secrets, client *http.Client, scrub *proxy.Scrubber) (proxy.Options, error) {
+	opts := proxy.Options{
+		GatewayURL:     p.gatewayURL,
+		HTTPClient:     client,
+		Rules:          p.rules(),
+		Secrets:        profileSecrets{secrets: secrets, profile: p.name},
+		Scrubber:       scrub,
+		LoginCommand:   p.loginCommand,
+		CallTimeout:    p.callTimeout,
+		ConnectTimeout: p.connectTimeout,
+		Version:        currentBuild().Version,
+	}
+	ga, err := p.gatewayAuth(ctx, secrets, client)
+	if err != nil {
+		return opts, err
+	}
+	if ga != nil { // a nil *GatewayAuth in the interface would not be nil
+		ga.OnToken = scrub.Add
+		opts.OAuthHandler = ga
+	}
+	return opts, nil
+}
+
+// rules returns the inject rules for proxy.Options.
+func (p *profile) rules() []proxy.Rule {
+	var out []proxy.Rule
+	for _, r := range p.inject {
+		out = append(out, proxy.Rule{Argument: r.argument, Secret: r.secret, Format: r.format, Tools: r.tools})
+	}
+	return out
+}
+
+// gatewayAuth returns the Gateway token source for the profile's auth type,
+// or nil for auth type none. Credentials are read from secrets under the
+// profile's name at every fetch.
+func (p *profile) gatewayAuth(ctx context.Context, secrets tokenstore.Secrets, client *http.Client) (*tokenstore.GatewayAuth, error) {
+	switch p.auth.typ {
+	case authClientCredentials:
+		tokenURL := p.auth.tokenURL
+		if tokenURL == "" {
+			// TODO(issue 3): resolve auth.discovery_url with tokenstore's
+			// OIDC discovery once it exists.
+			return nil, p.problem("auth.discovery_url", []string{"set auth.token_url (or --token-url) for now"},
+				"OIDC discovery is not supported yet")
+		}
+		return tokenstore.NewClientCredentials(tokenstore.ClientCredentialsConfig{
+			TokenURL:   tokenURL,
+			ClientID:   p.auth.clientID,
+			Scopes:     p.auth.scopes,
+			Secrets:    secrets,
+			Profile:    p.name,
+			HTTPClient: client,
+		}), nil
+	case authAuthorizationCode:
+		// TODO(issue 3): tokenstore.NewAuthorizationCode.
+		return nil, p.problem("auth.type", []string{"use auth type client_credentials for now"},
+			"auth type authorization_code is not supported yet")
+	}
+	return nil, nil
+}
+
+// httpClient returns the client for the Gateway and the token endpoint:
+// proxies from HTTPS_PROXY/NO_PROXY, enough idle connections for many calls
+// in flight, no overall timeout (it would cut long event streams; calls are
+// bounded by their own contexts), and the system roots plus ca_file.
+func (p *profile) httpClient() (*http.Client, error) {
+	client := proxy.DefaultHTTPClient()
+	t, ok := client.Transport.(*http.Transport)
+	if !ok {
+		t = http.DefaultTransport.(*http.Transport).Clone()
+		client.Transport = t
+	}
+	t.Proxy = http.ProxyFromEnvironment
+	t.MaxIdleConnsPerHost = max(t.MaxIdleConnsPerHost, 64)
+	t.MaxIdleConns = max(t.MaxIdleConns, t.MaxIdleConnsPerHost)
+	client.Timeout = 0
+	if p.caFile == "" {
+		return client, nil
+	}
+	pem, err := os.ReadFile(p.caFile)
+	if err != nil {
+		return nil, p.problem("ca_file", nil, "cannot read CA file: %v", unwrapPathError(err))
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, p.problem("ca_file", []string{"the file must hold PEM certificates (-----BEGIN CERTIFICATE-----)"},
+			"no certificates found in %s", p.caFile)
+	}
+	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return client, nil
+}
+
+// profileSecrets binds a profile to tokenstore secrets: the proxy's
+// SecretSource.
+type profileSecrets struct {
+	secrets tokenstore.Secrets
+	profile string
+}
+
+func (s profileSecrets) Secret(ctx context.Context, name string) (tokenstore.Secret, error) {
+	return s.secrets.Get(ctx, s.profile, name)
+}
+
+// scrubbedSecrets adds every secret read to the scrubber before anyone uses
+// it, so the Gateway's client secret and refresh token are scrubbed like the
+// injected secrets, including values changed by a later login.
+type scrubbedSecrets struct {
+	tokenstore.Secrets
+	scrub *proxy.Scrubber
+}
+
+func (s *scrubbedSecrets) Get(ctx context.Context, profile, name string) (tokenstore.Secret, error) {
+	v, err := s.Secrets.Get(ctx, profile, name)
+	if err == nil {
+		s.scrub.Add(v)
+	}
+	return v, err
+}
+
+// logFlags are --log-level and --log-file.
+type logFlags struct {
+	levelName string
+	file      string
+}
+
+// logFlagsUsage documents addLogFlags' flags.
+const logFlagsUsage = `    --log-level LEVEL      debug, info, warn or error (default info)
+    --log-file FILE        Append logs to FILE instead of stderr
+`
+
+func addLogFlags(fs *pflag.FlagSet) *logFlags {
+	f := &logFlags{}
+	fs.StringVar(&f.levelName, "log-level", "info", "Log level")
+	fs.StringVar(&f.file, "log-file", "", "Log file")
+	return f
+}
+
+func (f *logFlags) level() (slog.Level, error) {
+	switch f.levelName {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info", "":
+		return slog.LevelInfo, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("--log-level: unknown level %q (want debug, info, warn or error)", f.levelName)
+}
+
+// open returns a text logger writing to --log-file or stderr, through scrub.
+// Never stdout: in serve it carries MCP.
+func (f *logFlags) open(e *env, scrub *proxy.Scrubber, level slog.Level) (*slog.Logger, func(), error) {
+	w, closer := e.stderr, func() {}
+	if f.file != "" {
+		file, err := os.OpenFile(resolvePath("", f.file), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, nil, withHints(fmt.Errorf("--log-file %s: %w", f.file, unwrapPathError(err)),
+				"check that the directory exists and is writable")
+		}
+		w, closer = file, func() { _ = file.Close() }
+	}
+	h := slog.NewTextHandler(scrub.Writer(w), &slog.HandlerOptions{Level: level})
+	return slog.New(h).With("pid", os.Getpid()), closer, nil
+}

@@ -163,6 +163,9 @@ func (s *Sim) serveMCP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
 		return
 	}
+	if !s.opts.Sessions {
+		r = r.WithContext(context.WithValue(r.Context(), httpRequestKey{}, r.Context()))
+	}
 	if r.Method == http.MethodPost && s.takeReset(r) {
 		s.serveAndReset(w, r)
 		return

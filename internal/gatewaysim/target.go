@@ -26,6 +26,8 @@ const maxResponseBytes = 64 << 20
 // the URL, everything else is the JSON body; the outbound API key is added.
 func (s *Sim) operationHandler(op *operation) mcp.ToolHandler {
 	return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		ctx, cancel := withHTTPRequest(ctx)
+		defer cancel()
 		if err := s.wait(ctx); err != nil {
 			return nil, err
 		}
@@ -105,6 +107,24 @@ func (s *Sim) operationHandler(op *operation) mcp.ToolHandler {
 		}
 		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: string(out)}}}, nil
 	}
+}
+
+// httpRequestKey marks the context of the HTTP request that carries a
+// stateless call (see serveMCP).
+type httpRequestKey struct{}
+
+// withHTTPRequest ends a stateless call when its HTTP request ends. The
+// go-sdk's stateless handler keeps running a handler whose client hung up
+// (its notifications/cancelled arrives in another, unrelated request), but
+// a Gateway abandons the call, and tests need to see that it did.
+func withHTTPRequest(ctx context.Context) (context.Context, context.CancelFunc) {
+	reqCtx, ok := ctx.Value(httpRequestKey{}).(context.Context)
+	if !ok {
+		return ctx, func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(reqCtx, cancel)
+	return ctx, func() { stop(); cancel() }
 }
 
 // wait applies SetDelay.

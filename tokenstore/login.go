@@ -171,6 +171,9 @@ func LoginWithBrowser(ctx context.Context, cfg LoginConfig) (*oauth2.Token, erro
 		} else {
 			writePage(w, http.StatusOK, "Logged in", "agw-proxy is logged in. You can close this tab.")
 		}
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush() // the page reaches the browser before the server stops
+		}
 		select {
 		case results <- res:
 		default: // a second callback after the first: ignored
@@ -180,7 +183,14 @@ func LoginWithBrowser(ctx context.Context, cfg LoginConfig) (*oauth2.Token, erro
 	for _, l := range listeners {
 		go srv.Serve(l)
 	}
-	defer srv.Close()
+	defer func() {
+		// Let the callback's page finish; then close whatever is left.
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if srv.Shutdown(sctx) != nil {
+			srv.Close()
+		}
+	}()
 
 	fmt.Fprintf(out, "Open this URL in your browser to log in:\n\n  %s\n\n", authURL)
 	if cfg.OpenURL != nil {

@@ -90,7 +90,7 @@ var errCallTimeout = errors.New("call timed out")
 
 // secret reads and remembers (for scrubbing) one secret.
 func (p *Proxy) secret(ctx context.Context, name string) (tokenstore.Secret, error) {
-	ctx, cancel := context.WithTimeout(ctx, secretTimeout)
+	ctx, cancel := context.WithTimeout(ctx, p.opts.SecretTimeout)
 	defer cancel()
 	s, err := p.opts.Secrets.Secret(ctx, name)
 	if err != nil {
@@ -111,16 +111,50 @@ func (p *Proxy) callFailed(ctx context.Context, tool string, err error) (*mcp.Ca
 		return nil, ctx.Err()
 	}
 	p.log.Warn("tool call failed", "tool", tool, "error", p.redact(err))
-	var jerr *jsonrpc.Error
+	jerr := peerError(err)
 	switch {
 	case errors.Is(err, errCallTimeout):
 		return errorResult("the Gateway did not answer within %s (timeouts.call); the call may still complete on the target", p.opts.CallTimeout), nil
 	case errors.Is(err, tokenstore.ErrLoginNeeded):
 		return errorResult("%s", strings.TrimPrefix(p.redact(err), "tokenstore: ")), nil
-	case errors.As(err, &jerr) && jerr.Code == codeInvalidBearer:
+	case jerr != nil && jerr.Code == codeInvalidBearer:
 		return errorResult("the Gateway rejected the access token even after a refresh (%s): check that the app client is allowed by the Gateway's authorizer; run `agw-proxy doctor`", p.scrub.String(jerr.Message)), nil
-	case errors.As(err, &jerr):
+	case jerr != nil:
 		return nil, &jsonrpc.Error{Code: jerr.Code, Message: p.scrub.String(jerr.Message), Data: p.scrub.Scrub(jerr.Data)}
 	}
-	return errorResult("the call to the Gateway failed: %s", p.redact(err)), nil
+	return errorResult("the call to the Gateway failed, and may or may not have reached the target: %s", p.redact(err)), nil
+}
+
+// Codes the SDK's JSON-RPC layer uses for its own, local failures.
+const (
+	codeClientClosing = -32003
+	codeServerClosing = -32004
+	codeRejected      = -32005
+)
+
+// peerError returns the JSON-RPC error the Gateway answered with, if err
+// carries one. The SDK also reports local transport failures as JSON-RPC
+// errors; those are not the peer's answer and are skipped.
+func peerError(err error) *jsonrpc.Error {
+	if err == nil {
+		return nil
+	}
+	if jerr, ok := err.(*jsonrpc.Error); ok {
+		switch jerr.Code {
+		case codeClientClosing, codeServerClosing, codeRejected:
+		default:
+			return jerr
+		}
+	}
+	switch u := err.(type) {
+	case interface{ Unwrap() error }:
+		return peerError(u.Unwrap())
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			if jerr := peerError(e); jerr != nil {
+				return jerr
+			}
+		}
+	}
+	return nil
 }

@@ -50,7 +50,7 @@ var DownstreamProtocolVersions = []string{"2025-11-25", "2025-06-18", "2025-03-2
 const (
 	DefaultCallTimeout    = 300 * time.Second
 	DefaultConnectTimeout = 30 * time.Second
-	secretTimeout         = 10 * time.Second
+	DefaultSecretTimeout  = 10 * time.Second
 )
 
 // A SecretSource returns stored secrets by name. Errors wrap
@@ -80,6 +80,7 @@ type Options struct {
 	LoginCommand   func(secret string) string
 	CallTimeout    time.Duration // default DefaultCallTimeout
 	ConnectTimeout time.Duration // default DefaultConnectTimeout
+	SecretTimeout  time.Duration // bounds reading a secret; default DefaultSecretTimeout
 	Logger         *slog.Logger  // nil discards logs
 	Version        string        // reported to both sides
 }
@@ -135,6 +136,9 @@ func New(opts Options) (*Proxy, error) {
 	}
 	if opts.ConnectTimeout <= 0 {
 		opts.ConnectTimeout = DefaultConnectTimeout
+	}
+	if opts.SecretTimeout <= 0 {
+		opts.SecretTimeout = DefaultSecretTimeout
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -260,15 +264,16 @@ func (p *Proxy) initialize(ctx context.Context, next mcp.MethodHandler, req mcp.
 }
 
 func (p *Proxy) listTools(ctx context.Context) (*mcp.ListToolsResult, error) {
+	_, err := p.ready(ctx)
 	p.mu.Lock()
+	// From now on the client holds a listing (or an error), so a change of
+	// the Gateway's tools is worth a notification.
 	p.clientAsked = true
-	p.mu.Unlock()
-	if _, err := p.ready(ctx); err != nil {
-		return nil, err
-	}
-	p.mu.Lock()
 	tools := p.listed
 	p.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
 	if tools == nil {
 		tools = []*mcp.Tool{}
 	}

@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# .ci/release.sh: build every release artifact with goreleaser in snapshot mode
+# (nothing is published) and check what a user would download.
+#
+# Checks, in order:
+#   1. the code, keychain included, compiles for macOS and Windows (GOOS=... go vet ./...)
+#   2. goreleaser.yaml is valid (goreleaser check)
+#   3. goreleaser release --snapshot --clean --skip=publish succeeds
+#   4. six archives: darwin/linux/windows x amd64/arm64, tar.gz (zip for Windows), each
+#      holding the binary, README.md and LICENSE; every binary built with CGO_ENABLED=0
+#      and -trimpath
+#   5. four Linux packages: deb and rpm x amd64, arm64; the debs install /usr/bin/agw-proxy
+#   6. the archive's binary for this machine runs, and `version` prints the snapshot
+#      version, commit and build date goreleaser stamped into it
+#   7. checksums.txt lists every archive and package and verifies (sha256sum -c)
+#
+# Installs goreleaser (GORELEASER_VERSION) with `go install` when it is missing or
+# another version; reuses it otherwise. Exits non-zero with a message on any failure.
+# Usage: .ci/release.sh (from anywhere; it works in the repository holding it)
+set -euo pipefail
+
+GORELEASER_VERSION=v2.15.1 # v2.18+ needs a newer Go than this project's 1.26
+# Only used to stand in for a missing git remote, see below. Nothing is pushed.
+REPO_URL=https://github.com/agw-proxy/agw-proxy.git
+
+cd "$(dirname "$0")/.."
+start=$SECONDS
+fail() {
+	echo "release.sh: FAIL: $*" >&2
+	exit 1
+}
+step() { printf '==> [%3ds] %s\n' "$((SECONDS - start))" "$*"; }
+
+for tool in go git tar unzip sha256sum dpkg-deb; do
+	command -v "$tool" >/dev/null || fail "$tool not found (Debian: apt-get install dpkg unzip coreutils tar git)"
+done
+
+# 1. Cross-platform vet: tokenstore's keychain code has per-OS paths (go-keyring uses
+# /usr/bin/security on macOS, wincred on Windows); this proves they compile.
+for os in darwin windows; do
+	step "GOOS=$os go vet ./..."
+	GOOS=$os GOARCH=amd64 CGO_ENABLED=0 go vet ./... || fail "go vet failed for GOOS=$os"
+done
+
+# 2. goreleaser, reused when the right version is on PATH or in GOBIN.
+gobin=$(go env GOBIN)
+gobin=${gobin:-$(go env GOPATH)/bin}
+goreleaser_ok() { [[ -x $1 ]] && "$1" --version 2>/dev/null | grep -Eq "^GitVersion:[[:space:]]+$GORELEASER_VERSION\$"; }
+goreleaser=""
+for candidate in "$(command -v goreleaser || true)" "$gobin/goreleaser"; do
+	if [[ -n $candidate ]] && goreleaser_ok "$candidate"; then
+		goreleaser=$candidate
+		break
+	fi
+done
+if [[ -z $goreleaser ]]; then
+	step "installing goreleaser $GORELEASER_VERSION into $gobin (a few minutes, once per machine)"
+	(cd / && GOBIN=$gobin go install "github.com/goreleaser/goreleaser/v2@$GORELEASER_VERSION") ||
+		fail "could not install goreleaser $GORELEASER_VERSION"
+	goreleaser=$gobin/goreleaser
+	goreleaser_ok "$goreleaser" || fail "$goreleaser does not report version $GORELEASER_VERSION"
+fi
+step "using $goreleaser ($GORELEASER_VERSION)"
+
+# A fresh CI clone may have no remote (or a detached, shallow checkout). goreleaser
+# reads the commit, date and remote URL in one go; when `git ls-remote --get-url`
+# fails it drops all of it and stamps commit "none" into a snapshot build. So when
+# there is no remote, lend it the project's URL through git's environment config,
+# for goreleaser's process only (the clone's .git/config is not touched). Only the
+# URL is borrowed: release.github in goreleaser.yaml names the repository anyway, and
+# --skip=publish means nothing is sent anywhere.
+# Detached HEAD and shallow clones need nothing special: without a reachable tag the
+# snapshot version is 0.0.1-SNAPSHOT-<commit>. --snapshot already skips the
+# "validate" pipe (clean tree, tag on HEAD), so --skip=validate would be redundant.
+if git rev-parse --git-dir >/dev/null 2>&1 && [[ -z $(git remote) ]]; then
+	step "no git remote: lending goreleaser remote.origin.url=$REPO_URL (environment only)"
+	n=${GIT_CONFIG_COUNT:-0}
+	export "GIT_CONFIG_KEY_$n=remote.origin.url" "GIT_CONFIG_VALUE_$n=$REPO_URL"
+	export GIT_CONFIG_COUNT=$((n + 1))
+fi
+
+step "goreleaser check"
+"$goreleaser" check || fail "goreleaser check: goreleaser.yaml is invalid or uses deprecated options"
+
+# 3. The snapshot release.
+step "goreleaser release --snapshot --clean --skip=publish"
+"$goreleaser" release --snapshot --clean --skip=publish || fail "goreleaser release --snapshot failed"
+step "snapshot built"
+
+dist=dist
+meta=$(cat "$dist/metadata.json") || fail "$dist/metadata.json missing"
+field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" <<<"$meta"; }
+version=$(field version)
+commit=$(field commit)
+[[ -n $version ]] || fail "no version in $dist/metadata.json"
+if git rev-parse --git-dir >/dev/null 2>&1; then
+	head=$(git rev-parse HEAD)
+	[[ $commit == "$head" ]] || fail "goreleaser saw commit '$commit', HEAD is $head"
+	[[ $version == *-SNAPSHOT-"${head:0:7}"* ]] || fail "snapshot version '$version' does not name commit ${head:0:7}"
+fi
+step "snapshot version $version"
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# 4. Archives.
+host_os=$(go env GOHOSTOS)
+host_arch=$(go env GOHOSTARCH)
+host_archive=""
+for os in darwin linux windows; do
+	for arch in amd64 arm64; do
+		base="agw-proxy_${version}_${os}_${arch}"
+		bin=agw-proxy
+		if [[ $os == windows ]]; then
+			archive=$dist/$base.zip
+			bin=agw-proxy.exe
+			[[ -f $archive ]] || fail "missing archive $archive"
+			list=$(unzip -Z1 "$archive") || fail "$archive is not a readable zip"
+		else
+			archive=$dist/$base.tar.gz
+			[[ -f $archive ]] || fail "missing archive $archive"
+			list=$(tar -tzf "$archive") || fail "$archive is not a readable tar.gz"
+		fi
+		for want in "$bin" README.md LICENSE; do
+			grep -qx "$want" <<<"$list" || fail "$archive lacks $want (has: $(tr '\n' ' ' <<<"$list"))"
+		done
+		# The build settings Go records in every binary (readable for any target).
+		settings=$(go version -m "$dist/agw-proxy_${os}_${arch}"_*/"$bin") ||
+			fail "cannot read build info of the $os/$arch binary"
+		grep -q 'CGO_ENABLED=0' <<<"$settings" || fail "$os/$arch binary not built with CGO_ENABLED=0"
+		grep -q -- '-trimpath=true' <<<"$settings" || fail "$os/$arch binary not built with -trimpath"
+		if [[ $os == "$host_os" && $arch == "$host_arch" ]]; then
+			host_archive=$archive
+		fi
+	done
+done
+count=$(find "$dist" -maxdepth 1 \( -name '*.tar.gz' -o -name '*.zip' \) | wc -l)
+[[ $count -eq 6 ]] || fail "expected 6 archives in $dist, found $count"
+step "6 archives present, each with the binary, README.md and LICENSE; no cgo, trimpath"
+
+# 5. Linux packages.
+for arch in amd64 arm64; do
+	deb=$dist/agw-proxy_${version}_linux_${arch}.deb
+	rpm=$dist/agw-proxy_${version}_linux_${arch}.rpm
+	[[ -f $deb ]] || fail "missing package $deb"
+	[[ -f $rpm ]] || fail "missing package $rpm"
+	contents=$(dpkg-deb -c "$deb") || fail "$deb is not a readable deb"
+	grep -Eq '^-rwxr-xr-x .* \./usr/bin/agw-proxy$' <<<"$contents" ||
+		fail "$deb does not install an executable /usr/bin/agw-proxy:"$'\n'"$contents"
+	[[ $(dpkg-deb -f "$deb" Architecture) == "$arch" ]] || fail "$deb: Architecture is not $arch"
+	# rpm(8) is rarely installed on Debian CI: check the lead (magic) bytes, and the file
+	# list when rpm is there.
+	[[ $(head -c4 "$rpm" | od -An -tx1 | tr -d ' \n') == edabeedb ]] || fail "$rpm is not an RPM file"
+	if command -v rpm >/dev/null; then
+		rpm -qlp "$rpm" 2>/dev/null | grep -qx /usr/bin/agw-proxy || fail "$rpm does not install /usr/bin/agw-proxy"
+	fi
+done
+count=$(find "$dist" -maxdepth 1 \( -name '*.deb' -o -name '*.rpm' \) | wc -l)
+[[ $count -eq 4 ]] || fail "expected 4 Linux packages in $dist, found $count"
+step "4 Linux packages present; the debs install ./usr/bin/agw-proxy"
+
+# 6. Run the binary a user gets from the archive for this machine.
+if [[ -n $host_archive ]]; then
+	tar -xzf "$host_archive" -C "$tmp" agw-proxy
+	out=$("$tmp/agw-proxy" version) || fail "$host_archive: 'agw-proxy version' failed"
+	re="^agw-proxy ${version//./\\.} \\(commit ${commit:0:7}, built [0-9]{4}-[0-9]{2}-[0-9]{2}T[^,]+, go[0-9.]+, $host_os/$host_arch\\)\$"
+	[[ $out =~ $re ]] || fail "'agw-proxy version' printed '$out', want version $version, commit ${commit:0:7}, a build date"
+	step "$host_os/$host_arch binary runs: $out"
+else
+	fail "no archive for this machine ($host_os/$host_arch) to run"
+fi
+
+# 7. Checksums.
+sums=$dist/checksums.txt
+[[ -f $sums ]] || fail "missing $sums"
+for f in "$dist"/*.tar.gz "$dist"/*.zip "$dist"/*.deb "$dist"/*.rpm; do
+	grep -q "  ${f##*/}\$" "$sums" || fail "$sums does not list ${f##*/}"
+done
+(cd "$dist" && sha256sum --check --strict --quiet checksums.txt) || fail "checksums.txt does not verify"
+step "checksums.txt lists all 10 files and verifies"
+
+step "release artifacts OK (in $dist/)"

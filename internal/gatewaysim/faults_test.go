@@ -172,3 +172,22 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 		t.Errorf("%d goroutines before, %d after Close:\n%s", before, after, buf[:runtime.Stack(buf, true)])
 	}
 }
+
+func TestMaxRequestBytes(t *testing.T) {
+	big := strings.Repeat("n", 10<<20)
+	call := func(s *Sim) error {
+		cs := connect(t, s, machineToken(t, s), nil)
+		_, err := cs.CallTool(testCtx(t), &mcp.CallToolParams{Name: asanaTool, Arguments: map[string]any{"tool_name": "create_task", "notes": big}})
+		return err
+	}
+	if err := call(start(t, Options{})); err == nil {
+		t.Error("10 MB argument accepted with the default 4 MiB limit")
+	}
+	s := start(t, Options{MaxRequestBytes: -1})
+	if err := call(s); err != nil {
+		t.Errorf("10 MB argument without a limit: %v", err)
+	}
+	if got := s.Received(); len(got) != 1 || len(got[0].Body) < 10<<20 {
+		t.Error("backend did not get the 10 MB body")
+	}
+}

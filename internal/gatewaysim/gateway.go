@@ -71,10 +71,11 @@ func (s *Sim) newGateway() error {
 	getServer := func(*http.Request) *mcp.Server { return srv }
 	newHandler := func(json bool) http.Handler {
 		return mcp.NewStreamableHTTPHandler(getServer, &mcp.StreamableHTTPOptions{
-			Stateless:      !s.opts.Sessions,
-			JSONResponse:   json,
-			SessionTimeout: s.opts.SessionTimeout,
-			Logger:         s.log,
+			Stateless:           !s.opts.Sessions,
+			JSONResponse:        json,
+			SessionTimeout:      s.opts.SessionTimeout,
+			MaxRequestBodyBytes: s.opts.MaxRequestBytes,
+			Logger:              s.log,
 		})
 	}
 	switch {
@@ -173,46 +174,81 @@ func (s *Sim) serveMCP(w http.ResponseWriter, r *http.Request) {
 	s.gateway.ServeHTTP(w, r)
 }
 
+// tokenClaims are the claims the authorizer looks at.
+type tokenClaims struct {
+	jwt.Claims
+	ClientID string `json:"client_id"`
+	Scope    string `json:"scope"`
+}
+
 // authorize is the CUSTOM_JWT authorizer: signature against the pool's
 // JWKS, exp, iss, client_id in allowedClients, any allowed scope. It
 // returns 200, 401 or 403.
 func (s *Sim) authorize(r *http.Request) int {
-	scheme, raw, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	status, reason := s.checkToken(r.Header.Get("Authorization"))
+	if status != http.StatusOK {
+		s.log.Debug("gatewaysim: authorizer rejected a request", "status", status, "reason", reason)
+	}
+	return status
+}
+
+func (s *Sim) checkToken(authz string) (status int, reason string) {
+	scheme, raw, ok := strings.Cut(authz, " ")
+	raw = strings.TrimSpace(raw)
 	if !ok || !strings.EqualFold(scheme, "Bearer") || raw == "" {
-		return http.StatusUnauthorized
+		return http.StatusUnauthorized, "no bearer token"
 	}
-	tok, err := jwt.ParseSigned(strings.TrimSpace(raw), []jose.SignatureAlgorithm{jose.RS256})
+	c, err := s.verified(raw)
 	if err != nil {
-		return http.StatusUnauthorized
+		return http.StatusUnauthorized, err.Error()
 	}
-	var c struct {
-		jwt.Claims
-		ClientID string `json:"client_id"`
-		Scope    string `json:"scope"`
-		TokenUse string `json:"token_use"`
+	if c.Expiry == nil || !s.now().Before(c.Expiry.Time()) {
+		return http.StatusUnauthorized, "expired"
 	}
-	if err := tok.Claims(&s.keys.jwks, &c); err != nil {
-		return http.StatusUnauthorized
-	}
-	now := s.now()
-	if c.Expiry == nil || !now.Before(c.Expiry.Time()) || c.Issuer != s.Issuer {
-		return http.StatusUnauthorized
+	if c.Issuer != s.Issuer {
+		return http.StatusUnauthorized, "issuer"
 	}
 	s.mu.Lock()
 	live := s.issued[c.ID]
 	s.mu.Unlock()
 	if !live {
-		return http.StatusUnauthorized
+		return http.StatusUnauthorized, "revoked"
 	}
 	if len(s.opts.AllowedClients) > 0 && !slices.Contains(s.opts.AllowedClients, c.ClientID) {
-		return http.StatusUnauthorized
+		return http.StatusUnauthorized, "client not allowed"
 	}
 	if len(s.opts.AllowedScopes) > 0 && !slices.ContainsFunc(strings.Fields(c.Scope), func(sc string) bool {
 		return slices.Contains(s.opts.AllowedScopes, sc)
 	}) {
-		return http.StatusForbidden
+		return http.StatusForbidden, "no allowed scope"
 	}
-	return http.StatusOK
+	return http.StatusOK, ""
+}
+
+// verified checks a token's signature, remembering tokens already checked
+// (an RSA verification costs more than the rest of a request).
+func (s *Sim) verified(raw string) (*tokenClaims, error) {
+	s.mu.Lock()
+	c, ok := s.verifiedTokens[raw]
+	s.mu.Unlock()
+	if ok {
+		return c, nil
+	}
+	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+	if err != nil {
+		return nil, fmt.Errorf("malformed")
+	}
+	c = new(tokenClaims)
+	if err := tok.Claims(&s.keys.jwks, c); err != nil {
+		return nil, fmt.Errorf("signature")
+	}
+	s.mu.Lock()
+	if len(s.verifiedTokens) > 10000 {
+		clear(s.verifiedTokens)
+	}
+	s.verifiedTokens[raw] = c
+	s.mu.Unlock()
+	return c, nil
 }
 
 // takeReset reports whether this request is a tools/call that a pending
@@ -359,8 +395,11 @@ func (s *Sim) sessions() []*mcp.ServerSession {
 
 // DropSessions ends every MCP session, as a Gateway does when a session
 // expires: the next request with an old Mcp-Session-Id gets HTTP 404 and
-// open SSE streams end. Only meaningful with Options.Sessions.
+// open SSE streams end. Without Options.Sessions it does nothing.
 func (s *Sim) DropSessions() {
+	if !s.opts.Sessions {
+		return // the only sessions are the per-request ones of stateless calls
+	}
 	for _, ss := range s.sessions() {
 		ss.Close()
 	}

@@ -45,9 +45,17 @@ type Options struct {
 	// DefaultTargetName with configs.AsanaOpenAPI and DefaultAPIKey.
 	Targets []Target
 
-	PageSize  int  // tools/list page size; 0 = all in one page
-	Sessions  bool // issue Mcp-Session-Id on initialize and require it (404 when unknown)
-	Streaming bool // SSE responses when the client accepts text/event-stream
+	PageSize int // tools/list page size; 0 = all in one page
+
+	// Sessions issues an Mcp-Session-Id on initialize and requires it
+	// afterwards (HTTP 404 when unknown or dropped). Without it the Gateway
+	// is stateless and ignores any Mcp-Session-Id a client sends.
+	Sessions bool
+	// Streaming answers with SSE when the client accepts text/event-stream
+	// (and allows GET streams with Sessions); otherwise JSON. With Sessions
+	// too, every POST is answered with SSE: one go-sdk handler holds the
+	// sessions and its response style is fixed.
+	Streaming bool
 	Search    bool // offer x_amz_bedrock_agentcore_search
 	EchoToken bool // the Asana-like backend reflects the received X-Asana-Token in its body
 
@@ -58,6 +66,11 @@ type Options struct {
 
 	// SessionTimeout closes idle sessions (Sessions only); 0 = never.
 	SessionTimeout time.Duration
+
+	// MaxRequestBytes bounds a POST body to /mcp (HTTP 413 beyond);
+	// 0 = go-sdk's default (4 MiB), negative = no limit. The real Gateway's
+	// limit is not documented.
+	MaxRequestBytes int64
 
 	// RedirectURL is the web client's one registered callback URL, matched
 	// exactly by /oauth2/authorize. Default "http://localhost:8501/" (the
@@ -148,17 +161,18 @@ type Sim struct {
 	closed  sync.Once
 	wg      sync.WaitGroup
 
-	mu       sync.Mutex
-	counts   Counts
-	received []Request
-	tools    map[string]*simTool
-	targets  map[string]*targetState
-	issued   map[string]bool // jti of every access token issued and not revoked
-	codes    map[string]*authCode
-	refresh  map[string]*refreshGrant
-	skew     time.Duration
-	faults   faults
-	conns    map[net.Conn]bool // open connections to the Gateway listener
+	mu             sync.Mutex
+	counts         Counts
+	received       []Request
+	tools          map[string]*simTool
+	targets        map[string]*targetState
+	issued         map[string]bool // jti of every access token issued and not revoked
+	verifiedTokens map[string]*tokenClaims
+	codes          map[string]*authCode
+	refresh        map[string]*refreshGrant
+	skew           time.Duration
+	faults         faults
+	conns          map[net.Conn]bool // open connections to the Gateway listener
 }
 
 type faults struct {
@@ -203,17 +217,18 @@ func Start(opts Options) (*Sim, error) {
 		return nil, err
 	}
 	s := &Sim{
-		opts:     opts,
-		log:      log,
-		keys:     keys,
-		closing:  make(chan struct{}),
-		tools:    make(map[string]*simTool),
-		targets:  make(map[string]*targetState),
-		issued:   make(map[string]bool),
-		codes:    make(map[string]*authCode),
-		refresh:  make(map[string]*refreshGrant),
-		conns:    make(map[net.Conn]bool),
-		outbound: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second},
+		opts:           opts,
+		log:            log,
+		keys:           keys,
+		closing:        make(chan struct{}),
+		tools:          make(map[string]*simTool),
+		targets:        make(map[string]*targetState),
+		issued:         make(map[string]bool),
+		verifiedTokens: make(map[string]*tokenClaims),
+		codes:          make(map[string]*authCode),
+		refresh:        make(map[string]*refreshGrant),
+		conns:          make(map[net.Conn]bool),
+		outbound:       &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second},
 	}
 	s.Scope = "default-m2m-resource-server-agwsim/read"
 	s.ClientID = randomString(26, lowerAlnum)

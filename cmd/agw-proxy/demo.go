@@ -146,15 +146,12 @@ func startDemo(ctx context.Context, serve bool) (*demo, error) {
 func (d *demo) close() { d.sim.Close() }
 
 // newProxy builds the proxy as serve does, over the demo's in-memory secrets.
-func (d *demo) newProxy(ctx context.Context, logger *slog.Logger) (*proxy.Proxy, error) {
+func (d *demo) newProxy(logger *slog.Logger) (*proxy.Proxy, error) {
 	client, err := d.profile.httpClient()
 	if err != nil {
 		return nil, err
 	}
-	opts, err := d.profile.proxyOptions(ctx, &scrubbedSecrets{Secrets: d.secrets, scrub: d.scrub}, client, d.scrub)
-	if err != nil {
-		return nil, err
-	}
+	opts := d.profile.proxyOptions(&scrubbedSecrets{Secrets: d.secrets, scrub: d.scrub}, client, d.scrub)
 	opts.Logger = logger
 	return proxy.New(opts)
 }
@@ -181,7 +178,7 @@ func (d *demo) run(ctx context.Context, w io.Writer) error {
 	}
 	p("   The model would have to know the user's Asana token and pass it as %s.\n\n", demoArgument)
 
-	px, err := d.newProxy(ctx, nil)
+	px, err := d.newProxy(nil)
 	if err != nil {
 		return err
 	}
@@ -380,7 +377,7 @@ func resultText(r *mcp.CallToolResult) string {
 // notes go to stderr, as do the requests the API receives (masked).
 func (d *demo) serve(ctx context.Context, e *env) int {
 	logger := slog.New(slog.NewTextHandler(d.scrub.Writer(e.stderr), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	px, err := d.newProxy(ctx, logger)
+	px, err := d.newProxy(logger)
 	if err != nil {
 		return fail(e, err)
 	}
@@ -436,4 +433,3 @@ func (d *demo) watchReceived(ctx context.Context, w io.Writer) {
 		shown = len(got)
 	}
 }
-

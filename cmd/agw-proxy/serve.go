@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 
 	"github.com/spf13/pflag"
@@ -87,10 +84,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		Secrets: &tokenstore.Env{Base: tokenstore.NewKeychain(), Getenv: e.getenv},
 		scrub:   scrub,
 	}
-	opts, err := p.proxyOptions(ctx, secrets, client, scrub)
-	if err != nil {
-		return fail(e, err)
-	}
+	opts := p.proxyOptions(secrets, client, scrub)
 	opts.Logger = logger
 	px, err := proxy.New(opts)
 	if err != nil {
@@ -104,130 +98,6 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	}
 	logger.Debug("stopped")
 	return exitOK
-}
-
-// proxyOptions turns the profile into proxy.Options (all but Logger).
-// secrets is read with the profile's name; scrub learns every access token.
-func (p *profile) proxyOptions(ctx context.Context, secrets tokenstore.Secrets, client *http.Client, scrub *proxy.Scrubber) (proxy.Options, error) {
-	opts := proxy.Options{
-		GatewayURL:     p.gatewayURL,
-		HTTPClient:     client,
-		Rules:          p.rules(),
-		Secrets:        profileSecrets{secrets: secrets, profile: p.name},
-		Scrubber:       scrub,
-		LoginCommand:   p.loginCommand,
-		CallTimeout:    p.callTimeout,
-		ConnectTimeout: p.connectTimeout,
-		Version:        currentBuild().Version,
-	}
-	ga, err := p.gatewayAuth(ctx, secrets, client)
-	if err != nil {
-		return opts, err
-	}
-	if ga != nil { // a nil *GatewayAuth in the interface would not be nil
-		ga.OnToken = scrub.Add
-		opts.OAuthHandler = ga
-	}
-	return opts, nil
-}
-
-// rules returns the inject rules for proxy.Options.
-func (p *profile) rules() []proxy.Rule {
-	var out []proxy.Rule
-	for _, r := range p.inject {
-		out = append(out, proxy.Rule{Argument: r.argument, Secret: r.secret, Format: r.format, Tools: r.tools})
-	}
-	return out
-}
-
-// gatewayAuth returns the Gateway token source for the profile's auth type,
-// or nil for auth type none. Credentials are read from secrets under the
-// profile's name at every fetch.
-func (p *profile) gatewayAuth(ctx context.Context, secrets tokenstore.Secrets, client *http.Client) (*tokenstore.GatewayAuth, error) {
-	switch p.auth.typ {
-	case authClientCredentials:
-		tokenURL := p.auth.tokenURL
-		if tokenURL == "" {
-			// TODO(issue 3): resolve auth.discovery_url with tokenstore's
-			// OIDC discovery once it exists.
-			return nil, p.problem("auth.discovery_url", []string{"set auth.token_url (or --token-url) for now"},
-				"OIDC discovery is not supported yet")
-		}
-		return tokenstore.NewClientCredentials(tokenstore.ClientCredentialsConfig{
-			TokenURL:   tokenURL,
-			ClientID:   p.auth.clientID,
-			Scopes:     p.auth.scopes,
-			Secrets:    secrets,
-			Profile:    p.name,
-			HTTPClient: client,
-		}), nil
-	case authAuthorizationCode:
-		// TODO(issue 3): tokenstore.NewAuthorizationCode.
-		return nil, p.problem("auth.type", []string{"use auth type client_credentials for now"},
-			"auth type authorization_code is not supported yet")
-	}
-	return nil, nil
-}
-
-// httpClient returns the client for the Gateway and the token endpoint:
-// proxies from HTTPS_PROXY/NO_PROXY, enough idle connections for many calls
-// in flight, no overall timeout (it would cut long event streams; calls are
-// bounded by their own contexts), and the system roots plus ca_file.
-func (p *profile) httpClient() (*http.Client, error) {
-	client := proxy.DefaultHTTPClient()
-	t, ok := client.Transport.(*http.Transport)
-	if !ok {
-		t = http.DefaultTransport.(*http.Transport).Clone()
-		client.Transport = t
-	}
-	t.Proxy = http.ProxyFromEnvironment
-	t.MaxIdleConnsPerHost = max(t.MaxIdleConnsPerHost, 64)
-	t.MaxIdleConns = max(t.MaxIdleConns, t.MaxIdleConnsPerHost)
-	client.Timeout = 0
-	if p.caFile == "" {
-		return client, nil
-	}
-	pem, err := os.ReadFile(p.caFile)
-	if err != nil {
-		return nil, p.problem("ca_file", nil, "cannot read CA file: %v", unwrapPathError(err))
-	}
-	pool, err := x509.SystemCertPool()
-	if err != nil || pool == nil {
-		pool = x509.NewCertPool()
-	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, p.problem("ca_file", []string{"the file must hold PEM certificates (-----BEGIN CERTIFICATE-----)"},
-			"no certificates found in %s", p.caFile)
-	}
-	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	return client, nil
-}
-
-// profileSecrets binds a profile to tokenstore secrets: the proxy's
-// SecretSource.
-type profileSecrets struct {
-	secrets tokenstore.Secrets
-	profile string
-}
-
-func (s profileSecrets) Secret(ctx context.Context, name string) (tokenstore.Secret, error) {
-	return s.secrets.Get(ctx, s.profile, name)
-}
-
-// scrubbedSecrets adds every secret read to the scrubber before anyone uses
-// it, so the Gateway's client secret and refresh token are scrubbed like the
-// injected secrets, including values changed by a later login.
-type scrubbedSecrets struct {
-	tokenstore.Secrets
-	scrub *proxy.Scrubber
-}
-
-func (s *scrubbedSecrets) Get(ctx context.Context, profile, name string) (tokenstore.Secret, error) {
-	v, err := s.Secrets.Get(ctx, profile, name)
-	if err == nil {
-		s.scrub.Add(v)
-	}
-	return v, err
 }
 
 // logFlags are --log-level and --log-file.

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"errors"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// TestMain lets the test binary act as agw-proxy, so scripts can
+// "exec agw-proxy ...".
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){"agw-proxy": main})
+}
+
+// TestScripts runs the command-line scripts in testdata/*.txtar: one per
+// command or concern.
+//
+// Besides testscript's built-ins, scripts have
+//
+//	exitcode N PROGRAM [ARGS...]   run PROGRAM and require exit status N
+//
+// The default config file lives under $WORK/config (XDG_CONFIG_HOME), so a
+// script can put one at config/agw-proxy/config.yaml.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata",
+		RequireExplicitExec: true,
+		RequireUniqueNames:  true,
+		Setup: func(e *testscript.Env) error {
+			e.Setenv("HOME", filepath.Join(e.WorkDir, "home"))
+			e.Setenv("XDG_CONFIG_HOME", filepath.Join(e.WorkDir, "config"))
+			e.Setenv("AGW_PROXY_CONFIG", "")
+			e.Setenv("AGW_PROXY_PROFILE", "")
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"exitcode": cmdExitCode,
+		},
+	})
+}
+
+func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exitcode N program [args...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("exitcode: %v", err)
+	}
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("exitcode: %v", err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("exit status %d, want %d", got, want)
+	}
+}
+

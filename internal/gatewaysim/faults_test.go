@@ -174,20 +174,21 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 }
 
 func TestMaxRequestBytes(t *testing.T) {
-	big := strings.Repeat("n", 10<<20)
-	call := func(s *Sim) error {
+	call := func(s *Sim, size int) error {
 		cs := connect(t, s, machineToken(t, s), nil)
-		_, err := cs.CallTool(testCtx(t), &mcp.CallToolParams{Name: asanaTool, Arguments: map[string]any{"tool_name": "create_task", "notes": big}})
+		_, err := cs.CallTool(testCtx(t), &mcp.CallToolParams{Name: asanaTool,
+			Arguments: map[string]any{"tool_name": "create_task", "notes": strings.Repeat("n", size)}})
 		return err
 	}
-	if err := call(start(t, Options{})); err == nil {
-		t.Error("10 MB argument accepted with the default 4 MiB limit")
+	if err := call(start(t, Options{MaxRequestBytes: 64 << 10}), 100<<10); err == nil {
+		t.Error("100 KB argument accepted with a 64 KiB limit")
 	}
+	// Above go-sdk's 4 MiB default.
 	s := start(t, Options{MaxRequestBytes: -1})
-	if err := call(s); err != nil {
-		t.Errorf("10 MB argument without a limit: %v", err)
+	if err := call(s, 4<<20+1); err != nil {
+		t.Errorf("4 MiB argument without a limit: %v", err)
 	}
-	if got := s.Received(); len(got) != 1 || len(got[0].Body) < 10<<20 {
-		t.Error("backend did not get the 10 MB body")
+	if got := s.Received(); len(got) != 1 || len(got[0].Body) < 4<<20 {
+		t.Error("backend did not get the whole body")
 	}
 }

@@ -75,7 +75,8 @@ func LoginCommand(profile string) string {
 // concurrent use.
 type GatewayAuth struct {
 	// OnToken, if set, is called with every new access token before it is
-	// used (the proxy adds it to its scrubber). It must not block.
+	// used (the proxy adds it to its scrubber). Calls never overlap; it
+	// must not block.
 	OnToken func(Secret)
 
 	// fetch gets a new token: one attempt, reading the stored credential.

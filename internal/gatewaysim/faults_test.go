@@ -183,12 +183,11 @@ func TestMaxRequestBytes(t *testing.T) {
 	if err := call(start(t, Options{MaxRequestBytes: 64 << 10}), 100<<10); err == nil {
 		t.Error("100 KB argument accepted with a 64 KiB limit")
 	}
-	// Above go-sdk's 4 MiB default.
-	s := start(t, Options{MaxRequestBytes: -1})
-	if err := call(s, 4<<20+1); err != nil {
-		t.Errorf("4 MiB argument without a limit: %v", err)
+	s := start(t, Options{MaxRequestBytes: 1 << 20})
+	if err := call(s, 100<<10); err != nil {
+		t.Errorf("100 KB argument with a 1 MiB limit: %v", err)
 	}
-	if got := s.Received(); len(got) != 1 || len(got[0].Body) < 4<<20 {
+	if got := s.Received(); len(got) != 1 || len(got[0].Body) < 100<<10 {
 		t.Error("backend did not get the whole body")
 	}
 }

@@ -581,3 +581,26 @@ func TestNearest(t *testing.T) {
 		}
 	}
 }
+
+// The example config shipped in configs/ must load and validate, profile by
+// profile, so it never drifts from what the code accepts.
+func TestExampleConfig(t *testing.T) {
+	path := filepath.Join("..", "..", "configs", "config.yaml")
+	cfg, err := loadConfig(path)
+	if err != nil {
+		t.Fatal(errorText(err))
+	}
+	if !slices.Equal(cfg.names, []string{"default", "work"}) {
+		t.Errorf("profiles %q", cfg.names)
+	}
+	for _, name := range cfg.names {
+		p, _, err := resolveWith(t, "", map[string]string{envConfig: path}, "--profile", name)
+		if err != nil {
+			t.Errorf("profile %s: %s", name, errorText(err))
+			continue
+		}
+		if err := p.requireGateway(); err != nil {
+			t.Errorf("profile %s: %v", name, err)
+		}
+	}
+}

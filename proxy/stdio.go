@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -30,6 +31,10 @@ type stdioConn struct {
 
 	writeMu sync.Mutex
 
+	pendingMu sync.Mutex
+	pending   map[any]bool  // ids of requests read and not yet answered
+	answered  chan struct{} // signalled when pending shrinks
+
 	incoming  chan readResult
 	closed    chan struct{}
 	closeOnce sync.Once
@@ -47,6 +52,8 @@ func newStdioConn(in io.Reader, out io.Writer, scrub *Scrubber) *stdioConn {
 		scrub:    scrub,
 		incoming: make(chan readResult),
 		closed:   make(chan struct{}),
+		pending:  make(map[any]bool),
+		answered: make(chan struct{}, 1),
 	}
 	go c.readLoop()
 	return c
@@ -58,7 +65,7 @@ func (c *stdioConn) Connect(context.Context) (mcp.Connection, error) { return c,
 func (c *stdioConn) readLoop() {
 	r := bufio.NewReaderSize(c.in, 64<<10)
 	for {
-		line, err := readLine(r)
+		line, err := readLine(r, MaxMessageSize)
 		if len(bytes.TrimSpace(line)) > 0 || errors.Is(err, errTooLarge) {
 			msg, rerr := c.decode(line, err)
 			if rerr != nil {
@@ -67,12 +74,49 @@ func (c *stdioConn) readLoop() {
 					c.deliver(readResult{err: werr})
 					return
 				}
-			} else if !c.deliver(readResult{msg: msg}) {
-				return
+			} else {
+				if req, ok := msg.(*jsonrpc.Request); ok && req.IsCall() {
+					c.pendingMu.Lock()
+					c.pending[req.ID.Raw()] = true
+					c.pendingMu.Unlock()
+				}
+				if !c.deliver(readResult{msg: msg}) {
+					return
+				}
 			}
 		}
 		if err != nil && !errors.Is(err, errTooLarge) {
+			if err == io.EOF {
+				c.drain()
+			}
 			c.deliver(readResult{err: err}) // io.EOF ends the session
+			return
+		}
+	}
+}
+
+// drainTimeout bounds how long requests read before stdin ended may take to
+// be answered before the session closes.
+const drainTimeout = time.Second
+
+// drain waits until every request read so far has been answered, or
+// drainTimeout has passed, so that a client that writes its requests and
+// closes stdin still gets its answers.
+func (c *stdioConn) drain() {
+	deadline := time.NewTimer(drainTimeout)
+	defer deadline.Stop()
+	for {
+		c.pendingMu.Lock()
+		n := len(c.pending)
+		c.pendingMu.Unlock()
+		if n == 0 {
+			return
+		}
+		select {
+		case <-c.answered:
+		case <-deadline.C:
+			return
+		case <-c.closed:
 			return
 		}
 	}
@@ -89,13 +133,13 @@ func (c *stdioConn) deliver(r readResult) bool {
 
 var errTooLarge = errors.New("message too large")
 
-// readLine reads one line without its newline. A line longer than
-// MaxMessageSize is consumed to its end and reported as errTooLarge.
-func readLine(r *bufio.Reader) ([]byte, error) {
+// readLine reads one line without its newline. A line longer than max is
+// consumed to its end and reported as errTooLarge.
+func readLine(r *bufio.Reader, max int) ([]byte, error) {
 	var buf []byte
 	for {
 		chunk, err := r.ReadSlice('\n')
-		if len(buf)+len(chunk) > MaxMessageSize {
+		if len(buf)+len(chunk) > max {
 			for errors.Is(err, bufio.ErrBufferFull) {
 				_, err = r.ReadSlice('\n')
 			}
@@ -141,6 +185,9 @@ func (c *stdioConn) decode(line []byte, readErr error) (jsonrpc.Message, []byte)
 		return nil, errorResponse(nil, codeInvalidRequest, "JSON-RPC batches are not supported")
 	}
 	msg, err := jsonrpc.DecodeMessage(line)
+	if r, ok := msg.(*jsonrpc.Response); ok && r.Result == nil && r.Error == nil {
+		err = errors.New("neither a request nor a response")
+	}
 	if err != nil {
 		return nil, errorResponse(requestID(line), codeInvalidRequest, "invalid JSON-RPC message")
 	}
@@ -201,7 +248,17 @@ func (c *stdioConn) Write(ctx context.Context, msg jsonrpc.Message) error {
 	if err != nil {
 		return err
 	}
-	return c.writeRaw(data)
+	err = c.writeRaw(data)
+	if r, ok := msg.(*jsonrpc.Response); ok {
+		c.pendingMu.Lock()
+		delete(c.pending, r.ID.Raw())
+		c.pendingMu.Unlock()
+		select {
+		case c.answered <- struct{}{}:
+		default:
+		}
+	}
+	return err
 }
 
 // writeRaw scrubs one encoded message and writes it with its newline.

@@ -1,0 +1,238 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+// rawSession runs a proxy (whose Gateway is unreachable) on pipes and lets
+// the test write raw lines and read raw responses.
+type rawSession struct {
+	in   *io.PipeWriter
+	out  *bufio.Reader
+	done chan error
+}
+
+func startRaw(t *testing.T) *rawSession {
+	t.Helper()
+	p, err := New(Options{GatewayURL: "http://127.0.0.1:1/mcp", ConnectTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	s := &rawSession{in: inW, out: bufio.NewReader(outR), done: make(chan error, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { s.done <- p.Run(ctx, inR, outW) }()
+	t.Cleanup(func() {
+		inW.Close()
+		select {
+		case <-s.done:
+		case <-time.After(5 * time.Second):
+			t.Error("proxy did not stop at EOF")
+		}
+		cancel()
+		outR.Close()
+	})
+	return s
+}
+
+func (s *rawSession) send(t *testing.T, line string) {
+	t.Helper()
+	if _, err := io.WriteString(s.in, line+"\n"); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+}
+
+// recv reads one response line as a generic object.
+func (s *rawSession) recv(t *testing.T) map[string]any {
+	t.Helper()
+	type result struct {
+		line []byte
+		err  error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		line, err := s.out.ReadBytes('\n')
+		ch <- result{line, err}
+	}()
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			t.Fatalf("read: %v", r.err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(r.line, &m); err != nil {
+			t.Fatalf("proxy wrote a line that is not JSON: %q", r.line)
+		}
+		return m
+	case <-time.After(10 * time.Second):
+		t.Fatal("no response")
+		return nil
+	}
+}
+
+func errorCode(m map[string]any) float64 {
+	e, _ := m["error"].(map[string]any)
+	c, _ := e["code"].(float64)
+	return c
+}
+
+const initLine = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`
+
+func TestInitializeIsAnsweredWithoutTheGateway(t *testing.T) {
+	s := startRaw(t)
+	s.send(t, initLine)
+	m := s.recv(t)
+	res, ok := m["result"].(map[string]any)
+	if !ok {
+		t.Fatalf("initialize answered with %v", m)
+	}
+	if res["protocolVersion"] != "2025-06-18" {
+		t.Errorf("protocolVersion = %v, want the client's 2025-06-18", res["protocolVersion"])
+	}
+	caps, _ := res["capabilities"].(map[string]any)
+	if _, ok := caps["tools"]; !ok {
+		t.Errorf("no tools capability: %v", caps)
+	}
+}
+
+func TestProtocolVersions(t *testing.T) {
+	for _, tt := range []struct{ asked, want string }{
+		{"2025-03-26", "2025-03-26"},
+		{"2025-06-18", "2025-06-18"},
+		{"2025-11-25", "2025-11-25"},
+		{"2099-01-01", "2025-11-25"}, // unknown: our newest, never an error
+	} {
+		s := startRaw(t)
+		s.send(t, strings.Replace(initLine, "2025-06-18", tt.asked, 1))
+		m := s.recv(t)
+		res, _ := m["result"].(map[string]any)
+		if res == nil || res["protocolVersion"] != tt.want {
+			t.Errorf("asked %s: got %v, want %s", tt.asked, m, tt.want)
+		}
+	}
+}
+
+func TestRepeatedInitializeIsNotAnError(t *testing.T) {
+	s := startRaw(t)
+	s.send(t, initLine)
+	s.recv(t)
+	s.send(t, strings.Replace(initLine, `"id":1`, `"id":2`, 1))
+	m := s.recv(t)
+	if m["error"] != nil || m["result"] == nil {
+		t.Errorf("second initialize answered %v", m)
+	}
+}
+
+func TestBadInputGetsAnErrorAndTheSessionGoesOn(t *testing.T) {
+	tests := []struct {
+		name string
+		line string
+		code float64
+		id   any
+	}{
+		{"garbage", "this is not json", codeParseError, nil},
+		{"truncated", `{"jsonrpc":"2.0","id":7,"method":"ping"`, codeParseError, nil},
+		{"not an object", `42`, codeInvalidRequest, nil},
+		{"batch", `[{"jsonrpc":"2.0","id":1,"method":"ping"}]`, codeInvalidRequest, nil},
+		{"no method", `{"jsonrpc":"2.0","id":9}`, codeInvalidRequest, float64(9)},
+	}
+	s := startRaw(t)
+	s.send(t, initLine)
+	s.recv(t)
+	s.send(t, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	for i, tt := range tests {
+		s.send(t, tt.line)
+		m := s.recv(t)
+		if errorCode(m) != tt.code {
+			t.Errorf("%s: got %v, want error code %v", tt.name, m, tt.code)
+		}
+		if m["id"] != tt.id {
+			t.Errorf("%s: id %v, want %v", tt.name, m["id"], tt.id)
+		}
+		// Still alive: a ping is answered.
+		s.send(t, `{"jsonrpc":"2.0","id":"p`+string(rune('a'+i))+`","method":"ping"}`)
+		if m := s.recv(t); m["result"] == nil {
+			t.Fatalf("%s: ping after bad input answered %v", tt.name, m)
+		}
+	}
+}
+
+func TestUnknownMethod(t *testing.T) {
+	s := startRaw(t)
+	s.send(t, initLine)
+	s.recv(t)
+	s.send(t, `{"jsonrpc":"2.0","id":3,"method":"no/such/method"}`)
+	if m := s.recv(t); errorCode(m) != -32601 {
+		t.Errorf("unknown method answered %v", m)
+	}
+}
+
+func TestOversizedLineIsRefused(t *testing.T) {
+	const max = 1 << 20
+	r := bufio.NewReaderSize(strings.NewReader(strings.Repeat("x", max+10)+"\n"+`{"ok":1}`+"\n"), 4096)
+	if _, err := readLine(r, max); err != errTooLarge {
+		t.Fatalf("oversized line: err = %v, want errTooLarge", err)
+	}
+	line, err := readLine(r, max)
+	if err != nil || string(line) != `{"ok":1}` {
+		t.Fatalf("line after the oversized one = %q, %v", line, err)
+	}
+}
+
+func TestEOFEndsRun(t *testing.T) {
+	p, err := New(Options{GatewayURL: "http://127.0.0.1:1/mcp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	done := make(chan error, 1)
+	go func() { done <- p.Run(context.Background(), strings.NewReader(initLine+"\n"), &out) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run at EOF = %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return at EOF")
+	}
+	if !strings.Contains(out.String(), `"protocolVersion"`) {
+		t.Errorf("initialize before EOF not answered: %q", out.String())
+	}
+}
+
+func FuzzStdinFraming(f *testing.F) {
+	f.Add([]byte(initLine + "\n"))
+	f.Add([]byte("garbage\n{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}\n"))
+	f.Add([]byte("[1,2]\n\n\r\n{}\n"))
+	f.Add([]byte(`{"jsonrpc":"2.0","id":{"x":1},"method":"ping"}` + "\n"))
+	f.Fuzz(func(t *testing.T, input []byte) {
+		var out bytes.Buffer
+		c := newStdioConn(bytes.NewReader(input), &out, NewScrubber())
+		defer c.Close()
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_, err := c.Read(ctx)
+			cancel()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("Read: %v", err)
+			}
+		}
+		// Whatever came in, what went out is whole JSON lines.
+		for _, line := range bytes.Split(bytes.TrimSuffix(out.Bytes(), []byte("\n")), []byte("\n")) {
+			if len(line) > 0 && !json.Valid(line) {
+				t.Fatalf("wrote invalid JSON %q", line)
+			}
+		}
+	})
+}

@@ -526,3 +526,21 @@ func TestSearchTool(t *testing.T) {
 		}
 	}
 }
+
+func TestAllowedClients(t *testing.T) {
+	s := start(t, Options{ClientID: "machineclient", ClientSecret: "s3cret", WebClientID: "webclient",
+		AllowedClients: []string{"machineclient"}}) // like the seed: the machine client only
+	if s.ClientID != "machineclient" || s.ClientSecret != "s3cret" || s.WebClientID != "webclient" {
+		t.Fatalf("client ids %s/%s not taken from Options", s.ClientID, s.WebClientID)
+	}
+	if resp, _ := rpc(t, s, machineToken(t, s), nil, listMsg); resp.StatusCode != 200 {
+		t.Errorf("machine client: HTTP %d, want 200", resp.StatusCode)
+	}
+	if resp, _ := rpc(t, s, s.Token(t, "webclient", s.Scope), nil, listMsg); resp.StatusCode != 401 {
+		t.Errorf("web client outside allowedClients: HTTP %d, want 401", resp.StatusCode)
+	}
+	any := start(t, Options{AllowedClients: []string{}})
+	if resp, _ := rpc(t, any, any.Token(t, "whoever", any.Scope), nil, listMsg); resp.StatusCode != 200 {
+		t.Errorf("empty allowedClients: HTTP %d, want any client let in", resp.StatusCode)
+	}
+}

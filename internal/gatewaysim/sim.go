@@ -1,6 +1,7 @@
 package gatewaysim
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -77,8 +78,13 @@ type Options struct {
 	// seed stack's); tests that run a login listener set their own.
 	RedirectURL string
 
+	// ClientID and ClientSecret are the machine client's credentials and
+	// WebClientID the web client's id; empty means random, Cognito-shaped
+	// values (26 and 51 lowercase alphanumerics).
+	ClientID, ClientSecret, WebClientID string
+
 	// AllowedClients is the authorizer's allowedClients; nil means the
-	// machine client and the web client.
+	// machine client and the web client, empty (non-nil) means any client.
 	AllowedClients []string
 	// AllowedScopes is the authorizer's allowedScopes (any match); nil
 	// means the resource server's read scope (Sim.Scope).
@@ -231,9 +237,12 @@ func Start(opts Options) (*Sim, error) {
 		outbound:       &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second},
 	}
 	s.Scope = "default-m2m-resource-server-agwsim/read"
-	s.ClientID = randomString(26, lowerAlnum)
-	s.ClientSecret = randomString(51, lowerAlnum)
-	s.WebClientID = randomString(26, lowerAlnum)
+	s.ClientID = cmp.Or(opts.ClientID, randomString(26, lowerAlnum))
+	s.ClientSecret = cmp.Or(opts.ClientSecret, randomString(51, lowerAlnum))
+	s.WebClientID = cmp.Or(opts.WebClientID, randomString(26, lowerAlnum))
+	if s.ClientID == s.WebClientID {
+		return nil, fmt.Errorf("gatewaysim: ClientID and WebClientID are the same")
+	}
 	s.RedirectURL = opts.RedirectURL
 	s.clients = map[string]*client{
 		s.ClientID: {

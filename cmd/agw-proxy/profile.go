@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/url"
 	"path"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -316,21 +315,38 @@ func (p *profile) requireGateway() error {
 	return &configError{at: p.where[""], msg: fmt.Sprintf("no gateway URL for profile %q", p.name), hints: []string{hint}}
 }
 
-var secretNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
-
 // validSecretName reports whether name can name a secret: it becomes part of
 // a keychain entry and of an environment variable name.
-func validSecretName(name string) bool { return secretNameRE.MatchString(name) }
-
-var profileNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+func validSecretName(name string) bool {
+	return validName(name, func(r byte) bool { return r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' })
+}
 
 // checkProfileName: a profile name prefixes keychain entries ("work:asana"),
 // so it cannot hold a ':' (or anything a shell or a keychain UI mangles).
 func checkProfileName(name string) error {
-	if !profileNameRE.MatchString(name) {
+	ok := validName(name, func(r byte) bool {
+		return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.'
+	})
+	if !ok {
 		return errors.New("use letters, digits, '.', '-' and '_' (at most 64)")
 	}
 	return nil
+}
+
+// validName reports whether name is 1 to 64 bytes of allowed characters,
+// starting with a letter or digit. (Not a regexp: compiling one at init
+// would cost every start of the binary.)
+func validName(name string, allowed func(byte) bool) bool {
+	if name == "" || len(name) > 64 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !allowed(c) || i == 0 && (c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // checkURL validates a URL setting: absolute, with a host, and https:// unless

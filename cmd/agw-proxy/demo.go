@@ -419,17 +419,21 @@ func (d *demo) watchReceived(ctx context.Context, w io.Writer) {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	shown := 0
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+	show := func() {
 		got := d.sim.Received()
 		for _, r := range got[min(shown, len(got)):] {
 			fmt.Fprintf(w, "API received: %s %s  %s: %s  body: %s\n", r.Method, r.Path, demoArgument,
 				d.mask(r.Header.Get(demoArgument)), d.mask(string(r.Body)))
 		}
 		shown = len(got)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			show() // what arrived since the last tick
+			return
+		case <-tick.C:
+			show()
+		}
 	}
 }

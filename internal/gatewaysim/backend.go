@@ -11,7 +11,7 @@ import (
 // serveBackend is every target's HTTP service (the seed's API Gateway +
 // Lambda): it records the request and answers like the seed's Lambda, a
 // JSON message with the body it received. Requests arrive at
-// /{target}{operation path}.
+// /{target}{operation path}; a target with an APIKey requires it.
 func (s *Sim) serveBackend(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, maxResponseBytes))
 	target, path, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
@@ -34,7 +34,21 @@ func (s *Sim) serveBackend(w http.ResponseWriter, r *http.Request) {
 		s.faults.backendFailN--
 		status = s.faults.backendFailStatus
 	}
+	ts := s.targets[target]
 	s.mu.Unlock()
+
+	// Like API Gateway with a required API key: a missing or wrong key is
+	// 403 {"message":"Forbidden"}.
+	if ts != nil && ts.APIKey != "" {
+		got := r.URL.Query().Get(ts.APIKeyName)
+		if ts.APIKeyLocation == "HEADER" {
+			got = r.Header.Get(ts.APIKeyName)
+		}
+		if got != ts.APIKeyPrefix+ts.APIKey {
+			writeJSON(w, http.StatusForbidden, map[string]string{"message": "Forbidden"})
+			return
+		}
+	}
 
 	var received any = json.RawMessage(body)
 	if len(body) == 0 || !json.Valid(body) {

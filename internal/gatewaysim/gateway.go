@@ -33,6 +33,9 @@ type simTool struct {
 	op   *operation // nil for the search tool
 }
 
+// wantsSSEKey marks a request whose client accepts text/event-stream.
+type wantsSSEKey struct{}
+
 type targetState struct {
 	Target
 	tools []string
@@ -85,7 +88,7 @@ func (s *Sim) newGateway() error {
 	case s.opts.Streaming:
 		jsonH, sseH := newHandler(true), newHandler(false)
 		s.gateway = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Header.Get("X-Agwsim-Wants-SSE") == "1" {
+			if sse, _ := r.Context().Value(wantsSSEKey{}).(bool); sse {
 				sseH.ServeHTTP(w, r)
 			} else {
 				jsonH.ServeHTTP(w, r)
@@ -148,24 +151,23 @@ func (s *Sim) serveMCP(w http.ResponseWriter, r *http.Request) {
 	// The Gateway does not insist on the Accept header the SDK demands (the
 	// seed notebook sends none); it answers JSON unless streaming is on and
 	// the client accepts text/event-stream.
-	r.Header.Del("X-Agwsim-Wants-SSE")
-	if accept := r.Header.Values("Accept"); len(accept) > 0 {
-		if strings.Contains(strings.Join(accept, ","), "text/event-stream") {
-			r.Header.Set("X-Agwsim-Wants-SSE", "1")
-		}
+	ctx := r.Context()
+	if strings.Contains(strings.Join(r.Header.Values("Accept"), ","), "text/event-stream") {
+		ctx = context.WithValue(ctx, wantsSSEKey{}, true)
 	}
 	if r.Method == http.MethodPost {
 		r.Header.Set("Accept", "application/json, text/event-stream")
 	}
+	if !s.opts.Sessions {
+		ctx = context.WithValue(ctx, httpRequestKey{}, r.Context())
+	}
+	r = r.WithContext(ctx)
 
 	if r.Method == http.MethodGet && !s.opts.Streaming {
 		// Without streaming there is no standalone SSE stream to open.
 		w.Header().Set("Allow", "POST")
 		http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
 		return
-	}
-	if !s.opts.Sessions {
-		r = r.WithContext(context.WithValue(r.Context(), httpRequestKey{}, r.Context()))
 	}
 	if r.Method == http.MethodPost && s.takeReset(r) {
 		s.serveAndReset(w, r)

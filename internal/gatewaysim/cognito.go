@@ -124,6 +124,7 @@ func (s *Sim) hostedHandler() http.Handler {
 	mux.HandleFunc("POST /oauth2/token", s.serveToken)
 	mux.HandleFunc("GET /oauth2/authorize", s.serveAuthorize)
 	mux.HandleFunc("POST /oauth2/revoke", s.serveRevoke)
+	mux.HandleFunc("GET /oauth2/userInfo", s.serveUserInfo)
 	mux.HandleFunc("GET /error", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(http.StatusBadRequest)
@@ -381,6 +382,26 @@ func (s *Sim) serveRevoke(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	w.WriteHeader(http.StatusOK)
+}
+
+// serveUserInfo is Cognito's /oauth2/userInfo for a user's access token
+// with the openid scope.
+func (s *Sim) serveUserInfo(w http.ResponseWriter, r *http.Request) {
+	scheme, raw, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	c, err := s.verified(strings.TrimSpace(raw))
+	s.mu.Lock()
+	live := err == nil && s.issued[c.ID]
+	s.mu.Unlock()
+	if !strings.EqualFold(scheme, "Bearer") || !live || c.Subject != simUser.sub ||
+		c.Expiry == nil || !s.now().Before(c.Expiry.Time()) || c.Issuer != s.Issuer ||
+		!slices.Contains(strings.Fields(c.Scope), "openid") {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token", "error_description": "Access token is not valid"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"sub": simUser.sub, "email_verified": "true", "email": simUser.email, "username": simUser.username,
+	})
 }
 
 // userTokens are the access and ID tokens of the pool's user signed in

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -332,4 +333,44 @@ func TestFailTokenNext(t *testing.T) {
 	if c := s.Counts(); c.TokenRequests != 3 || c.TokensIssued != 1 {
 		t.Errorf("counts = %+v, want 3 requests, 1 token", c)
 	}
+}
+
+func TestRevokeEndpointAndUserInfo(t *testing.T) {
+	s := start(t, Options{})
+	verifier, challenge := pkce()
+	code := authorize(t, s, authorizeQuery(s, challenge)).Query().Get("code")
+	_, body := exchange(t, s, code, verifier)
+
+	req, _ := http.NewRequest("GET", strings.Replace(s.TokenURL, "/oauth2/token", "/oauth2/userInfo", 1), nil)
+	req.Header.Set("Authorization", "Bearer "+body["access_token"].(string))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info map[string]any
+	json.NewDecoder(resp.Body).Decode(&info)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || info["username"] != simUser.username {
+		t.Errorf("userInfo: HTTP %d %v", resp.StatusCode, info)
+	}
+
+	rt := body["refresh_token"].(string)
+	if status, _ := postFormRaw(t, strings.Replace(s.TokenURL, "/token", "/revoke", 1), url.Values{"token": {rt}, "client_id": {s.WebClientID}}); status != 200 {
+		t.Fatalf("revoke: HTTP %d", status)
+	}
+	status, body := postForm(t, s.TokenURL, url.Values{"grant_type": {"refresh_token"}, "client_id": {s.WebClientID}, "refresh_token": {rt}}, "", "")
+	if status != 400 || body["error"] != "invalid_grant" {
+		t.Errorf("refresh with a revoked token: HTTP %d %v, want invalid_grant", status, body)
+	}
+}
+
+func postFormRaw(t *testing.T, u string, form url.Values) (int, string) {
+	t.Helper()
+	resp, err := http.PostForm(u, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }

@@ -35,6 +35,11 @@ for tool in go git tar unzip sha256sum dpkg-deb; do
 	command -v "$tool" >/dev/null || fail "$tool not found (Debian: apt-get install dpkg unzip coreutils tar git)"
 done
 
+# Every archive ships these (goreleaser.yaml archives.files); fail early and clearly.
+for f in README.md LICENSE; do
+	[[ -f $f ]] || fail "$f is missing: every archive and package ships it"
+done
+
 # 1. Cross-platform vet: tokenstore's keychain code has per-OS paths (go-keyring uses
 # /usr/bin/security on macOS, wincred on Windows); this proves they compile.
 for os in darwin windows; do

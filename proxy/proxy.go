@@ -198,6 +198,7 @@ func (p *Proxy) Run(ctx context.Context, in io.Reader, out io.Writer) error {
 		defer wg.Done()
 		p.maintain(ctx)
 	}()
+	defer p.opts.HTTPClient.CloseIdleConnections()
 	defer wg.Wait()
 
 	ss, err := p.server.Connect(ctx, conn, nil)
@@ -277,7 +278,8 @@ func (p *Proxy) listTools(ctx context.Context) (*mcp.ListToolsResult, error) {
 	if tools == nil {
 		tools = []*mcp.Tool{}
 	}
-	return &mcp.ListToolsResult{Tools: tools}, nil
+	// The list is the user's own (the Gateway filters it by identity).
+	return &mcp.ListToolsResult{Tools: tools, Cacheable: mcp.Cacheable{CacheScope: "private"}}, nil
 }
 
 // errorResult is a tool result that tells the model what went wrong.

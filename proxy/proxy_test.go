@@ -69,6 +69,8 @@ type setup struct {
 	gatewayURL string
 	connect    time.Duration
 	call       time.Duration
+	// clientSecret replaces the emulator's in the store (to test a wrong one).
+	clientSecret tokenstore.Secret
 }
 
 func start(t *testing.T, s setup) *harness {
@@ -90,7 +92,10 @@ func start(t *testing.T, s setup) *harness {
 	if !s.noSecret {
 		h.secrets.Set(ctx, "default", "asana", asanaToken)
 	}
-	h.secrets.Set(ctx, "default", tokenstore.ClientSecretName, tokenstore.Secret(sim.ClientSecret))
+	if s.clientSecret == "" {
+		s.clientSecret = tokenstore.Secret(sim.ClientSecret)
+	}
+	h.secrets.Set(ctx, "default", tokenstore.ClientSecretName, s.clientSecret)
 	h.scrub.Add(tokenstore.Secret(sim.ClientSecret))
 
 	opts := proxy.Options{

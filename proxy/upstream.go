@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net"
 	"reflect"
+	"strings"
 	"time"
 
+	"github.com/agw-proxy/agw-proxy/tokenstore"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -170,6 +172,11 @@ func (p *Proxy) ready(ctx context.Context) (*mcp.ClientSession, error) {
 		if cs != nil && synced {
 			return cs, nil
 		}
+		if errors.Is(lastErr, tokenstore.ErrLoginNeeded) {
+			// Waiting will not help; the user must log in (the proxy
+			// retries in the background and heals once they have).
+			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "agw-proxy: the Gateway needs a login: " + loginMessage(p.redact(lastErr))}
+		}
 		if timeout == nil {
 			t := time.NewTimer(p.opts.ConnectTimeout)
 			defer t.Stop()
@@ -187,6 +194,15 @@ func (p *Proxy) ready(ctx context.Context) (*mcp.ClientSession, error) {
 			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: msg}
 		}
 	}
+}
+
+// loginMessage keeps the actionable end of a login-needed error's text: the
+// token store's own message, without the layers of context above it.
+func loginMessage(msg string) string {
+	if i := strings.LastIndex(msg, "tokenstore: "); i >= 0 {
+		return msg[i+len("tokenstore: "):]
+	}
+	return msg
 }
 
 // reconnect drops cs if it is still the current session, so that maintain

@@ -1,0 +1,196 @@
+package proxy
+
+import (
+	"cmp"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// A RuleMatch says which of a Gateway's tools a Rule fills and, when it fills
+// none, what the rule's author probably meant. `agw-proxy doctor` reports it.
+type RuleMatch struct {
+	// Filled are the tools the proxy fills the argument of: the name
+	// matches one of the rule's globs and the input schema declares the
+	// argument. These are exactly the tools whose schema the proxy strips.
+	Filled []string
+	// Named are the tools whose name matches one of the globs, whether or
+	// not they declare the argument (Filled is a subset).
+	Named []string
+	// NearNames, when Named is empty, are tool names that a glob nearly
+	// matches: it matches them ignoring case, or its literal part (before
+	// the first *, ? or [) is a few edits away from the start of the name.
+	// Only the closest ones, by name, at most MaxNear.
+	NearNames []string
+	// NearArguments, when Named is not empty but Filled is, are arguments
+	// that the named tools declare and that look like the rule's: equal
+	// ignoring case, or a few edits away. Only the closest ones, by name,
+	// at most MaxNear.
+	NearArguments []string
+}
+
+// MaxNear bounds RuleMatch.NearNames and RuleMatch.NearArguments.
+const MaxNear = 5
+
+// MatchRule reports how r applies to tools, a Gateway's tool list, with the
+// same matching the proxy uses (path.Match globs over the tool name, and the
+// argument in the schema's properties or required list).
+func MatchRule(r Rule, tools []*mcp.Tool) RuleMatch {
+	var m RuleMatch
+	for _, t := range tools {
+		if !r.matchesName(t.Name) {
+			continue
+		}
+		m.Named = append(m.Named, t.Name)
+		schema, _ := t.InputSchema.(map[string]any)
+		if declares(schema, r.Argument) {
+			m.Filled = append(m.Filled, t.Name)
+		}
+	}
+	switch {
+	case len(m.Named) == 0:
+		m.NearNames = nearNames(r.Tools, tools)
+	case len(m.Filled) == 0:
+		m.NearArguments = nearArguments(r, tools)
+	}
+	return m
+}
+
+// near is a candidate suggestion and how far it is from what was written.
+type near struct {
+	name string
+	dist int
+}
+
+// closest returns the candidates at the smallest distance, by name, at most
+// MaxNear: one likely fix, not a list of everything vaguely alike.
+func closest(c []near) []string {
+	slices.SortFunc(c, func(a, b near) int {
+		return cmp.Or(cmp.Compare(a.dist, b.dist), strings.Compare(a.name, b.name))
+	})
+	var out []string
+	for _, n := range c {
+		if len(out) == MaxNear || n.dist > c[0].dist {
+			break
+		}
+		out = append(out, n.name)
+	}
+	return out
+}
+
+// closeEnough is the largest edit distance still taken for a typo of a word
+// of length n.
+func closeEnough(n int) int { return max(2, n/4) }
+
+// nearNames returns the tool names the globs nearly match.
+func nearNames(globs []string, tools []*mcp.Tool) []string {
+	var c []near
+	for _, t := range tools {
+		best := -1
+		for _, g := range globs {
+			if d, ok := globDistance(g, t.Name); ok && (best < 0 || d < best) {
+				best = d
+			}
+		}
+		if best >= 0 {
+			c = append(c, near{t.Name, best})
+		}
+	}
+	return closest(c)
+}
+
+// globDistance says how far glob is from matching name: 0 when it matches
+// ignoring case; otherwise the edit distance between the glob's literal
+// prefix and the start of name (the whole name when the glob has no
+// wildcard). ok is false when the distance is too large to be a typo.
+func globDistance(glob, name string) (dist int, ok bool) {
+	g, n := strings.ToLower(glob), strings.ToLower(name)
+	if m, _ := path.Match(g, n); m {
+		return 0, true
+	}
+	i := strings.IndexAny(g, `*?[\`)
+	if i < 0 {
+		d := editDistance(g, n)
+		return d, d <= closeEnough(len(g))
+	}
+	prefix := g[:i]
+	if prefix == "" {
+		return 0, false
+	}
+	// The start of the name may be a little longer or shorter than the
+	// prefix when the typo inserted or dropped characters.
+	best := -1
+	for k := max(0, len(prefix)-2); k <= min(len(n), len(prefix)+2); k++ {
+		if d := editDistance(prefix, n[:k]); best < 0 || d < best {
+			best = d
+		}
+	}
+	return best, best <= closeEnough(len(prefix))
+}
+
+// nearArguments returns the arguments declared by the tools the rule's
+// globs match that look like the rule's argument.
+func nearArguments(r Rule, tools []*mcp.Tool) []string {
+	want := strings.ToLower(r.Argument)
+	seen := map[string]bool{}
+	var c []near
+	for _, t := range tools {
+		if !r.matchesName(t.Name) {
+			continue
+		}
+		schema, _ := t.InputSchema.(map[string]any)
+		for _, arg := range schemaArguments(schema) {
+			if seen[arg] {
+				continue
+			}
+			seen[arg] = true
+			if d := editDistance(want, strings.ToLower(arg)); d <= closeEnough(len(want)) {
+				c = append(c, near{arg, d})
+			}
+		}
+	}
+	return closest(c)
+}
+
+// schemaArguments returns the argument names a tool input schema declares
+// (in properties or required), as declares sees them.
+func schemaArguments(schema map[string]any) []string {
+	var out []string
+	if props, ok := schema["properties"].(map[string]any); ok {
+		for k := range props {
+			out = append(out, k)
+		}
+	}
+	if req, ok := schema["required"].([]any); ok {
+		for _, v := range req {
+			if s, ok := v.(string); ok {
+				out = append(out, s)
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

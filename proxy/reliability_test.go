@@ -1,0 +1,343 @@
+package proxy_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
+	"github.com/agw-proxy/agw-proxy/proxy"
+	"github.com/agw-proxy/agw-proxy/tokenstore"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+func TestSearchResultsHideTheSecretArgument(t *testing.T) {
+	h := start(t, setup{sim: gatewaysim.Options{Search: true}})
+	if _, ok := h.tools(t)[proxy.SearchToolName]; !ok {
+		t.Fatal("search tool not listed")
+	}
+	res := h.call(t, proxy.SearchToolName, map[string]any{"query": "create an asana task"})
+	if res.IsError {
+		t.Fatalf("search failed: %s", text(res))
+	}
+	b, _ := json.Marshal(res.StructuredContent)
+	if !strings.Contains(string(b), asanaTool) {
+		t.Fatalf("search found no %s: %s", asanaTool, b)
+	}
+	var sc struct {
+		Tools []struct {
+			Name        string         `json:"name"`
+			InputSchema map[string]any `json:"inputSchema"`
+		} `json:"tools"`
+	}
+	check := func(where string, doc []byte) {
+		if err := json.Unmarshal(doc, &sc); err != nil {
+			t.Fatalf("%s: %v", where, err)
+		}
+		for _, tool := range sc.Tools {
+			s, _ := json.Marshal(tool.InputSchema)
+			hidden := !strings.Contains(string(s), "X-Asana-Token")
+			if tool.Name == asanaTool && !hidden {
+				t.Errorf("%s: %s still shows X-Asana-Token", where, tool.Name)
+			}
+			if tool.Name == otherTool && hidden {
+				t.Errorf("%s: %s lost X-Asana-Token though no rule names it", where, tool.Name)
+			}
+		}
+	}
+	check("structuredContent", b)
+	check("text", []byte(text(res)))
+}
+
+func TestGatewayErrorsOnACallLeaveTheProxyUp(t *testing.T) {
+	for _, status := range []int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusTooManyRequests} {
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			h := start(t, setup{})
+			h.call(t, asanaTool, map[string]any{"tool_name": "warm-up"})
+			h.sim.FailNext(1, status)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			res, err := h.client.CallTool(ctx, &mcp.CallToolParams{Name: asanaTool, Arguments: map[string]any{"tool_name": "x"}})
+			if err == nil && !res.IsError {
+				t.Errorf("HTTP %d reported as success", status)
+			}
+			if res := h.call(t, asanaTool, map[string]any{"tool_name": "next"}); res.IsError {
+				t.Errorf("call after HTTP %d failed: %s", status, text(res))
+			}
+		})
+	}
+}
+
+func TestTokenEndpointOutageIsRecovered(t *testing.T) {
+	h := start(t, setup{connect: 2 * time.Second})
+	h.sim.FailTokenNext(2, http.StatusServiceUnavailable)
+	if len(h.tools(t)) == 0 {
+		t.Fatal("no tools after a brief token endpoint outage")
+	}
+	if res := h.call(t, asanaTool, map[string]any{"tool_name": "x"}); res.IsError {
+		t.Errorf("call failed: %s", text(res))
+	}
+}
+
+func TestWrongClientSecretIsActionable(t *testing.T) {
+	h := start(t, setup{connect: 5 * time.Second, clientSecret: "not-the-client-secret"})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	began := time.Now()
+	_, err := h.client.ListTools(ctx, nil)
+	if err == nil || !strings.Contains(err.Error(), "agw-proxy login") {
+		t.Fatalf("tools/list with a wrong client secret: %v; want a message naming agw-proxy login", err)
+	}
+	if time.Since(began) > 4*time.Second {
+		t.Error("a login-needed failure waited for the whole connect timeout")
+	}
+	res := h.call(t, asanaTool, map[string]any{"tool_name": "x"})
+	if !res.IsError || !strings.Contains(text(res), "agw-proxy login") {
+		t.Errorf("tools/call with a wrong client secret: %q", text(res))
+	}
+	// A login in another terminal heals the running proxy.
+	h.secrets.Set(context.Background(), "default", tokenstore.ClientSecretName, tokenstore.Secret(h.sim.ClientSecret))
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		res := h.call(t, asanaTool, map[string]any{"tool_name": "y"})
+		if !res.IsError {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still failing after the secret was fixed: %s", text(res))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func TestClockSkew(t *testing.T) {
+	for _, skew := range []time.Duration{-10 * time.Minute, 10 * time.Minute} {
+		t.Run(skew.String(), func(t *testing.T) {
+			h := start(t, setup{})
+			h.sim.SetClockSkew(skew)
+			if res := h.call(t, asanaTool, map[string]any{"tool_name": "x"}); res.IsError {
+				t.Errorf("call with the issuer's clock off by %s: %s", skew, text(res))
+			}
+		})
+	}
+}
+
+func TestLargeArgumentAndResult(t *testing.T) {
+	h := start(t, setup{sim: gatewaysim.Options{MaxRequestBytes: 32 << 20}})
+	big := strings.Repeat("a", 10<<20)
+	res := h.call(t, asanaTool, map[string]any{"tool_name": "x", "notes": big})
+	if res.IsError {
+		t.Fatalf("10 MB argument failed: %.200s", text(res))
+	}
+	// The backend echoes the body: the result is as large.
+	if n := len(text(res)); n < 10<<20 {
+		t.Errorf("result is %d bytes, want the 10 MB echo", n)
+	}
+	if got := lastReceived(t, h.sim, gatewaysim.DefaultTargetName); got.Header.Get("X-Asana-Token") != "Bearer "+asanaToken {
+		t.Error("large call lost its token")
+	}
+}
+
+func TestTooLargeForTheGatewayIsAToolError(t *testing.T) {
+	h := start(t, setup{sim: gatewaysim.Options{MaxRequestBytes: 1 << 20}})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	res, err := h.client.CallTool(ctx, &mcp.CallToolParams{Name: asanaTool, Arguments: map[string]any{"tool_name": "x", "notes": strings.Repeat("b", 2<<20)}})
+	if err == nil && !res.IsError {
+		t.Error("a request over the Gateway's limit reported success")
+	}
+	if res := h.call(t, asanaTool, map[string]any{"tool_name": "small"}); res.IsError {
+		t.Errorf("next call failed: %s", text(res))
+	}
+}
+
+func TestThousandConcurrentCalls(t *testing.T) {
+	h := start(t, setup{})
+	h.tools(t)
+	const n = 1000
+	var wg sync.WaitGroup
+	errs := make(chan string, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			marker := fmt.Sprintf("call-%04d", i)
+			res, err := h.client.CallTool(ctx, &mcp.CallToolParams{Name: asanaTool, Arguments: map[string]any{"tool_name": marker}})
+			switch {
+			case err != nil:
+				errs <- err.Error()
+			case res.IsError || !strings.Contains(text(res), `"`+marker+`"`):
+				errs <- fmt.Sprintf("%s got someone else's result or an error", marker)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	if got := h.sim.Counts().BackendRequests; got != n {
+		t.Errorf("backend got %d requests, want %d", got, n)
+	}
+}
+
+func TestCancelledCallIsCancelledUpstreamAndTheSessionGoesOn(t *testing.T) {
+	h := start(t, setup{})
+	h.tools(t)
+	h.sim.SetDelay(3 * time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	_, err := h.client.CallTool(ctx, &mcp.CallToolParams{Name: asanaTool, Arguments: map[string]any{"tool_name": "slow"}})
+	cancel()
+	if err == nil {
+		t.Fatal("cancelled call returned a result")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for h.sim.Counts().ToolCallsCancelled == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if h.sim.Counts().ToolCallsCancelled == 0 {
+		t.Error("the Gateway never saw the cancellation")
+	}
+	h.sim.SetDelay(0)
+	if res := h.call(t, asanaTool, map[string]any{"tool_name": "after"}); res.IsError {
+		t.Errorf("call after a cancellation failed: %s", text(res))
+	}
+	if n := len(h.sim.Received()); n != 1 {
+		t.Errorf("backend got %d requests, want only the one after the cancellation", n)
+	}
+}
+
+// leakyUpstream is a Gateway stand-in whose every output tries to leak the
+// secret: results, structured content, errors, progress and log messages.
+func leakyUpstream(t *testing.T, secret string, seed uint64) string {
+	t.Helper()
+	r := rand.New(rand.NewPCG(seed, seed))
+	forms := func() string {
+		b, _ := json.Marshal(secret)
+		bb, _ := json.Marshal(string(b))
+		all := []string{secret, "Bearer " + secret, string(b), string(bb), url.QueryEscape(secret), `{"token":` + string(b) + `}`}
+		return all[r.IntN(len(all))]
+	}
+	var mu sync.Mutex
+	pick := func() string { mu.Lock(); defer mu.Unlock(); return forms() }
+	srv := mcp.NewServer(&mcp.Implementation{Name: "leaky", Version: "1"}, nil)
+	schema := map[string]any{"type": "object", "properties": map[string]any{"X-Asana-Token": map[string]any{"type": "string"}, "q": map[string]any{"type": "string"}}}
+	srv.AddTool(&mcp.Tool{Name: "AgentCoreGwyAPIGatewayTarget___leak", Description: "leaks " + pick(), InputSchema: schema},
+		func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			if tok := req.Params.GetProgressToken(); tok != nil {
+				req.Session.NotifyProgress(ctx, &mcp.ProgressNotificationParams{ProgressToken: tok, Progress: 1, Message: "working with " + pick()})
+			}
+			req.Session.Log(ctx, &mcp.LoggingMessageParams{Level: "error", Data: "upstream log " + pick()})
+			var args map[string]any
+			json.Unmarshal(req.Params.Arguments, &args)
+			if args["q"] == "error" {
+				return nil, fmt.Errorf("upstream failure near %s", pick())
+			}
+			return &mcp.CallToolResult{
+				IsError:           args["q"] == "iserror",
+				Content:           []mcp.Content{&mcp.TextContent{Text: "result " + pick()}, &mcp.TextContent{Text: pick()}},
+				StructuredContent: map[string]any{"echo": pick(), "nested": []any{pick()}},
+			}, nil
+		})
+	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil)
+	ts := httptest.NewServer(h)
+	t.Cleanup(ts.Close)
+	return ts.URL
+}
+
+func TestNothingLeaksToTheClient(t *testing.T) {
+	for seed := range uint64(4) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			h := start(t, setup{gatewayURL: leakyUpstream(t, asanaToken, seed), noAuth: true})
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			h.client.SetLoggingLevel(ctx, &mcp.SetLoggingLevelParams{Level: "debug"})
+			for _, q := range []string{"ok", "iserror", "error"} {
+				params := &mcp.CallToolParams{Name: "AgentCoreGwyAPIGatewayTarget___leak", Arguments: map[string]any{"q": q}}
+				params.SetProgressToken("p-" + q)
+				h.client.CallTool(ctx, params)
+			}
+			h.tools(t)
+			// The harness's cleanup checks stdout and the log for the raw
+			// token; check every encoding here as well.
+			out := h.out.String() + h.logs.String()
+			b, _ := json.Marshal(asanaToken)
+			for _, form := range []string{asanaToken, string(b[1 : len(b)-1]), url.QueryEscape(asanaToken)} {
+				if strings.Contains(out, form) {
+					t.Fatal("a form of the secret reached the client or the log")
+				}
+			}
+			if !strings.Contains(h.out.String(), proxy.Mask) {
+				t.Error("nothing was masked: the leaky upstream did not run")
+			}
+		})
+	}
+}
+
+func TestProgressPassesThrough(t *testing.T) {
+	h := start(t, setup{gatewayURL: leakyUpstream(t, "unused-secret-value", 1), noAuth: true})
+	var mu sync.Mutex
+	var got []string
+	client := mcp.NewClient(&mcp.Implementation{Name: "c", Version: "1"}, nil)
+	_ = client
+	// The harness's client has no progress handler; read progress from
+	// stdout instead, where the proxy wrote it.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	params := &mcp.CallToolParams{Name: "AgentCoreGwyAPIGatewayTarget___leak", Arguments: map[string]any{"q": "ok"}}
+	params.SetProgressToken("tok-42")
+	if _, err := h.client.CallTool(ctx, params); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, line := range strings.Split(h.out.String(), "\n") {
+			if strings.Contains(line, `"notifications/progress"`) && strings.Contains(line, `"tok-42"`) {
+				mu.Lock()
+				got = append(got, line)
+				mu.Unlock()
+			}
+		}
+		if len(got) > 0 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Error("no progress notification with the client's token reached the client")
+}
+
+func TestNoGoroutinesLeftBehind(t *testing.T) {
+	before := runtime.NumGoroutine()
+	t.Run("session", func(t *testing.T) {
+		h := start(t, setup{sim: gatewaysim.Options{Sessions: true, Streaming: true}})
+		h.tools(t)
+		h.call(t, asanaTool, map[string]any{"tool_name": "x"})
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		after := runtime.NumGoroutine()
+		if after <= before {
+			return
+		}
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			n := runtime.Stack(buf, true)
+			stacks := strings.Split(string(buf[:n]), "\n\n")
+			slices.Sort(stacks)
+			t.Fatalf("%d goroutines before, %d after shutdown:\n%s", before, after, strings.Join(stacks, "\n\n"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

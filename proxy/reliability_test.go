@@ -135,7 +135,13 @@ func TestClockSkew(t *testing.T) {
 func TestLargeArgumentAndResult(t *testing.T) {
 	h := start(t, setup{sim: gatewaysim.Options{MaxRequestBytes: 32 << 20}})
 	big := strings.Repeat("a", 10<<20)
-	res := h.call(t, asanaTool, map[string]any{"tool_name": "x", "notes": big})
+	// Generous: under the race detector 10 MB of JSON takes seconds per pass.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := h.client.CallTool(ctx, &mcp.CallToolParams{Name: asanaTool, Arguments: map[string]any{"tool_name": "x", "notes": big}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if res.IsError {
 		t.Fatalf("10 MB argument failed: %.200s", text(res))
 	}

@@ -29,6 +29,9 @@ type RuleMatch struct {
 	// ignoring case, or a few edits away. Only the closest ones, by name,
 	// at most MaxNear.
 	NearArguments []string
+	// Arguments, when Named is not empty but Filled is, are all the
+	// arguments the named tools declare, sorted.
+	Arguments []string
 }
 
 // MaxNear bounds RuleMatch.NearNames and RuleMatch.NearArguments.
@@ -53,7 +56,7 @@ func MatchRule(r Rule, tools []*mcp.Tool) RuleMatch {
 	case len(m.Named) == 0:
 		m.NearNames = nearNames(r.Tools, tools)
 	case len(m.Filled) == 0:
-		m.NearArguments = nearArguments(r, tools)
+		m.NearArguments, m.Arguments = nearArguments(r, tools)
 	}
 	return m
 }
@@ -131,8 +134,8 @@ func globDistance(glob, name string) (dist int, ok bool) {
 }
 
 // nearArguments returns the arguments declared by the tools the rule's
-// globs match that look like the rule's argument.
-func nearArguments(r Rule, tools []*mcp.Tool) []string {
+// globs match that look like the rule's argument, and all of them.
+func nearArguments(r Rule, tools []*mcp.Tool) (nearest, all []string) {
 	want := strings.ToLower(r.Argument)
 	seen := map[string]bool{}
 	var c []near
@@ -146,12 +149,14 @@ func nearArguments(r Rule, tools []*mcp.Tool) []string {
 				continue
 			}
 			seen[arg] = true
+			all = append(all, arg)
 			if d := editDistance(want, strings.ToLower(arg)); d <= closeEnough(len(want)) {
 				c = append(c, near{arg, d})
 			}
 		}
 	}
-	return closest(c)
+	slices.Sort(all)
+	return closest(c), all
 }
 
 // schemaArguments returns the argument names a tool input schema declares

@@ -85,17 +85,21 @@ func TestMatchRule(t *testing.T) {
 			want: RuleMatch{
 				Named:         []string{"AgentCoreGwyAPIGatewayTarget___asanaInvoke", "AgentCoreGwyAPIGatewayTarget___listUsers", "AgentCoreGwyAPIGatewayTarget___ping"},
 				NearArguments: []string{"X-Asana-Token", "x-asana-token"},
+				Arguments:     []string{"X-Asana-Token", "tool_name", "x-asana-token"},
 			},
 		},
 		{
 			name: "argument differing in case and separators",
 			rule: Rule{Argument: "X_JIRA_TOKEN", Secret: "jira", Tools: []string{"JiraTarget___search"}},
-			want: RuleMatch{Named: []string{"JiraTarget___search"}, NearArguments: []string{"X-Jira-Token"}},
+			want: RuleMatch{Named: []string{"JiraTarget___search"}, NearArguments: []string{"X-Jira-Token"}, Arguments: []string{"X-Jira-Token", "jql"}},
 		},
 		{
 			name: "argument nothing like the declared ones",
 			rule: Rule{Argument: "Authorization", Secret: "jira", Tools: []string{"JiraTarget___*"}},
-			want: RuleMatch{Named: []string{"JiraTarget___requiredOnly", "JiraTarget___search"}},
+			want: RuleMatch{
+				Named:     []string{"JiraTarget___requiredOnly", "JiraTarget___search"},
+				Arguments: []string{"X-Jira-Token", "X-Jira-Tokn", "jql"},
+			},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -108,6 +112,7 @@ func TestMatchRule(t *testing.T) {
 				{"Named", got.Named, tc.want.Named},
 				{"NearNames", got.NearNames, tc.want.NearNames},
 				{"NearArguments", got.NearArguments, tc.want.NearArguments},
+				{"Arguments", got.Arguments, tc.want.Arguments},
 			} {
 				if !slices.Equal(f.got, f.want) {
 					t.Errorf("%s = %q, want %q", f.field, f.got, f.want)

@@ -24,7 +24,8 @@ func TestMain(m *testing.M) {
 //	exitcode N PROGRAM [ARGS...]   run PROGRAM and require exit status N
 //
 // The default config file lives under $WORK/config (XDG_CONFIG_HOME), so a
-// script can put one at config/agw-proxy/config.yaml.
+// script can put one at config/agw-proxy/config.yaml. $AGW_PROXY_EXE is the
+// absolute path of the agw-proxy that scripts run (what mcp-config writes).
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata",
@@ -35,6 +36,14 @@ func TestScripts(t *testing.T) {
 			e.Setenv("XDG_CONFIG_HOME", filepath.Join(e.WorkDir, "config"))
 			e.Setenv("AGW_PROXY_CONFIG", "")
 			e.Setenv("AGW_PROXY_PROFILE", "")
+			exe, err := exec.LookPath("agw-proxy")
+			if err != nil {
+				return err
+			}
+			if exe, err = filepath.EvalSymlinks(exe); err != nil {
+				return err
+			}
+			e.Setenv("AGW_PROXY_EXE", exe)
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
+)
+
+// upstreamVersion is the MCP version both the direct client and the proxy
+// ask of the Gateway.
+const upstreamVersion = "2025-11-25"
+
+// injectGlob is the proxy's --inject-tools glob: every tool of the default
+// target, which both emulators use.
+const injectGlob = gatewaysim.DefaultTargetName + "___*"
+
+// asanaToken is the user's secret the proxy injects (and the direct client
+// sends by hand).
+const asanaToken = "1/1200000000000000:benchbenchbenchbenchbenchbench00"
+
+// proxyCmd is how to run `agw-proxy serve` against one emulator.
+type proxyCmd struct {
+	bin  string
+	args []string
+	env  []string
+}
+
+// newProxyCmd returns the serve command line for sim with the Gateway at
+// gatewayURL (the emulator's, or a relay's in front of it): flags only, the
+// client secret and the Asana token from the environment, no config file,
+// no keychain.
+func newProxyCmd(bin, home string, sim *gatewaysim.Sim, gatewayURL string) *proxyCmd {
+	env := []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + home,
+		"XDG_CONFIG_HOME=" + filepath.Join(home, "config"),
+		"AGW_PROXY_CLIENT_SECRET=" + sim.ClientSecret,
+		"AGW_PROXY_SECRET_ASANA=" + asanaToken,
+		"NO_PROXY=127.0.0.1,localhost",
+	}
+	// Let experiments tune the proxy's runtime from the benchmark's
+	// environment.
+	for _, k := range []string{"GOGC", "GOMEMLIMIT", "GODEBUG", "GOMAXPROCS"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return &proxyCmd{
+		bin: bin,
+		args: []string{"serve",
+			"--gateway-url", gatewayURL,
+			"--token-url", sim.TokenURL,
+			"--client-id", sim.ClientID,
+			"--scope", sim.Scope,
+			"--inject", "X-Asana-Token=asana",
+			"--inject-tools", injectGlob,
+		},
+		env: env,
+	}
+}
+
+func (p *proxyCmd) command(ctx context.Context) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, p.bin, p.args...)
+	cmd.Env = p.env
+	return cmd
+}
+
+// proxySession starts the proxy and connects the go-sdk client to it over
+// stdio. It returns the session and the proxy's pid.
+func proxySession(ctx context.Context, p *proxyCmd) (*mcp.ClientSession, int, error) {
+	cmd := p.command(context.WithoutCancel(ctx))
+	cmd.Stderr = &lockedBuffer{}
+	t := &mcp.CommandTransport{Command: cmd, TerminateDuration: 2 * time.Second}
+	cs, err := newClient().Connect(ctx, t, nil)
+	if err != nil {
+		return nil, 0, fmt.Errorf("connect to the proxy: %w (stderr: %s)", err, lastLines(cmd.Stderr.(*lockedBuffer).String(), 5))
+	}
+	return cs, cmd.Process.Pid, nil
+}
+
+func newClient() *mcp.Client {
+	return mcp.NewClient(&mcp.Implementation{Name: "agw-bench", Version: "1"}, nil)
+}
+
+// tunedTransport is the direct client's transport: like the proxy's, it
+// keeps enough idle connections for every call in flight, so the direct
+// baseline does not pay for connection churn the proxy avoids.
+func tunedTransport() *http.Transport {
+	return &http.Transport{
+		Proxy:               nil, // loopback only, whatever the environment says
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        256,
+		MaxIdleConnsPerHost: 128,
+		IdleConnTimeout:     90 * time.Second,
+	}
+}
+
+// bearer adds an Authorization header to every request.
+type bearer struct {
+	token string
+	next  http.RoundTripper
+}
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return b.next.RoundTrip(r)
+}
+
+// directSession connects the go-sdk client straight to the Gateway at
+// gatewayURL with a token minted by the emulator.
+func directSession(ctx context.Context, sim *gatewaysim.Sim, gatewayURL string, tr http.RoundTripper) (*mcp.ClientSession, error) {
+	tok, err := sim.MintToken(gatewaysim.TokenSpec{})
+	if err != nil {
+		return nil, err
+	}
+	t := &mcp.StreamableClientTransport{Endpoint: gatewayURL, HTTPClient: &http.Client{Transport: bearer{tok, tr}}}
+	return newClient().Connect(ctx, t, &mcp.ClientSessionOptions{ProtocolVersion: upstreamVersion})
+}
+
+// directColdList is what a client talking to the Gateway itself does at
+// start: fetch a Cognito token (client credentials), connect on a fresh
+// connection, and list every tool. It returns the time taken and the tools.
+func directColdList(ctx context.Context, sim *gatewaysim.Sim) (time.Duration, []*mcp.Tool, error) {
+	t0 := time.Now()
+	tr := tunedTransport()
+	defer tr.CloseIdleConnections()
+	cc := clientcredentials.Config{ClientID: sim.ClientID, ClientSecret: sim.ClientSecret, TokenURL: sim.TokenURL, Scopes: []string{sim.Scope}}
+	tok, err := cc.Token(context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Transport: tr}))
+	if err != nil {
+		return 0, nil, fmt.Errorf("token: %w", err)
+	}
+	t := &mcp.StreamableClientTransport{Endpoint: sim.GatewayURL, HTTPClient: &http.Client{Transport: bearer{tok.AccessToken, tr}}}
+	cs, err := newClient().Connect(ctx, t, &mcp.ClientSessionOptions{ProtocolVersion: upstreamVersion})
+	if err != nil {
+		return 0, nil, err
+	}
+	defer cs.Close()
+	var tools []*mcp.Tool
+	for tool, err := range cs.Tools(ctx, nil) {
+		if err != nil {
+			return 0, nil, err
+		}
+		tools = append(tools, tool)
+	}
+	return time.Since(t0), tools, nil
+}
+
+// checkLoopback refuses any URL whose host is not a loopback IP: the
+// benchmark must never leave the machine.
+func checkLoopback(urls ...string) error {
+	for _, s := range urls {
+		u, err := url.Parse(s)
+		if err != nil {
+			return err
+		}
+		ip := net.ParseIP(u.Hostname())
+		if ip == nil || !ip.IsLoopback() {
+			return fmt.Errorf("bench: %s is not a loopback address", s)
+		}
+	}
+	return nil
+}
+
+// lockedBuffer collects a child's stderr.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.buf) < 1<<20 {
+		b.buf = append(b.buf, p...)
+	}
+	return len(p), nil
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf)
+}

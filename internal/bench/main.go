@@ -1,0 +1,597 @@
+// Command bench measures agw-proxy against the built-in Gateway emulator on
+// loopback and compares every number with a direct call measured in the
+// same run:
+//
+//	go run ./internal/bench            # full run, about a minute
+//	go run ./internal/bench -quick     # smoke run, one iteration each
+//	go run ./internal/bench -out bench.json
+//
+// It builds cmd/agw-proxy, starts internal/gatewaysim in-process on
+// 127.0.0.1, and measures process start -> initialize, start -> first
+// tools/list (token fetch included), sequential tools/call latency (proxy vs
+// direct go-sdk client), throughput with 64 calls in flight (with the
+// proxy's CPU per call from /proc/PID/stat and the upstream TCP connections
+// it opened), the proxy's RSS, and a first tools/list of 1,000 tools. It
+// prints a table and writes JSON.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// config is the benchmark's flags.
+type config struct {
+	bin        string
+	out        string
+	quick      bool
+	starts     int
+	calls      int
+	warmup     int
+	duration   time.Duration
+	inflight   int
+	lists      int
+	tools      int
+	phaseLimit time.Duration
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c config
+	fs.StringVar(&c.bin, "bin", "", "agw-proxy binary to measure (default: build ./cmd/agw-proxy)")
+	fs.StringVar(&c.out, "out", "", "write the results as JSON to this file")
+	fs.BoolVar(&c.quick, "quick", false, "smoke run: one iteration of everything, a few seconds")
+	fs.IntVar(&c.starts, "starts", 20, "cold starts of the proxy")
+	fs.IntVar(&c.calls, "calls", 2000, "sequential tools/call, each of proxy and direct")
+	fs.IntVar(&c.warmup, "warmup", 200, "calls before measuring")
+	fs.DurationVar(&c.duration, "duration", 5*time.Second, "throughput run length, each of proxy and direct")
+	fs.IntVar(&c.inflight, "inflight", 64, "calls in flight in the throughput run")
+	fs.IntVar(&c.lists, "lists", 10, "first tools/list runs with the big tool list")
+	fs.IntVar(&c.tools, "tools", 1000, "tools in the big tool list")
+	fs.DurationVar(&c.phaseLimit, "phase-limit", 2*time.Minute, "upper bound on each phase's wall time")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if c.quick {
+		c.starts, c.calls, c.warmup, c.lists = 1, 1, 1, 1
+		c.duration = 300 * time.Millisecond
+	}
+	if c.starts < 1 || c.calls < 1 || c.lists < 1 || c.inflight < 1 || c.tools < 1 || c.duration <= 0 {
+		fmt.Fprintln(stderr, "bench: counts and durations must be positive")
+		return 2
+	}
+	rep, err := measure(ctx, c, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return 1
+	}
+	printTable(stdout, rep)
+	if c.out != "" {
+		b, _ := json.MarshalIndent(rep, "", "  ")
+		if err := os.WriteFile(c.out, append(b, '\n'), 0o644); err != nil {
+			fmt.Fprintf(stderr, "bench: %v\n", err)
+			return 1
+		}
+	}
+	return 0
+}
+
+// Report is the JSON the benchmark writes. Durations are in µs.
+type Report struct {
+	Time      string `json:"time"`
+	GoVersion string `json:"go_version"`
+	CPUs      int    `json:"cpus"`
+	Quick     bool   `json:"quick"`
+
+	StartInitialize Dist    `json:"start_initialize"`     // proxy: process start -> initialize answered
+	StartToolsList  Dist    `json:"start_tools_list"`     // proxy: process start -> first tools/list
+	DirectColdList  Dist    `json:"direct_cold_list"`     // direct: token + connect + tools/list
+	ToolsInStart    int     `json:"tools_in_start"`       // tools in that list
+	CallDirect      Dist    `json:"call_direct"`          // sequential tools/call
+	CallProxy       Dist    `json:"call_proxy"`           //
+	CallOverheadP50 float64 `json:"call_overhead_p50_us"` // proxy p50 - direct p50
+	SeqProxyCPU     float64 `json:"seq_proxy_cpu_per_call_us"`
+
+	Throughput Throughput `json:"throughput"`
+
+	RSSWarmKiB  int64 `json:"rss_after_warmup_kib"`
+	RSSAfterKiB int64 `json:"rss_after_throughput_kib"`
+
+	BigTools         int     `json:"big_tools"`
+	BigListDirect    Dist    `json:"big_list_direct"` // token + connect + tools/list
+	BigListProxy     Dist    `json:"big_list_proxy"`  // process start -> tools/list
+	BigListOverhead  float64 `json:"big_list_overhead_us"`
+	BigListBytesRead int     `json:"big_list_schema_bytes"`
+
+	Targets []Target `json:"targets"`
+}
+
+// Throughput is the 64-in-flight run.
+type Throughput struct {
+	InFlight     int     `json:"in_flight"`
+	Direct       Run     `json:"direct"`
+	Proxy        Run     `json:"proxy"`
+	Ratio        float64 `json:"ratio"` // proxy calls/s over direct calls/s
+	ProxyCPU     float64 `json:"proxy_cpu_per_call_us"`
+	ProxyConnsUp int64   `json:"proxy_upstream_conns_total"` // over the proxy's whole life
+}
+
+// Run is one side of the throughput run.
+type Run struct {
+	Calls     int     `json:"calls"`
+	Errors    int     `json:"errors"`
+	Seconds   float64 `json:"seconds"`
+	PerSecond float64 `json:"calls_per_second"`
+	Conns     int64   `json:"tcp_conns_opened"` // at the Gateway, during the run
+	Latency   Dist    `json:"latency"`
+}
+
+// Target is one row of the issue's target table.
+type Target struct {
+	Metric string  `json:"metric"`
+	Value  float64 `json:"value"`
+	Limit  float64 `json:"limit"`
+	Unit   string  `json:"unit"`
+	Holds  bool    `json:"holds"`
+}
+
+func logf(w io.Writer, format string, a ...any) {
+	fmt.Fprintf(w, "bench: "+format+"\n", a...)
+}
+
+func measure(ctx context.Context, c config, log io.Writer) (*Report, error) {
+	home, err := os.MkdirTemp("", "agw-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(home)
+	if c.bin == "" {
+		logf(log, "building ./cmd/agw-proxy")
+		if c.bin, err = build(ctx, home); err != nil {
+			return nil, err
+		}
+	}
+	sim, err := gatewaysim.Start(gatewaysim.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer sim.Close()
+	if err := checkLoopback(sim.GatewayURL, sim.TokenURL, sim.BackendURL, sim.Issuer); err != nil {
+		return nil, err
+	}
+	rep := &Report{
+		Time:      time.Now().UTC().Format(time.RFC3339),
+		GoVersion: runtime.Version(),
+		CPUs:      runtime.NumCPU(),
+		Quick:     c.quick,
+	}
+
+	logf(log, "cold starts (%d)", c.starts)
+	if err := phaseStarts(ctx, c, home, sim, rep); err != nil {
+		return nil, fmt.Errorf("cold starts: %w", err)
+	}
+	logf(log, "sequential calls (%d each)", c.calls)
+	if err := phaseCalls(ctx, c, home, sim, rep); err != nil {
+		return nil, fmt.Errorf("sequential calls: %w", err)
+	}
+	logf(log, "throughput (%d in flight, %s each)", c.inflight, c.duration)
+	if err := phaseThroughput(ctx, c, home, sim, rep); err != nil {
+		return nil, fmt.Errorf("throughput: %w", err)
+	}
+	logf(log, "first tools/list of %d tools (%d each)", c.tools, c.lists)
+	if err := phaseBigList(ctx, c, home, rep); err != nil {
+		return nil, fmt.Errorf("big tools/list: %w", err)
+	}
+	rep.Targets = targets(rep)
+	return rep, nil
+}
+
+// build compiles cmd/agw-proxy of the module the benchmark runs in.
+func build(ctx context.Context, dir string) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	root := filepath.Dir(strings.TrimSpace(string(out)))
+	bin := filepath.Join(dir, "agw-proxy")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/agw-proxy")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/agw-proxy: %w\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// phaseStarts: n cold starts of the proxy, each followed by a direct
+// client's cold list for comparison.
+func phaseStarts(ctx context.Context, c config, home string, sim *gatewaysim.Sim, rep *Report) error {
+	ctx, cancel := context.WithTimeout(ctx, c.phaseLimit)
+	defer cancel()
+	p := newProxyCmd(c.bin, home, sim, sim.GatewayURL)
+	var inits, lists, direct []time.Duration
+	for i := 0; i < c.starts && ctx.Err() == nil; i++ {
+		st, err := coldStart(ctx, p)
+		if err != nil {
+			return err
+		}
+		inits, lists = append(inits, st.initialize), append(lists, st.toolsList)
+		rep.ToolsInStart = len(st.tools)
+		d, _, err := directColdList(ctx, sim)
+		if err != nil {
+			return fmt.Errorf("direct: %w", err)
+		}
+		direct = append(direct, d)
+	}
+	rep.StartInitialize, rep.StartToolsList, rep.DirectColdList = summarize(inits), summarize(lists), summarize(direct)
+	sim.ClearReceived()
+	return nil
+}
+
+// callParams is the call both sides make; the direct client supplies the
+// Asana token itself, the proxy injects it.
+func callParams(direct bool) *mcp.CallToolParams {
+	args := map[string]any{"tool_name": "get_task", "task_gid": "1209876543210"}
+	if direct {
+		args["X-Asana-Token"] = "Bearer " + asanaToken
+	}
+	return &mcp.CallToolParams{Name: gatewaysim.DefaultTargetName + "___asanaInvoke", Arguments: args}
+}
+
+func call(ctx context.Context, cs *mcp.ClientSession, p *mcp.CallToolParams) error {
+	res, err := cs.CallTool(ctx, p)
+	if err != nil {
+		return err
+	}
+	if res.IsError {
+		b, _ := json.Marshal(res.Content)
+		return fmt.Errorf("tool error: %.300s", b)
+	}
+	return nil
+}
+
+// phaseCalls: sequential calls, proxy and direct alternating in rounds so
+// that drift on a shared machine hits both alike.
+func phaseCalls(ctx context.Context, c config, home string, sim *gatewaysim.Sim, rep *Report) error {
+	ctx, cancel := context.WithTimeout(ctx, c.phaseLimit)
+	defer cancel()
+	direct, err := directSession(ctx, sim, sim.GatewayURL, tunedTransport())
+	if err != nil {
+		return fmt.Errorf("direct: %w", err)
+	}
+	defer direct.Close()
+	px, pid, err := proxySession(ctx, newProxyCmd(c.bin, home, sim, sim.GatewayURL))
+	if err != nil {
+		return err
+	}
+	defer px.Close()
+	dp, pp := callParams(true), callParams(false)
+	for range c.warmup {
+		if err := call(ctx, direct, dp); err != nil {
+			return fmt.Errorf("direct: %w", err)
+		}
+		if err := call(ctx, px, pp); err != nil {
+			return fmt.Errorf("proxy: %w", err)
+		}
+	}
+	sim.ClearReceived()
+	rounds := min(10, c.calls)
+	var dl, pl []time.Duration
+	cpu0, err := procCPU(pid)
+	if err != nil {
+		return err
+	}
+	for r := 0; r < rounds && ctx.Err() == nil; r++ {
+		n := c.calls/rounds + btoi(r < c.calls%rounds)
+		for _, side := range []struct {
+			cs  *mcp.ClientSession
+			p   *mcp.CallToolParams
+			lat *[]time.Duration
+		}{{direct, dp, &dl}, {px, pp, &pl}} {
+			for range n {
+				t0 := time.Now()
+				if err := call(ctx, side.cs, side.p); err != nil {
+					if ctx.Err() != nil {
+						break // out of time: report what was measured
+					}
+					return err
+				}
+				*side.lat = append(*side.lat, time.Since(t0))
+			}
+		}
+		sim.ClearReceived()
+	}
+	cpu1, err := procCPU(pid)
+	if err != nil {
+		return err
+	}
+	rep.CallDirect, rep.CallProxy = summarize(dl), summarize(pl)
+	rep.CallOverheadP50 = rep.CallProxy.Median - rep.CallDirect.Median
+	if len(pl) > 0 {
+		rep.SeqProxyCPU = float64((cpu1 - cpu0).Nanoseconds()) / 1e3 / float64(len(pl))
+	}
+	return nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// phaseThroughput: calls in flight for a fixed time, direct then proxy,
+// both through a counting relay in front of the Gateway.
+func phaseThroughput(ctx context.Context, c config, home string, sim *gatewaysim.Sim, rep *Report) error {
+	ctx, cancel := context.WithTimeout(ctx, c.phaseLimit)
+	defer cancel()
+	// One counting relay per side, so that each side's connections are its own.
+	target := strings.TrimSuffix(strings.TrimPrefix(sim.GatewayURL, "http://"), "/mcp")
+	drl, err := startRelay(target)
+	if err != nil {
+		return err
+	}
+	defer drl.Close()
+	prl, err := startRelay(target)
+	if err != nil {
+		return err
+	}
+	defer prl.Close()
+	dgw, pgw := "http://"+drl.Addr()+"/mcp", "http://"+prl.Addr()+"/mcp"
+	if err := checkLoopback(dgw, pgw); err != nil {
+		return err
+	}
+
+	// Clear the emulator's record of backend requests as the runs go, so
+	// that it does not grow by tens of MB.
+	stopClearing := make(chan struct{})
+	var clearing sync.WaitGroup
+	clearing.Add(1)
+	go func() {
+		defer clearing.Done()
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stopClearing:
+				return
+			case <-t.C:
+				sim.ClearReceived()
+			}
+		}
+	}()
+	defer func() {
+		close(stopClearing)
+		clearing.Wait()
+	}()
+
+	tr := tunedTransport()
+	defer tr.CloseIdleConnections()
+	direct, err := directSession(ctx, sim, dgw, tr)
+	if err != nil {
+		return fmt.Errorf("direct: %w", err)
+	}
+	defer direct.Close()
+	px, pid, err := proxySession(ctx, newProxyCmd(c.bin, home, sim, pgw))
+	if err != nil {
+		return err
+	}
+	defer px.Close()
+	dp, pp := callParams(true), callParams(false)
+	for range c.warmup {
+		if err := call(ctx, direct, dp); err != nil {
+			return fmt.Errorf("direct: %w", err)
+		}
+		if err := call(ctx, px, pp); err != nil {
+			return fmt.Errorf("proxy: %w", err)
+		}
+	}
+	// Warm the connection pools at full concurrency before measuring.
+	warm := min(time.Second, c.duration/5)
+	if _, err := load(ctx, direct, dp, c.inflight, warm, drl); err != nil {
+		return fmt.Errorf("direct warm-up: %w", err)
+	}
+	if _, err := load(ctx, px, pp, c.inflight, warm, prl); err != nil {
+		return fmt.Errorf("proxy warm-up: %w", err)
+	}
+	if rep.RSSWarmKiB, err = procRSS(pid); err != nil {
+		return err
+	}
+
+	t := &rep.Throughput
+	t.InFlight = c.inflight
+	if t.Direct, err = load(ctx, direct, dp, c.inflight, c.duration, drl); err != nil {
+		return fmt.Errorf("direct: %w", err)
+	}
+	cpu0, err := procCPU(pid)
+	if err != nil {
+		return err
+	}
+	if t.Proxy, err = load(ctx, px, pp, c.inflight, c.duration, prl); err != nil {
+		return fmt.Errorf("proxy: %w", err)
+	}
+	cpu1, err := procCPU(pid)
+	if err != nil {
+		return err
+	}
+	if rep.RSSAfterKiB, err = procRSS(pid); err != nil {
+		return err
+	}
+	// Connections the proxy opened in its whole life, warm-up included.
+	t.ProxyConnsUp = prl.Accepted()
+	if t.Direct.PerSecond > 0 {
+		t.Ratio = t.Proxy.PerSecond / t.Direct.PerSecond
+	}
+	if t.Proxy.Calls > 0 {
+		t.ProxyCPU = float64((cpu1 - cpu0).Nanoseconds()) / 1e3 / float64(t.Proxy.Calls)
+	}
+	return nil
+}
+
+// load keeps n calls in flight on cs for d and counts what completed and
+// the connections the relay accepted meanwhile.
+func load(ctx context.Context, cs *mcp.ClientSession, p *mcp.CallToolParams, n int, d time.Duration, rl *relay) (Run, error) {
+	conns0 := rl.Accepted()
+	deadline := time.Now().Add(d)
+	var (
+		mu       sync.Mutex
+		lat      []time.Duration
+		errs     int
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	start := time.Now()
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			var bad int
+			var first error
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				t0 := time.Now()
+				if err := call(ctx, cs, p); err != nil {
+					bad++
+					first = cmpErr(first, err)
+					if bad > 10 {
+						break
+					}
+					continue
+				}
+				mine = append(mine, time.Since(t0))
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			errs += bad
+			firstErr = cmpErr(firstErr, first)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	secs := time.Since(start).Seconds()
+	r := Run{
+		Calls:     len(lat),
+		Errors:    errs,
+		Seconds:   secs,
+		PerSecond: float64(len(lat)) / secs,
+		Conns:     rl.Accepted() - conns0,
+		Latency:   summarize(lat),
+	}
+	if errs > 0 {
+		return r, fmt.Errorf("%d calls failed, first: %w", errs, firstErr)
+	}
+	return r, ctx.Err()
+}
+
+func cmpErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// phaseBigList: first tools/list with c.tools upstream tools, each
+// declaring X-Asana-Token: a proxy cold start vs a direct client's token +
+// connect + list, alternating.
+func phaseBigList(ctx context.Context, c config, home string, rep *Report) error {
+	ctx, cancel := context.WithTimeout(ctx, c.phaseLimit)
+	defer cancel()
+	sim, err := gatewaysim.Start(gatewaysim.Options{Targets: []gatewaysim.Target{{
+		Name: gatewaysim.DefaultTargetName, Spec: bigSpec(c.tools), APIKey: gatewaysim.DefaultAPIKey,
+	}}})
+	if err != nil {
+		return err
+	}
+	defer sim.Close()
+	if err := checkLoopback(sim.GatewayURL, sim.TokenURL); err != nil {
+		return err
+	}
+	p := newProxyCmd(c.bin, home, sim, sim.GatewayURL)
+	var direct, proxied []time.Duration
+	for i := 0; i < c.lists && ctx.Err() == nil; i++ {
+		d, tools, err := directColdList(ctx, sim)
+		if err != nil {
+			return fmt.Errorf("direct: %w", err)
+		}
+		if len(tools) != c.tools {
+			return fmt.Errorf("direct: %d tools, want %d", len(tools), c.tools)
+		}
+		direct = append(direct, d)
+		st, err := coldStart(ctx, p)
+		if err != nil {
+			return err
+		}
+		if err := checkStripped(st.tools, c.tools); err != nil {
+			return err
+		}
+		proxied = append(proxied, st.toolsList)
+		if i == 0 {
+			b, _ := json.Marshal(st.tools)
+			rep.BigListBytesRead = len(b)
+		}
+	}
+	rep.BigTools = c.tools
+	rep.BigListDirect, rep.BigListProxy = summarize(direct), summarize(proxied)
+	rep.BigListOverhead = rep.BigListProxy.Median - rep.BigListDirect.Median
+	return nil
+}
+
+// checkStripped makes sure the proxy listed every tool and hid the secret
+// argument from each: a benchmark of a proxy that skips the work is worthless.
+func checkStripped(tools []*mcp.Tool, want int) error {
+	if len(tools) != want {
+		return fmt.Errorf("proxy listed %d tools, want %d", len(tools), want)
+	}
+	for _, t := range tools {
+		b, _ := json.Marshal(t.InputSchema)
+		if strings.Contains(string(b), "X-Asana-Token") {
+			return errors.New("proxy listed a tool that still declares X-Asana-Token")
+		}
+	}
+	return nil
+}
+
+// targets checks the issue's target table against the report.
+func targets(r *Report) []Target {
+	ms := func(us float64) float64 { return us / 1e3 }
+	t := []Target{
+		{"start -> initialize, median", ms(r.StartInitialize.Median), 5, "ms", false},
+		{"start -> first tools/list, median", ms(r.StartToolsList.Median), 15, "ms", false},
+		{"per-call overhead over direct, p50", r.CallOverheadP50, 150, "µs", false},
+		{"proxy CPU per call at 64 in flight", r.Throughput.ProxyCPU, 150, "µs", false},
+		{"throughput vs direct at 64 in flight (min)", r.Throughput.Ratio, 0.7, "x", false},
+		{"proxy's upstream TCP conns, whole life (max)", float64(r.Throughput.ProxyConnsUp), 2 * float64(r.Throughput.InFlight), "conns", false},
+		{"RSS after the throughput run", float64(r.RSSAfterKiB) / 1024, 20, "MiB", false},
+		{"1,000-tool first tools/list over direct", ms(r.BigListOverhead), 20, "ms", false},
+	}
+	for i := range t {
+		if strings.Contains(t[i].Metric, "(min)") {
+			t[i].Holds = t[i].Value >= t[i].Limit
+		} else {
+			t[i].Holds = t[i].Value < t[i].Limit || (t[i].Unit == "conns" && t[i].Value <= t[i].Limit)
+		}
+	}
+	return t
+}

@@ -215,9 +215,12 @@ func (p *Proxy) reconnect(ctx context.Context, cs *mcp.ClientSession) (*mcp.Clie
 
 // neverSent reports whether a failed call certainly did not reach the
 // target, so that sending it again cannot repeat its effect: the Gateway
-// said the session is gone (HTTP 404), or no connection could be made.
+// said the session is gone (HTTP 404); the session had already ended when
+// the call was made (the SDK then refuses to send it, reporting
+// ErrConnectionClosed; a call in flight when a session breaks gets the
+// transport's error instead); or no connection could be made.
 func neverSent(err error) bool {
-	if errors.Is(err, mcp.ErrSessionMissing) {
+	if errors.Is(err, mcp.ErrSessionMissing) || errors.Is(err, mcp.ErrConnectionClosed) {
 		return true
 	}
 	var op *net.OpError

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/agw-proxy/agw-proxy/proxy"
-	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
 func init() {
@@ -81,7 +80,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return fail(e, err)
 	}
 	secrets := &scrubbedSecrets{
-		Secrets: &tokenstore.Env{Base: tokenstore.NewKeychain(), Getenv: e.getenv},
+		Secrets: e.secretStore(),
 		scrub:   scrub,
 	}
 	opts := p.proxyOptions(secrets, client, scrub)

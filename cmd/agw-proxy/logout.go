@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/agw-proxy/agw-proxy/tokenstore"
+)
+
+func init() {
+	register(command{name: "logout", summary: "Remove stored secrets from the OS keychain", run: runLogout})
+}
+
+const logoutUsage = `Usage:
+    agw-proxy logout SECRET [options]
+    agw-proxy logout [--all] [options]
+
+Remove secrets of a profile from the OS keychain. With SECRET (e.g. asana),
+remove that secret; without it, the Gateway credential of the profile's auth
+type (the client secret or the refresh token); with --all, every secret the
+profile uses and both Gateway credentials. Removing what is not stored is not
+an error. Environment overrides (AGW_PROXY_SECRET_<NAME>,
+AGW_PROXY_CLIENT_SECRET) are not touched: unset them yourself.
+
+Options:
+    --all                  Remove every secret of the profile
+    -h, --help             Show this help
+
+` + profileFlagsUsage + `
+Examples:
+    $ agw-proxy logout asana
+    $ agw-proxy logout --profile work --all
+`
+
+func runLogout(ctx context.Context, e *env, args []string) int {
+	fs := pflag.NewFlagSet("logout", pflag.ContinueOnError)
+	pf := addProfileFlags(fs)
+	all := fs.Bool("all", false, "Remove every secret of the profile")
+	if code, done := parseFlags(e, fs, logoutUsage, args); done {
+		return code
+	}
+	switch {
+	case fs.NArg() > 1:
+		return usageErrorf(e, "logout", "takes at most one SECRET name, got %d arguments", fs.NArg())
+	case fs.NArg() == 1 && *all:
+		return usageErrorf(e, "logout", "give either SECRET or --all, not both")
+	case fs.NArg() == 1:
+		if code := checkSecretArg(e, "logout", fs.Arg(0)); code != 0 {
+			return code
+		}
+	}
+	p, err := pf.resolve(e)
+	if err != nil {
+		return fail(e, err)
+	}
+
+	var names []string
+	switch {
+	case *all:
+		names = append(p.secretNames(), clientSecretName, refreshTokenName)
+	case fs.NArg() == 1:
+		names = []string{fs.Arg(0)}
+	case p.gatewaySecretName() != "":
+		names = []string{p.gatewaySecretName()}
+	default:
+		fmt.Fprintf(e.stdout, "Profile %q has auth type none: no Gateway credential to remove.\n", p.name)
+		if used := p.secretNames(); len(used) > 0 {
+			fmt.Fprintf(e.stdout, "Its inject rules use %s: remove them with %q or --all.\n",
+				strings.Join(used, ", "), exactCommand(p, pf, "logout", used[0]))
+		}
+		return exitOK
+	}
+
+	store := e.keychain()
+	var removed, absent []string
+	for _, name := range names {
+		err := store.Delete(ctx, p.name, name)
+		switch {
+		case err == nil:
+			removed = append(removed, name)
+			fmt.Fprintf(e.stdout, "Removed %s from the keychain (%s).\n", describeSecret(name), account(p.name, name))
+		case errors.Is(err, tokenstore.ErrNotFound):
+			absent = append(absent, name)
+		default:
+			if len(removed) > 0 {
+				fmt.Fprintf(e.stdout, "Removed so far: %s.\n", strings.Join(removed, ", "))
+			}
+			return fail(e, keychainError(err))
+		}
+	}
+	if len(absent) > 0 {
+		fmt.Fprintf(e.stdout, "Nothing stored for %s (profile %q): nothing to remove.\n", strings.Join(quoteAll(absent), ", "), p.name)
+	}
+	for _, name := range names {
+		if v := strings.TrimSpace(e.getenv(tokenstore.EnvVar(name))); v != "" {
+			fmt.Fprintf(e.stdout, "Note: %s is still set in this environment and provides %q.\n", tokenstore.EnvVar(name), name)
+		}
+	}
+	if fs.NArg() == 1 && len(removed) == 0 {
+		if used := p.secretNames(); len(used) > 0 && !slices.Contains(used, names[0]) {
+			fmt.Fprintf(e.stdout, "The profile's inject rules use: %s.\n", strings.Join(used, ", "))
+		}
+	}
+	return exitOK
+}
+
+// describeSecret names a secret for messages.
+func describeSecret(name string) string {
+	switch name {
+	case clientSecretName:
+		return "the Gateway client secret"
+	case refreshTokenName:
+		return "the Gateway refresh token"
+	}
+	return fmt.Sprintf("%q", name)
+}
+
+func quoteAll(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = fmt.Sprintf("%q", n)
+	}
+	return out
+}

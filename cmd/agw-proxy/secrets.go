@@ -1,0 +1,123 @@
+package main
+
+// Where the commands keep secrets, and how they read one from the user.
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"golang.org/x/term"
+
+	"github.com/agw-proxy/agw-proxy/tokenstore"
+)
+
+// testKeychain, when not nil, may replace the OS keychain: it returns the
+// store to use, or nil for the OS keychain. Only this package's tests set it
+// (secrets_test.go), so a released binary always uses the OS keychain and no
+// environment variable can point it at a file.
+var testKeychain func(getenv func(string) string) tokenstore.Secrets
+
+// keychain returns the store that holds the secrets: the OS keychain, with
+// every call bounded by tokenstore.DefaultKeychainTimeout.
+func (e *env) keychain() tokenstore.Secrets {
+	if testKeychain != nil {
+		if s := testKeychain(e.getenv); s != nil {
+			return s
+		}
+	}
+	return tokenstore.NewKeychain()
+}
+
+// secretStore returns the keychain under the environment override
+// (AGW_PROXY_SECRET_<NAME>, AGW_PROXY_CLIENT_SECRET), as serve reads secrets.
+func (e *env) secretStore() *tokenstore.Env {
+	return &tokenstore.Env{Base: e.keychain(), Getenv: e.getenv}
+}
+
+// maxSecretInput bounds what readSecret reads from a pipe; a value over
+// tokenstore.MaxSecretSize is refused later with the keychain's own error.
+const maxSecretInput = 64 << 10
+
+// errEmptySecret and errMultiline describe bad input without quoting it.
+var (
+	errEmptySecret = errors.New("empty input: nothing to store")
+	errMultiline   = errors.New("input has more than one line; a secret is one line")
+	errControl     = errors.New("input contains control characters; a secret is printable text")
+)
+
+// readSecret reads one secret: with a hidden prompt (no echo) when stdin is a
+// terminal, otherwise everything on stdin (one line; a trailing newline is
+// dropped). Surrounding white space is trimmed; empty input, inner newlines
+// and other control characters are refused. The prompt goes to stderr.
+func readSecret(e *env, prompt string) (tokenstore.Secret, error) {
+	var raw []byte
+	if f, ok := e.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(e.stderr, prompt)
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(e.stderr)
+		if err != nil {
+			return "", fmt.Errorf("reading the secret from the terminal: %w", err)
+		}
+		raw = b
+	} else {
+		b, err := io.ReadAll(io.LimitReader(e.stdin, maxSecretInput+1))
+		if err != nil {
+			return "", fmt.Errorf("reading the secret from stdin: %w", err)
+		}
+		if len(b) > maxSecretInput {
+			return "", fmt.Errorf("input is over %d bytes; a secret is one line", maxSecretInput)
+		}
+		raw = b
+	}
+	s := strings.TrimSpace(string(raw))
+	switch {
+	case s == "":
+		return "", errEmptySecret
+	case strings.ContainsAny(s, "\r\n"):
+		return "", errMultiline
+	case strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0:
+		return "", errControl
+	}
+	return tokenstore.Secret(s), nil
+}
+
+// stdinIsTerminal reports whether readSecret would prompt.
+func stdinIsTerminal(e *env) bool {
+	f, ok := e.stdin.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// account is how a secret's keychain entry is named in messages.
+func account(profile, name string) string {
+	return fmt.Sprintf("service %s, account %s", tokenstore.Service, tokenstore.User(profile, name))
+}
+
+// keychainHints advises on a keychain failure (timeout, locked, missing).
+func keychainHints(err error) []string {
+	switch {
+	case errors.Is(err, tokenstore.ErrTimeout), errors.Is(err, tokenstore.ErrLocked):
+		return []string{
+			"unlock the keychain (on Linux: the login keyring of gnome-keyring or KWallet) and try again",
+			"in CI or a container without a keychain, set the secret in the environment instead (AGW_PROXY_SECRET_<NAME>, AGW_PROXY_CLIENT_SECRET)",
+		}
+	case errors.Is(err, tokenstore.ErrUnavailable):
+		return []string{
+			"on Linux, agw-proxy needs a Secret Service (gnome-keyring or KWallet) on the D-Bus session bus",
+			"in CI or a container without a keychain, set the secret in the environment instead (AGW_PROXY_SECRET_<NAME>, AGW_PROXY_CLIENT_SECRET)",
+		}
+	case errors.Is(err, tokenstore.ErrTooLarge):
+		return []string{fmt.Sprintf("the keychain takes at most %d bytes per secret; check that you pasted the token, not a file", tokenstore.MaxSecretSize)}
+	}
+	return nil
+}
+
+// keychainError wraps a keychain failure with hints.
+func keychainError(err error) error {
+	if h := keychainHints(err); h != nil {
+		return withHints(err, h...)
+	}
+	return err
+}

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"runtime"
 	"slices"
@@ -345,5 +347,56 @@ func TestNoGoroutinesLeftBehind(t *testing.T) {
 			t.Fatalf("%d goroutines before, %d after shutdown:\n%s", before, after, strings.Join(stacks, "\n\n"))
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestLockedKeychainIsAToolError(t *testing.T) {
+	h := start(t, setup{})
+	h.tools(t)
+	h.secrets.FailWith(tokenstore.ErrLocked)
+	res := h.call(t, asanaTool, map[string]any{"tool_name": "x"})
+	if !res.IsError || !strings.Contains(text(res), "locked") {
+		t.Errorf("want a locked-keychain error result, got isError=%v %q", res.IsError, text(res))
+	}
+	if n := len(h.sim.Received()); n != 0 {
+		t.Errorf("the call went out without its token (%d backend requests)", n)
+	}
+	h.secrets.FailWith(nil)
+	if res := h.call(t, asanaTool, map[string]any{"tool_name": "y"}); res.IsError {
+		t.Errorf("call after unlocking failed: %s", text(res))
+	}
+}
+
+func TestGatewayThatComesBackIsServedWithListChanged(t *testing.T) {
+	// The proxy starts while nothing listens on the Gateway's port.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	h := start(t, setup{gatewayURL: "http://" + addr + "/mcp", connect: 300 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := h.client.ListTools(ctx, nil); err == nil {
+		t.Fatal("tools/list succeeded with the Gateway down")
+	}
+	// The Gateway comes up on that port (a reverse proxy to the emulator).
+	target, _ := url.Parse(h.sim.GatewayURL)
+	target.Path = ""
+	l, err = net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("port %s taken meanwhile: %v", addr, err)
+	}
+	srv := &http.Server{Handler: httputil.NewSingleHostReverseProxy(target)}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	select {
+	case <-h.changed:
+	case <-ctx.Done():
+		t.Fatal("no tools/list_changed after the Gateway came back")
+	}
+	if _, ok := h.tools(t)[asanaTool]; !ok {
+		t.Error("tools not served after the Gateway came back")
 	}
 }

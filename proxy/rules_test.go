@@ -174,3 +174,40 @@ func TestRuleValidate(t *testing.T) {
 		}
 	}
 }
+
+func FuzzStripArgs(f *testing.F) {
+	f.Add(`{"type":"object","properties":{"X-Asana-Token":{"type":"string"},"a":{}},"required":["X-Asana-Token","a"]}`, "X-Asana-Token")
+	f.Add(`{"type":"object","properties":[],"required":{"x":1}}`, "x")
+	f.Add(`{"properties":{"a":{"properties":{"a":{}}}},"required":["a",1,null]}`, "a")
+	f.Fuzz(func(t *testing.T, doc, arg string) {
+		var schema map[string]any
+		if json.Unmarshal([]byte(doc), &schema) != nil || schema == nil {
+			return
+		}
+		before, _ := json.Marshal(schema)
+		out := stripArgs(schema, []string{arg})
+		if after, _ := json.Marshal(schema); string(after) != string(before) {
+			t.Fatal("input modified")
+		}
+		if declares(out, arg) {
+			t.Fatalf("%q still declared after stripping", arg)
+		}
+		// Nothing else is lost.
+		for k := range schema {
+			if _, ok := out[k]; !ok {
+				t.Fatalf("key %q lost", k)
+			}
+		}
+		if props, ok := schema["properties"].(map[string]any); ok {
+			np := out["properties"].(map[string]any)
+			for k := range props {
+				if _, ok := np[k]; !ok && k != arg {
+					t.Fatalf("property %q lost", k)
+				}
+			}
+		}
+		if _, err := json.Marshal(out); err != nil {
+			t.Fatalf("stripped schema does not marshal: %v", err)
+		}
+	})
+}

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/pflag"
 )
 
 func TestLineCol(t *testing.T) {
@@ -153,5 +157,82 @@ func TestServerName(t *testing.T) {
 		if validServerName(name) != ok {
 			t.Errorf("validServerName(%q) = %v", name, !ok)
 		}
+	}
+}
+
+// TestClientExamples keeps configs/clients/ in step with mcp-config: each
+// example has the fields mcp-config writes for its client, in order, and its
+// args make a valid serve profile.
+func TestClientExamples(t *testing.T) {
+	files := map[string]string{
+		"amazonq": "amazonq/mcp.json",
+		"kiro":    "kiro/mcp.json",
+		"claude":  "claude/claude_desktop_config.json",
+		"cursor":  "cursor/mcp.json",
+		"vscode":  "vscode/.vscode/mcp.json",
+	}
+	for _, c := range mcpClients {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join("..", "..", "configs", "clients", filepath.FromSlash(files[c.name]))
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			top, err := parseObject(data)
+			if err != nil {
+				t.Fatalf("%s: %v", path, jsonFileError(path, data, err))
+			}
+			si := index(top, c.servers)
+			if si < 0 || len(top) != 1 {
+				t.Fatalf("%s: want only %q at the top", path, c.servers)
+			}
+			servers, err := parseObject(top[si].value)
+			if err != nil || len(servers) != 1 || servers[0].key != "agw-proxy" {
+				t.Fatalf("%s: want one server named agw-proxy (%v)", path, err)
+			}
+			entry, err := parseObject(servers[0].value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var args []string
+			if err := json.Unmarshal(entry[index(entry, "args")].value, &args); err != nil {
+				t.Fatalf("args: %v", err)
+			}
+			want := c.entry(serverSpec{command: "/usr/local/bin/agw-proxy", args: args, callTimeout: defaultCallTimeout})
+			if !sameJSON(renderObject(entry), renderObject(want)) {
+				t.Errorf("%s entry:\n%s\nmcp-config writes:\n%s", path, renderObject(entry), renderObject(want))
+			}
+			var gotKeys, wantKeys []string
+			for _, m := range entry {
+				gotKeys = append(gotKeys, m.key)
+			}
+			for _, m := range want {
+				wantKeys = append(wantKeys, m.key)
+			}
+			if !slices.Equal(gotKeys, wantKeys) {
+				t.Errorf("%s: keys %v, mcp-config writes %v", path, gotKeys, wantKeys)
+			}
+
+			// The args are a complete, valid serve profile.
+			if len(args) == 0 || args[0] != "serve" {
+				t.Fatalf("args %v do not start with serve", args)
+			}
+			fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+			pf := addProfileFlags(fs)
+			if err := fs.Parse(args[1:]); err != nil {
+				t.Fatalf("serve %v: %v", args[1:], err)
+			}
+			e := &env{getenv: func(string) string { return "" }, userConfigDir: func() (string, error) { return t.TempDir(), nil }}
+			p, err := pf.resolve(e)
+			if err == nil {
+				err = p.requireGateway()
+			}
+			if err != nil {
+				t.Fatalf("serve %v: %v", args[1:], err)
+			}
+			if len(p.inject) != 1 || p.inject[0].argument != "X-Asana-Token" || p.auth.typ != authClientCredentials {
+				t.Errorf("serve %v: profile %+v", args[1:], p)
+			}
+		})
 	}
 }

@@ -317,13 +317,18 @@ func (p *Proxy) redact(err error) string {
 	return p.scrub.String(err.Error())
 }
 
-// secretMessage explains why a secret could not be read.
+// secretMessage explains why a secret could not be read, and what to do.
 func (p *Proxy) secretMessage(name string, err error) string {
+	login := p.opts.LoginCommand(name)
 	switch {
 	case errors.Is(err, tokenstore.ErrNotFound):
-		return fmt.Sprintf("no token stored for %q: run `%s`", name, p.opts.LoginCommand(name))
+		return fmt.Sprintf("no token stored for %q: run `%s`", name, login)
 	case errors.Is(err, tokenstore.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
-		return fmt.Sprintf("the keychain did not answer in time while reading %q; it may be locked or waiting for an unlock prompt: unlock it, or run `%s` again", name, p.opts.LoginCommand(name))
+		return fmt.Sprintf("the keychain did not answer in time while reading %q; it may be locked or waiting for an unlock prompt: unlock it and retry, or run `%s` again", name, login)
+	case errors.Is(err, tokenstore.ErrLocked):
+		return fmt.Sprintf("the keychain is locked, so %q cannot be read: unlock it and retry, or run `%s` again", name, login)
+	case errors.Is(err, tokenstore.ErrUnavailable):
+		return fmt.Sprintf("no keychain is available to read %q from: set %s in the MCP client's environment, or run `%s` where a keychain is available", name, tokenstore.EnvVar(name), login)
 	}
-	return fmt.Sprintf("could not read the token for %q: %s", name, strings.TrimPrefix(p.redact(err), "tokenstore: "))
+	return fmt.Sprintf("could not read the token for %q (%s): run `%s` to store it again", name, strings.TrimPrefix(p.redact(err), "tokenstore: "), login)
 }

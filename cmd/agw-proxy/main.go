@@ -28,6 +28,9 @@ const (
 )
 
 func main() {
+	// A client that closes our stdout must make writes fail (and serve end),
+	// not kill the process with SIGPIPE: asking for the signal does that.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], newEnv())
 	stop()

@@ -42,7 +42,7 @@ type proxyCmd struct {
 // gatewayURL (the emulator's, or a relay's in front of it): flags only, the
 // client secret and the Asana token from the environment, no config file,
 // no keychain.
-func newProxyCmd(bin, home string, sim *gatewaysim.Sim, gatewayURL string) *proxyCmd {
+func newProxyCmd(c config, home string, sim *gatewaysim.Sim, gatewayURL string) *proxyCmd {
 	env := []string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + home,
@@ -58,8 +58,9 @@ func newProxyCmd(bin, home string, sim *gatewaysim.Sim, gatewayURL string) *prox
 			env = append(env, k+"="+v)
 		}
 	}
+	env = append(env, c.proxyEnv...)
 	return &proxyCmd{
-		bin: bin,
+		bin: c.bin,
 		args: []string{"serve",
 			"--gateway-url", gatewayURL,
 			"--token-url", sim.TokenURL,

@@ -12,7 +12,8 @@
 // direct go-sdk client), throughput with 64 calls in flight (with the
 // proxy's CPU per call from /proc/PID/stat and the upstream TCP connections
 // it opened), the proxy's RSS, and a first tools/list of 1,000 tools. It
-// prints a table and writes JSON.
+// prints a table and writes JSON. With -cpuprofile DIR it instead runs the
+// proxy in-process under pprof (see profile.go).
 package main
 
 import (
@@ -55,6 +56,21 @@ type config struct {
 	lists      int
 	tools      int
 	phaseLimit time.Duration
+	cpuprofile string
+	proxyEnv   envList
+}
+
+// envList is a repeatable KEY=VALUE flag.
+type envList []string
+
+func (e *envList) String() string { return strings.Join(*e, " ") }
+
+func (e *envList) Set(v string) error {
+	if !strings.Contains(v, "=") {
+		return fmt.Errorf("want KEY=VALUE, got %q", v)
+	}
+	*e = append(*e, v)
+	return nil
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -72,6 +88,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&c.lists, "lists", 10, "first tools/list runs with the big tool list")
 	fs.IntVar(&c.tools, "tools", 1000, "tools in the big tool list")
 	fs.DurationVar(&c.phaseLimit, "phase-limit", 2*time.Minute, "upper bound on each phase's wall time")
+	fs.Var(&c.proxyEnv, "proxy-env", "extra KEY=VALUE in the proxy's environment, e.g. GOGC=200 (repeatable)")
+	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "profile mode: run the proxy in-process and write pprof profiles to this directory")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -82,6 +100,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if c.starts < 1 || c.calls < 1 || c.lists < 1 || c.inflight < 1 || c.tools < 1 || c.duration <= 0 {
 		fmt.Fprintln(stderr, "bench: counts and durations must be positive")
 		return 2
+	}
+	if c.cpuprofile != "" {
+		if err := profile(ctx, c, stderr); err != nil {
+			fmt.Fprintf(stderr, "bench: %v\n", err)
+			return 1
+		}
+		return 0
 	}
 	rep, err := measure(ctx, c, stderr)
 	if err != nil {
@@ -230,7 +255,7 @@ func build(ctx context.Context, dir string) (string, error) {
 func phaseStarts(ctx context.Context, c config, home string, sim *gatewaysim.Sim, rep *Report) error {
 	ctx, cancel := context.WithTimeout(ctx, c.phaseLimit)
 	defer cancel()
-	p := newProxyCmd(c.bin, home, sim, sim.GatewayURL)
+	p := newProxyCmd(c, home, sim, sim.GatewayURL)
 	var inits, lists, direct []time.Duration
 	for i := 0; i < c.starts && ctx.Err() == nil; i++ {
 		st, err := coldStart(ctx, p)
@@ -282,7 +307,7 @@ func phaseCalls(ctx context.Context, c config, home string, sim *gatewaysim.Sim,
 		return fmt.Errorf("direct: %w", err)
 	}
 	defer direct.Close()
-	px, pid, err := proxySession(ctx, newProxyCmd(c.bin, home, sim, sim.GatewayURL))
+	px, pid, err := proxySession(ctx, newProxyCmd(c, home, sim, sim.GatewayURL))
 	if err != nil {
 		return err
 	}
@@ -394,7 +419,7 @@ func phaseThroughput(ctx context.Context, c config, home string, sim *gatewaysim
 		return fmt.Errorf("direct: %w", err)
 	}
 	defer direct.Close()
-	px, pid, err := proxySession(ctx, newProxyCmd(c.bin, home, sim, pgw))
+	px, pid, err := proxySession(ctx, newProxyCmd(c, home, sim, pgw))
 	if err != nil {
 		return err
 	}
@@ -451,7 +476,7 @@ func phaseThroughput(ctx context.Context, c config, home string, sim *gatewaysim
 }
 
 // load keeps n calls in flight on cs for d and counts what completed and
-// the connections the relay accepted meanwhile.
+// the connections the relay (if any) accepted meanwhile.
 func load(ctx context.Context, cs *mcp.ClientSession, p *mcp.CallToolParams, n int, d time.Duration, rl *relay) (Run, error) {
 	conns0 := rl.Accepted()
 	deadline := time.Now().Add(d)
@@ -528,7 +553,7 @@ func phaseBigList(ctx context.Context, c config, home string, rep *Report) error
 	if err := checkLoopback(sim.GatewayURL, sim.TokenURL); err != nil {
 		return err
 	}
-	p := newProxyCmd(c.bin, home, sim, sim.GatewayURL)
+	p := newProxyCmd(c, home, sim, sim.GatewayURL)
 	var direct, proxied []time.Duration
 	for i := 0; i < c.lists && ctx.Err() == nil; i++ {
 		d, tools, err := directColdList(ctx, sim)

@@ -39,8 +39,13 @@ func startRelay(target string) (*relay, error) {
 // Addr is the relay's host:port.
 func (r *relay) Addr() string { return r.ln.Addr().String() }
 
-// Accepted is the number of connections accepted so far.
-func (r *relay) Accepted() int64 { return r.accepted.Load() }
+// Accepted is the number of connections accepted so far (0 for a nil relay).
+func (r *relay) Accepted() int64 {
+	if r == nil {
+		return 0
+	}
+	return r.accepted.Load()
+}
 
 func (r *relay) accept() {
 	defer r.wg.Done()

@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"sync"
 	"time"
@@ -114,12 +115,31 @@ func (p *profile) endpoints(ctx context.Context, client *http.Client) (tokenURL,
 		return "", "", withHints(err, fmt.Sprintf("check auth.discovery_url (%s), or set auth.token_url directly", p.origin("auth.discovery_url")))
 	}
 	if tokenURL == "" {
+		if err := checkDiscovered(p.auth.discoveryURL, "token_endpoint", d.TokenURL); err != nil {
+			return "", "", err
+		}
 		tokenURL = d.TokenURL
 	}
-	if authorizeURL == "" {
+	if authorizeURL == "" && d.AuthorizeURL != "" {
+		if err := checkDiscovered(p.auth.discoveryURL, "authorization_endpoint", d.AuthorizeURL); err != nil {
+			return "", "", err
+		}
 		authorizeURL = d.AuthorizeURL
 	}
 	return tokenURL, authorizeURL, nil
+}
+
+// checkDiscovered refuses an endpoint from the discovery document unless it
+// is https:// (or http:// on a loopback host), the rule for configured URLs:
+// the client secret and tokens are sent there.
+func checkDiscovered(discoveryURL, field, raw string) error {
+	u, err := url.Parse(raw)
+	if err == nil && u.Host != "" && u.User == nil &&
+		(u.Scheme == "https" || u.Scheme == "http" && isLoopback(u.Hostname())) {
+		return nil
+	}
+	return withHints(fmt.Errorf("the discovery document at %s gives %s %q: an https:// URL is required", discoveryURL, field, raw),
+		"check auth.discovery_url, or set auth.token_url and auth.authorize_url directly")
 }
 
 // origin says where a setting came from, for messages: "config.yaml:7:5",

@@ -12,14 +12,16 @@
 #   5. four Linux packages: deb and rpm x amd64, arm64; the debs install /usr/bin/agw-proxy
 #   6. the archive's binary for this machine runs, and `version` prints the snapshot
 #      version, commit and build date goreleaser stamped into it
-#   7. checksums.txt lists every archive and package and verifies (sha256sum -c)
+#   7. an SPDX SBOM per archive naming the agw-proxy module and Go's stdlib
+#   8. checksums.txt lists every archive, package and SBOM and verifies (sha256sum -c)
 #
-# Installs goreleaser (GORELEASER_VERSION) with `go install` when it is missing or
-# another version; reuses it otherwise. Exits non-zero with a message on any failure.
+# Installs goreleaser and syft (pinned below) with `go install` when missing or another
+# version; reuses them otherwise. Exits non-zero with a message on any failure.
 # Usage: .ci/release.sh (from anywhere; it works in the repository holding it)
 set -euo pipefail
 
 GORELEASER_VERSION=v2.15.1 # v2.18+ needs a newer Go than this project's 1.26
+SYFT_VERSION=v1.57.1       # SBOMs; reads Go build info offline
 # Only used to stand in for a missing git remote, see below. Nothing is pushed.
 REPO_URL=https://github.com/agw-proxy/agw-proxy.git
 
@@ -47,25 +49,41 @@ for os in darwin windows; do
 	GOOS=$os GOARCH=amd64 CGO_ENABLED=0 go vet ./... || fail "go vet failed for GOOS=$os"
 done
 
-# 2. goreleaser, reused when the right version is on PATH or in GOBIN.
+# 2. Tools, installed with `go install` into GOBIN once and reused afterwards: goreleaser,
+# and syft, which goreleaser runs for the SBOMs. Both pinned, so artifacts do not change
+# with whatever happens to be on PATH.
 gobin=$(go env GOBIN)
 gobin=${gobin:-$(go env GOPATH)/bin}
-goreleaser_ok() { [[ -x $1 ]] && "$1" --version 2>/dev/null | grep -Eq "^GitVersion:[[:space:]]+$GORELEASER_VERSION\$"; }
-goreleaser=""
-for candidate in "$(command -v goreleaser || true)" "$gobin/goreleaser"; do
-	if [[ -n $candidate ]] && goreleaser_ok "$candidate"; then
-		goreleaser=$candidate
-		break
-	fi
-done
-if [[ -z $goreleaser ]]; then
-	step "installing goreleaser $GORELEASER_VERSION into $gobin (a few minutes, once per machine)"
-	(cd / && GOBIN=$gobin go install "github.com/goreleaser/goreleaser/v2@$GORELEASER_VERSION") ||
-		fail "could not install goreleaser $GORELEASER_VERSION"
-	goreleaser=$gobin/goreleaser
-	goreleaser_ok "$goreleaser" || fail "$goreleaser does not report version $GORELEASER_VERSION"
-fi
-step "using $goreleaser ($GORELEASER_VERSION)"
+# tool_ok BIN MODULE VERSION: BIN runs and is VERSION of MODULE. `go version -m` reads
+# what `go install` recorded; release binaries of either tool print it with --version.
+tool_ok() {
+	[[ -x $1 ]] || return 1
+	# Output captured first: with pipefail, `cmd | grep -q` fails when grep exits early.
+	local info
+	info=$(go version -m "$1" 2>/dev/null || true)
+	grep -Eq "^[[:space:]]+mod[[:space:]]+$2[[:space:]]+$3([[:space:]]|\$)" <<<"$info" && return 0
+	info=$("$1" --version 2>/dev/null || true)
+	grep -Eq "^(GitVersion|Version):[[:space:]]+v?${3#v}\$" <<<"$info"
+}
+# ensure_tool NAME PACKAGE MODULE VERSION: prints the path of a usable NAME.
+ensure_tool() {
+	local name=$1 pkg=$2 mod=$3 ver=$4 candidate
+	for candidate in "$(command -v "$name" || true)" "$gobin/$name"; do
+		if [[ -n $candidate ]] && tool_ok "$candidate" "$mod" "$ver"; then
+			echo "$candidate"
+			return
+		fi
+	done
+	step "installing $name $ver into $gobin (minutes, once per machine)" >&2
+	(cd / && GOBIN=$gobin go install "$pkg@$ver") >&2 || fail "could not install $name $ver"
+	tool_ok "$gobin/$name" "$mod" "$ver" || fail "$gobin/$name does not report version $ver"
+	echo "$gobin/$name"
+}
+goreleaser=$(ensure_tool goreleaser github.com/goreleaser/goreleaser/v2 github.com/goreleaser/goreleaser/v2 "$GORELEASER_VERSION")
+syft=$(ensure_tool syft github.com/anchore/syft/cmd/syft github.com/anchore/syft "$SYFT_VERSION")
+# goreleaser's sboms pipe runs "syft" from PATH.
+PATH=$(dirname "$syft"):$PATH
+step "using $goreleaser ($GORELEASER_VERSION) and $syft ($SYFT_VERSION)"
 
 # A fresh CI clone may have no remote (or a detached, shallow checkout). goreleaser
 # reads the commit, date and remote URL in one go; when `git ls-remote --get-url`
@@ -157,7 +175,11 @@ for arch in amd64 arm64; do
 	# list when rpm is there.
 	[[ $(head -c4 "$rpm" | od -An -tx1 | tr -d ' \n') == edabeedb ]] || fail "$rpm is not an RPM file"
 	if command -v rpm >/dev/null; then
-		rpm -qlp "$rpm" 2>/dev/null | grep -qx /usr/bin/agw-proxy || fail "$rpm does not install /usr/bin/agw-proxy"
+		files=$(rpm -qlp "$rpm" 2>/dev/null) || fail "$rpm is not a readable rpm"
+		grep -qx /usr/bin/agw-proxy <<<"$files" || fail "$rpm does not install /usr/bin/agw-proxy"
+		want_arch=x86_64
+		[[ $arch == arm64 ]] && want_arch=aarch64
+		[[ $(rpm -qp --qf '%{ARCH}' "$rpm" 2>/dev/null) == "$want_arch" ]] || fail "$rpm: architecture is not $want_arch"
 	fi
 done
 count=$(find "$dist" -maxdepth 1 \( -name '*.deb' -o -name '*.rpm' \) | wc -l)
@@ -175,13 +197,23 @@ else
 	fail "no archive for this machine ($host_os/$host_arch) to run"
 fi
 
-# 7. Checksums.
+# 7. SBOMs.
+for archive in "$dist"/*.tar.gz "$dist"/*.zip; do
+	sbom=$archive.sbom.json
+	[[ -f $sbom ]] || fail "missing SBOM $sbom"
+	for want in '"spdxVersion": *"SPDX-' '"name": *"github.com/agw-proxy/agw-proxy"' '"name": *"stdlib"'; do
+		grep -Eq "$want" "$sbom" || fail "$sbom lacks $want"
+	done
+done
+step "6 SBOMs (SPDX) present"
+
+# 8. Checksums.
 sums=$dist/checksums.txt
 [[ -f $sums ]] || fail "missing $sums"
-for f in "$dist"/*.tar.gz "$dist"/*.zip "$dist"/*.deb "$dist"/*.rpm; do
+for f in "$dist"/*.tar.gz "$dist"/*.zip "$dist"/*.deb "$dist"/*.rpm "$dist"/*.sbom.json; do
 	grep -q "  ${f##*/}\$" "$sums" || fail "$sums does not list ${f##*/}"
 done
 (cd "$dist" && sha256sum --check --strict --quiet checksums.txt) || fail "checksums.txt does not verify"
-step "checksums.txt lists all 10 files and verifies"
+step "checksums.txt lists all $(wc -l <"$sums") files and verifies"
 
 step "release artifacts OK (in $dist/)"

@@ -394,7 +394,7 @@ func (d *doctor) checkToken(ctx context.Context, p *profile, store *tokenstore.E
 	defer cancel()
 	tok, err := ga.Token(tctx)
 	if err != nil {
-		d.tokenFailed(p, store, err, timeout)
+		d.tokenFailed(p, err, timeout)
 		return nil, time.Time{}
 	}
 	// iat has whole seconds: compare whole seconds.
@@ -420,7 +420,7 @@ func (d *doctor) checkToken(ctx context.Context, p *profile, store *tokenstore.E
 const maxSkew = time.Minute
 
 // tokenFailed explains a failed token fetch.
-func (d *doctor) tokenFailed(p *profile, store *tokenstore.Env, err error, timeout time.Duration) {
+func (d *doctor) tokenFailed(p *profile, err error, timeout time.Duration) {
 	cred := p.gatewaySecretName()
 	envVar := tokenstore.EnvVar(cred)
 	inEnv := cred == clientSecretName && strings.TrimSpace(d.e.getenv(envVar)) != ""

@@ -79,9 +79,14 @@ func benchScrubber() *Scrubber {
 	sc := NewScrubber()
 	sc.Add(benchSecret)
 	sc.Add("k3j4h5g6f7d8s9a0q1w2e3r4t5y6u7i8o9p0l1k2j3h4g5f6d7s")
-	sc.Add("eyJraWQiOiJhZ3dzaW0iLCJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJiZW5jaCIsInRva2VuX3VzZSI6ImFjY2VzcyJ9.c2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJl")
+	sc.Add(benchAccessToken)
 	return sc
 }
+
+// benchAccessToken is shaped like a Cognito access token: an RS256 JWT of
+// about 900 characters (base64url and dots).
+var benchAccessToken = tokenstore.Secret("eyJraWQiOiJhZ3dzaW0iLCJhbGciOiJSUzI1NiJ9." +
+	strings.Repeat("eyJzdWIiOiJiZW5jaCIsInRva2VuX3VzZSI6ImFjY2VzcyJ9", 8) + "." + strings.Repeat("c2lnbmF0dXJl", 43))
 
 // BenchmarkStripSchema: deciding which rules apply to one tool and
 // stripping its schema, as sync does per tool.

@@ -160,6 +160,28 @@ func directColdList(ctx context.Context, sim *gatewaysim.Sim) (time.Duration, []
 	return time.Since(t0), tools, nil
 }
 
+// proxyColdList is directColdList through the proxy: start the process,
+// connect the go-sdk client over stdio (initialize), list every tool. The
+// clock starts before the fork. It also returns the CPU time the proxy
+// process used up to the answer.
+func proxyColdList(ctx context.Context, p *proxyCmd) (wall, cpu time.Duration, tools []*mcp.Tool, err error) {
+	t0 := time.Now()
+	cs, pid, err := proxySession(ctx, p)
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	defer cs.Close()
+	for tool, err := range cs.Tools(ctx, nil) {
+		if err != nil {
+			return 0, 0, nil, err
+		}
+		tools = append(tools, tool)
+	}
+	wall = time.Since(t0)
+	cpu, err = procCPU(pid)
+	return wall, cpu, tools, err
+}
+
 // checkLoopback refuses any URL whose host is not a loopback IP: the
 // benchmark must never leave the machine.
 func checkLoopback(urls ...string) error {

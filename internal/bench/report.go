@@ -29,6 +29,7 @@ func printTable(w io.Writer, r *Report) {
 	fmt.Fprintf(w, "\nthroughput, %d in flight: direct %.0f calls/s, proxy %.0f calls/s (%.2fx); TCP connections opened to the Gateway during the run: direct %d, proxy %d (proxy lifetime %d)\n",
 		t.InFlight, t.Direct.PerSecond, t.Proxy.PerSecond, t.Ratio, t.Direct.Conns, t.Proxy.Conns, t.ProxyConnsUp)
 	fmt.Fprintf(w, "proxy CPU per call: %.0f µs at %d in flight, %.0f µs sequential (utime+stime from /proc, 10 ms ticks)\n", t.ProxyCPU, t.InFlight, r.SeqProxyCPU)
+	fmt.Fprintf(w, "proxy CPU from start to the first tools/list of %d tools: median %.0f ms\n", r.BigTools, r.BigListProxyCPU.Median/1e3)
 	fmt.Fprintf(w, "proxy RSS: %.1f MiB after warm-up, %.1f MiB after the throughput run\n", float64(r.RSSWarmKiB)/1024, float64(r.RSSAfterKiB)/1024)
 
 	fmt.Fprintln(w, "\ntargets (issue 6):")

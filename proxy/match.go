@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"cmp"
+	"github.com/agw-proxy/agw-proxy/internal/textdist"
 	"path"
 	"slices"
 	"strings"
@@ -115,7 +116,7 @@ func globDistance(glob, name string) (dist int, ok bool) {
 	}
 	i := strings.IndexAny(g, `*?[\`)
 	if i < 0 {
-		d := editDistance(g, n)
+		d := textdist.Levenshtein(g, n)
 		return d, d <= closeEnough(len(g))
 	}
 	prefix := g[:i]
@@ -126,7 +127,7 @@ func globDistance(glob, name string) (dist int, ok bool) {
 	// prefix when the typo inserted or dropped characters.
 	best := -1
 	for k := max(0, len(prefix)-2); k <= min(len(n), len(prefix)+2); k++ {
-		if d := editDistance(prefix, n[:k]); best < 0 || d < best {
+		if d := textdist.Levenshtein(prefix, n[:k]); best < 0 || d < best {
 			best = d
 		}
 	}
@@ -150,7 +151,7 @@ func nearArguments(r Rule, tools []*mcp.Tool) (nearest, all []string) {
 			}
 			seen[arg] = true
 			all = append(all, arg)
-			if d := editDistance(want, strings.ToLower(arg)); d <= closeEnough(len(want)) {
+			if d := textdist.Levenshtein(want, strings.ToLower(arg)); d <= closeEnough(len(want)) {
 				c = append(c, near{arg, d})
 			}
 		}
@@ -177,25 +178,4 @@ func schemaArguments(schema map[string]any) []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -155,16 +155,3 @@ func TestMatchRuleCapsNearMisses(t *testing.T) {
 		t.Errorf("%d near names, want %d", len(m.NearNames), MaxNear)
 	}
 }
-
-func TestEditDistance(t *testing.T) {
-	for _, tc := range []struct {
-		a, b string
-		want int
-	}{
-		{"", "", 0}, {"abc", "", 3}, {"", "ab", 2}, {"kitten", "sitting", 3}, {"x-asana-token", "x-asana-tokn", 1},
-	} {
-		if got := editDistance(tc.a, tc.b); got != tc.want {
-			t.Errorf("editDistance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
-		}
-	}
-}

@@ -8,6 +8,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/agw-proxy/agw-proxy/internal/textdist"
 	"os"
 	"path/filepath"
 	"slices"
@@ -561,7 +562,7 @@ func nearest(word string, options []string) string {
 	best, bestDist := "", 0
 	w := strings.ToLower(word)
 	for _, o := range options {
-		dist := editDistance(w, strings.ToLower(o))
+		dist := textdist.Levenshtein(w, strings.ToLower(o))
 		if best == "" || dist < bestDist {
 			best, bestDist = o, dist
 		}
@@ -570,25 +571,4 @@ func nearest(word string, options []string) string {
 		return ""
 	}
 	return best
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

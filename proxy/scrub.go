@@ -24,9 +24,10 @@ const Mask = "[redacted]"
 // A Scrubber is safe for concurrent use. The zero value is not; use
 // NewScrubber.
 type Scrubber struct {
-	mu    sync.RWMutex
-	seen  map[tokenstore.Secret]bool
-	forms [][]byte // every encoding of every secret, longest first
+	mu      sync.RWMutex
+	seen    map[tokenstore.Secret]bool
+	forms   [][]byte // every encoding of every secret, longest first
+	anchors [][]byte // per secret, a part that every encoding contains
 }
 
 // NewScrubber returns an empty Scrubber.
@@ -52,6 +53,7 @@ func (sc *Scrubber) Add(s tokenstore.Secret) {
 		return
 	}
 	sc.seen[s] = true
+	sc.anchors = append(sc.anchors, anchor(string(s)))
 	for _, f := range forms {
 		if !slices.ContainsFunc(sc.forms, func(g []byte) bool { return bytes.Equal(f, g) }) {
 			sc.forms = append(sc.forms, f)
@@ -98,11 +100,49 @@ func jsonEscape(s string, escapeHTML bool) string {
 	return out[1 : len(out)-1]
 }
 
+// anchor returns the longest run of s made of characters that neither JSON
+// nor URL escaping changes, so that every encoding of s contains it: a
+// message without any secret's anchor needs no further search.
+func anchor(s string) []byte {
+	unchanged := func(c byte) bool {
+		return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			c == '-' || c == '_' || c == '.' || c == '~'
+	}
+	best, start := "", -1
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && unchanged(s[i]) {
+			if start < 0 {
+				start = i
+			}
+			continue
+		}
+		if start >= 0 && i-start > len(best) {
+			best = s[start:i]
+		}
+		start = -1
+	}
+	return []byte(best)
+}
+
+// mayHold reports whether b contains the anchor of some known secret.
+// Call with sc.mu held.
+func (sc *Scrubber) mayHold(b []byte) bool {
+	for _, a := range sc.anchors {
+		if len(a) == 0 || bytes.Contains(b, a) {
+			return true
+		}
+	}
+	return false
+}
+
 // Scrub returns b with every known secret replaced by Mask. When b holds no
 // secret, Scrub returns b itself and allocates nothing.
 func (sc *Scrubber) Scrub(b []byte) []byte {
 	sc.mu.RLock()
 	defer sc.mu.RUnlock()
+	if !sc.mayHold(b) {
+		return b
+	}
 	copied := false
 	for _, f := range sc.forms {
 		if !bytes.Contains(b, f) {
@@ -121,6 +161,9 @@ func (sc *Scrubber) Scrub(b []byte) []byte {
 func (sc *Scrubber) String(s string) string {
 	sc.mu.RLock()
 	defer sc.mu.RUnlock()
+	if !sc.mayHold([]byte(s)) {
+		return s
+	}
 	for _, f := range sc.forms {
 		if strings.Contains(s, string(f)) {
 			s = strings.ReplaceAll(s, string(f), Mask)

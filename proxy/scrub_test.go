@@ -108,3 +108,17 @@ func FuzzScrub(f *testing.F) {
 		}
 	})
 }
+
+func TestAnchorIsInEveryEncoding(t *testing.T) {
+	for _, s := range []string{"plain-token_1.2~x", `a<b>&c"d\e/f`, "1/1209876543:abc", "\u2028x\u00e9y", "!!!"} {
+		a := anchor(s)
+		for _, f := range encodings(s) {
+			if !bytes.Contains(f, a) {
+				t.Errorf("an encoding of %q lacks its anchor %q", s, a)
+			}
+		}
+	}
+	if got := string(anchor("ab!cdef?g")); got != "cdef" {
+		t.Errorf("anchor = %q, want the longest safe run", got)
+	}
+}

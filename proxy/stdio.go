@@ -244,7 +244,7 @@ func (c *stdioConn) Write(ctx context.Context, msg jsonrpc.Message) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	data, err := jsonrpc.EncodeMessage(msg)
+	data, err := encodeMessage(msg)
 	if err != nil {
 		return err
 	}
@@ -259,6 +259,24 @@ func (c *stdioConn) Write(ctx context.Context, msg jsonrpc.Message) error {
 		}
 	}
 	return err
+}
+
+// encodeMessage encodes msg for the wire. A successful response is put
+// together around its result, which the SDK has already encoded: encoding the
+// message as a whole would validate and copy that result again, a cost that
+// grows with its size (a large tools/list, a big tool result).
+func encodeMessage(msg jsonrpc.Message) ([]byte, error) {
+	if r, ok := msg.(*jsonrpc.Response); ok && r.Error == nil && len(r.Result) > 0 && r.ID.IsValid() {
+		if id, err := json.Marshal(r.ID.Raw()); err == nil {
+			b := make([]byte, 0, len(r.Result)+len(id)+len(`{"jsonrpc":"2.0","id":,"result":}`))
+			b = append(b, `{"jsonrpc":"2.0","id":`...)
+			b = append(b, id...)
+			b = append(b, `,"result":`...)
+			b = append(b, r.Result...)
+			return append(b, '}'), nil
+		}
+	}
+	return jsonrpc.EncodeMessage(msg)
 }
 
 // writeRaw scrubs one encoded message and writes it with its newline.

@@ -6,9 +6,12 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 )
 
 // rawSession runs a proxy (whose Gateway is unreachable) on pipes and lets
@@ -235,4 +238,32 @@ func FuzzStdinFraming(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestEncodeMessageMatchesTheSDK(t *testing.T) {
+	for _, id := range []any{float64(7), "req-<1>"} {
+		jid, err := jsonrpc.MakeID(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs := []jsonrpc.Message{
+			&jsonrpc.Response{ID: jid, Result: json.RawMessage(`{"tools":[{"name":"a\u003cb","x":[1,2]}]}`)},
+			&jsonrpc.Response{ID: jid, Error: &jsonrpc.Error{Code: -32000, Message: "boom"}},
+			&jsonrpc.Request{Method: "notifications/tools/list_changed"},
+		}
+		for _, m := range msgs {
+			got, err := encodeMessage(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := jsonrpc.EncodeMessage(m)
+			var g, w any
+			if json.Unmarshal(got, &g) != nil || json.Unmarshal(want, &w) != nil {
+				t.Fatalf("invalid JSON: %s vs %s", got, want)
+			}
+			if !reflect.DeepEqual(g, w) {
+				t.Errorf("encodeMessage = %s, SDK = %s", got, want)
+			}
+		}
+	}
 }

@@ -2,7 +2,9 @@ package proxy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/agw-proxy/agw-proxy/tokenstore"
@@ -13,73 +15,108 @@ import (
 // codeInvalidBearer is the JSON-RPC code of the Gateway's 401 body.
 const codeInvalidBearer = -32001
 
-// callTool fills the secret arguments of a call and forwards it.
-func (p *Proxy) callTool(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	params := req.Params
+// callParams is what the proxy reads of a tools/call. Of _meta only the
+// progress token travels on; the rest is the client's own business.
+type callParams struct {
+	Name      string          `json:"name"`
+	Arguments json.RawMessage `json:"arguments,omitempty"`
+	Meta      struct {
+		ProgressToken json.RawMessage `json:"progressToken,omitempty"`
+	} `json:"_meta"`
+}
+
+// upstreamParams is the tools/call sent to the Gateway.
+type upstreamParams struct {
+	Name      string          `json:"name"`
+	Arguments json.RawMessage `json:"arguments,omitempty"`
+	Meta      *struct {
+		ProgressToken json.RawMessage `json:"progressToken"`
+	} `json:"_meta,omitempty"`
+}
+
+// callTool handles one tools/call: it fills the secret arguments, forwards
+// the call and returns the Gateway's result as it came (the client's writer
+// scrubs it). It runs outside the SDK's server and client, which would
+// decode and encode every result twice: calls are the hot path.
+//
+// Failures the model can act on, or report, are isError results; the
+// returned error is a JSON-RPC error for the client.
+func (p *Proxy) callTool(ctx context.Context, raw json.RawMessage) (json.RawMessage, error) {
+	var params callParams
+	if err := json.Unmarshal(raw, &params); err != nil || params.Name == "" {
+		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "agw-proxy: tools/call needs params with a tool name"}
+	}
 	cs, err := p.ready(ctx)
 	if err != nil {
 		var jerr *jsonrpc.Error
 		if errors.As(err, &jerr) {
-			return errorResult("%s", strings.TrimPrefix(jerr.Message, "agw-proxy: ")), nil
+			return errorResult("%s", strings.TrimPrefix(jerr.Message, "agw-proxy: "))
 		}
 		return nil, err
 	}
 
-	p.mu.Lock()
-	rules, known := p.tools[params.Name]
-	p.mu.Unlock()
-	if !known {
-		// Not (yet) in the list: the user's globs alone decide.
-		for i := range p.opts.Rules {
-			if p.opts.Rules[i].matchesName(params.Name) {
-				rules = append(rules, &p.opts.Rules[i])
-			}
-		}
+	up := upstreamParams{Name: params.Name, Arguments: params.Arguments}
+	if len(params.Meta.ProgressToken) > 0 {
+		up.Meta = &struct {
+			ProgressToken json.RawMessage `json:"progressToken"`
+		}{params.Meta.ProgressToken}
 	}
-
-	up := &mcp.CallToolParams{Name: params.Name}
-	args := params.Arguments
-	if len(rules) > 0 {
+	if rules := p.rulesFor(params.Name); len(rules) > 0 {
 		values := make(map[string]tokenstore.Secret, len(rules))
 		for _, r := range rules {
 			s, err := p.secret(ctx, r.Secret)
 			if err != nil {
 				p.log.Warn("secret unavailable", "tool", params.Name, "secret", r.Secret, "error", p.redact(err))
-				return errorResult("%s", p.secretMessage(r.Secret, err)), nil
+				return errorResult("%s", p.secretMessage(r.Secret, err))
 			}
 			values[r.Argument] = r.value(s)
 		}
-		if args, err = injectArgs(args, values); err != nil {
+		if up.Arguments, err = injectArgs(up.Arguments, values); err != nil {
 			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "agw-proxy: tool arguments must be a JSON object"}
 		}
 	}
-	if len(args) > 0 {
-		up.Arguments = args
-	}
-	if tok := params.GetProgressToken(); tok != nil {
-		up.SetProgressToken(tok)
+	body, err := json.Marshal(up)
+	if err != nil {
+		return nil, err
 	}
 
-	res, err := p.forward(ctx, cs, up)
+	res, err := p.forward(ctx, cs, body)
 	if err != nil && neverSent(err) && ctx.Err() == nil {
 		p.log.Info("gateway session lost; reconnecting and retrying once", "tool", params.Name)
 		if cs, err = p.reconnect(ctx, cs); err == nil {
-			res, err = p.forward(ctx, cs, up)
+			res, err = p.forward(ctx, cs, body)
 		}
 	}
 	if err != nil {
 		return p.callFailed(ctx, params.Name, err)
 	}
 	if params.Name == SearchToolName {
-		p.stripSearchResult(res)
+		res = p.stripSearchResult(res)
 	}
 	return res, nil
 }
 
-func (p *Proxy) forward(ctx context.Context, cs *mcp.ClientSession, up *mcp.CallToolParams) (*mcp.CallToolResult, error) {
+// rulesFor returns the rules that apply to a call of the named tool.
+func (p *Proxy) rulesFor(name string) []*Rule {
+	p.mu.Lock()
+	rules, known := p.tools[name]
+	p.mu.Unlock()
+	if known {
+		return rules
+	}
+	// Not (yet) in the list: the user's globs alone decide.
+	for i := range p.opts.Rules {
+		if p.opts.Rules[i].matchesName(name) {
+			rules = append(rules, &p.opts.Rules[i])
+		}
+	}
+	return rules
+}
+
+func (p *Proxy) forward(ctx context.Context, cs *mcp.ClientSession, params []byte) (json.RawMessage, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.opts.CallTimeout)
 	defer cancel()
-	res, err := cs.CallTool(ctx, up)
+	res, err := p.post(ctx, cs, "tools/call", params)
 	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return nil, errCallTimeout
 	}
@@ -103,58 +140,30 @@ func (p *Proxy) secret(ctx context.Context, name string) (tokenstore.Secret, err
 	return s, nil
 }
 
+// errorResult is a tool result that tells the model what went wrong.
+func errorResult(format string, a ...any) (json.RawMessage, error) {
+	return json.Marshal(&mcp.CallToolResult{
+		IsError: true,
+		Content: []mcp.Content{&mcp.TextContent{Text: "agw-proxy: " + fmt.Sprintf(format, a...)}},
+	})
+}
+
 // callFailed turns a failed upstream call into what the client should see.
-// Failures the model can act on, or report, become isError results; the
-// client's own cancellation stays an error.
-func (p *Proxy) callFailed(ctx context.Context, tool string, err error) (*mcp.CallToolResult, error) {
+func (p *Proxy) callFailed(ctx context.Context, tool string, err error) (json.RawMessage, error) {
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
 	p.log.Warn("tool call failed", "tool", tool, "error", p.redact(err))
-	jerr := peerError(err)
+	var jerr *jsonrpc.Error
 	switch {
 	case errors.Is(err, errCallTimeout):
-		return errorResult("the Gateway did not answer within %s (timeouts.call); the call may still complete on the target", p.opts.CallTimeout), nil
+		return errorResult("the Gateway did not answer within %s (timeouts.call); the call may still complete on the target", p.opts.CallTimeout)
 	case errors.Is(err, tokenstore.ErrLoginNeeded):
-		return errorResult("%s", strings.TrimPrefix(p.redact(err), "tokenstore: ")), nil
-	case jerr != nil && jerr.Code == codeInvalidBearer:
-		return errorResult("the Gateway rejected the access token even after a refresh (%s): check that the app client is allowed by the Gateway's authorizer; run `agw-proxy doctor`", p.scrub.String(jerr.Message)), nil
-	case jerr != nil:
+		return errorResult("the Gateway needs a login: %s", loginMessage(p.redact(err)))
+	case errors.As(err, &jerr) && jerr.Code == codeInvalidBearer:
+		return errorResult("the Gateway rejected the access token even after a refresh (%s): check that the app client is allowed by the Gateway's authorizer; run `agw-proxy doctor`", p.scrub.String(jerr.Message))
+	case errors.As(err, &jerr):
 		return nil, &jsonrpc.Error{Code: jerr.Code, Message: p.scrub.String(jerr.Message), Data: p.scrub.Scrub(jerr.Data)}
 	}
-	return errorResult("the call to the Gateway failed, and may or may not have reached the target: %s", p.redact(err)), nil
-}
-
-// Codes the SDK's JSON-RPC layer uses for its own, local failures.
-const (
-	codeClientClosing = -32003
-	codeServerClosing = -32004
-	codeRejected      = -32005
-)
-
-// peerError returns the JSON-RPC error the Gateway answered with, if err
-// carries one. The SDK also reports local transport failures as JSON-RPC
-// errors; those are not the peer's answer and are skipped.
-func peerError(err error) *jsonrpc.Error {
-	if err == nil {
-		return nil
-	}
-	if jerr, ok := err.(*jsonrpc.Error); ok {
-		switch jerr.Code {
-		case codeClientClosing, codeServerClosing, codeRejected:
-		default:
-			return jerr
-		}
-	}
-	switch u := err.(type) {
-	case interface{ Unwrap() error }:
-		return peerError(u.Unwrap())
-	case interface{ Unwrap() []error }:
-		for _, e := range u.Unwrap() {
-			if jerr := peerError(e); jerr != nil {
-				return jerr
-			}
-		}
-	}
-	return nil
+	return errorResult("the call to the Gateway failed, and may or may not have reached the target: %s", p.redact(err))
 }

@@ -23,6 +23,7 @@ package proxy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -31,10 +32,12 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 	"github.com/modelcontextprotocol/go-sdk/auth"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -94,6 +97,11 @@ type Proxy struct {
 	server *mcp.Server
 
 	resync chan struct{} // upstream tools/list_changed, coalesced
+	seq    atomic.Uint64 // ids of the requests the proxy sends itself
+
+	runCtx   context.Context // ends when Run does
+	callsMu  sync.Mutex
+	inflight map[any]context.CancelFunc // the client's tools/call requests, by id
 
 	mu          sync.Mutex
 	cs          *mcp.ClientSession // live upstream session; nil while connecting
@@ -147,11 +155,12 @@ func New(opts Options) (*Proxy, error) {
 		opts.Version = "devel"
 	}
 	p := &Proxy{
-		opts:    opts,
-		log:     opts.Logger,
-		scrub:   opts.Scrubber,
-		resync:  make(chan struct{}, 1),
-		changed: make(chan struct{}),
+		opts:     opts,
+		log:      opts.Logger,
+		scrub:    opts.Scrubber,
+		resync:   make(chan struct{}, 1),
+		changed:  make(chan struct{}),
+		inflight: make(map[any]context.CancelFunc),
 	}
 	impl := &mcp.Implementation{Name: "agw-proxy", Version: opts.Version}
 	p.client = mcp.NewClient(impl, &mcp.ClientOptions{
@@ -186,8 +195,9 @@ func DefaultHTTPClient() *http.Client {
 func (p *Proxy) Run(ctx context.Context, in io.Reader, out io.Writer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	p.runCtx = ctx
 
-	conn := newStdioConn(in, out, p.scrub)
+	conn := newStdioConn(in, out, p.scrub, p.intercept)
 	p.mu.Lock()
 	p.conn = conn
 	p.mu.Unlock()
@@ -235,10 +245,90 @@ func (p *Proxy) middleware(next mcp.MethodHandler) mcp.MethodHandler {
 		case "tools/list":
 			return p.listTools(ctx)
 		case "tools/call":
-			return p.callTool(ctx, req.(*mcp.CallToolRequest))
+			// Normally taken off the wire by intercept; this serves a call
+			// that raced the end of initialization.
+			raw, err := json.Marshal(req.(*mcp.CallToolRequest).Params)
+			if err != nil {
+				return nil, err
+			}
+			res, err := p.callTool(ctx, raw)
+			if err != nil {
+				return nil, err
+			}
+			var out mcp.CallToolResult
+			if err := json.Unmarshal(res, &out); err != nil {
+				return nil, err
+			}
+			return &out, nil
 		}
 		return next(ctx, method, req)
 	}
+}
+
+// intercept takes tools/call requests (and their cancellations) off the
+// wire before the SDK's server sees them: calls are the hot path, and the
+// proxy answers them with the Gateway's result bytes as they came.
+func (p *Proxy) intercept(req *jsonrpc.Request) bool {
+	switch req.Method {
+	case "tools/call":
+		ss := p.session()
+		if !req.IsCall() || ss == nil || ss.InitializeParams() == nil {
+			return false // the SDK answers what is out of place
+		}
+		ctx, cancel := context.WithCancel(p.runCtx)
+		key := req.ID.Raw()
+		p.callsMu.Lock()
+		p.inflight[key] = cancel
+		p.callsMu.Unlock()
+		go p.serveCall(ctx, req)
+		return true
+	case "notifications/cancelled":
+		var params struct {
+			RequestID any `json:"requestId"`
+		}
+		if json.Unmarshal(req.Params, &params) != nil {
+			return false
+		}
+		id, err := jsonrpc.MakeID(params.RequestID)
+		if err != nil {
+			return false
+		}
+		p.callsMu.Lock()
+		cancel, ok := p.inflight[id.Raw()]
+		p.callsMu.Unlock()
+		if ok {
+			cancel()
+		}
+		return ok
+	}
+	return false
+}
+
+// serveCall answers one intercepted tools/call.
+func (p *Proxy) serveCall(ctx context.Context, req *jsonrpc.Request) {
+	key := req.ID.Raw()
+	defer func() {
+		p.callsMu.Lock()
+		cancel := p.inflight[key]
+		delete(p.inflight, key)
+		p.callsMu.Unlock()
+		cancel()
+	}()
+	res, err := p.callTool(ctx, req.Params)
+	resp := &jsonrpc.Response{ID: req.ID, Result: res}
+	switch {
+	case ctx.Err() != nil:
+		// Cancelled by the client (or shutdown): no answer is expected.
+		p.conn.forget(req.ID)
+		return
+	case err != nil:
+		var jerr *jsonrpc.Error
+		if !errors.As(err, &jerr) {
+			jerr = &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "agw-proxy: " + p.redact(err)}
+		}
+		resp = &jsonrpc.Response{ID: req.ID, Error: jerr}
+	}
+	_ = p.conn.Write(context.Background(), resp)
 }
 
 func (p *Proxy) initialize(ctx context.Context, next mcp.MethodHandler, req mcp.Request) (mcp.Result, error) {
@@ -280,14 +370,6 @@ func (p *Proxy) listTools(ctx context.Context) (*mcp.ListToolsResult, error) {
 	}
 	// The list is the user's own (the Gateway filters it by identity).
 	return &mcp.ListToolsResult{Tools: tools, Cacheable: mcp.Cacheable{CacheScope: "private"}}, nil
-}
-
-// errorResult is a tool result that tells the model what went wrong.
-func errorResult(format string, a ...any) *mcp.CallToolResult {
-	return &mcp.CallToolResult{
-		IsError: true,
-		Content: []mcp.Content{&mcp.TextContent{Text: "agw-proxy: " + fmt.Sprintf(format, a...)}},
-	}
 }
 
 func (p *Proxy) onProgress(ctx context.Context, req *mcp.ProgressNotificationClientRequest) {

@@ -2,8 +2,6 @@ package proxy
 
 import (
 	"encoding/json"
-
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // SearchToolName is the Gateway's semantic search tool. Its result carries
@@ -11,24 +9,40 @@ import (
 const SearchToolName = "x_amz_bedrock_agentcore_search"
 
 // stripSearchResult removes secret arguments from the tool definitions in a
-// search result: structuredContent.tools[] and the same JSON as text.
-func (p *Proxy) stripSearchResult(res *mcp.CallToolResult) {
-	if sc, ok := res.StructuredContent.(map[string]any); ok {
-		p.stripToolDefs(sc)
+// search result (structuredContent.tools[] and the same JSON as text) and
+// returns the result, unchanged if it has nothing to strip.
+func (p *Proxy) stripSearchResult(raw json.RawMessage) json.RawMessage {
+	var res map[string]any
+	if json.Unmarshal(raw, &res) != nil {
+		return raw
 	}
-	for _, c := range res.Content {
-		tc, ok := c.(*mcp.TextContent)
-		if !ok {
+	changed := false
+	if sc, ok := res["structuredContent"].(map[string]any); ok {
+		changed = p.stripToolDefs(sc)
+	}
+	content, _ := res["content"].([]any)
+	for _, c := range content {
+		item, _ := c.(map[string]any)
+		text, ok := item["text"].(string)
+		if !ok || item["type"] != "text" {
 			continue
 		}
 		var doc map[string]any
-		if json.Unmarshal([]byte(tc.Text), &doc) != nil || !p.stripToolDefs(doc) {
+		if json.Unmarshal([]byte(text), &doc) != nil || !p.stripToolDefs(doc) {
 			continue
 		}
 		if b, err := json.Marshal(doc); err == nil {
-			tc.Text = string(b)
+			item["text"] = string(b)
+			changed = true
 		}
 	}
+	if !changed {
+		return raw
+	}
+	if b, err := json.Marshal(res); err == nil {
+		return b
+	}
+	return raw
 }
 
 // stripToolDefs strips doc["tools"][*].inputSchema in place and reports

@@ -28,6 +28,9 @@ type stdioConn struct {
 	in    io.Reader
 	out   io.Writer
 	scrub *Scrubber
+	// intercept, if set, may take a request before it reaches the SDK's
+	// server; it reports whether it did (and then answers it itself).
+	intercept func(*jsonrpc.Request) bool
 
 	writeMu sync.Mutex
 
@@ -45,15 +48,16 @@ type readResult struct {
 	err error
 }
 
-func newStdioConn(in io.Reader, out io.Writer, scrub *Scrubber) *stdioConn {
+func newStdioConn(in io.Reader, out io.Writer, scrub *Scrubber, intercept func(*jsonrpc.Request) bool) *stdioConn {
 	c := &stdioConn{
-		in:       in,
-		out:      out,
-		scrub:    scrub,
-		incoming: make(chan readResult),
-		closed:   make(chan struct{}),
-		pending:  make(map[any]bool),
-		answered: make(chan struct{}, 1),
+		in:        in,
+		out:       out,
+		scrub:     scrub,
+		intercept: intercept,
+		incoming:  make(chan readResult),
+		closed:    make(chan struct{}),
+		pending:   make(map[any]bool),
+		answered:  make(chan struct{}, 1),
 	}
 	go c.readLoop()
 	return c
@@ -75,10 +79,14 @@ func (c *stdioConn) readLoop() {
 					return
 				}
 			} else {
-				if req, ok := msg.(*jsonrpc.Request); ok && req.IsCall() {
+				req, isReq := msg.(*jsonrpc.Request)
+				if isReq && req.IsCall() {
 					c.pendingMu.Lock()
 					c.pending[req.ID.Raw()] = true
 					c.pendingMu.Unlock()
+				}
+				if isReq && c.intercept != nil && c.intercept(req) {
+					continue
 				}
 				if !c.deliver(readResult{msg: msg}) {
 					return
@@ -250,15 +258,20 @@ func (c *stdioConn) Write(ctx context.Context, msg jsonrpc.Message) error {
 	}
 	err = c.writeRaw(data)
 	if r, ok := msg.(*jsonrpc.Response); ok {
-		c.pendingMu.Lock()
-		delete(c.pending, r.ID.Raw())
-		c.pendingMu.Unlock()
-		select {
-		case c.answered <- struct{}{}:
-		default:
-		}
+		c.forget(r.ID)
 	}
 	return err
+}
+
+// forget marks the request id as answered (or never to be answered).
+func (c *stdioConn) forget(id jsonrpc.ID) {
+	c.pendingMu.Lock()
+	delete(c.pending, id.Raw())
+	c.pendingMu.Unlock()
+	select {
+	case c.answered <- struct{}{}:
+	default:
+	}
 }
 
 // encodeMessage encodes msg for the wire. A successful response is put

@@ -218,7 +218,7 @@ func FuzzStdinFraming(f *testing.F) {
 	f.Add([]byte(`{"jsonrpc":"2.0","id":{"x":1},"method":"ping"}` + "\n"))
 	f.Fuzz(func(t *testing.T, input []byte) {
 		var out bytes.Buffer
-		c := newStdioConn(bytes.NewReader(input), &out, NewScrubber())
+		c := newStdioConn(bytes.NewReader(input), &out, NewScrubber(), nil)
 		defer c.Close()
 		for {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -116,7 +116,9 @@ func (p *Proxy) readResponse(ctx context.Context, resp *http.Response, hasSessio
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
 		return p.readEvents(ctx, resp.Body, id)
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseSize+1))
+	buf := bytes.NewBuffer(make([]byte, 0, max(0, min(resp.ContentLength, maxResponseSize))+bytes.MinRead))
+	_, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseSize+1))
+	data := buf.Bytes()
 	if err != nil {
 		return nil, fmt.Errorf("reading the Gateway's answer: %w", err)
 	}

@@ -186,20 +186,55 @@ func (c *stdioConn) decode(line []byte, readErr error) (jsonrpc.Message, []byte)
 		return nil, errorResponse(nil, codeInvalidRequest, "message larger than 64 MiB")
 	}
 	line = bytes.TrimSpace(line)
-	if !json.Valid(line) {
+	msg, err := decodeMessage(line)
+	var syntax *json.SyntaxError
+	switch {
+	case err == nil:
+		return msg, nil
+	case errors.As(err, &syntax):
 		return nil, errorResponse(nil, codeParseError, "parse error: not a JSON value")
-	}
-	if line[0] == '[' {
+	case line[0] == '[':
 		return nil, errorResponse(nil, codeInvalidRequest, "JSON-RPC batches are not supported")
 	}
-	msg, err := jsonrpc.DecodeMessage(line)
-	if r, ok := msg.(*jsonrpc.Response); ok && r.Result == nil && r.Error == nil {
-		err = errors.New("neither a request nor a response")
+	return nil, errorResponse(requestID(line), codeInvalidRequest, "invalid JSON-RPC message")
+}
+
+// decodeMessage decodes one JSON-RPC message as the SDK's decoder does,
+// with encoding/json: the SDK's allocates a 32 KiB buffer per message.
+func decodeMessage(line []byte) (jsonrpc.Message, error) {
+	var w struct {
+		Version string          `json:"jsonrpc"`
+		ID      json.RawMessage `json:"id"`
+		Method  *string         `json:"method"`
+		Params  json.RawMessage `json:"params"`
+		Result  json.RawMessage `json:"result"`
+		Error   *jsonrpc.Error  `json:"error"`
 	}
+	if err := json.Unmarshal(line, &w); err != nil {
+		return nil, err
+	}
+	if w.Version != "2.0" {
+		return nil, errors.New("not JSON-RPC 2.0")
+	}
+	var rawID any
+	if len(w.ID) > 0 {
+		if err := json.Unmarshal(w.ID, &rawID); err != nil {
+			return nil, err
+		}
+	}
+	id, err := jsonrpc.MakeID(rawID)
 	if err != nil {
-		return nil, errorResponse(requestID(line), codeInvalidRequest, "invalid JSON-RPC message")
+		return nil, err
 	}
-	return msg, nil
+	switch {
+	case w.Method != nil:
+		return &jsonrpc.Request{ID: id, Method: *w.Method, Params: w.Params}, nil
+	case !id.IsValid() || (w.Result == nil && w.Error == nil):
+		return nil, errors.New("neither a request nor a response")
+	case w.Error != nil:
+		return &jsonrpc.Response{ID: id, Error: w.Error}, nil
+	}
+	return &jsonrpc.Response{ID: id, Result: w.Result}, nil
 }
 
 // requestID returns the id of a JSON object when it has a usable one.

@@ -267,3 +267,59 @@ func TestEncodeMessageMatchesTheSDK(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDecodeMessage checks the proxy's decoder against the SDK's: every
+// message the SDK reads is read the same. (The proxy is more lenient in one
+// way, as encoding/json is: object keys match case-insensitively. It is
+// stricter in another: a "response" with neither result nor error is
+// refused, and so is trailing data after the message, which the SDK's
+// stdio transport refuses too.)
+func FuzzDecodeMessage(f *testing.F) {
+	f.Add([]byte(initLine))
+	f.Add([]byte(`{"jsonrpc":"2.0","id":"x","result":{"a":1}}`))
+	f.Add([]byte(`{"jsonrpc":"2.0","id":3,"error":{"code":-1,"message":"m"}}`))
+	f.Add([]byte(`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}}`))
+	f.Add([]byte(`{"jsonrpc":"1.0","id":1,"method":"x"}`))
+	f.Add([]byte(`{"jsonrpc":"2.0","id":1.5,"method":"x"}`))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		theirs, sdkErr := jsonrpc.DecodeMessage(line)
+		if sdkErr != nil || caseVariantKeys(line) {
+			return
+		}
+		ours, err := decodeMessage(line)
+		if err != nil {
+			if !json.Valid(line) {
+				return
+			}
+			if r, ok := theirs.(*jsonrpc.Response); ok && r.Result == nil && r.Error == nil {
+				return
+			}
+			t.Fatalf("refused what the SDK reads (%v): %q", err, line)
+		}
+		a, _ := jsonrpc.EncodeMessage(ours)
+		b, _ := jsonrpc.EncodeMessage(theirs)
+		var x, y any
+		json.Unmarshal(a, &x)
+		json.Unmarshal(b, &y)
+		if !reflect.DeepEqual(x, y) {
+			t.Fatalf("decoded %q as %s, the SDK as %s", line, a, b)
+		}
+	})
+}
+
+// caseVariantKeys reports whether a JSON object has a top-level key that
+// differs only in case from a JSON-RPC member name.
+func caseVariantKeys(line []byte) bool {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(line, &m) != nil {
+		return false
+	}
+	for k := range m {
+		for _, name := range []string{"jsonrpc", "id", "method", "params", "result", "error"} {
+			if k != name && strings.EqualFold(k, name) {
+				return true
+			}
+		}
+	}
+	return false
+}

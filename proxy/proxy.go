@@ -107,8 +107,8 @@ type Proxy struct {
 	cs          *mcp.ClientSession // live upstream session; nil while connecting
 	synced      bool               // tools reflect cs
 	tools       map[string][]*Rule // rules that apply, by tool name
-	listed      []*mcp.Tool        // what the client sees
-	upstream    []*mcp.Tool        // what the Gateway listed, to detect changes
+	listed      json.RawMessage    // the tools/list result the client gets
+	upstream    []byte             // what the Gateway listed, to detect changes
 	lastErr     error              // why there is no live session
 	changed     chan struct{}      // closed and replaced on every change above
 	ss          *mcp.ServerSession
@@ -243,7 +243,16 @@ func (p *Proxy) middleware(next mcp.MethodHandler) mcp.MethodHandler {
 		case "initialize":
 			return p.initialize(ctx, next, req)
 		case "tools/list":
-			return p.listTools(ctx)
+			// Normally taken off the wire by intercept, like tools/call.
+			raw, err := p.listTools(ctx)
+			if err != nil {
+				return nil, err
+			}
+			var out mcp.ListToolsResult
+			if err := json.Unmarshal(raw, &out); err != nil {
+				return nil, err
+			}
+			return &out, nil
 		case "tools/call":
 			// Normally taken off the wire by intercept; this serves a call
 			// that raced the end of initialization.
@@ -265,12 +274,13 @@ func (p *Proxy) middleware(next mcp.MethodHandler) mcp.MethodHandler {
 	}
 }
 
-// intercept takes tools/call requests (and their cancellations) off the
-// wire before the SDK's server sees them: calls are the hot path, and the
-// proxy answers them with the Gateway's result bytes as they came.
+// intercept takes tools/list and tools/call requests (and their
+// cancellations) off the wire before the SDK's server sees them: they are
+// the hot path, and the proxy answers them with bytes it has (the stripped
+// tool list) or the Gateway's result bytes as they came.
 func (p *Proxy) intercept(req *jsonrpc.Request) bool {
 	switch req.Method {
-	case "tools/call":
+	case "tools/list", "tools/call":
 		ss := p.session()
 		if !req.IsCall() || ss == nil || ss.InitializeParams() == nil {
 			return false // the SDK answers what is out of place
@@ -304,7 +314,7 @@ func (p *Proxy) intercept(req *jsonrpc.Request) bool {
 	return false
 }
 
-// serveCall answers one intercepted tools/call.
+// serveCall answers one intercepted request.
 func (p *Proxy) serveCall(ctx context.Context, req *jsonrpc.Request) {
 	key := req.ID.Raw()
 	defer func() {
@@ -314,7 +324,13 @@ func (p *Proxy) serveCall(ctx context.Context, req *jsonrpc.Request) {
 		p.callsMu.Unlock()
 		cancel()
 	}()
-	res, err := p.callTool(ctx, req.Params)
+	var res json.RawMessage
+	var err error
+	if req.Method == "tools/list" {
+		res, err = p.listTools(ctx)
+	} else {
+		res, err = p.callTool(ctx, req.Params)
+	}
 	resp := &jsonrpc.Response{ID: req.ID, Result: res}
 	switch {
 	case ctx.Err() != nil:
@@ -354,22 +370,17 @@ func (p *Proxy) initialize(ctx context.Context, next mcp.MethodHandler, req mcp.
 	return next(ctx, "initialize", req)
 }
 
-func (p *Proxy) listTools(ctx context.Context) (*mcp.ListToolsResult, error) {
+// listTools returns the tools/list result for the client: the Gateway's
+// tools, stripped, all in one page.
+func (p *Proxy) listTools(ctx context.Context) (json.RawMessage, error) {
 	_, err := p.ready(ctx)
 	p.mu.Lock()
 	// From now on the client holds a listing (or an error), so a change of
 	// the Gateway's tools is worth a notification.
 	p.clientAsked = true
-	tools := p.listed
+	listed := p.listed
 	p.mu.Unlock()
-	if err != nil {
-		return nil, err
-	}
-	if tools == nil {
-		tools = []*mcp.Tool{}
-	}
-	// The list is the user's own (the Gateway filters it by identity).
-	return &mcp.ListToolsResult{Tools: tools, Cacheable: mcp.Cacheable{CacheScope: "private"}}, nil
+	return listed, err
 }
 
 func (p *Proxy) onProgress(ctx context.Context, req *mcp.ProgressNotificationClientRequest) {

@@ -1,11 +1,12 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
-	"reflect"
 	"strings"
 	"time"
 
@@ -90,51 +91,123 @@ func (p *Proxy) watch(ctx context.Context, cs *mcp.ClientSession) {
 	}
 }
 
+// maxPages bounds how many pages of tools/list the proxy follows.
+const maxPages = 10000
+
 // sync lists every page of the Gateway's tools and publishes the stripped
 // list. Clients that have listed tools before hear of a change.
 func (p *Proxy) sync(ctx context.Context, cs *mcp.ClientSession) error {
 	ctx, cancel := context.WithTimeout(ctx, p.opts.ConnectTimeout)
 	defer cancel()
-	var upstream []*mcp.Tool
-	for t, err := range cs.Tools(ctx, nil) {
+	var upstream [][]byte // each tool as the Gateway sent it
+	cursor := ""
+	for page := 0; ; page++ {
+		params := []byte(`{}`)
+		if cursor != "" {
+			params, _ = json.Marshal(map[string]string{"cursor": cursor})
+		}
+		res, err := p.post(ctx, cs, "tools/list", params)
 		if err != nil {
 			return fmt.Errorf("list the Gateway's tools: %w", err)
 		}
-		upstream = append(upstream, t)
-	}
-	tools := make(map[string][]*Rule, len(upstream))
-	listed := make([]*mcp.Tool, 0, len(upstream))
-	for _, t := range upstream {
-		schema, _ := t.InputSchema.(map[string]any)
-		rules := rulesFor(p.opts.Rules, t.Name, schema)
-		tools[t.Name] = rules
-		if len(rules) == 0 {
-			listed = append(listed, t)
-			continue
+		var r struct {
+			Tools      []json.RawMessage `json:"tools"`
+			NextCursor string            `json:"nextCursor"`
 		}
-		args := make([]string, len(rules))
-		for i, r := range rules {
-			args[i] = r.Argument
+		if err := json.Unmarshal(res, &r); err != nil {
+			return fmt.Errorf("list the Gateway's tools: %w", err)
 		}
-		c := *t
-		c.InputSchema = stripArgs(schema, args)
-		listed = append(listed, &c)
+		for _, t := range r.Tools {
+			upstream = append(upstream, t)
+		}
+		if r.NextCursor == "" {
+			break
+		}
+		if r.NextCursor == cursor || page == maxPages {
+			return fmt.Errorf("list the Gateway's tools: pagination does not end (cursor %q)", r.NextCursor)
+		}
+		cursor = r.NextCursor
 	}
 
+	tools := make(map[string][]*Rule, len(upstream))
+	listed := make([]byte, 0, 64+sumLen(upstream))
+	listed = append(listed, `{"tools":[`...)
+	for i, t := range upstream {
+		if i > 0 {
+			listed = append(listed, ',')
+		}
+		name, rules, stripped := p.stripTool(t)
+		if name != "" {
+			tools[name] = rules
+		}
+		listed = append(listed, stripped...)
+	}
+	listed = append(listed, "]}"...)
+	joined := bytes.Join(upstream, []byte{','})
+
 	p.mu.Lock()
-	changed := !reflect.DeepEqual(p.upstream, upstream)
+	changed := !bytes.Equal(p.upstream, joined) || p.listed == nil
 	notify := changed && p.clientAsked
 	p.cs, p.synced, p.lastErr = cs, true, nil
-	p.tools, p.listed, p.upstream = tools, listed, upstream
+	p.tools, p.listed, p.upstream = tools, listed, joined
 	p.broadcast()
 	conn := p.conn
 	p.mu.Unlock()
 
-	p.log.Debug("tools synced", "count", len(listed))
+	p.log.Debug("tools synced", "count", len(upstream))
 	if notify && conn != nil {
 		_ = conn.writeRaw([]byte(`{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}`))
 	}
 	return nil
+}
+
+func sumLen(bs [][]byte) int {
+	n := 0
+	for _, b := range bs {
+		n += len(b) + 1
+	}
+	return n
+}
+
+// stripTool returns a tool's name, the rules that apply to it, and the tool
+// as the client sees it: without the rules' arguments in its input schema.
+func (p *Proxy) stripTool(tool []byte) (name string, rules []*Rule, out []byte) {
+	ms, err := members(tool)
+	if err != nil {
+		return "", nil, tool
+	}
+	var schema *span
+	for i, m := range ms {
+		switch {
+		case isString(m.key, "name"):
+			_ = json.Unmarshal(m.val, &name)
+		case isString(m.key, "inputSchema"):
+			schema = &ms[i]
+		}
+	}
+	if name == "" || schema == nil {
+		return name, nil, tool
+	}
+	var args []string
+	for i := range p.opts.Rules {
+		r := &p.opts.Rules[i]
+		if r.matchesName(name) && declaresRaw(schema.val, r.Argument) {
+			rules = append(rules, r)
+			args = append(args, r.Argument)
+		}
+	}
+	if len(rules) == 0 {
+		return name, nil, tool
+	}
+	stripped, err := stripRaw(schema.val, args)
+	if err != nil {
+		return name, rules, tool
+	}
+	vs := schema.end - len(schema.val)
+	out = make([]byte, 0, len(tool))
+	out = append(out, tool[:vs]...)
+	out = append(out, stripped...)
+	return name, rules, append(out, tool[schema.end:]...)
 }
 
 // setLost records that there is no live session (if cs is nil or still the

@@ -1,0 +1,246 @@
+package proxy
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+)
+
+// Tool schemas are edited as bytes: a Gateway can list thousands of tools,
+// and decoding every schema into maps and encoding it again would cost more
+// than everything else the proxy does for a tools/list. The functions here
+// walk well-formed JSON (the Gateway's response has been validated by
+// encoding/json before) and leave every byte they do not change as it came.
+
+var errBadJSON = errors.New("malformed JSON")
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index just past the string starting at b[i].
+func skipString(b []byte, i int) (int, error) {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1, nil
+		}
+	}
+	return 0, errBadJSON
+}
+
+// skipValue returns the index just past the value starting at b[i].
+func skipValue(b []byte, i int) (int, error) {
+	if i >= len(b) {
+		return 0, errBadJSON
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for ; i < len(b); i++ {
+			switch b[i] {
+			case '"':
+				end, err := skipString(b, i)
+				if err != nil {
+					return 0, err
+				}
+				i = end - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1, nil
+				}
+			}
+		}
+		return 0, errBadJSON
+	}
+	for ; i < len(b); i++ { // number, true, false, null
+		switch b[i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return i, nil
+		}
+	}
+	return i, nil
+}
+
+// span is one object member (key start to value end) or array element.
+type span struct {
+	start, end int // the whole member or element
+	key        []byte
+	val        []byte
+}
+
+// members returns the members of the object b (or an error if b is not one).
+func members(b []byte) ([]span, error) {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return nil, errBadJSON
+	}
+	var out []span
+	for i = skipSpace(b, i+1); i < len(b) && b[i] != '}'; {
+		ks := i
+		ke, err := skipString(b, i)
+		if err != nil {
+			return nil, err
+		}
+		i = skipSpace(b, ke)
+		if i >= len(b) || b[i] != ':' {
+			return nil, errBadJSON
+		}
+		vs := skipSpace(b, i+1)
+		ve, err := skipValue(b, vs)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, span{start: ks, end: ve, key: b[ks:ke], val: b[vs:ve]})
+		i = skipSpace(b, ve)
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
+	}
+	return out, nil
+}
+
+// elements returns the elements of the array b (or an error if b is not one).
+func elements(b []byte) ([]span, error) {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '[' {
+		return nil, errBadJSON
+	}
+	var out []span
+	for i = skipSpace(b, i+1); i < len(b) && b[i] != ']'; {
+		end, err := skipValue(b, i)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, span{start: i, end: end, val: b[i:end]})
+		i = skipSpace(b, end)
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
+	}
+	return out, nil
+}
+
+// isString reports whether the JSON string token q equals s.
+func isString(q []byte, s string) bool {
+	if len(q) < 2 || q[0] != '"' {
+		return false
+	}
+	if bytes.IndexByte(q, '\\') < 0 {
+		return string(q[1:len(q)-1]) == s
+	}
+	var v string
+	return json.Unmarshal(q, &v) == nil && v == s
+}
+
+// declaresRaw reports whether a tool input schema has arg in its properties
+// or its required list, like declares does for a decoded schema.
+func declaresRaw(schema []byte, arg string) bool {
+	ms, err := members(schema)
+	if err != nil {
+		return false
+	}
+	// As when decoding, a key given twice counts with its last value.
+	var props, required []byte
+	for _, m := range ms {
+		switch {
+		case isString(m.key, "properties"):
+			props = m.val
+		case isString(m.key, "required"):
+			required = m.val
+		}
+	}
+	if ps, err := members(props); err == nil {
+		for _, p := range ps {
+			if isString(p.key, arg) {
+				return true
+			}
+		}
+	}
+	if es, err := elements(required); err == nil {
+		for _, e := range es {
+			if isString(e.val, arg) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// stripRaw returns schema without args in its properties and required list,
+// like stripArgs does for a decoded schema. Bytes it does not change are
+// kept as they came.
+func stripRaw(schema []byte, args []string) ([]byte, error) {
+	ms, err := members(schema)
+	if err != nil {
+		return nil, err
+	}
+	drop := func(key []byte) bool {
+		for _, a := range args {
+			if isString(key, a) {
+				return true
+			}
+		}
+		return false
+	}
+	out := make([]byte, 0, len(schema))
+	last := 0
+	for _, m := range ms {
+		var kept []span
+		var open, close byte
+		switch {
+		case isString(m.key, "properties"):
+			ps, err := members(m.val)
+			if err != nil {
+				continue // not an object: left as it is
+			}
+			for _, p := range ps {
+				if !drop(p.key) {
+					kept = append(kept, p)
+				}
+			}
+			if len(kept) == len(ps) {
+				continue
+			}
+			open, close = '{', '}'
+		case isString(m.key, "required"):
+			es, err := elements(m.val)
+			if err != nil {
+				continue
+			}
+			for _, e := range es {
+				if !drop(e.val) {
+					kept = append(kept, e)
+				}
+			}
+			if len(kept) == len(es) {
+				continue
+			}
+			open, close = '[', ']'
+		default:
+			continue
+		}
+		vs := m.end - len(m.val)
+		out = append(out, schema[last:vs]...)
+		out = append(out, open)
+		for i, k := range kept {
+			if i > 0 {
+				out = append(out, ',')
+			}
+			out = append(out, m.val[k.start:k.end]...)
+		}
+		out = append(out, close)
+		last = m.end
+	}
+	return append(out, schema[last:]...), nil
+}

@@ -137,17 +137,42 @@ func (p *Proxy) readResponse(ctx context.Context, resp *http.Response, hasSessio
 
 // wireMessage is any JSON-RPC message from the Gateway.
 type wireMessage struct {
-	ID     json.RawMessage `json:"id"`
-	Method string          `json:"method"`
-	Params json.RawMessage `json:"params"`
-	Result json.RawMessage `json:"result"`
-	Error  *jsonrpc.Error  `json:"error"`
+	ID     json.RawMessage
+	Method string
+	Params json.RawMessage
+	Result json.RawMessage
+	Error  *jsonrpc.Error
 }
 
+// decodeResponse reads a JSON-RPC message from the Gateway. Params and
+// result stay the bytes they were (slices of data): they are passed on, not
+// looked into.
 func decodeResponse(data []byte) (*wireMessage, bool) {
-	var m wireMessage
-	if json.Unmarshal(data, &m) != nil {
+	if !json.Valid(data) {
 		return nil, false
+	}
+	ms, err := members(data)
+	if err != nil {
+		return nil, false
+	}
+	var m wireMessage
+	for _, x := range ms {
+		switch {
+		case isString(x.key, "id"):
+			m.ID = x.val
+		case isString(x.key, "method"):
+			if json.Unmarshal(x.val, &m.Method) != nil {
+				return nil, false
+			}
+		case isString(x.key, "params"):
+			m.Params = x.val
+		case isString(x.key, "result"):
+			m.Result = x.val
+		case isString(x.key, "error"):
+			if err := json.Unmarshal(x.val, &m.Error); err != nil {
+				return nil, false
+			}
+		}
 	}
 	return &m, true
 }

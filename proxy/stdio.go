@@ -327,8 +327,17 @@ func encodeMessage(msg jsonrpc.Message) ([]byte, error) {
 	return jsonrpc.EncodeMessage(msg)
 }
 
-// writeRaw scrubs one encoded message and writes it with its newline.
+// writeRaw scrubs one encoded message and writes it with its newline. A
+// message carrying bytes from the Gateway may be pretty-printed: it is
+// compacted, since a newline inside it would end it early on the wire.
 func (c *stdioConn) writeRaw(data []byte) error {
+	if bytes.ContainsAny(data, "\r\n") {
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, data); err != nil {
+			return err
+		}
+		data = buf.Bytes()
+	}
 	data = append(c.scrub.Scrub(data), '\n')
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()

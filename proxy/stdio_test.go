@@ -323,3 +323,26 @@ func caseVariantKeys(line []byte) bool {
 	}
 	return false
 }
+
+func TestPrettyPrintedGatewayBytesStayOneLine(t *testing.T) {
+	var out bytes.Buffer
+	c := newStdioConn(strings.NewReader(""), &out, NewScrubber(), nil)
+	defer c.Close()
+	jid, _ := jsonrpc.MakeID("x")
+	pretty := json.RawMessage("{\n  \"content\": [\r\n    {\"type\": \"text\", \"text\": \"a\\nb\"}\n  ]\n}")
+	if err := c.Write(context.Background(), &jsonrpc.Response{ID: jid, Result: pretty}); err != nil {
+		t.Fatal(err)
+	}
+	line := strings.TrimSuffix(out.String(), "\n")
+	if strings.ContainsAny(line, "\r\n") {
+		t.Fatalf("a message spans lines: %q", out.String())
+	}
+	var m struct {
+		Result struct {
+			Content []struct{ Text string } `json:"content"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal([]byte(line), &m); err != nil || m.Result.Content[0].Text != "a\nb" {
+		t.Errorf("content changed: %q (%v)", line, err)
+	}
+}

@@ -110,23 +110,33 @@ func (p *Proxy) sync(ctx context.Context, cs *mcp.ClientSession) error {
 		if err != nil {
 			return fmt.Errorf("list the Gateway's tools: %w", err)
 		}
-		var r struct {
-			Tools      []json.RawMessage `json:"tools"`
-			NextCursor string            `json:"nextCursor"`
+		// The result is valid JSON (checked on arrival): walk it.
+		ms, err := members(res)
+		if err != nil {
+			return errors.New("list the Gateway's tools: the result is not an object")
 		}
-		if err := json.Unmarshal(res, &r); err != nil {
-			return fmt.Errorf("list the Gateway's tools: %w", err)
+		next := ""
+		for _, m := range ms {
+			switch {
+			case isString(m.key, "tools"):
+				tools, err := elements(m.val)
+				if err != nil {
+					return errors.New("list the Gateway's tools: tools is not an array")
+				}
+				for _, t := range tools {
+					upstream = append(upstream, t.val)
+				}
+			case isString(m.key, "nextCursor"):
+				_ = json.Unmarshal(m.val, &next)
+			}
 		}
-		for _, t := range r.Tools {
-			upstream = append(upstream, t)
-		}
-		if r.NextCursor == "" {
+		if next == "" {
 			break
 		}
-		if r.NextCursor == cursor || page == maxPages {
-			return fmt.Errorf("list the Gateway's tools: pagination does not end (cursor %q)", r.NextCursor)
+		if next == cursor || page == maxPages {
+			return fmt.Errorf("list the Gateway's tools: pagination does not end (cursor %q)", next)
 		}
-		cursor = r.NextCursor
+		cursor = next
 	}
 
 	tools := make(map[string][]*Rule, len(upstream))

@@ -23,15 +23,24 @@ func skipSpace(b []byte, i int) int {
 
 // skipString returns the index just past the string starting at b[i].
 func skipString(b []byte, i int) (int, error) {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1, nil
+	start := i + 1
+	for i = start; ; {
+		j := bytes.IndexByte(b[i:], '"')
+		if j < 0 {
+			return 0, errBadJSON
 		}
+		end := i + j
+		// The quote ends the string unless an odd run of backslashes
+		// escapes it.
+		n := 0
+		for k := end - 1; k >= start && b[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 0 {
+			return end + 1, nil
+		}
+		i = end + 1
 	}
-	return 0, errBadJSON
 }
 
 // skipValue returns the index just past the value starting at b[i].

@@ -121,8 +121,12 @@ func anchor(s string) []byte {
 		}
 		start = -1
 	}
-	return []byte(best)
+	// A short pattern is searched for with vector instructions; a long
+	// one (a JWT is hundreds of bytes) would not be.
+	return []byte(best[:min(len(best), maxAnchor)])
 }
+
+const maxAnchor = 32
 
 // mayHold reports whether b contains the anchor of some known secret.
 // Call with sc.mu held.

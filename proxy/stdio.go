@@ -331,7 +331,7 @@ func encodeMessage(msg jsonrpc.Message) ([]byte, error) {
 // message carrying bytes from the Gateway may be pretty-printed: it is
 // compacted, since a newline inside it would end it early on the wire.
 func (c *stdioConn) writeRaw(data []byte) error {
-	if bytes.ContainsAny(data, "\r\n") {
+	if bytes.IndexByte(data, '\n') >= 0 || bytes.IndexByte(data, '\r') >= 0 {
 		var buf bytes.Buffer
 		if err := json.Compact(&buf, data); err != nil {
 			return err

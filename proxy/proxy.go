@@ -108,7 +108,7 @@ type Proxy struct {
 	synced      bool               // tools reflect cs
 	tools       map[string][]*Rule // rules that apply, by tool name
 	listed      json.RawMessage    // the tools/list result the client gets
-	upstream    []byte             // what the Gateway listed, to detect changes
+	upstream    []byte             // a hash of what the Gateway listed, to detect changes
 	lastErr     error              // why there is no live session
 	changed     chan struct{}      // closed and replaced on every change above
 	ss          *mcp.ServerSession

@@ -316,7 +316,8 @@ func (c *stdioConn) forget(id jsonrpc.ID) {
 func encodeMessage(msg jsonrpc.Message) ([]byte, error) {
 	if r, ok := msg.(*jsonrpc.Response); ok && r.Error == nil && len(r.Result) > 0 && r.ID.IsValid() {
 		if id, err := json.Marshal(r.ID.Raw()); err == nil {
-			b := make([]byte, 0, len(r.Result)+len(id)+len(`{"jsonrpc":"2.0","id":,"result":}`))
+			// One more byte for the newline writeRaw adds.
+			b := make([]byte, 0, len(r.Result)+len(id)+len(`{"jsonrpc":"2.0","id":,"result":}`)+1)
 			b = append(b, `{"jsonrpc":"2.0","id":`...)
 			b = append(b, id...)
 			b = append(b, `,"result":`...)

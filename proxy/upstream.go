@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"hash/fnv"
 	"errors"
 	"fmt"
 	"net"
@@ -153,13 +154,18 @@ func (p *Proxy) sync(ctx context.Context, cs *mcp.ClientSession) error {
 		listed = append(listed, stripped...)
 	}
 	listed = append(listed, "]}"...)
-	joined := bytes.Join(upstream, []byte{','})
+	h := fnv.New128a()
+	for _, t := range upstream {
+		h.Write(t)
+		h.Write([]byte{0})
+	}
+	sum := h.Sum(nil)
 
 	p.mu.Lock()
-	changed := !bytes.Equal(p.upstream, joined) || p.listed == nil
+	changed := !bytes.Equal(p.upstream, sum) || p.listed == nil
 	notify := changed && p.clientAsked
 	p.cs, p.synced, p.lastErr = cs, true, nil
-	p.tools, p.listed, p.upstream = tools, listed, joined
+	p.tools, p.listed, p.upstream = tools, listed, sum
 	p.broadcast()
 	conn := p.conn
 	p.mu.Unlock()

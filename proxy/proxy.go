@@ -8,6 +8,13 @@
 // that argument from a SecretSource. Every message toward the client, and
 // every log line, is scrubbed of the secrets and tokens in use.
 //
+// The go-sdk server answers initialize and the rest of the protocol, and the
+// go-sdk client keeps the Gateway session (connect, OAuth, tools/list_changed).
+// tools/list and tools/call, the hot path, are served as bytes: the tool list
+// is fetched and stripped without decoding every schema, and a call goes to
+// the Gateway on the same session and OAuth handler, its result passed back
+// as it came. See docs/reliability.md for what happens when things fail.
+//
 //	p, err := proxy.New(proxy.Options{
 //		GatewayURL: "https://gw-abc.gateway.bedrock-agentcore.us-east-1.amazonaws.com/mcp",
 //		Rules: []proxy.Rule{{

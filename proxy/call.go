@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -125,8 +126,17 @@ func (p *Proxy) forward(ctx context.Context, cs *mcp.ClientSession, params []byt
 
 var errCallTimeout = errors.New("call timed out")
 
-// secret reads and remembers (for scrubbing) one secret.
+// secret returns one secret, from memory when it was read from the store
+// less than SecretTTL ago (a keychain read can cost milliseconds, or a
+// process on macOS), and remembers it for scrubbing. A missing secret is
+// not remembered, so a login heals the next call.
 func (p *Proxy) secret(ctx context.Context, name string) (tokenstore.Secret, error) {
+	p.secretsMu.Lock()
+	c, ok := p.secretCache[name]
+	p.secretsMu.Unlock()
+	if ok && timeNow().Sub(c.read) < p.opts.SecretTTL {
+		return c.value, nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, p.opts.SecretTimeout)
 	defer cancel()
 	s, err := p.opts.Secrets.Secret(ctx, name)
@@ -137,7 +147,18 @@ func (p *Proxy) secret(ctx context.Context, name string) (tokenstore.Secret, err
 		return "", tokenstore.ErrNotFound
 	}
 	p.scrub.Add(s)
+	p.secretsMu.Lock()
+	p.secretCache[name] = cachedSecret{value: s, read: timeNow()}
+	p.secretsMu.Unlock()
 	return s, nil
+}
+
+// timeNow is the clock; tests move it.
+var timeNow = time.Now
+
+type cachedSecret struct {
+	value tokenstore.Secret
+	read  time.Time
 }
 
 // errorResult is a tool result that tells the model what went wrong.

@@ -61,6 +61,7 @@ const (
 	DefaultCallTimeout    = 300 * time.Second
 	DefaultConnectTimeout = 30 * time.Second
 	DefaultSecretTimeout  = 10 * time.Second
+	DefaultSecretTTL      = 30 * time.Second
 )
 
 // A SecretSource returns stored secrets by name. Errors wrap
@@ -91,8 +92,12 @@ type Options struct {
 	CallTimeout    time.Duration // default DefaultCallTimeout
 	ConnectTimeout time.Duration // default DefaultConnectTimeout
 	SecretTimeout  time.Duration // bounds reading a secret; default DefaultSecretTimeout
-	Logger         *slog.Logger  // nil discards logs
-	Version        string        // reported to both sides
+	// SecretTTL is how long a secret read from Secrets is used before it is
+	// read again (a new login takes effect within it); default
+	// DefaultSecretTTL, negative reads it for every call.
+	SecretTTL time.Duration
+	Logger    *slog.Logger // nil discards logs
+	Version   string       // reported to both sides
 }
 
 // A Proxy serves one stdio MCP session and forwards it to the Gateway.
@@ -105,6 +110,9 @@ type Proxy struct {
 
 	resync chan struct{} // upstream tools/list_changed, coalesced
 	seq    atomic.Uint64 // ids of the requests the proxy sends itself
+
+	secretsMu   sync.Mutex
+	secretCache map[string]cachedSecret
 
 	runCtx   context.Context // ends when Run does
 	callsMu  sync.Mutex
@@ -152,6 +160,9 @@ func New(opts Options) (*Proxy, error) {
 	if opts.ConnectTimeout <= 0 {
 		opts.ConnectTimeout = DefaultConnectTimeout
 	}
+	if opts.SecretTTL == 0 {
+		opts.SecretTTL = DefaultSecretTTL
+	}
 	if opts.SecretTimeout <= 0 {
 		opts.SecretTimeout = DefaultSecretTimeout
 	}
@@ -162,12 +173,13 @@ func New(opts Options) (*Proxy, error) {
 		opts.Version = "devel"
 	}
 	p := &Proxy{
-		opts:     opts,
-		log:      opts.Logger,
-		scrub:    opts.Scrubber,
-		resync:   make(chan struct{}, 1),
-		changed:  make(chan struct{}),
-		inflight: make(map[any]context.CancelFunc),
+		opts:        opts,
+		log:         opts.Logger,
+		scrub:       opts.Scrubber,
+		resync:      make(chan struct{}, 1),
+		changed:     make(chan struct{}),
+		inflight:    make(map[any]context.CancelFunc),
+		secretCache: make(map[string]cachedSecret),
 	}
 	impl := &mcp.Implementation{Name: "agw-proxy", Version: opts.Version}
 	p.client = mcp.NewClient(impl, &mcp.ClientOptions{

@@ -400,3 +400,30 @@ func TestGatewayThatComesBackIsServedWithListChanged(t *testing.T) {
 		t.Error("tools not served after the Gateway came back")
 	}
 }
+
+func TestSecretIsReadOncePerTTL(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now()
+	restore := proxy.SetClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
+	defer restore()
+	h := start(t, setup{})
+	h.tools(t)
+	reads := func() int { return h.secrets.Calls("get") }
+
+	before := reads()
+	h.call(t, asanaTool, map[string]any{"tool_name": "a"})
+	h.call(t, asanaTool, map[string]any{"tool_name": "b"})
+	if got := reads() - before; got != 1 {
+		t.Errorf("%d keychain reads for two calls within the TTL, want 1", got)
+	}
+
+	// A new login is used once the TTL has passed.
+	h.secrets.Set(context.Background(), "default", "asana", "second-asana-token-value")
+	mu.Lock()
+	now = now.Add(proxy.DefaultSecretTTL + time.Second)
+	mu.Unlock()
+	h.call(t, asanaTool, map[string]any{"tool_name": "c"})
+	if got := lastReceived(t, h.sim, gatewaysim.DefaultTargetName).Header.Get("X-Asana-Token"); got != "Bearer second-asana-token-value" {
+		t.Errorf("after the TTL the new token was not used (got %d bytes)", len(got))
+	}
+}

@@ -69,6 +69,8 @@ type setup struct {
 	gatewayURL string
 	connect    time.Duration
 	call       time.Duration
+	// gatewayFor, if set, gives the Gateway URL to use for the emulator.
+	gatewayFor func(*gatewaysim.Sim) string
 	// clientSecret replaces the emulator's in the store (to test a wrong one).
 	clientSecret tokenstore.Secret
 }
@@ -110,6 +112,9 @@ func start(t *testing.T, s setup) *harness {
 	}
 	if s.gatewayURL != "" {
 		opts.GatewayURL = s.gatewayURL
+	}
+	if s.gatewayFor != nil {
+		opts.GatewayURL = s.gatewayFor(sim)
 	}
 	if !s.noAuth {
 		h.auth = tokenstore.NewClientCredentials(tokenstore.ClientCredentialsConfig{

@@ -427,3 +427,63 @@ func TestSecretIsReadOncePerTTL(t *testing.T) {
 		t.Errorf("after the TTL the new token was not used (got %d bytes)", len(got))
 	}
 }
+
+// frontDoor serves the emulator's Gateway on a port of its own that a test
+// can close and open again, like a Gateway endpoint that goes away.
+type frontDoor struct {
+	addr string
+	srv  *http.Server
+	h    http.Handler
+}
+
+func newFrontDoor(t *testing.T, gatewayURL string) *frontDoor {
+	t.Helper()
+	target, _ := url.Parse(gatewayURL)
+	target.Path = ""
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &frontDoor{addr: l.Addr().String(), h: httputil.NewSingleHostReverseProxy(target)}
+	f.serve(l)
+	t.Cleanup(f.close)
+	return f
+}
+
+func (f *frontDoor) serve(l net.Listener) {
+	f.srv = &http.Server{Handler: f.h}
+	go f.srv.Serve(l)
+}
+
+func (f *frontDoor) close() { f.srv.Close() }
+
+func (f *frontDoor) open(t *testing.T) {
+	t.Helper()
+	l, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		t.Skipf("port %s taken meanwhile: %v", f.addr, err)
+	}
+	f.serve(l)
+}
+
+func TestCallThatCouldNotConnectIsSentOnceTheGatewayIsBack(t *testing.T) {
+	var door *frontDoor
+	h := start(t, setup{connect: 10 * time.Second, gatewayFor: func(sim *gatewaysim.Sim) string {
+		door = newFrontDoor(t, sim.GatewayURL)
+		return "http://" + door.addr + "/mcp"
+	}})
+	h.tools(t)
+
+	door.close() // refused from now on
+	go func() {
+		time.Sleep(500 * time.Millisecond)
+		door.open(t)
+	}()
+	res := h.call(t, asanaTool, map[string]any{"tool_name": "x"})
+	if res.IsError {
+		t.Fatalf("the call failed instead of waiting for the Gateway: %s", text(res))
+	}
+	if n := h.sim.Counts().BackendRequests; n != 1 {
+		t.Errorf("backend got %d requests, want exactly 1", n)
+	}
+}

@@ -452,6 +452,9 @@ func newFrontDoor(t *testing.T, gatewayURL string) *frontDoor {
 
 func (f *frontDoor) serve(l net.Listener) {
 	f.srv = &http.Server{Handler: f.h}
+	// No idle connections: after close, the next call must dial (and be
+	// refused), rather than find a connection the door has just closed.
+	f.srv.SetKeepAlivesEnabled(false)
 	go f.srv.Serve(l)
 }
 

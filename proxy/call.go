@@ -62,7 +62,8 @@ func (p *Proxy) callTool(ctx context.Context, raw json.RawMessage) (json.RawMess
 			ProgressToken json.RawMessage `json:"progressToken"`
 		}{params.Meta.ProgressToken}
 	}
-	if rules := p.rulesFor(params.Name); len(rules) > 0 {
+	rules := p.rulesFor(params.Name)
+	if len(rules) > 0 {
 		values := make(map[string]tokenstore.Secret, len(rules))
 		for _, r := range rules {
 			s, err := p.secret(ctx, r.Secret)
@@ -81,6 +82,7 @@ func (p *Proxy) callTool(ctx context.Context, raw json.RawMessage) (json.RawMess
 		return nil, err
 	}
 
+	began := time.Now()
 	res, err := p.forward(ctx, cs, body)
 	if err != nil && neverSent(err) && ctx.Err() == nil {
 		p.log.Info("gateway session lost; reconnecting and retrying once", "tool", params.Name)
@@ -91,6 +93,7 @@ func (p *Proxy) callTool(ctx context.Context, raw json.RawMessage) (json.RawMess
 	if err != nil {
 		return p.callFailed(ctx, params.Name, err)
 	}
+	p.log.Debug("tools/call", "tool", params.Name, "injected", len(rules), "bytes", len(res), "duration", time.Since(began))
 	if params.Name == SearchToolName {
 		res = p.stripSearchResult(res)
 	}

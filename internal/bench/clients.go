@@ -218,3 +218,29 @@ func (b *lockedBuffer) String() string {
 	defer b.mu.Unlock()
 	return string(b.buf)
 }
+
+// warmPair opens a direct session to dgw and a proxy session whose Gateway
+// is pgw, and warms both with c.warmup calls.
+func warmPair(ctx context.Context, c config, home string, sim *gatewaysim.Sim, dgw, pgw string, tr *http.Transport) (direct, px *mcp.ClientSession, pid int, err error) {
+	if direct, err = directSession(ctx, sim, dgw, tr); err != nil {
+		return nil, nil, 0, fmt.Errorf("direct: %w", err)
+	}
+	if px, pid, err = proxySession(ctx, newProxyCmd(c, home, sim, pgw)); err != nil {
+		direct.Close()
+		return nil, nil, 0, err
+	}
+	dp, pp := callParams(true), callParams(false)
+	for range c.warmup {
+		if err = call(ctx, direct, dp); err != nil {
+			err = fmt.Errorf("direct: %w", err)
+		} else if err = call(ctx, px, pp); err != nil {
+			err = fmt.Errorf("proxy: %w", err)
+		}
+		if err != nil {
+			direct.Close()
+			px.Close()
+			return nil, nil, 0, err
+		}
+	}
+	return direct, px, pid, nil
+}

@@ -311,25 +311,13 @@ func call(ctx context.Context, cs *mcp.ClientSession, p *mcp.CallToolParams) err
 func phaseCalls(ctx context.Context, c config, home string, sim *gatewaysim.Sim, rep *Report) error {
 	ctx, cancel := context.WithTimeout(ctx, c.phaseLimit)
 	defer cancel()
-	direct, err := directSession(ctx, sim, sim.GatewayURL, tunedTransport())
-	if err != nil {
-		return fmt.Errorf("direct: %w", err)
-	}
-	defer direct.Close()
-	px, pid, err := proxySession(ctx, newProxyCmd(c, home, sim, sim.GatewayURL))
+	direct, px, pid, err := warmPair(ctx, c, home, sim, sim.GatewayURL, sim.GatewayURL, tunedTransport())
 	if err != nil {
 		return err
 	}
+	defer direct.Close()
 	defer px.Close()
 	dp, pp := callParams(true), callParams(false)
-	for range c.warmup {
-		if err := call(ctx, direct, dp); err != nil {
-			return fmt.Errorf("direct: %w", err)
-		}
-		if err := call(ctx, px, pp); err != nil {
-			return fmt.Errorf("proxy: %w", err)
-		}
-	}
 	sim.ClearReceived()
 	rounds := min(10, c.calls)
 	var dl, pl []time.Duration
@@ -423,25 +411,13 @@ func phaseThroughput(ctx context.Context, c config, home string, sim *gatewaysim
 
 	tr := tunedTransport()
 	defer tr.CloseIdleConnections()
-	direct, err := directSession(ctx, sim, dgw, tr)
-	if err != nil {
-		return fmt.Errorf("direct: %w", err)
-	}
-	defer direct.Close()
-	px, pid, err := proxySession(ctx, newProxyCmd(c, home, sim, pgw))
+	direct, px, pid, err := warmPair(ctx, c, home, sim, dgw, pgw, tr)
 	if err != nil {
 		return err
 	}
+	defer direct.Close()
 	defer px.Close()
 	dp, pp := callParams(true), callParams(false)
-	for range c.warmup {
-		if err := call(ctx, direct, dp); err != nil {
-			return fmt.Errorf("direct: %w", err)
-		}
-		if err := call(ctx, px, pp); err != nil {
-			return fmt.Errorf("proxy: %w", err)
-		}
-	}
 	// Warm the connection pools at full concurrency before measuring.
 	warm := min(time.Second, c.duration/5)
 	if _, err := load(ctx, direct, dp, c.inflight, warm, drl); err != nil {

@@ -83,11 +83,7 @@ func start(t *testing.T, s setup) *harness {
 			{Name: "OtherTarget", Spec: configs.AsanaOpenAPI, APIKey: "other-key"},
 		}
 	}
-	sim, err := gatewaysim.Start(s.sim)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
+	sim := gatewaysim.StartForTest(t, s.sim)
 
 	h := &harness{sim: sim, secrets: tokenstore.NewFake(), out: &syncBuffer{}, logs: &syncBuffer{}, scrub: proxy.NewScrubber(), changed: make(chan struct{}, 10)}
 	ctx := context.Background()

@@ -19,18 +19,8 @@ import (
 // These tests run tokenstore against the project's Cognito emulator, a
 // second opinion on the small fake token server of the unit tests.
 
-func startSim(t *testing.T, opts gatewaysim.Options) *gatewaysim.Sim {
-	t.Helper()
-	sim, err := gatewaysim.Start(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
-	return sim
-}
-
 func TestSimClientCredentials(t *testing.T) {
-	sim := startSim(t, gatewaysim.Options{})
+	sim := gatewaysim.StartForTest(t, gatewaysim.Options{})
 	for _, style := range []oauth2.AuthStyle{oauth2.AuthStyleInHeader, oauth2.AuthStyleInParams} {
 		f := tokenstore.NewFake()
 		f.Set(context.Background(), "default", tokenstore.ClientSecretName, tokenstore.Secret(sim.ClientSecret))
@@ -54,7 +44,7 @@ func TestSimBrowserLoginThenRefresh(t *testing.T) {
 	}
 	redirect := fmt.Sprintf("http://localhost:%d/", l.Addr().(*net.TCPAddr).Port)
 	l.Close()
-	sim := startSim(t, gatewaysim.Options{RedirectURL: redirect})
+	sim := gatewaysim.StartForTest(t, gatewaysim.Options{RedirectURL: redirect})
 	ctx := context.Background()
 
 	d, err := tokenstore.Discover(ctx, nil, sim.DiscoveryURL)

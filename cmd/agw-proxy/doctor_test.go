@@ -128,16 +128,6 @@ func wantDoctorCode(t *testing.T, r doctorRun, code int) {
 	}
 }
 
-func startDoctorSim(t *testing.T, opts gatewaysim.Options) *gatewaysim.Sim {
-	t.Helper()
-	sim, err := gatewaysim.Start(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
-	return sim
-}
-
 // secretsInEnv are the emulator's client secret and the Asana token, given
 // through the environment override.
 func secretsInEnv(sim *gatewaysim.Sim) map[string]string {
@@ -145,7 +135,7 @@ func secretsInEnv(sim *gatewaysim.Sim) map[string]string {
 }
 
 func TestDoctorHealthy(t *testing.T) {
-	sim := startDoctorSim(t, gatewaysim.Options{})
+	sim := gatewaysim.StartForTest(t, gatewaysim.Options{})
 	common := []string{"--connect-timeout", "5s", "--gateway-url", sim.GatewayURL, "--client-id", sim.ClientID, "--scope", sim.Scope,
 		"--inject", "X-Asana-Token=asana", "--inject-tools", gatewaysim.DefaultTargetName + "___*"}
 	for _, tc := range []struct {
@@ -195,7 +185,7 @@ func TestDoctorHealthy(t *testing.T) {
 
 // TestDoctorOrder: the checks come in the documented order.
 func TestDoctorOrder(t *testing.T) {
-	sim := startDoctorSim(t, gatewaysim.Options{})
+	sim := gatewaysim.StartForTest(t, gatewaysim.Options{})
 	r := runDoctorCase(t, doctorCase{sim: sim, vars: secretsInEnv(sim)})
 	wantDoctorCode(t, r, exitOK)
 	var got []string
@@ -213,7 +203,7 @@ func TestDoctorOrder(t *testing.T) {
 }
 
 func TestDoctorWrongClientSecret(t *testing.T) {
-	sim := startDoctorSim(t, gatewaysim.Options{})
+	sim := gatewaysim.StartForTest(t, gatewaysim.Options{})
 	const wrong = "wrong-client-secret-0123456789abcdef"
 
 	t.Run("from the environment", func(t *testing.T) {
@@ -245,7 +235,7 @@ func TestDoctorWrongClientSecret(t *testing.T) {
 }
 
 func TestDoctorWrongGatewayURL(t *testing.T) {
-	sim := startDoctorSim(t, gatewaysim.Options{})
+	sim := gatewaysim.StartForTest(t, gatewaysim.Options{})
 	wrongURL := strings.TrimSuffix(sim.GatewayURL, "/mcp") + "/gateway/mcp"
 	r := runDoctorCase(t, doctorCase{sim: sim, vars: secretsInEnv(sim), args: []string{"--gateway-url", wrongURL}})
 	wantDoctorCode(t, r, exitError)
@@ -271,7 +261,7 @@ func closedDoctorPort(t *testing.T) string {
 }
 
 func TestDoctorUnreachableHost(t *testing.T) {
-	sim := startDoctorSim(t, gatewaysim.Options{})
+	sim := gatewaysim.StartForTest(t, gatewaysim.Options{})
 	addr := closedDoctorPort(t)
 	start := time.Now()
 	r := runDoctorCase(t, doctorCase{sim: sim, vars: secretsInEnv(sim), args: []string{"--gateway-url", "http://" + addr + "/mcp"}})
@@ -302,7 +292,7 @@ func TestDoctorUnreachableHost(t *testing.T) {
 // TestDoctorTimeout: a Gateway that accepts connections and never answers
 // is a failure after the connect timeout, not a hang.
 func TestDoctorTimeout(t *testing.T) {
-	sim := startDoctorSim(t, gatewaysim.Options{})
+	sim := gatewaysim.StartForTest(t, gatewaysim.Options{})
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -331,7 +321,7 @@ func TestDoctorTimeout(t *testing.T) {
 }
 
 func TestDoctorMissingSecret(t *testing.T) {
-	sim := startDoctorSim(t, gatewaysim.Options{})
+	sim := gatewaysim.StartForTest(t, gatewaysim.Options{})
 	vars := secretsInEnv(sim)
 	delete(vars, "AGW_PROXY_SECRET_ASANA")
 	r := runDoctorCase(t, doctorCase{sim: sim, vars: vars})
@@ -360,7 +350,7 @@ func TestDoctorMissingSecret(t *testing.T) {
 }
 
 func TestDoctorKeychainHangs(t *testing.T) {
-	sim := startDoctorSim(t, gatewaysim.Options{})
+	sim := gatewaysim.StartForTest(t, gatewaysim.Options{})
 	kc := tokenstore.NewFake()
 	kc.Hang(time.Hour)
 	defer func(d time.Duration) { doctorKeychainTimeout = d }(doctorKeychainTimeout)
@@ -385,7 +375,7 @@ func TestDoctorKeychainHangs(t *testing.T) {
 }
 
 func TestDoctorRuleMatchesNoTool(t *testing.T) {
-	sim := startDoctorSim(t, gatewaysim.Options{})
+	sim := gatewaysim.StartForTest(t, gatewaysim.Options{})
 	for _, tc := range []struct {
 		glob string
 		hint string
@@ -412,7 +402,7 @@ func TestDoctorRuleMatchesNoTool(t *testing.T) {
 }
 
 func TestDoctorRuleArgumentMisspelled(t *testing.T) {
-	sim := startDoctorSim(t, gatewaysim.Options{})
+	sim := gatewaysim.StartForTest(t, gatewaysim.Options{})
 	for _, tc := range []struct {
 		arg  string
 		hint string
@@ -439,7 +429,7 @@ func TestDoctorRuleArgumentMisspelled(t *testing.T) {
 // TestDoctorConfigFile: positions in hints point into the file, and a
 // broken profile skips the rest.
 func TestDoctorConfigFile(t *testing.T) {
-	sim := startDoctorSim(t, gatewaysim.Options{})
+	sim := gatewaysim.StartForTest(t, gatewaysim.Options{})
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "config.yaml")
 	writeDoctorFile(t, cfg, fmt.Sprintf(`profiles:
@@ -513,7 +503,7 @@ func tlsFront(target string) (srv *httptest.Server, caFile string, err error) {
 }
 
 func TestDoctorTLS(t *testing.T) {
-	sim := startDoctorSim(t, gatewaysim.Options{})
+	sim := gatewaysim.StartForTest(t, gatewaysim.Options{})
 	front, caFile, err := tlsFront(sim.GatewayURL)
 	if err != nil {
 		t.Fatal(err)
@@ -596,7 +586,7 @@ func otherCAPEM(t *testing.T) string {
 // document must be https:// (or loopback), like a configured one; serve
 // refuses it too.
 func TestDoctorDiscoveryRequiresHTTPS(t *testing.T) {
-	sim := startDoctorSim(t, gatewaysim.Options{})
+	sim := gatewaysim.StartForTest(t, gatewaysim.Options{})
 	disc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"issuer":"https://cognito-idp.us-east-1.amazonaws.com/pool","token_endpoint":"http://auth.example.com/oauth2/token","authorization_endpoint":"https://auth.example.com/oauth2/authorize"}`)
 	}))
@@ -621,7 +611,7 @@ func TestDoctorDiscoveryRequiresHTTPS(t *testing.T) {
 // TestDoctorClockSkew: the skew between the local clock and the token's
 // issuer is reported, with a note when it is large.
 func TestDoctorClockSkew(t *testing.T) {
-	sim := startDoctorSim(t, gatewaysim.Options{})
+	sim := gatewaysim.StartForTest(t, gatewaysim.Options{})
 	sim.SetClockSkew(-10 * time.Minute)
 	r := runDoctorCase(t, doctorCase{sim: sim, vars: secretsInEnv(sim)})
 	wantDoctorCode(t, r, exitOK)
@@ -632,7 +622,7 @@ func TestDoctorClockSkew(t *testing.T) {
 }
 
 func TestDoctorAuthNone(t *testing.T) {
-	sim := startDoctorSim(t, gatewaysim.Options{AllowedClients: []string{}})
+	sim := gatewaysim.StartForTest(t, gatewaysim.Options{AllowedClients: []string{}})
 	r := runDoctorCase(t, doctorCase{sim: sim, noProfile: true, args: []string{"--gateway-url", sim.GatewayURL}})
 	// The emulator's authorizer still wants a token.
 	wantDoctorCode(t, r, exitError)
@@ -645,7 +635,7 @@ func TestDoctorAuthNone(t *testing.T) {
 }
 
 func TestDoctorUsage(t *testing.T) {
-	sim := startDoctorSim(t, gatewaysim.Options{})
+	sim := gatewaysim.StartForTest(t, gatewaysim.Options{})
 	r := runDoctorCase(t, doctorCase{sim: sim, noProfile: true, args: []string{"--help"}})
 	wantDoctorCode(t, r, exitOK)
 	for _, s := range []string{"Usage:\n    agw-proxy doctor [options]", "\nChecks:\n", "\nOptions:\n", "\nExamples:\n", "Exit status: 0 when every check passed; 4", "--ca-file FILE"} {

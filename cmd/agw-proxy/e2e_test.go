@@ -67,12 +67,7 @@ func e2eSim(t *testing.T, opts gatewaysim.Options) *gatewaysim.Sim {
 		{Name: gatewaysim.DefaultTargetName, Spec: configs.AsanaOpenAPI, APIKey: gatewaysim.DefaultAPIKey},
 		{Name: "OtherTarget", Spec: configs.AsanaOpenAPI, APIKey: "other-api-key"},
 	}
-	sim, err := gatewaysim.Start(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
-	return sim
+	return gatewaysim.StartForTest(t, opts)
 }
 
 // serveCmd returns the serve command for sim, with the secrets given in

@@ -67,7 +67,7 @@ func secretToolLookup(t *testing.T, user string) (string, bool) {
 // with the stored token -> logout -> status reports missing, on the OS
 // keychain, with secret-tool seeing what login stored.
 func TestRealKeychainLoginServeLogout(t *testing.T) {
-	sim := startSim(t, gatewaysim.Options{EchoToken: true})
+	sim := gatewaysim.StartForTest(t, gatewaysim.Options{EchoToken: true})
 	const asanaToken = "1/real-keychain-asana-7531"
 	secrets := []string{asanaToken, sim.ClientSecret}
 	flags := []string{"--gateway-url", sim.GatewayURL, "--token-url", sim.TokenURL, "--client-id", sim.ClientID,

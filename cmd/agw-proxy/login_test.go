@@ -55,21 +55,11 @@ func noLeak(t *testing.T, secrets []string, outputs ...string) {
 	}
 }
 
-func startSim(t *testing.T, opts gatewaysim.Options) *gatewaysim.Sim {
-	t.Helper()
-	sim, err := gatewaysim.Start(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
-	return sim
-}
-
 // TestLoginClientCredentials: login stores the client secret only after a
 // token fetch proved it, riding out token-endpoint 503s; discovery fills the
 // token URL; status checks the stored credential with the token endpoint.
 func TestLoginClientCredentials(t *testing.T) {
-	sim := startSim(t, gatewaysim.Options{})
+	sim := gatewaysim.StartForTest(t, gatewaysim.Options{})
 	fake := tokenstore.NewFake()
 	vars := map[string]string{envTestFake: registerFake(t, fake)}
 	flags := []string{"--gateway-url", sim.GatewayURL, "--token-url", sim.TokenURL, "--client-id", sim.ClientID, "--scope", sim.Scope}
@@ -141,7 +131,7 @@ func TestKeychainHang(t *testing.T) {
 		t.Errorf("login and status took %v with a keychain timing out after 300ms", d)
 	}
 
-	sim := startSim(t, gatewaysim.Options{})
+	sim := gatewaysim.StartForTest(t, gatewaysim.Options{})
 	vars[tokenstore.EnvVar(clientSecretName)] = sim.ClientSecret
 	cs, stderr, done := serveInProcess(t, vars, "--gateway-url", sim.GatewayURL, "--token-url", sim.TokenURL,
 		"--client-id", sim.ClientID, "--scope", sim.Scope, "--inject", "X-Asana-Token=asana", "--inject-tools", gatewaysim.DefaultTargetName+"___*")
@@ -289,7 +279,7 @@ func TestBrowserLoginHealsServe(t *testing.T) {
 		t.Skip("starts processes and waits for token expiry")
 	}
 	redirect := freeRedirectURL(t)
-	sim := startSim(t, gatewaysim.Options{RedirectURL: redirect, TokenLifetime: 2 * time.Second, EchoToken: true})
+	sim := gatewaysim.StartForTest(t, gatewaysim.Options{RedirectURL: redirect, TokenLifetime: 2 * time.Second, EchoToken: true})
 	keyring := filepath.Join(t.TempDir(), "keyring.json")
 	penv := procEnv(t, keyring)
 	ctx := context.Background()

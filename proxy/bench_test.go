@@ -117,7 +117,7 @@ func BenchmarkScrub1MB(b *testing.B) {
 	sc := benchScrubber()
 	b.SetBytes(int64(len(msg)))
 	for b.Loop() {
-		_ = sc.Scrub(msg)
+		_ = sc.ScrubJSON(msg)
 	}
 }
 
@@ -130,7 +130,7 @@ func BenchmarkScrub1MBWithSecrets(b *testing.B) {
 	sc := benchScrubber()
 	b.SetBytes(int64(len(msg)))
 	for b.Loop() {
-		out := sc.Scrub(msg)
+		out := sc.ScrubJSON(msg)
 		if bytes.Contains(out, []byte(benchSecret)) {
 			b.Fatal("secret survived scrubbing")
 		}
@@ -153,7 +153,7 @@ func BenchmarkCallPath1MB(b *testing.B) {
 		if _, err := injectArgs(args, values); err != nil {
 			b.Fatal(err)
 		}
-		_ = sc.Scrub(msg)
+		_ = sc.ScrubJSON(msg)
 	}
 }
 

@@ -2,77 +2,226 @@ package proxy
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/agw-proxy/agw-proxy/internal/leakcheck"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
-func TestScrub(t *testing.T) {
-	const plain = "1/1209876543:abcdef0123456789"
-	const special = `tok<en>&"q\uote'/+=`
-	sc := NewScrubber()
-	sc.Add(plain)
-	sc.Add(special)
+// The scrub tests build every form of a secret with encoders of their own
+// (encoding/json, net/url, hand-written escapes), never with the scrubber's
+// decoder, and judge the output with internal/leakcheck, which decodes it as
+// a client would.
 
-	jsonOnce := func(s string) string { b, _ := json.Marshal(s); return string(b) }
-	tests := []struct{ name, in string }{
-		{"raw", "token is " + plain},
-		{"bearer", "Authorization: Bearer " + plain},
-		{"json string", `{"token":` + jsonOnce(special) + `}`},
-		{"json in json", jsonOnce(`{"token":` + jsonOnce(special) + `}`)},
-		{"json in json in json", jsonOnce(jsonOnce(`{"t":` + jsonOnce(special) + `}`))},
-		{"query escaped", "https://x/?t=" + url.QueryEscape(special)},
-		{"path escaped", "https://x/" + url.PathEscape(special)},
-		{"twice", plain + " and " + plain},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			out := sc.Scrub([]byte(tt.in))
-			if leaks(out, plain, special) {
-				t.Errorf("secret survived scrubbing")
-			}
-			if !bytes.Contains(out, []byte(Mask)) {
-				t.Errorf("no mask in output")
-			}
-			if got := sc.String(tt.in); leaks([]byte(got), plain, special) {
-				t.Errorf("String: secret survived scrubbing")
-			}
-		})
-	}
+const (
+	asanaShaped  = "2/1205123456789012/1206987654321098:3f9a0c1d2e3f405162738495a6b7c8d9"
+	clientSecret = "k3j4h5g6f7d8s9a0q1w2e3r4t5y6u7i8o9p0l1k2j3h4g5f6d7s"
+	specialToken = `tok<en>&"q\uote'/+= with space`
+)
 
-	clean := []byte(`{"result":"nothing to see"}`)
-	if out := sc.Scrub(clean); &out[0] != &clean[0] {
-		t.Error("Scrub copied a clean input")
+// jsonString is s as a JSON string, quotes included, as encoding/json
+// writes it (escapeHTML: <, > and & as \u003c...).
+func jsonString(s string, escapeHTML bool) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(escapeHTML)
+	if err := enc.Encode(s); err != nil {
+		panic(err)
 	}
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
-// leaks reports whether b holds any secret, raw or in a JSON or URL form
-// that a reader would decode back to it.
-func leaks(b []byte, secrets ...string) bool {
-	for _, s := range secrets {
-		for _, f := range encodings(s) {
-			if bytes.Contains(b, f) {
-				return true
+// inner is a JSON string's body: jsonString without its quotes.
+func inner(quoted string) string { return quoted[1 : len(quoted)-1] }
+
+// uEscape writes the characters of s at the given indexes (all when idx is
+// nil) as \u escapes, with upper- or lower-case hex, the rest as
+// encoding/json would; the result is a JSON string body.
+func uEscape(s string, idx []int, upper bool) string {
+	var b strings.Builder
+	for i, r := range []rune(s) {
+		if idx == nil || containsInt(idx, i) {
+			if upper {
+				fmt.Fprintf(&b, `\u%04X`, r)
+			} else {
+				fmt.Fprintf(&b, `\u%04x`, r)
 			}
+			continue
+		}
+		b.WriteString(inner(jsonString(string(r), false)))
+	}
+	return b.String()
+}
+
+func containsInt(list []int, v int) bool {
+	for _, x := range list {
+		if x == v {
+			return true
 		}
 	}
 	return false
 }
 
+// slashEscaped is a JSON string body with every / written \/ (PHP's
+// json_encode and several Java encoders do this).
+func slashEscaped(s string) string {
+	return strings.ReplaceAll(inner(jsonString(s, false)), "/", `\/`)
+}
+
+func TestScrubJSONFindsEveryForm(t *testing.T) {
+	sc := NewScrubber()
+	for _, s := range []string{asanaShaped, clientSecret, specialToken} {
+		sc.Add(tokenstore.Secret(s))
+	}
+	doc := func(body string) string { return `{"t":"` + body + `"}` } // a JSON document holding a string body
+	text := func(v string) string {
+		return `{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":` + jsonString(v, true) + `}]}}`
+	}
+	for _, secret := range []string{asanaShaped, specialToken} {
+		forms := map[string]string{
+			"raw":                       `{"a":` + jsonString(secret, false) + `}`,
+			"html-escaped":              `{"a":` + jsonString(secret, true) + `}`,
+			"bearer":                    `{"X-Asana-Token":` + jsonString("Bearer "+secret, true) + `}`,
+			"escaped slashes":           doc(slashEscaped(secret)),
+			"first char \\u":            doc(uEscape(secret, []int{0}, false)),
+			"every char \\u":            doc(uEscape(secret, nil, false)),
+			"every char \\u, upper hex": doc(uEscape(secret, nil, true)),
+			"as a key":                  `{` + jsonString(secret, false) + `:1}`,
+			"nested json":               text(doc(slashEscaped(secret))),
+			"nested json, \\u":          text(doc(uEscape(secret, nil, true))),
+			"json after prose":          text("the target said: " + doc(uEscape(secret, []int{3}, false)) + " (end)"),
+			"two levels deeper":         text(jsonString(doc(uEscape(secret, nil, false)), false)),
+			"escapes in free text":      text("token=" + slashEscaped(secret)),
+			"query escaped":             text("https://x/?t=" + url.QueryEscape(secret)),
+			"path escaped":              text("https://x/" + url.PathEscape(secret)),
+			"lower-case percent hex":    text(strings.ToLower(url.QueryEscape(secret))),
+			"html references":           text(strings.NewReplacer("/", "&#x2F;", ":", "&#58;", "<", "&lt;").Replace(secret)),
+			"named reference":           text(strings.ReplaceAll(secret, "/", "&sol;")),
+			"minus its first char":      `{"a":` + jsonString(secret[1:], false) + `}`,
+			"minus its last char":       `{"a":` + jsonString(secret[:len(secret)-1], false) + `}`,
+			"twice":                     `{"a":` + jsonString(secret+" and "+secret, false) + `}`,
+			"in an error's data":        `{"jsonrpc":"2.0","id":2,"error":{"code":-32000,"message":"x","data":{"echo":"` + slashEscaped(secret) + `"}}}`,
+		}
+		for name, in := range forms {
+			t.Run(fmt.Sprintf("%.8s/%s", secret, name), func(t *testing.T) {
+				if !json.Valid([]byte(in)) {
+					t.Fatalf("test input is not JSON: %s", in)
+				}
+				if leakcheck.Message([]byte(in), secret) == nil {
+					t.Fatalf("the oracle finds nothing in the input: the case tests nothing")
+				}
+				out := sc.ScrubJSON([]byte(in))
+				if !json.Valid(out) {
+					t.Fatalf("output is not valid JSON: %s", out)
+				}
+				if err := leakcheck.Message(out, secret); err != nil {
+					t.Errorf("%v\nout: %s", err, out)
+				}
+				if !bytes.Contains(out, []byte(Mask)) {
+					t.Errorf("no mask in output: %s", out)
+				}
+				if err := leakcheck.Text(sc.String(in), secret); err != nil {
+					t.Errorf("String: %v", err)
+				}
+			})
+		}
+	}
+}
+
+func TestScrubJSONKeepsEverythingElse(t *testing.T) {
+	sc := NewScrubber()
+	sc.Add(asanaShaped)
+	// The first character escaped, as a target may send it: the mask must
+	// take the whole escape, not leave `\u003` behind (invalid JSON).
+	in := `{"a":"before \u0032/1205123456789012/1206987654321098:3f9a0c1d2e3f405162738495a6b7c8d9 after","n":1.5e3,"b":"\u00e9"}`
+	want := `{"a":"before [redacted] after","n":1.5e3,"b":"\u00e9"}`
+	if got := string(sc.ScrubJSON([]byte(in))); got != want {
+		t.Errorf("ScrubJSON =\n %s\nwant\n %s", got, want)
+	}
+	// One level deeper, the same: the inner document stays valid JSON.
+	nested := `{"text":` + jsonString(`{"t":"\u0032/1205123456789012/1206987654321098:3f9a0c1d2e3f405162738495a6b7c8d9"}`, false) + `}`
+	out := sc.ScrubJSON([]byte(nested))
+	var outer struct{ Text string }
+	if err := json.Unmarshal(out, &outer); err != nil {
+		t.Fatalf("output is not JSON: %v: %s", err, out)
+	}
+	if outer.Text != `{"t":"[redacted]"}` {
+		t.Errorf("inner document = %s, want the whole escaped token masked", outer.Text)
+	}
+}
+
+func TestScrubJSONNumberThatIsASecret(t *testing.T) {
+	sc := NewScrubber()
+	sc.Add("98765432109876543210")
+	out := sc.ScrubJSON([]byte(`{"a":98765432109876543210,"b":[1,98765432109876543210]}`))
+	if string(out) != `{"a":"[redacted]","b":[1,"[redacted]"]}` {
+		t.Errorf("ScrubJSON = %s", out)
+	}
+}
+
+func TestScrubPolicyForPartsOfASecret(t *testing.T) {
+	sc := NewScrubber()
+	sc.Add(asanaShaped)
+	sc.Add("short-secret")
+	tests := []struct {
+		in     string
+		masked bool
+	}{
+		{asanaShaped[5:21], true},   // any run of 16
+		{asanaShaped[5:20], false},  // 15 is not
+		{"1205123456789012", false}, // the user's gid: digits only
+		{"/1205123456789012", true}, // with a character that is not a digit
+		{"short-secret", true},      // a short secret, whole
+		{"short-secre", false},      // but not a part of it
+		{"x" + asanaShaped[3:40] + "y", true},
+	}
+	for _, tt := range tests {
+		got := sc.String("<" + tt.in + ">")
+		if masked := got != "<"+tt.in+">"; masked != tt.masked {
+			t.Errorf("%q: masked = %v, want %v (got %q)", tt.in, masked, tt.masked, got)
+		}
+	}
+	if got := sc.String("a " + asanaShaped[1:] + " b"); got != "a "+Mask+" b" {
+		t.Errorf("a secret minus its first character: %q", got)
+	}
+}
+
+func TestScrubCleanInputIsNotCopied(t *testing.T) {
+	sc := NewScrubber()
+	sc.Add(asanaShaped)
+	for _, clean := range []string{
+		`{"result":"nothing to see"}`,
+		`{"text":"{\"notes\":\"line\\nline \\\"quoted\\\"\",\"path\":\"/a/b\"}"}`, // nested JSON with \n and \"
+		`{"text":"caf\u00e9 \/ 50% &amp; more"}`,                                  // escapes that decode to no secret
+	} {
+		in := []byte(clean)
+		if out := sc.ScrubJSON(in); &out[0] != &in[0] || !bytes.Equal(out, in) {
+			t.Errorf("ScrubJSON changed or copied clean input %s", clean)
+		}
+		if out := sc.Scrub(in); &out[0] != &in[0] {
+			t.Errorf("Scrub copied clean input %s", clean)
+		}
+	}
+}
+
 func TestScrubberWriter(t *testing.T) {
 	sc := NewScrubber()
-	sc.Add("hunter2hunter2")
+	sc.Add(asanaShaped)
 	var buf bytes.Buffer
 	w := sc.Writer(&buf)
-	n, err := w.Write([]byte("level=DEBUG msg=token value=hunter2hunter2\n"))
-	if err != nil || n != len("level=DEBUG msg=token value=hunter2hunter2\n") {
+	line := `level=DEBUG msg=echo body="{\"t\":\"` + slashEscaped(asanaShaped) + `\"}"` + "\n"
+	n, err := w.Write([]byte(line))
+	if err != nil || n != len(line) {
 		t.Fatalf("Write = %d, %v", n, err)
 	}
-	if strings.Contains(buf.String(), "hunter2hunter2") {
-		t.Error("secret reached the log")
+	if err := leakcheck.Text(buf.String(), asanaShaped); err != nil {
+		t.Error(err)
 	}
 }
 
@@ -84,41 +233,122 @@ func TestScrubIgnoresEmptyAndRepeats(t *testing.T) {
 	if got := string(sc.Scrub([]byte("x abcdefgh y"))); got != "x "+Mask+" y" {
 		t.Errorf("Scrub = %q", got)
 	}
+	if n := len(sc.ix.Load().forms); n != 1 {
+		t.Errorf("%d forms after adding one secret twice", n)
+	}
 }
 
+// leakyForm writes secret the way a careless or hostile peer might, with
+// choices taken from r: escapes per character, percent-encoding, HTML
+// references, JSON documents nested around it. The result is a JSON string
+// body (it goes between quotes).
+func leakyForm(r *rand.Rand, secret string) string {
+	var b strings.Builder
+	for _, c := range []rune(secret) {
+		switch r.IntN(6) {
+		case 0:
+			fmt.Fprintf(&b, `\u%04x`, c)
+		case 1:
+			fmt.Fprintf(&b, `\u%04X`, c)
+		case 2:
+			if c == '/' {
+				b.WriteString(`\/`)
+			} else {
+				b.WriteString(inner(jsonString(string(c), true)))
+			}
+		case 3:
+			b.WriteString(inner(jsonString(url.QueryEscape(string(c)), false)))
+		case 4:
+			fmt.Fprintf(&b, "&#%d;", c)
+		default:
+			b.WriteString(inner(jsonString(string(c), false)))
+		}
+	}
+	s := b.String()
+	for range r.IntN(3) { // nested JSON documents, each with some prose
+		doc := `{"echo":"` + s + `"}`
+		if r.IntN(2) == 0 {
+			doc = "target said " + doc
+		}
+		s = inner(jsonString(doc, r.IntN(2) == 0))
+	}
+	return s
+}
+
+// FuzzScrubJSON: a leaky peer puts secrets, in random forms and split at
+// random points across fields, into a message; what the scrubber lets out
+// must be valid JSON in which the oracle finds no secret.
+func FuzzScrubJSON(f *testing.F) {
+	f.Add(uint64(1), uint64(2), "")
+	f.Add(uint64(7), uint64(99), `{"x":"y"}`)
+	f.Fuzz(func(t *testing.T, seed1, seed2 uint64, filler string) {
+		r := rand.New(rand.NewPCG(seed1, seed2))
+		secrets := []string{asanaShaped, clientSecret, "Bearer " + asanaShaped}
+		sc := NewScrubber()
+		sc.Add(asanaShaped)
+		sc.Add(clientSecret)
+		fill := inner(jsonString(filler, false))
+		var fields []string
+		for i := range 1 + r.IntN(4) {
+			s := secrets[r.IntN(len(secrets))]
+			// A split point: the secret across two fields.
+			if cut := r.IntN(len(s) + 1); r.IntN(3) == 0 {
+				fields = append(fields, fmt.Sprintf(`"p%d":"%s%s"`, i, fill, leakyForm(r, s[:cut])), fmt.Sprintf(`"q%d":"%s%s"`, i, leakyForm(r, s[cut:]), fill))
+				continue
+			}
+			fields = append(fields, fmt.Sprintf(`"f%d":"%s%s%s"`, i, fill, leakyForm(r, s), fill))
+		}
+		msg := []byte(`{"jsonrpc":"2.0","id":1,"result":{` + strings.Join(fields, ",") + `}}`)
+		if !json.Valid(msg) {
+			t.Fatalf("generated message is not JSON: %s", msg)
+		}
+		out := sc.ScrubJSON(msg)
+		if !json.Valid(out) {
+			t.Fatalf("output is not valid JSON:\n in: %s\nout: %s", msg, out)
+		}
+		if err := leakcheck.Message(out, asanaShaped, clientSecret); err != nil {
+			t.Fatalf("%v\n in: %s\nout: %s", err, msg, out)
+		}
+	})
+}
+
+// FuzzScrub: arbitrary text around a secret in arbitrary bytes: the secret
+// never survives, and text without it comes back unchanged.
 func FuzzScrub(f *testing.F) {
-	f.Add("secret-token-123", "prefix secret-token-123 suffix")
-	f.Add(`a"b\c<d>`, `{"x":"a\"b\\c\u003cd\u003e"}`)
-	f.Add("tok", "tototok")
-	f.Fuzz(func(t *testing.T, secret, text string) {
+	f.Add("secret-token-1234567890", "prefix", "suffix")
+	f.Add(`a"b\c<d>efghijklmnopqr`, `{"x":"`, `"}`)
+	f.Add("tok", "toto", "k")
+	f.Fuzz(func(t *testing.T, secret, before, after string) {
 		if len(secret) < 3 {
 			return
 		}
 		sc := NewScrubber()
 		sc.Add(tokenstore.Secret(secret))
-		// The secret inside the text in every encoding must not survive.
-		for _, f := range encodings(secret) {
-			in := text + string(f) + text
-			out := sc.Scrub([]byte(in))
-			for _, part := range bytes.Split(out, []byte(Mask)) {
-				if bytes.Contains(part, []byte(secret)) {
-					t.Fatalf("raw secret survived")
-				}
+		out := string(sc.Scrub([]byte(before + secret + after)))
+		for _, part := range strings.Split(out, Mask) {
+			if strings.Contains(part, secret) {
+				t.Fatalf("secret survived: %q", out)
 			}
+		}
+		clean := before + after
+		if strings.Contains(clean, secret) || leakcheck.Text(clean, secret) != nil {
+			return
+		}
+		if got := sc.String(clean); got != clean && !strings.Contains(got, Mask) {
+			t.Fatalf("clean text changed without a mask: %q -> %q", clean, got)
 		}
 	})
 }
 
-func TestAnchorIsInEveryEncoding(t *testing.T) {
-	for _, s := range []string{"plain-token_1.2~x", `a<b>&c"d\e/f`, "1/1209876543:abc", "\u2028x\u00e9y", "!!!"} {
-		a := anchor(s)
-		for _, f := range encodings(s) {
-			if !bytes.Contains(f, a) {
-				t.Errorf("an encoding of %q lacks its anchor %q", s, a)
+func TestAllDigits8(t *testing.T) {
+	for c := range 256 {
+		for pos := range 8 {
+			g := []byte("01234567")
+			g[pos] = byte(c)
+			want := allDigits(g)
+			if got := allDigits8(binary.LittleEndian.Uint64(g)); got != want {
+				t.Fatalf("allDigits8(%q) = %v", g, got)
 			}
 		}
-	}
-	if got := string(anchor("ab!cdef?g")); got != "cdef" {
-		t.Errorf("anchor = %q, want the longest safe run", got)
 	}
 }

@@ -47,6 +47,9 @@ func (p *Proxy) callTool(ctx context.Context, raw json.RawMessage) (json.RawMess
 	if err := json.Unmarshal(raw, &params); err != nil || params.Name == "" {
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "agw-proxy: tools/call needs params with a tool name"}
 	}
+	if err := p.waitPrimed(ctx); err != nil {
+		return nil, err
+	}
 	cs, err := p.ready(ctx)
 	if err != nil {
 		var jerr *jsonrpc.Error
@@ -187,7 +190,7 @@ func (p *Proxy) callFailed(ctx context.Context, tool string, err error) (json.Ra
 	case errors.As(err, &jerr) && jerr.Code == codeInvalidBearer:
 		return errorResult("the Gateway rejected the access token even after a refresh (%s): check that the app client is allowed by the Gateway's authorizer; run `agw-proxy doctor`", p.scrub.String(jerr.Message))
 	case errors.As(err, &jerr):
-		return nil, &jsonrpc.Error{Code: jerr.Code, Message: p.scrub.String(jerr.Message), Data: p.scrub.Scrub(jerr.Data)}
+		return nil, &jsonrpc.Error{Code: jerr.Code, Message: p.scrub.String(jerr.Message), Data: p.scrub.ScrubJSON(jerr.Data)}
 	}
 	return errorResult("the call to the Gateway failed, and may or may not have reached the target: %s", p.redact(err))
 }

@@ -17,8 +17,10 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// maxResponseSize bounds one response read from the Gateway.
-const maxResponseSize = 2 * MaxMessageSize
+// maxResponseSize bounds one response read from the Gateway, and one event
+// of an event stream (however many data: lines make it up). The Gateway's
+// own limit on a payload is 6 MB.
+const maxResponseSize = 32 << 20
 
 // post sends one request on cs's session straight over HTTP, the way the
 // SDK's Streamable HTTP client would (same session id, protocol version and
@@ -204,10 +206,14 @@ func (p *Proxy) readEvents(ctx context.Context, body io.Reader, id string) (json
 		}
 		line = bytes.TrimSuffix(line, []byte{'\r'})
 		if v, ok := bytes.CutPrefix(line, []byte("data:")); ok {
+			v = bytes.TrimPrefix(v, []byte(" "))
+			if len(data)+len(v)+1 > maxResponseSize {
+				return nil, fmt.Errorf("an event in the Gateway's event stream is larger than %d MiB", maxResponseSize>>20)
+			}
 			if len(data) > 0 {
 				data = append(data, '\n')
 			}
-			data = append(data, bytes.TrimPrefix(v, []byte(" "))...)
+			data = append(data, v...)
 		}
 		if (len(line) == 0 || err != nil) && len(data) > 0 {
 			if res, err, done := event(); done {
@@ -223,6 +229,9 @@ func (p *Proxy) readEvents(ctx context.Context, body io.Reader, id string) (json
 // relay passes a notification from the Gateway on to the client. Requests
 // from the Gateway (sampling, elicitation) are not supported and dropped.
 func (p *Proxy) relay(ctx context.Context, m *wireMessage) {
+	if p.waitPrimed(ctx) != nil {
+		return
+	}
 	switch m.Method {
 	case "notifications/progress":
 		// The progress token is the client's own: it was passed through.

@@ -109,6 +109,7 @@ type Proxy struct {
 	server *mcp.Server
 
 	resync chan struct{} // upstream tools/list_changed, coalesced
+	primed chan struct{} // closed once every rule's secret has been read, or could not be
 	seq    atomic.Uint64 // ids of the requests the proxy sends itself
 
 	secretsMu   sync.Mutex
@@ -116,7 +117,7 @@ type Proxy struct {
 
 	runCtx   context.Context // ends when Run does
 	callsMu  sync.Mutex
-	inflight map[any]context.CancelFunc // the client's tools/call requests, by id
+	inflight map[any]*inflightCall // the client's intercepted requests, by id
 
 	mu          sync.Mutex
 	cs          *mcp.ClientSession // live upstream session; nil while connecting
@@ -172,13 +173,15 @@ func New(opts Options) (*Proxy, error) {
 	if opts.Version == "" {
 		opts.Version = "devel"
 	}
+	primed := make(chan struct{})
 	p := &Proxy{
 		opts:        opts,
-		log:         opts.Logger,
+		log:         slog.New(primedHandler{opts.Logger.Handler(), primed, opts.SecretTimeout + time.Second}),
 		scrub:       opts.Scrubber,
 		resync:      make(chan struct{}, 1),
+		primed:      primed,
 		changed:     make(chan struct{}),
-		inflight:    make(map[any]context.CancelFunc),
+		inflight:    make(map[any]*inflightCall),
 		secretCache: make(map[string]cachedSecret),
 	}
 	impl := &mcp.Implementation{Name: "agw-proxy", Version: opts.Version}
@@ -222,11 +225,8 @@ func (p *Proxy) Run(ctx context.Context, in io.Reader, out io.Writer) error {
 	p.mu.Unlock()
 
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		p.maintain(ctx)
-	}()
+	wg.Go(func() { p.prime(ctx) })
+	wg.Go(func() { p.maintain(ctx) })
 	defer p.opts.HTTPClient.CloseIdleConnections()
 	defer wg.Wait()
 
@@ -305,11 +305,11 @@ func (p *Proxy) intercept(req *jsonrpc.Request) bool {
 			return false // the SDK answers what is out of place
 		}
 		ctx, cancel := context.WithCancel(p.runCtx)
-		key := req.ID.Raw()
+		call := &inflightCall{cancel: cancel}
 		p.callsMu.Lock()
-		p.inflight[key] = cancel
+		p.inflight[req.ID.Raw()] = call
 		p.callsMu.Unlock()
-		go p.serveCall(ctx, req)
+		go p.serveCall(ctx, req, call)
 		return true
 	case "notifications/cancelled":
 		var params struct {
@@ -323,25 +323,32 @@ func (p *Proxy) intercept(req *jsonrpc.Request) bool {
 			return false
 		}
 		p.callsMu.Lock()
-		cancel, ok := p.inflight[id.Raw()]
+		call, ok := p.inflight[id.Raw()]
 		p.callsMu.Unlock()
 		if ok {
-			cancel()
+			call.cancel()
 		}
 		return ok
 	}
 	return false
 }
 
+// An inflightCall is an intercepted request being served.
+type inflightCall struct {
+	cancel context.CancelFunc
+}
+
 // serveCall answers one intercepted request.
-func (p *Proxy) serveCall(ctx context.Context, req *jsonrpc.Request) {
-	key := req.ID.Raw()
+func (p *Proxy) serveCall(ctx context.Context, req *jsonrpc.Request, call *inflightCall) {
 	defer func() {
+		// Once answered, the id is free, and a new request may have
+		// taken it: remove this one only.
 		p.callsMu.Lock()
-		cancel := p.inflight[key]
-		delete(p.inflight, key)
+		if p.inflight[req.ID.Raw()] == call {
+			delete(p.inflight, req.ID.Raw())
+		}
 		p.callsMu.Unlock()
-		cancel()
+		call.cancel()
 	}()
 	var res json.RawMessage
 	var err error
@@ -392,6 +399,9 @@ func (p *Proxy) initialize(ctx context.Context, next mcp.MethodHandler, req mcp.
 // listTools returns the tools/list result for the client: the Gateway's
 // tools, stripped, all in one page.
 func (p *Proxy) listTools(ctx context.Context) (json.RawMessage, error) {
+	if err := p.waitPrimed(ctx); err != nil {
+		return nil, err
+	}
 	_, err := p.ready(ctx)
 	p.mu.Lock()
 	// From now on the client holds a listing (or an error), so a change of
@@ -403,13 +413,13 @@ func (p *Proxy) listTools(ctx context.Context) (json.RawMessage, error) {
 }
 
 func (p *Proxy) onProgress(ctx context.Context, req *mcp.ProgressNotificationClientRequest) {
-	if ss := p.session(); ss != nil {
+	if ss := p.session(); ss != nil && p.waitPrimed(ctx) == nil {
 		_ = ss.NotifyProgress(ctx, req.Params)
 	}
 }
 
 func (p *Proxy) onLog(ctx context.Context, req *mcp.LoggingMessageRequest) {
-	if ss := p.session(); ss != nil {
+	if ss := p.session(); ss != nil && p.waitPrimed(ctx) == nil {
 		_ = ss.Log(ctx, req.Params)
 	}
 }

@@ -36,7 +36,8 @@ var asanaRule = proxy.Rule{
 // as a desktop client would use stdio) and the emulator.
 type harness struct {
 	sim     *gatewaysim.Sim
-	secrets *tokenstore.Fake
+	secrets *tokenstore.Fake // the injected secrets the proxy reads
+	gateway *tokenstore.Fake // the Gateway's client secret, which the token source reads
 	auth    *tokenstore.GatewayAuth
 	client  *mcp.ClientSession
 	out     *syncBuffer // everything the proxy wrote toward the client
@@ -73,6 +74,8 @@ type setup struct {
 	gatewayFor func(*gatewaysim.Sim) string
 	// clientSecret replaces the emulator's in the store (to test a wrong one).
 	clientSecret tokenstore.Secret
+	// prepare, if set, runs before the proxy starts (and reads its secrets).
+	prepare func(*harness)
 }
 
 func start(t *testing.T, s setup) *harness {
@@ -85,7 +88,7 @@ func start(t *testing.T, s setup) *harness {
 	}
 	sim := gatewaysim.StartForTest(t, s.sim)
 
-	h := &harness{sim: sim, secrets: tokenstore.NewFake(), out: &syncBuffer{}, logs: &syncBuffer{}, scrub: proxy.NewScrubber(), changed: make(chan struct{}, 10)}
+	h := &harness{sim: sim, secrets: tokenstore.NewFake(), gateway: tokenstore.NewFake(), out: &syncBuffer{}, logs: &syncBuffer{}, scrub: proxy.NewScrubber(), changed: make(chan struct{}, 10)}
 	ctx := context.Background()
 	if !s.noSecret {
 		h.secrets.Set(ctx, "default", "asana", asanaToken)
@@ -93,7 +96,7 @@ func start(t *testing.T, s setup) *harness {
 	if s.clientSecret == "" {
 		s.clientSecret = tokenstore.Secret(sim.ClientSecret)
 	}
-	h.secrets.Set(ctx, "default", tokenstore.ClientSecretName, s.clientSecret)
+	h.gateway.Set(ctx, "default", tokenstore.ClientSecretName, s.clientSecret)
 	h.scrub.Add(tokenstore.Secret(sim.ClientSecret))
 
 	opts := proxy.Options{
@@ -117,7 +120,7 @@ func start(t *testing.T, s setup) *harness {
 			TokenURL: sim.TokenURL,
 			ClientID: sim.ClientID,
 			Scopes:   []string{sim.Scope},
-			Secrets:  h.secrets,
+			Secrets:  h.gateway,
 		})
 		h.auth.OnToken = h.scrub.Add
 		opts.OAuthHandler = h.auth
@@ -125,6 +128,9 @@ func start(t *testing.T, s setup) *harness {
 	p, err := proxy.New(opts)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if s.prepare != nil {
+		s.prepare(h)
 	}
 
 	inR, inW := io.Pipe()
@@ -333,8 +339,9 @@ func TestMissingSecretIsAnActionableToolError(t *testing.T) {
 }
 
 func TestHangingKeychainIsAToolErrorNotAHang(t *testing.T) {
-	h := start(t, setup{})
-	h.secrets.Hang(time.Hour)
+	// The keychain hangs from the start: the read at start gives up after
+	// SecretTimeout, and so does the call's.
+	h := start(t, setup{prepare: func(h *harness) { h.secrets.Hang(time.Hour) }})
 	h.tools(t) // listing needs no secret
 	res := h.call(t, asanaTool, map[string]any{"tool_name": "x"})
 	if !res.IsError || !strings.Contains(text(res), "keychain") {

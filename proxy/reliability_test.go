@@ -17,7 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agw-proxy/agw-proxy/configs"
 	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
+	"github.com/agw-proxy/agw-proxy/internal/leakcheck"
 	"github.com/agw-proxy/agw-proxy/proxy"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -108,7 +110,7 @@ func TestWrongClientSecretIsActionable(t *testing.T) {
 		t.Errorf("tools/call with a wrong client secret: %q", text(res))
 	}
 	// A login in another terminal heals the running proxy.
-	h.secrets.Set(context.Background(), "default", tokenstore.ClientSecretName, tokenstore.Secret(h.sim.ClientSecret))
+	h.gateway.Set(context.Background(), "default", tokenstore.ClientSecretName, tokenstore.Secret(h.sim.ClientSecret))
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		res := h.call(t, asanaTool, map[string]any{"tool_name": "y"})
@@ -351,9 +353,8 @@ func TestNoGoroutinesLeftBehind(t *testing.T) {
 }
 
 func TestLockedKeychainIsAToolError(t *testing.T) {
-	h := start(t, setup{})
+	h := start(t, setup{prepare: func(h *harness) { h.secrets.FailWith(tokenstore.ErrLocked) }})
 	h.tools(t)
-	h.secrets.FailWith(tokenstore.ErrLocked)
 	res := h.call(t, asanaTool, map[string]any{"tool_name": "x"})
 	if !res.IsError || !strings.Contains(text(res), "locked") {
 		t.Errorf("want a locked-keychain error result, got isError=%v %q", res.IsError, text(res))
@@ -407,14 +408,15 @@ func TestSecretIsReadOncePerTTL(t *testing.T) {
 	restore := proxy.SetClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
 	defer restore()
 	h := start(t, setup{})
-	h.tools(t)
+	h.tools(t) // answered once the secrets have been read at start
 	reads := func() int { return h.secrets.Calls("get") }
-
-	before := reads()
+	if got := reads(); got != 1 {
+		t.Errorf("%d keychain reads at start, want 1", got)
+	}
 	h.call(t, asanaTool, map[string]any{"tool_name": "a"})
 	h.call(t, asanaTool, map[string]any{"tool_name": "b"})
-	if got := reads() - before; got != 1 {
-		t.Errorf("%d keychain reads for two calls within the TTL, want 1", got)
+	if got := reads(); got != 1 {
+		t.Errorf("%d keychain reads in all for two calls within the TTL, want 1", got)
 	}
 
 	// A new login is used once the TTL has passed.
@@ -488,5 +490,30 @@ func TestCallThatCouldNotConnectIsSentOnceTheGatewayIsBack(t *testing.T) {
 	}
 	if n := h.sim.Counts().BackendRequests; n != 1 {
 		t.Errorf("backend got %d requests, want exactly 1", n)
+	}
+}
+
+func TestSecretsAreKnownBeforeTheFirstCall(t *testing.T) {
+	// A target whose tool description holds the user's token, escaped the
+	// way a PHP or Java encoder writes it: the client lists tools before it
+	// has made any call, so the proxy must know the token already.
+	escaped := strings.ReplaceAll(asanaToken, "/", `\/`)
+	spec := strings.Replace(string(configs.AsanaOpenAPI), `"description": "Runs one Asana operation`,
+		`"description": "With `+escaped+`, runs one Asana operation`, 1)
+	h := start(t, setup{sim: gatewaysim.Options{Targets: []gatewaysim.Target{
+		{Name: gatewaysim.DefaultTargetName, Spec: []byte(spec), APIKey: gatewaysim.DefaultAPIKey},
+	}}})
+	tools := h.tools(t)
+	tool, ok := tools[asanaTool]
+	if !ok {
+		t.Fatal("tool not listed")
+	}
+	if !strings.Contains(tool.Description, proxy.Mask) {
+		t.Errorf("the token in the tool's description was not masked: %q", tool.Description)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(h.out.String()), "\n") {
+		if err := leakcheck.Message([]byte(line), asanaToken); err != nil {
+			t.Error(err)
+		}
 	}
 }

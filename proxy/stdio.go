@@ -36,7 +36,8 @@ type stdioConn struct {
 
 	pendingMu sync.Mutex
 	pending   map[any]bool  // ids of requests read and not yet answered
-	answered  chan struct{} // signalled when pending shrinks
+	owed      int           // answers not yet written (drain waits for them)
+	answered  chan struct{} // signalled when owed shrinks
 
 	incoming  chan readResult
 	closed    chan struct{}
@@ -80,10 +81,15 @@ func (c *stdioConn) readLoop() {
 				}
 			} else {
 				req, isReq := msg.(*jsonrpc.Request)
-				if isReq && req.IsCall() {
-					c.pendingMu.Lock()
-					c.pending[req.ID.Raw()] = true
-					c.pendingMu.Unlock()
+				if isReq && req.IsCall() && !c.track(req.ID) {
+					// A second request with the id of one still in
+					// flight: answering it would answer the first.
+					id, _ := json.Marshal(req.ID.Raw())
+					if werr := c.writeRaw(errorResponse(id, codeInvalidRequest, "request id already in use")); werr != nil {
+						c.deliver(readResult{err: werr})
+						return
+					}
+					continue
 				}
 				if isReq && c.intercept != nil && c.intercept(req) {
 					continue
@@ -103,6 +109,19 @@ func (c *stdioConn) readLoop() {
 	}
 }
 
+// track records that request id awaits an answer. It reports false when a
+// request with the same id awaits one already.
+func (c *stdioConn) track(id jsonrpc.ID) bool {
+	c.pendingMu.Lock()
+	defer c.pendingMu.Unlock()
+	if c.pending[id.Raw()] {
+		return false
+	}
+	c.pending[id.Raw()] = true
+	c.owed++
+	return true
+}
+
 // drainTimeout bounds how long requests read before stdin ended may take to
 // be answered before the session closes.
 const drainTimeout = time.Second
@@ -115,7 +134,7 @@ func (c *stdioConn) drain() {
 	defer deadline.Stop()
 	for {
 		c.pendingMu.Lock()
-		n := len(c.pending)
+		n := c.owed
 		c.pendingMu.Unlock()
 		if n == 0 {
 			return
@@ -291,17 +310,36 @@ func (c *stdioConn) Write(ctx context.Context, msg jsonrpc.Message) error {
 	if err != nil {
 		return err
 	}
+	r, isResp := msg.(*jsonrpc.Response)
+	if isResp {
+		// The id is free again before the client can see the answer and
+		// send a new request with it.
+		c.release(r.ID)
+	}
 	err = c.writeRaw(data)
-	if r, ok := msg.(*jsonrpc.Response); ok {
-		c.forget(r.ID)
+	if isResp {
+		c.paid()
 	}
 	return err
 }
 
-// forget marks the request id as answered (or never to be answered).
+// forget marks request id as never to be answered (it was cancelled).
 func (c *stdioConn) forget(id jsonrpc.ID) {
+	c.release(id)
+	c.paid()
+}
+
+// release frees request id for a new request.
+func (c *stdioConn) release(id jsonrpc.ID) {
 	c.pendingMu.Lock()
 	delete(c.pending, id.Raw())
+	c.pendingMu.Unlock()
+}
+
+// paid records that one answer owed has been written, or never will be.
+func (c *stdioConn) paid() {
+	c.pendingMu.Lock()
+	c.owed = max(0, c.owed-1)
 	c.pendingMu.Unlock()
 	select {
 	case c.answered <- struct{}{}:
@@ -339,7 +377,7 @@ func (c *stdioConn) writeRaw(data []byte) error {
 		}
 		data = buf.Bytes()
 	}
-	data = append(c.scrub.Scrub(data), '\n')
+	data = append(c.scrub.ScrubJSON(data), '\n')
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
 	select {

@@ -149,21 +149,21 @@ func loginSecret(ctx context.Context, e *env, p *profile, pf *profileFlags, name
 	if err := e.keychain().Set(ctx, p.name, name, v); err != nil {
 		return fail(e, keychainError(err))
 	}
-	fmt.Fprintf(e.stdout, "Stored %q for profile %q in the keychain (%s).\n", name, p.name, account(p.name, name))
+	writef(e.stdout, "Stored %q for profile %q in the keychain (%s).\n", name, p.name, account(p.name, name))
 	if stripped {
-		fmt.Fprintf(e.stdout, "Removed the \"Bearer \" prefix from the input: the inject rule adds it itself.\n")
+		writef(e.stdout, "Removed the \"Bearer \" prefix from the input: the inject rule adds it itself.\n")
 	} else if _, ok := cutBearer(v); ok {
 		switch {
 		case some:
-			fmt.Fprintf(e.stdout, "Note: the value starts with \"Bearer \" and some inject rules add that prefix too; check their format.\n")
+			writef(e.stdout, "Note: the value starts with \"Bearer \" and some inject rules add that prefix too; check their format.\n")
 		case len(used) == 0:
-			fmt.Fprintf(e.stdout, "Note: the value starts with \"Bearer \"; an inject rule with the default format \"Bearer {secret}\" adds it again.\n")
+			writef(e.stdout, "Note: the value starts with \"Bearer \"; an inject rule with the default format \"Bearer {secret}\" adds it again.\n")
 		}
 	}
 	if len(used) == 0 {
-		fmt.Fprintf(e.stdout, "Profile %q has no inject rules; serve uses this secret with --inject ARG=%s --inject-tools GLOB (or an inject rule in the config file).\n", p.name, name)
+		writef(e.stdout, "Profile %q has no inject rules; serve uses this secret with --inject ARG=%s --inject-tools GLOB (or an inject rule in the config file).\n", p.name, name)
 	} else if !slices.Contains(used, name) {
-		fmt.Fprintf(e.stdout, "No inject rule of profile %q uses it yet.\n", p.name)
+		writef(e.stdout, "No inject rule of profile %q uses it yet.\n", p.name)
 	}
 	noteEnvOverride(e, name)
 	return exitOK
@@ -187,7 +187,7 @@ func failInput(e *env, p *profile, pf *profileFlags, name string, err error) int
 // noteEnvOverride tells the user when the environment hides what was stored.
 func noteEnvOverride(e *env, name string) {
 	if v := strings.TrimSpace(e.getenv(tokenstore.EnvVar(name))); v != "" {
-		fmt.Fprintf(e.stdout, "Note: %s is set in this environment and wins over the keychain; unset it to use the stored value.\n", tokenstore.EnvVar(name))
+		writef(e.stdout, "Note: %s is set in this environment and wins over the keychain; unset it to use the stored value.\n", tokenstore.EnvVar(name))
 	}
 }
 
@@ -284,14 +284,14 @@ func loginClientCredentials(ctx context.Context, e *env, p *profile, pf *profile
 	if err := e.keychain().Set(ctx, p.name, clientSecretName, v); err != nil {
 		return fail(e, keychainError(err))
 	}
-	fmt.Fprintf(e.stdout, "Stored the client secret for profile %q in the keychain (%s).\n", p.name, account(p.name, clientSecretName))
+	writef(e.stdout, "Stored the client secret for profile %q in the keychain (%s).\n", p.name, account(p.name, clientSecretName))
 	noteEnvOverride(e, clientSecretName)
 	if verr != nil {
 		errorf(e, "stored, but could not check it: %v", verr)
 		hintf(e, "the token endpoint (%s) did not answer; run %q later to check the login", tokenURL, p.command("status", ""))
 		return exitError
 	}
-	fmt.Fprintf(e.stdout, "Logged in: the Gateway access token is valid until %s.\n", describeExpiry(tok.Expiry))
+	writef(e.stdout, "Logged in: the Gateway access token is valid until %s.\n", describeExpiry(tok.Expiry))
 	return exitOK
 }
 
@@ -342,7 +342,7 @@ func loginBrowser(ctx context.Context, e *env, p *profile, pf *profileFlags, noB
 	if err := store.Set(ctx, p.name, refreshTokenName, tokenstore.Secret(tok.RefreshToken)); err != nil {
 		return fail(e, keychainError(err))
 	}
-	fmt.Fprintf(e.stdout, "Stored the refresh token for profile %q in the keychain (%s).\n", p.name, account(p.name, refreshTokenName))
+	writef(e.stdout, "Stored the refresh token for profile %q in the keychain (%s).\n", p.name, account(p.name, refreshTokenName))
 	noteEnvOverride(e, refreshTokenName)
 
 	// Prove the stored refresh token works, as serve will use it.
@@ -354,7 +354,7 @@ func loginBrowser(ctx context.Context, e *env, p *profile, pf *profileFlags, noB
 		hintf(e, "run %q to check the login again", p.command("status", ""))
 		return exitError
 	}
-	fmt.Fprintf(e.stdout, "Logged in: the Gateway access token is valid until %s.\n", describeExpiry(access.Expiry))
+	writef(e.stdout, "Logged in: the Gateway access token is valid until %s.\n", describeExpiry(access.Expiry))
 	return exitOK
 }
 

@@ -376,7 +376,7 @@ func resultText(r *mcp.CallToolResult) string {
 // serve runs the demo as a stdio MCP server on e's stdin and stdout. Its
 // notes go to stderr, as do the requests the API receives (masked).
 func (d *demo) serve(ctx context.Context, e *env) int {
-	logger := slog.New(slog.NewTextHandler(d.scrub.Writer(e.stderr), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	logger := newLogger(e.stderr, d.scrub, slog.LevelWarn)
 	px, err := d.newProxy(logger)
 	if err != nil {
 		return fail(e, err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
 	"runtime"
 	"slices"
@@ -366,20 +367,46 @@ func describeExpiry(t time.Time) string {
 	return fmt.Sprintf("%s (in %s)", t.Local().Format("2006-01-02 15:04:05 MST"), time.Until(t).Round(time.Second))
 }
 
-// openBrowser opens url in the user's browser without waiting for it.
-func openBrowser(url string) error {
-	var cmd *exec.Cmd
-	switch runtime.GOOS {
+// browserOpener is the program, with its leading arguments, that opens a
+// URL in the user's browser; openBrowser appends the URL. A variable for
+// tests.
+var browserOpener = defaultBrowserOpener(runtime.GOOS)
+
+func defaultBrowserOpener(goos string) []string {
+	switch goos {
 	case "darwin":
-		cmd = exec.Command("open", url)
+		return []string{"open"}
 	case "windows":
-		cmd = exec.Command("rundll32", "url.dll,FileProtocolHandler", url)
-	default:
-		cmd = exec.Command("xdg-open", url)
+		return []string{"rundll32", "url.dll,FileProtocolHandler"}
 	}
+	return []string{"xdg-open"}
+}
+
+// openBrowser opens url in the user's browser without waiting for it. url
+// is the login's one-time URL (see tokenstore.LoginConfig.OpenURL), since
+// any local process can read the opener's arguments. The opener, and the
+// browser it may start, get this process's environment without the
+// AGW_PROXY_ variables: the secrets' environment override stays here.
+func openBrowser(url string) error {
+	cmd := exec.Command(browserOpener[0], append(slices.Clone(browserOpener[1:]), url)...)
+	cmd.Env = openerEnv(os.Environ())
 	if err := cmd.Start(); err != nil {
 		return err
 	}
 	go cmd.Wait()
 	return nil
+}
+
+// openerEnv returns environ without any AGW_PROXY_* variable (in any case:
+// Windows' names are case-insensitive).
+func openerEnv(environ []string) []string {
+	out := make([]string, 0, len(environ))
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(strings.ToUpper(name), "AGW_PROXY_") {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
 }

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -79,8 +80,12 @@ type LoginConfig struct {
 	// flow listens on exactly its host and port, since Cognito matches
 	// callback URLs exactly.
 	RedirectURL string
-	// OpenURL opens the authorization URL in a browser; nil or an error
-	// leaves the user to open the printed URL.
+	// OpenURL opens the login's one-time URL in a browser: a loopback URL
+	// on RedirectURL's listener that answers its first GET with a redirect
+	// to the authorization URL. It holds neither the state nor the PKCE
+	// challenge, so whatever sees the opener's arguments learns nothing
+	// that completes a login. nil or an error leaves the user to open the
+	// printed URL.
 	OpenURL func(string) error
 	// Out receives the instructions (the URL to open); nil discards them.
 	Out io.Writer
@@ -95,11 +100,22 @@ type LoginConfig struct {
 // ErrLoginTimeout reports that the browser login did not complete in time.
 var ErrLoginTimeout = errors.New("tokenstore: browser login timed out")
 
+// ErrLoginURLReused reports that the one-time login URL was requested a
+// second time: it reached someone besides the browser (another program may
+// have read it from the opener's arguments), so the login is abandoned
+// rather than accept a callback that may not be the user's.
+var ErrLoginURLReused = errors.New("tokenstore: the one-time login URL was opened a second time")
+
+// loginStartPrefix begins the path of the one-time URL, on the callback's
+// listener.
+const loginStartPrefix = "/agw-proxy-login/"
+
 // LoginWithBrowser runs the OAuth authorization code flow with PKCE (S256)
-// and state: it listens on RedirectURL, has the user open the authorization
-// URL, checks the callback and exchanges the code. The caller stores the
-// returned token's RefreshToken (only it: the access token is short-lived
-// and the keychain entry must stay small).
+// and state: it listens on RedirectURL, has the user open a one-time URL
+// that redirects to the authorization URL, checks the callback and
+// exchanges the code. The caller stores the returned token's RefreshToken
+// (only it: the access token is short-lived and the keychain entry must
+// stay small).
 func LoginWithBrowser(ctx context.Context, cfg LoginConfig) (*oauth2.Token, error) {
 	timeout := cfg.Timeout
 	if timeout <= 0 {
@@ -109,6 +125,54 @@ func LoginWithBrowser(ctx context.Context, cfg LoginConfig) (*oauth2.Token, erro
 	if out == nil {
 		out = io.Discard
 	}
+	l, err := newBrowserLogin(cfg)
+	if err != nil {
+		return nil, err
+	}
+	listeners, err := listenLoopback(l.host, l.port)
+	if err != nil {
+		return nil, err
+	}
+	defer l.serve(listeners)()
+
+	fmt.Fprintf(out, "Open this URL in your browser to log in:\n\n  %s\n\n", l.startURL)
+	if cfg.OpenURL != nil {
+		if err := cfg.OpenURL(l.startURL); err != nil {
+			fmt.Fprintf(out, "Could not open a browser (%v); open the URL above yourself.\n", err)
+		}
+	}
+	fmt.Fprintf(out, "Waiting for the login to finish (up to %s)...\n", timeout)
+
+	code, err := l.wait(ctx, timeout)
+	if err != nil {
+		return nil, err
+	}
+	return l.exchange(ctx, cfg.HTTPClient, code)
+}
+
+// browserLogin is one login in progress: what the loopback listener serves
+// and what the code exchange needs.
+type browserLogin struct {
+	conf        *oauth2.Config
+	redirectURL string
+	host, port  string // of the redirect URL: where to listen
+	callback    string // the redirect URL's path
+	verifier    string // PKCE
+	state       string
+	authURL     string // the authorization URL, with state and challenge: sent only as a redirect
+	startPath   string // the one-time URL's path, with its random token
+	startURL    string // what the browser is opened on
+	startUsed   atomic.Bool
+	results     chan callbackResult // holds the first result only
+}
+
+type callbackResult struct {
+	code string
+	err  error
+}
+
+// newBrowserLogin checks cfg and prepares the login's secrets and URLs.
+func newBrowserLogin(cfg LoginConfig) (*browserLogin, error) {
 	redirect, err := url.Parse(cfg.RedirectURL)
 	if err != nil || redirect.Scheme != "http" || !isLoopbackHost(redirect.Hostname()) {
 		return nil, fmt.Errorf("tokenstore: redirect URL %q must be an http URL on localhost or a loopback address", cfg.RedirectURL)
@@ -116,106 +180,137 @@ func LoginWithBrowser(ctx context.Context, cfg LoginConfig) (*oauth2.Token, erro
 	if cfg.AuthorizeURL == "" || cfg.TokenURL == "" {
 		return nil, errors.New("tokenstore: the browser login needs both an authorize URL and a token URL")
 	}
-	port := redirect.Port()
-	if port == "" {
-		port = "80"
-	}
-	listeners, err := listenLoopback(redirect.Hostname(), port)
-	if err != nil {
-		return nil, err
-	}
-
 	style := cfg.AuthStyle
 	if style == oauth2.AuthStyleAutoDetect {
 		style = oauth2.AuthStyleInParams
 	}
-	conf := &oauth2.Config{
-		ClientID:    cfg.ClientID,
-		Endpoint:    oauth2.Endpoint{AuthURL: cfg.AuthorizeURL, TokenURL: cfg.TokenURL, AuthStyle: style},
-		RedirectURL: cfg.RedirectURL,
-		Scopes:      cfg.Scopes,
+	l := &browserLogin{
+		conf: &oauth2.Config{
+			ClientID:    cfg.ClientID,
+			Endpoint:    oauth2.Endpoint{AuthURL: cfg.AuthorizeURL, TokenURL: cfg.TokenURL, AuthStyle: style},
+			RedirectURL: cfg.RedirectURL,
+			Scopes:      cfg.Scopes,
+		},
+		redirectURL: cfg.RedirectURL,
+		host:        redirect.Hostname(),
+		port:        redirect.Port(),
+		callback:    redirect.Path,
+		verifier:    oauth2.GenerateVerifier(),
+		state:       randomState(),
+		startPath:   loginStartPrefix + randomState(),
+		results:     make(chan callbackResult, 1),
 	}
-	verifier := oauth2.GenerateVerifier()
-	state := randomState()
-	authURL := conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier))
+	if l.port == "" {
+		l.port = "80"
+	}
+	if l.callback == "" {
+		l.callback = "/"
+	}
+	l.authURL = l.conf.AuthCodeURL(l.state, oauth2.S256ChallengeOption(l.verifier))
+	l.startURL = (&url.URL{Scheme: "http", Host: redirect.Host, Path: l.startPath}).String()
+	return l, nil
+}
 
-	type callback struct {
-		code string
-		err  error
+// serve serves the one-time URL and the callback on listeners; the returned
+// func stops it.
+func (l *browserLogin) serve(listeners []net.Listener) (stop func()) {
+	srv := &http.Server{Handler: l, ReadHeaderTimeout: 10 * time.Second}
+	for _, ln := range listeners {
+		go srv.Serve(ln)
 	}
-	results := make(chan callback, 1)
-	path := redirect.Path
-	if path == "" {
-		path = "/"
-	}
-	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != path {
-			http.NotFound(w, r)
-			return
-		}
-		q := r.URL.Query()
-		// A request without our state is not the browser we sent: refuse
-		// it and keep waiting, so a stray or forged request cannot end the
-		// login.
-		if got := q.Get("state"); subtle.ConstantTimeCompare([]byte(got), []byte(state)) != 1 {
-			http.Error(w, "agw-proxy: this login request does not match the one in progress (state mismatch)", http.StatusBadRequest)
-			return
-		}
-		var res callback
-		if e := q.Get("error"); e != "" {
-			res.err = fmt.Errorf("tokenstore: the authorization server refused the login: %s%s", oauthCodeOr(e), describe(q.Get("error_description")))
-			writePage(w, http.StatusBadRequest, "Login failed", "The authorization server refused the login ("+oauthCodeOr(e)+"). You can close this tab and check the terminal.")
-		} else if res.code = q.Get("code"); res.code == "" {
-			res.err = errors.New("tokenstore: the login callback carried no authorization code")
-			writePage(w, http.StatusBadRequest, "Login failed", "The callback carried no authorization code. You can close this tab and check the terminal.")
-		} else {
-			writePage(w, http.StatusOK, "Logged in", "agw-proxy is logged in. You can close this tab.")
-		}
-		if f, ok := w.(http.Flusher); ok {
-			f.Flush() // the page reaches the browser before the server stops
-		}
-		select {
-		case results <- res:
-		default: // a second callback after the first: ignored
-		}
-	})
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	for _, l := range listeners {
-		go srv.Serve(l)
-	}
-	defer func() {
+	return func() {
 		// Let the callback's page finish; then close whatever is left.
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		if srv.Shutdown(sctx) != nil {
 			srv.Close()
 		}
-	}()
-
-	fmt.Fprintf(out, "Open this URL in your browser to log in:\n\n  %s\n\n", authURL)
-	if cfg.OpenURL != nil {
-		if err := cfg.OpenURL(authURL); err != nil {
-			fmt.Fprintf(out, "Could not open a browser (%v); open the URL above yourself.\n", err)
-		}
 	}
-	fmt.Fprintf(out, "Waiting for the login to finish (up to %s)...\n", timeout)
+}
 
+func (l *browserLogin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.URL.Path == l.callback:
+		l.serveCallback(w, r)
+	case strings.HasPrefix(r.URL.Path, loginStartPrefix):
+		l.serveStart(w, r)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// serveStart answers the one-time URL: its first GET is redirected to the
+// authorization URL; a wrong token is not found; a second GET is not found
+// either, and ends the login (ErrLoginURLReused).
+func (l *browserLogin) serveStart(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet || subtle.ConstantTimeCompare([]byte(r.URL.Path), []byte(l.startPath)) != 1 {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	if !l.startUsed.CompareAndSwap(false, true) {
+		writePage(w, http.StatusNotFound, "Login link already used",
+			"This login link works once and was already opened, maybe by another program; the login was cancelled. Run agw-proxy login again.")
+		l.report(callbackResult{err: fmt.Errorf("%w, so it may have reached another program; nothing was stored: run the login again, and open its URL once", ErrLoginURLReused)})
+		return
+	}
+	http.Redirect(w, r, l.authURL, http.StatusSeeOther)
+}
+
+// serveCallback checks the authorization server's redirect back.
+func (l *browserLogin) serveCallback(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	// A request without our state, or before our browser was sent on its
+	// way, is not the browser we sent: refuse it and keep waiting, so a
+	// stray or forged request cannot end the login.
+	if got := q.Get("state"); !l.startUsed.Load() || subtle.ConstantTimeCompare([]byte(got), []byte(l.state)) != 1 {
+		http.Error(w, "agw-proxy: this login request does not match the one in progress (state mismatch)", http.StatusBadRequest)
+		return
+	}
+	var res callbackResult
+	if e := q.Get("error"); e != "" {
+		res.err = fmt.Errorf("tokenstore: the authorization server refused the login: %s%s", oauthCodeOr(e), describe(q.Get("error_description")))
+		writePage(w, http.StatusBadRequest, "Login failed", "The authorization server refused the login ("+oauthCodeOr(e)+"). You can close this tab and check the terminal.")
+	} else if res.code = q.Get("code"); res.code == "" {
+		res.err = errors.New("tokenstore: the login callback carried no authorization code")
+		writePage(w, http.StatusBadRequest, "Login failed", "The callback carried no authorization code. You can close this tab and check the terminal.")
+	} else {
+		writePage(w, http.StatusOK, "Logged in", "agw-proxy is logged in. You can close this tab.")
+	}
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush() // the page reaches the browser before the server stops
+	}
+	l.report(res)
+}
+
+// report hands the first result to wait; later ones are dropped.
+func (l *browserLogin) report(res callbackResult) {
+	select {
+	case l.results <- res:
+	default:
+	}
+}
+
+// wait returns the callback's code, or why there is none.
+func (l *browserLogin) wait(ctx context.Context, timeout time.Duration) (string, error) {
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
-	var res callback
 	select {
-	case res = <-results:
+	case res := <-l.results:
+		return res.code, res.err
 	case <-timer.C:
-		return nil, fmt.Errorf("%w: no callback on %s within %s; run the login again and finish it in the browser", ErrLoginTimeout, cfg.RedirectURL, timeout)
+		return "", fmt.Errorf("%w: no callback on %s within %s; run the login again and finish it in the browser", ErrLoginTimeout, l.redirectURL, timeout)
 	case <-ctx.Done():
-		return nil, fmt.Errorf("tokenstore: browser login: %w", ctx.Err())
+		return "", fmt.Errorf("tokenstore: browser login: %w", ctx.Err())
 	}
-	if res.err != nil {
-		return nil, res.err
-	}
+}
+
+// exchange trades the code (and the PKCE verifier) for tokens.
+func (l *browserLogin) exchange(ctx context.Context, client *http.Client, code string) (*oauth2.Token, error) {
 	xctx, cancel := context.WithTimeout(ctx, DefaultFetchTimeout)
 	defer cancel()
-	tok, err := conf.Exchange(withHTTPClient(xctx, cfg.HTTPClient), res.code, oauth2.VerifierOption(verifier))
+	tok, err := l.conf.Exchange(withHTTPClient(xctx, client), code, oauth2.VerifierOption(l.verifier))
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) {

@@ -159,7 +159,7 @@ func (d *demo) newProxy(logger *slog.Logger) (*proxy.Proxy, error) {
 // run plays a model's session through the proxy over an in-process stdio
 // pipe and writes what happens to w.
 func (d *demo) run(ctx context.Context, w io.Writer) error {
-	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
+	p := func(format string, a ...any) { writef(w, format, a...) }
 	p("agw-proxy demo: a local emulator of AgentCore Gateway, Cognito and an Asana-like\n")
 	p("API, with the real proxy in front of it. No AWS account, no keychain.\n\n")
 	p("  Gateway    %s (emulated)\n", d.sim.GatewayURL)
@@ -376,7 +376,7 @@ func resultText(r *mcp.CallToolResult) string {
 // serve runs the demo as a stdio MCP server on e's stdin and stdout. Its
 // notes go to stderr, as do the requests the API receives (masked).
 func (d *demo) serve(ctx context.Context, e *env) int {
-	logger := slog.New(slog.NewTextHandler(d.scrub.Writer(e.stderr), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	logger := newLogger(e.stderr, d.scrub, slog.LevelWarn)
 	px, err := d.newProxy(logger)
 	if err != nil {
 		return fail(e, err)
@@ -386,16 +386,16 @@ func (d *demo) serve(ctx context.Context, e *env) int {
 		self = exe
 	}
 	w := d.scrub.Writer(e.stderr)
-	fmt.Fprintf(w, "agw-proxy demo --serve: a stdio MCP server in front of the emulated Gateway %s\n", d.sim.GatewayURL)
-	fmt.Fprintf(w, "Tool %s fills %s from a demo token; the model never sees it.\n", demoTool, demoArgument)
+	writef(w, "agw-proxy demo --serve: a stdio MCP server in front of the emulated Gateway %s\n", d.sim.GatewayURL)
+	writef(w, "Tool %s fills %s from a demo token; the model never sees it.\n", demoTool, demoArgument)
 	if strings.Contains(self, "go-build") {
-		fmt.Fprintf(w, "Clients need a lasting binary: go build -o agw-proxy ./cmd/agw-proxy, then use its absolute path.\n")
+		writef(w, "Clients need a lasting binary: go build -o agw-proxy ./cmd/agw-proxy, then use its absolute path.\n")
 		self = "/path/to/agw-proxy"
 	}
 	cfg, _ := json.Marshal(map[string]any{"mcpServers": map[string]any{"agw-proxy-demo": map[string]any{"command": self, "args": []string{"demo", "--serve"}}}})
-	fmt.Fprintf(w, "MCP Inspector:  npx @modelcontextprotocol/inspector %s demo --serve\n", shellQuote(self))
-	fmt.Fprintf(w, "Amazon Q (~/.aws/amazonq/mcp.json): %s\n", cfg)
-	fmt.Fprintf(w, "Each request the emulated Asana API receives is shown here, token masked.\n")
+	writef(w, "MCP Inspector:  npx @modelcontextprotocol/inspector %s demo --serve\n", shellQuote(self))
+	writef(w, "Amazon Q (~/.aws/amazonq/mcp.json): %s\n", cfg)
+	writef(w, "Each request the emulated Asana API receives is shown here, token masked.\n")
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -422,7 +422,7 @@ func (d *demo) watchReceived(ctx context.Context, w io.Writer) {
 	show := func() {
 		got := d.sim.Received()
 		for _, r := range got[min(shown, len(got)):] {
-			fmt.Fprintf(w, "API received: %s %s  %s: %s  body: %s\n", r.Method, r.Path, demoArgument,
+			writef(w, "API received: %s %s  %s: %s  body: %s\n", r.Method, r.Path, demoArgument,
 				d.mask(r.Header.Get(demoArgument)), d.mask(string(r.Body)))
 		}
 		shown = len(got)

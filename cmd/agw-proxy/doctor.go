@@ -116,14 +116,17 @@ func (d *doctor) skip(what, why string) {
 }
 
 // print writes a line and its hints in one Write, so the scrubber sees
-// whole lines.
+// whole lines. Both are escaped (printable): they carry what the Gateway,
+// Cognito and the discovery document said (server info, tool names, error
+// texts), and a newline in those must not forge a line. Scrubbing comes
+// first, so that escaping cannot hide a secret from the scrubber.
 func (d *doctor) print(line string, hints []string) {
 	var b strings.Builder
-	b.WriteString(line)
+	b.WriteString(printable(d.scrub.String(line)))
 	b.WriteByte('\n')
 	for _, h := range hints {
 		b.WriteString("    hint: ")
-		b.WriteString(h)
+		b.WriteString(printable(d.scrub.String(h)))
 		b.WriteByte('\n')
 	}
 	_, _ = io.WriteString(d.w, b.String())

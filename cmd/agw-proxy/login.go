@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
 	"runtime"
 	"slices"
@@ -149,21 +150,21 @@ func loginSecret(ctx context.Context, e *env, p *profile, pf *profileFlags, name
 	if err := e.keychain().Set(ctx, p.name, name, v); err != nil {
 		return fail(e, keychainError(err))
 	}
-	fmt.Fprintf(e.stdout, "Stored %q for profile %q in the keychain (%s).\n", name, p.name, account(p.name, name))
+	writef(e.stdout, "Stored %q for profile %q in the keychain (%s).\n", name, p.name, account(p.name, name))
 	if stripped {
-		fmt.Fprintf(e.stdout, "Removed the \"Bearer \" prefix from the input: the inject rule adds it itself.\n")
+		writef(e.stdout, "Removed the \"Bearer \" prefix from the input: the inject rule adds it itself.\n")
 	} else if _, ok := cutBearer(v); ok {
 		switch {
 		case some:
-			fmt.Fprintf(e.stdout, "Note: the value starts with \"Bearer \" and some inject rules add that prefix too; check their format.\n")
+			writef(e.stdout, "Note: the value starts with \"Bearer \" and some inject rules add that prefix too; check their format.\n")
 		case len(used) == 0:
-			fmt.Fprintf(e.stdout, "Note: the value starts with \"Bearer \"; an inject rule with the default format \"Bearer {secret}\" adds it again.\n")
+			writef(e.stdout, "Note: the value starts with \"Bearer \"; an inject rule with the default format \"Bearer {secret}\" adds it again.\n")
 		}
 	}
 	if len(used) == 0 {
-		fmt.Fprintf(e.stdout, "Profile %q has no inject rules; serve uses this secret with --inject ARG=%s --inject-tools GLOB (or an inject rule in the config file).\n", p.name, name)
+		writef(e.stdout, "Profile %q has no inject rules; serve uses this secret with --inject ARG=%s --inject-tools GLOB (or an inject rule in the config file).\n", p.name, name)
 	} else if !slices.Contains(used, name) {
-		fmt.Fprintf(e.stdout, "No inject rule of profile %q uses it yet.\n", p.name)
+		writef(e.stdout, "No inject rule of profile %q uses it yet.\n", p.name)
 	}
 	noteEnvOverride(e, name)
 	return exitOK
@@ -187,7 +188,7 @@ func failInput(e *env, p *profile, pf *profileFlags, name string, err error) int
 // noteEnvOverride tells the user when the environment hides what was stored.
 func noteEnvOverride(e *env, name string) {
 	if v := strings.TrimSpace(e.getenv(tokenstore.EnvVar(name))); v != "" {
-		fmt.Fprintf(e.stdout, "Note: %s is set in this environment and wins over the keychain; unset it to use the stored value.\n", tokenstore.EnvVar(name))
+		writef(e.stdout, "Note: %s is set in this environment and wins over the keychain; unset it to use the stored value.\n", tokenstore.EnvVar(name))
 	}
 }
 
@@ -284,14 +285,14 @@ func loginClientCredentials(ctx context.Context, e *env, p *profile, pf *profile
 	if err := e.keychain().Set(ctx, p.name, clientSecretName, v); err != nil {
 		return fail(e, keychainError(err))
 	}
-	fmt.Fprintf(e.stdout, "Stored the client secret for profile %q in the keychain (%s).\n", p.name, account(p.name, clientSecretName))
+	writef(e.stdout, "Stored the client secret for profile %q in the keychain (%s).\n", p.name, account(p.name, clientSecretName))
 	noteEnvOverride(e, clientSecretName)
 	if verr != nil {
 		errorf(e, "stored, but could not check it: %v", verr)
 		hintf(e, "the token endpoint (%s) did not answer; run %q later to check the login", tokenURL, p.command("status", ""))
 		return exitError
 	}
-	fmt.Fprintf(e.stdout, "Logged in: the Gateway access token is valid until %s.\n", describeExpiry(tok.Expiry))
+	writef(e.stdout, "Logged in: the Gateway access token is valid until %s.\n", describeExpiry(tok.Expiry))
 	return exitOK
 }
 
@@ -342,7 +343,7 @@ func loginBrowser(ctx context.Context, e *env, p *profile, pf *profileFlags, noB
 	if err := store.Set(ctx, p.name, refreshTokenName, tokenstore.Secret(tok.RefreshToken)); err != nil {
 		return fail(e, keychainError(err))
 	}
-	fmt.Fprintf(e.stdout, "Stored the refresh token for profile %q in the keychain (%s).\n", p.name, account(p.name, refreshTokenName))
+	writef(e.stdout, "Stored the refresh token for profile %q in the keychain (%s).\n", p.name, account(p.name, refreshTokenName))
 	noteEnvOverride(e, refreshTokenName)
 
 	// Prove the stored refresh token works, as serve will use it.
@@ -354,7 +355,7 @@ func loginBrowser(ctx context.Context, e *env, p *profile, pf *profileFlags, noB
 		hintf(e, "run %q to check the login again", p.command("status", ""))
 		return exitError
 	}
-	fmt.Fprintf(e.stdout, "Logged in: the Gateway access token is valid until %s.\n", describeExpiry(access.Expiry))
+	writef(e.stdout, "Logged in: the Gateway access token is valid until %s.\n", describeExpiry(access.Expiry))
 	return exitOK
 }
 
@@ -366,20 +367,46 @@ func describeExpiry(t time.Time) string {
 	return fmt.Sprintf("%s (in %s)", t.Local().Format("2006-01-02 15:04:05 MST"), time.Until(t).Round(time.Second))
 }
 
-// openBrowser opens url in the user's browser without waiting for it.
-func openBrowser(url string) error {
-	var cmd *exec.Cmd
-	switch runtime.GOOS {
+// browserOpener is the program, with its leading arguments, that opens a
+// URL in the user's browser; openBrowser appends the URL. A variable for
+// tests.
+var browserOpener = defaultBrowserOpener(runtime.GOOS)
+
+func defaultBrowserOpener(goos string) []string {
+	switch goos {
 	case "darwin":
-		cmd = exec.Command("open", url)
+		return []string{"open"}
 	case "windows":
-		cmd = exec.Command("rundll32", "url.dll,FileProtocolHandler", url)
-	default:
-		cmd = exec.Command("xdg-open", url)
+		return []string{"rundll32", "url.dll,FileProtocolHandler"}
 	}
+	return []string{"xdg-open"}
+}
+
+// openBrowser opens url in the user's browser without waiting for it. url
+// is the login's one-time URL (see tokenstore.LoginConfig.OpenURL), since
+// any local process can read the opener's arguments. The opener, and the
+// browser it may start, get this process's environment without the
+// AGW_PROXY_ variables: the secrets' environment override stays here.
+func openBrowser(url string) error {
+	cmd := exec.Command(browserOpener[0], append(slices.Clone(browserOpener[1:]), url)...)
+	cmd.Env = openerEnv(os.Environ())
 	if err := cmd.Start(); err != nil {
 		return err
 	}
 	go cmd.Wait()
 	return nil
+}
+
+// openerEnv returns environ without any AGW_PROXY_* variable (in any case:
+// Windows' names are case-insensitive).
+func openerEnv(environ []string) []string {
+	out := make([]string, 0, len(environ))
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(strings.ToUpper(name), "AGW_PROXY_") {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
 }

@@ -298,8 +298,9 @@ func TestBrowserLoginHealsServe(t *testing.T) {
 		!strings.Contains(out, "Logged in: the Gateway access token is valid until ") {
 		t.Fatalf("login output:\n%s", out)
 	}
-	if !strings.Contains(errOut, "Open this URL in your browser to log in:") || !strings.Contains(errOut, "code_challenge_method=S256") {
-		t.Errorf("login instructions:\n%s", errOut)
+	if !strings.Contains(errOut, "Open this URL in your browser to log in:") || !strings.Contains(errOut, "/agw-proxy-login/") ||
+		strings.Contains(errOut, "state=") || strings.Contains(errOut, "code_challenge") {
+		t.Errorf("login instructions (want the one-time URL, without the state or the PKCE challenge):\n%s", errOut)
 	}
 	refresh, err := kc.Get(ctx, "default", refreshTokenName)
 	if err != nil || len(refresh) == 0 || len(refresh) > tokenstore.MaxSecretSize {

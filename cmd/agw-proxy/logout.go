@@ -68,9 +68,9 @@ func runLogout(ctx context.Context, e *env, args []string) int {
 	case p.gatewaySecretName() != "":
 		names = []string{p.gatewaySecretName()}
 	default:
-		fmt.Fprintf(e.stdout, "Profile %q has auth type none: no Gateway credential to remove.\n", p.name)
+		writef(e.stdout, "Profile %q has auth type none: no Gateway credential to remove.\n", p.name)
 		if used := p.secretNames(); len(used) > 0 {
-			fmt.Fprintf(e.stdout, "Its inject rules use %s: remove them with %q or --all.\n",
+			writef(e.stdout, "Its inject rules use %s: remove them with %q or --all.\n",
 				strings.Join(used, ", "), exactCommand(p, pf, "logout", used[0]))
 		}
 		return exitOK
@@ -83,27 +83,27 @@ func runLogout(ctx context.Context, e *env, args []string) int {
 		switch {
 		case err == nil:
 			removed = append(removed, name)
-			fmt.Fprintf(e.stdout, "Removed %s from the keychain (%s).\n", describeSecret(name), account(p.name, name))
+			writef(e.stdout, "Removed %s from the keychain (%s).\n", describeSecret(name), account(p.name, name))
 		case errors.Is(err, tokenstore.ErrNotFound):
 			absent = append(absent, name)
 		default:
 			if len(removed) > 0 {
-				fmt.Fprintf(e.stdout, "Removed so far: %s.\n", strings.Join(removed, ", "))
+				writef(e.stdout, "Removed so far: %s.\n", strings.Join(removed, ", "))
 			}
 			return fail(e, keychainError(err))
 		}
 	}
 	if len(absent) > 0 {
-		fmt.Fprintf(e.stdout, "Nothing stored for %s (profile %q): nothing to remove.\n", strings.Join(quoteAll(absent), ", "), p.name)
+		writef(e.stdout, "Nothing stored for %s (profile %q): nothing to remove.\n", strings.Join(quoteAll(absent), ", "), p.name)
 	}
 	for _, name := range names {
 		if v := strings.TrimSpace(e.getenv(tokenstore.EnvVar(name))); v != "" {
-			fmt.Fprintf(e.stdout, "Note: %s is still set in this environment and provides %q.\n", tokenstore.EnvVar(name), name)
+			writef(e.stdout, "Note: %s is still set in this environment and provides %q.\n", tokenstore.EnvVar(name), name)
 		}
 	}
 	if fs.NArg() == 1 && len(removed) == 0 {
 		if used := p.secretNames(); len(used) > 0 && !slices.Contains(used, names[0]) {
-			fmt.Fprintf(e.stdout, "The profile's inject rules use: %s.\n", strings.Join(used, ", "))
+			writef(e.stdout, "The profile's inject rules use: %s.\n", strings.Join(used, ", "))
 		}
 	}
 	return exitOK

@@ -230,13 +230,15 @@ func fail(e *env, err error) int {
 }
 
 // errorf prints "agw-proxy: error: ..." to stderr. Never put a secret in it.
+// String and error arguments are escaped (printable): they may carry text
+// from the Gateway, Cognito or a config file.
 func errorf(e *env, format string, a ...any) {
-	fmt.Fprintf(e.stderr, "agw-proxy: error: "+format+"\n", a...)
+	writef(e.stderr, "agw-proxy: error: "+format+"\n", a...)
 }
 
-// hintf prints "agw-proxy: hint: ..." to stderr.
+// hintf prints "agw-proxy: hint: ..." to stderr, escaped like errorf.
 func hintf(e *env, format string, a ...any) {
-	fmt.Fprintf(e.stderr, "agw-proxy: hint: "+format+"\n", a...)
+	writef(e.stderr, "agw-proxy: hint: "+format+"\n", a...)
 }
 
 // isLoginNeeded reports whether err asks the user to log in (exit code 4).

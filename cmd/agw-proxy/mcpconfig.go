@@ -321,7 +321,7 @@ func runMCPConfig(ctx context.Context, e *env, args []string) int {
 	if !write {
 		entry := renderObject(client.entry(spec))
 		out := renderObject([]member{{key: client.servers, value: renderObject([]member{{key: name, value: entry}})}})
-		if err := writeIndented(e.stdout, out, "  "); err != nil {
+		if err := writeIndented(e.stdout, printableJSON(out), "  "); err != nil {
 			return fail(e, err)
 		}
 		hintf(e, "this entry goes under %q in %s; add --write to merge it there", client.servers, path)
@@ -334,14 +334,14 @@ func runMCPConfig(ctx context.Context, e *env, args []string) int {
 	}
 	switch res.action {
 	case "unchanged":
-		fmt.Fprintf(e.stdout, "%s: MCP server %q is already up to date\n", res.path, name)
+		writef(e.stdout, "%s: MCP server %q is already up to date\n", res.path, name)
 	case "created":
-		fmt.Fprintf(e.stdout, "%s: created with MCP server %q\n", res.path, name)
+		writef(e.stdout, "%s: created with MCP server %q\n", res.path, name)
 	default:
-		fmt.Fprintf(e.stdout, "%s: %s MCP server %q (previous file kept as %s)\n", res.path, res.action, name, res.path+".bak")
+		writef(e.stdout, "%s: %s MCP server %q (previous file kept as %s)\n", res.path, res.action, name, res.path+".bak")
 	}
 	if res.action != "unchanged" {
-		fmt.Fprintf(e.stdout, "Restart %s (or reload its MCP servers) to pick it up.\n", client.label)
+		writef(e.stdout, "Restart %s (or reload its MCP servers) to pick it up.\n", client.label)
 	}
 	return exitOK
 }

@@ -55,7 +55,7 @@ var (
 func readSecret(e *env, prompt string) (tokenstore.Secret, error) {
 	var raw []byte
 	if f, ok := e.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		fmt.Fprint(e.stderr, prompt)
+		fmt.Fprint(e.stderr, printable(prompt)) // it may name a client ID from the config file
 		b, err := term.ReadPassword(int(f.Fd()))
 		fmt.Fprintln(e.stderr)
 		if err != nil {

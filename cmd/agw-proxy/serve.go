@@ -107,7 +107,8 @@ type logFlags struct {
 
 // logFlagsUsage documents addLogFlags' flags.
 const logFlagsUsage = `    --log-level LEVEL      debug, info, warn or error (default info)
-    --log-file FILE        Append logs to FILE instead of stderr
+    --log-file FILE        Append logs to FILE instead of stderr (created 0600;
+                           not a symbolic link, nor a file others may write)
 `
 
 func addLogFlags(fs *pflag.FlagSet) *logFlags {
@@ -131,18 +132,17 @@ func (f *logFlags) level() (slog.Level, error) {
 	return 0, fmt.Errorf("--log-level: unknown level %q (want debug, info, warn or error)", f.levelName)
 }
 
-// open returns a text logger writing to --log-file or stderr, through scrub.
-// Never stdout: in serve it carries MCP.
+// open returns a text logger writing to --log-file or stderr, through scrub
+// (see newLogger). Never stdout: in serve it carries MCP. The file is
+// checked before use (openLogFile).
 func (f *logFlags) open(e *env, scrub *proxy.Scrubber, level slog.Level) (*slog.Logger, func(), error) {
 	w, closer := e.stderr, func() {}
 	if f.file != "" {
-		file, err := os.OpenFile(resolvePath("", f.file), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		file, err := openLogFile(f.file, resolvePath("", f.file))
 		if err != nil {
-			return nil, nil, withHints(fmt.Errorf("--log-file %s: %w", f.file, unwrapPathError(err)),
-				"check that the directory exists and is writable")
+			return nil, nil, err
 		}
 		w, closer = file, func() { _ = file.Close() }
 	}
-	h := slog.NewTextHandler(scrub.Writer(w), &slog.HandlerOptions{Level: level})
-	return slog.New(h).With("pid", os.Getpid()), closer, nil
+	return newLogger(w, scrub, level).With("pid", os.Getpid()), closer, nil
 }

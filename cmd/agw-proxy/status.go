@@ -75,19 +75,19 @@ func runStatus(ctx context.Context, e *env, args []string) int {
 	case p.configPath != "":
 		from = "flags only; not in " + p.configPath
 	}
-	fmt.Fprintf(w, "Profile:  %s (%s)\n", p.name, from)
+	writef(w, "Profile:  %s (%s)\n", p.name, from)
 	gw := p.gatewayURL
 	if gw == "" {
 		gw = "not set"
 		probs.other++
 		later(func() { _ = fail(e, p.requireGateway()) })
 	}
-	fmt.Fprintf(w, "Gateway:  %s\n", gw)
+	writef(w, "Gateway:  %s\n", gw)
 	auth := p.auth.typ
 	if p.auth.typ != authNone {
 		auth += ", client ID " + p.auth.clientID
 	}
-	fmt.Fprintf(w, "Auth:     %s\n", auth)
+	writef(w, "Auth:     %s\n", auth)
 
 	// Every secret the profile needs, the Gateway credential first.
 	type entry struct {
@@ -104,9 +104,9 @@ func runStatus(ctx context.Context, e *env, args []string) int {
 	credStored := false
 	var keychainDown error
 	if len(entries) == 0 {
-		fmt.Fprintf(w, "Secrets:  none used by this profile\n")
+		writef(w, "Secrets:  none used by this profile\n")
 	} else {
-		fmt.Fprintf(w, "Secrets:\n")
+		writef(w, "Secrets:\n")
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		for _, en := range entries {
 			state := ""
@@ -134,20 +134,20 @@ func runStatus(ctx context.Context, e *env, args []string) int {
 					later(func() { _ = fail(e, keychainError(err)) })
 				}
 			}
-			fmt.Fprintf(tw, "    %s\t%s\t%s\n", en.name, state, en.role)
+			writef(tw, "    %s\t%s\t%s\n", en.name, state, en.role)
 		}
 		tw.Flush()
 	}
 
 	switch {
 	case p.auth.typ == authNone:
-		fmt.Fprintf(w, "Gateway login: not needed (auth type none)\n")
+		writef(w, "Gateway login: not needed (auth type none)\n")
 	case !credStored && keychainDown != nil:
-		fmt.Fprintf(w, "Gateway login: unknown (keychain error)\n")
+		writef(w, "Gateway login: unknown (keychain error)\n")
 	case !credStored:
-		fmt.Fprintf(w, "Gateway login: needed\n")
+		writef(w, "Gateway login: needed\n")
 	case *offline:
-		fmt.Fprintf(w, "Gateway login: credential stored, not checked (--offline)\n")
+		writef(w, "Gateway login: credential stored, not checked (--offline)\n")
 	default:
 		checkGatewayLogin(ctx, e, w, p, pf, store, &probs, later)
 	}
@@ -176,7 +176,7 @@ func checkGatewayLogin(ctx context.Context, e *env, w io.Writer, p *profile, pf 
 		if err == nil {
 			t, ferr := p.newGatewayAuth(tokenURL, store, client).Token(cctx)
 			if ferr == nil {
-				fmt.Fprintf(w, "Gateway login: ok, access token valid until %s\n", describeExpiry(t.Expiry))
+				writef(w, "Gateway login: ok, access token valid until %s\n", describeExpiry(t.Expiry))
 				return
 			}
 			err = ferr
@@ -184,14 +184,14 @@ func checkGatewayLogin(ctx context.Context, e *env, w io.Writer, p *profile, pf 
 	}
 	switch {
 	case errors.Is(err, tokenstore.ErrLoginNeeded):
-		fmt.Fprintf(w, "Gateway login: rejected by the token endpoint\n")
+		writef(w, "Gateway login: rejected by the token endpoint\n")
 		probs.login++
 		later(func() {
 			errorf(e, "the stored Gateway credential of profile %q was rejected (expired or revoked)", p.name)
 			hintf(e, "run %q", exactCommand(p, pf, "login", ""))
 		})
 	default:
-		fmt.Fprintf(w, "Gateway login: could not check\n")
+		writef(w, "Gateway login: could not check\n")
 		probs.other++
 		later(func() { _ = fail(e, keychainError(err)) })
 	}

@@ -73,6 +73,8 @@ type setup struct {
 	gatewayFor func(*gatewaysim.Sim) string
 	// clientSecret replaces the emulator's in the store (to test a wrong one).
 	clientSecret tokenstore.Secret
+	// secrets, if set, wraps the secret source the proxy reads from.
+	secrets func(proxy.SecretSource) proxy.SecretSource
 }
 
 func start(t *testing.T, s setup) *harness {
@@ -111,6 +113,9 @@ func start(t *testing.T, s setup) *harness {
 	}
 	if s.gatewayFor != nil {
 		opts.GatewayURL = s.gatewayFor(sim)
+	}
+	if s.secrets != nil {
+		opts.Secrets = s.secrets(opts.Secrets)
 	}
 	if !s.noAuth {
 		h.auth = tokenstore.NewClientCredentials(tokenstore.ClientCredentialsConfig{

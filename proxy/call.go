@@ -95,7 +95,7 @@ func (p *Proxy) callTool(ctx context.Context, raw json.RawMessage) (json.RawMess
 	}
 	p.log.Debug("tools/call", "tool", params.Name, "injected", len(rules), "bytes", len(res), "duration", time.Since(began))
 	if params.Name == SearchToolName {
-		res = p.stripSearchResult(res)
+		res = stripSearchResult(p.opts.Rules, res)
 	}
 	return res, nil
 }

@@ -147,7 +147,7 @@ func (p *Proxy) sync(ctx context.Context, cs *mcp.ClientSession) error {
 		if i > 0 {
 			listed = append(listed, ',')
 		}
-		name, rules, stripped := p.stripTool(t)
+		name, rules, stripped := stripToolDef(p.opts.Rules, t)
 		if name != "" {
 			tools[name] = rules
 		}
@@ -185,45 +185,47 @@ func sumLen(bs [][]byte) int {
 	return n
 }
 
-// stripTool returns a tool's name, the rules that apply to it, and the tool
-// as the client sees it: without the rules' arguments in its input schema.
-func (p *Proxy) stripTool(tool []byte) (name string, rules []*Rule, out []byte) {
+// stripToolDef returns a tool definition's name, the rules that apply to it
+// (rulesForTool), and the definition as the client sees it: without the
+// rules' arguments in its input schema. Bytes it does not change are kept as
+// they came.
+func stripToolDef(rules []Rule, tool []byte) (name string, applied []*Rule, out []byte) {
 	ms, err := members(tool)
 	if err != nil {
 		return "", nil, tool
 	}
-	var schema *span
-	for i, m := range ms {
+	var schemas []span
+	for _, m := range ms {
 		switch {
 		case isString(m.key, "name"):
 			_ = json.Unmarshal(m.val, &name)
 		case isString(m.key, "inputSchema"):
-			schema = &ms[i]
+			schemas = append(schemas, m)
 		}
 	}
-	if name == "" || schema == nil {
+	if name == "" || len(schemas) == 0 {
 		return name, nil, tool
 	}
-	var args []string
-	for i := range p.opts.Rules {
-		r := &p.opts.Rules[i]
-		if r.matchesName(name) && declaresRaw(schema.val, r.Argument) {
-			rules = append(rules, r)
-			args = append(args, r.Argument)
-		}
-	}
-	if len(rules) == 0 {
+	// A key given twice counts with its last value, as when decoding; the
+	// arguments go from every copy all the same.
+	applied = rulesForTool(rules, name, schemas[len(schemas)-1].val)
+	if len(applied) == 0 {
 		return name, nil, tool
 	}
-	stripped, err := stripRaw(schema.val, args)
-	if err != nil {
-		return name, rules, tool
-	}
-	vs := schema.end - len(schema.val)
+	args := ruleArguments(applied)
 	out = make([]byte, 0, len(tool))
-	out = append(out, tool[:vs]...)
-	out = append(out, stripped...)
-	return name, rules, append(out, tool[schema.end:]...)
+	last := 0
+	for _, m := range schemas {
+		stripped, err := stripRaw(m.val, args)
+		if err != nil {
+			continue
+		}
+		vs := m.end - len(m.val)
+		out = append(out, tool[last:vs]...)
+		out = append(out, stripped...)
+		last = m.end
+	}
+	return name, applied, append(out, tool[last:]...)
 }
 
 // setLost records that there is no live session (if cs is nil or still the

@@ -241,16 +241,21 @@ func stringValue(q []byte) (string, bool) {
 	return s, json.Unmarshal(q, &s) == nil
 }
 
-// stripRaw returns schema without args in its properties and required list.
-// Bytes it does not change are kept as they came.
+// stripRaw returns schema without args in its properties and required list,
+// each in any letter case (see sameArgument). Bytes it does not change are
+// kept as they came.
 func stripRaw(schema []byte, args []string) ([]byte, error) {
 	ms, err := members(schema)
 	if err != nil {
 		return nil, err
 	}
 	drop := func(key []byte) bool {
+		s, ok := stringValue(key)
+		if !ok {
+			return false
+		}
 		for _, a := range args {
-			if isString(key, a) {
+			if sameArgument(s, a) {
 				return true
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -15,6 +16,8 @@ func TestStripRaw(t *testing.T) {
 		{`{"properties":{"t\u006fk":{}},"required":["t\u006fk",1]}`, "tok", `{"properties":{},"required":[1]}`},
 		{`{"properties":{"a":{"properties":{"tok":{}}}}}`, "tok", `{"properties":{"a":{"properties":{"tok":{}}}}}`},
 		{`{"properties":[],"required":{"tok":1}}`, "tok", `{"properties":[],"required":{"tok":1}}`},
+		{`{"properties":{"X-ASANA-TOKEN":{},"x-asana-token":{},"X-Asana-Tokens":{}},"required":["X-Asana-Token","x-Asana-TOKEN","X_Asana_Token"]}`, "X-Asana-Token",
+			`{"properties":{"X-Asana-Tokens":{}},"required":["X_Asana_Token"]}`},
 	}
 	for _, tt := range tests {
 		got, err := stripRaw([]byte(tt.schema), []string{tt.arg})
@@ -69,10 +72,17 @@ func declares(schema map[string]any, arg string) bool {
 	return false
 }
 
-// stripArgs returns a copy of schema without the given arguments in
-// properties and required. The input is not modified.
+// stripArgs returns a copy of schema without the given arguments, in any
+// letter case, in properties and required. The input is not modified.
 func stripArgs(schema map[string]any, args []string) map[string]any {
-	drop := func(k string) bool { return slices.Contains(args, k) }
+	drop := func(k string) bool {
+		for _, a := range args {
+			if strings.EqualFold(k, a) {
+				return true
+			}
+		}
+		return false
+	}
 	out := make(map[string]any, len(schema))
 	for k, v := range schema {
 		out[k] = v
@@ -104,6 +114,7 @@ func FuzzStripRaw(f *testing.F) {
 	f.Add(`{"type":"object","properties":{"X-Asana-Token":{"type":"string"},"a":{}},"required":["X-Asana-Token","a"]}`, "X-Asana-Token")
 	f.Add(`{"properties":{"a":1,"a":2},"required":["a","a"],"properties":{"b":{}}}`, "a")
 	f.Add(`{"properties":{"x\"y":{}},"required":["x\"y"]}`, `x"y`)
+	f.Add(`{"properties":{"x-asana-token":{},"X-ASANA-TOKEN":{},"X-Asana-Tok\u0065n":{}},"required":["x-Asana-token"]}`, "X-Asana-Token")
 	f.Fuzz(func(t *testing.T, doc, arg string) {
 		var schema map[string]any
 		if json.Unmarshal([]byte(doc), &schema) != nil || schema == nil {

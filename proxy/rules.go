@@ -14,10 +14,11 @@ import (
 const DefaultFormat = "Bearer {secret}"
 
 // A Rule fills one tool argument from a stored secret. It applies to each
-// tool whose name matches one of Tools and whose input schema declares the
-// argument (see rulesForTool). The proxy removes the argument from such a
-// tool's schema, and on a call sets it to Format with "{secret}" replaced by
-// the secret, whatever the model sent.
+// tool the Gateway lists whose name matches one of Tools and whose input
+// schema declares the argument (see rulesForTool). The proxy removes the
+// argument from such a tool's schema, in any letter case, and on a call
+// drops whatever the model sent under that name in any case and sets the
+// argument to Format with "{secret}" replaced by the secret.
 type Rule struct {
 	Argument string   // tool argument, e.g. "X-Asana-Token"
 	Secret   string   // name of the stored secret, e.g. "asana"
@@ -93,6 +94,11 @@ func ruleArguments(rules []*Rule) []string {
 	return args
 }
 
+// sameArgument reports whether name is arg for the Gateway: HTTP header
+// names are case-insensitive, so a Gateway may turn x-asana-token into the
+// same header as X-Asana-Token.
+func sameArgument(name, arg string) bool { return strings.EqualFold(name, arg) }
+
 func containsString(list []string, s string) bool {
 	for _, v := range list {
 		if v == s {
@@ -106,12 +112,21 @@ func containsString(list []string, s string) bool {
 var errNotObject = errors.New("tool arguments are not a JSON object")
 
 // injectArgs returns args (a JSON object, or empty) with each key of values
-// set to its value, replacing whatever the model sent for it.
+// set to its value. Whatever the model sent under that name, in any case,
+// is dropped first.
 func injectArgs(args json.RawMessage, values map[string]tokenstore.Secret) (json.RawMessage, error) {
 	m := map[string]json.RawMessage{}
 	if trimmed := strings.TrimSpace(string(args)); trimmed != "" && trimmed != "null" {
 		if err := json.Unmarshal(args, &m); err != nil || m == nil {
 			return nil, errNotObject
+		}
+	}
+	for k := range m {
+		for arg := range values {
+			if sameArgument(k, arg) {
+				delete(m, k)
+				break
+			}
 		}
 	}
 	for k, v := range values {

@@ -3,6 +3,7 @@ package proxy
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/agw-proxy/agw-proxy/tokenstore"
@@ -59,6 +60,12 @@ func TestStripArgs(t *testing.T) {
 			schema: `{"type":"object"}`,
 			args:   []string{"tok"},
 			want:   `{"type":"object"}`,
+		},
+		{
+			name:   "the argument in any letter case, and nothing like it",
+			schema: `{"type":"object","properties":{"X-Asana-Token":{},"x-asana-token":{},"X-ASANA-TOKEN":{},"X-Asana-Tokens":{},"X_Asana_Token":{}},"required":["x-Asana-Token","X-Asana-Tokens"]}`,
+			args:   []string{"X-Asana-Token"},
+			want:   `{"type":"object","properties":{"X-Asana-Tokens":{},"X_Asana_Token":{}},"required":["X-Asana-Tokens"]}`,
 		},
 	}
 	for _, tt := range tests {
@@ -155,6 +162,10 @@ func TestInjectArgs(t *testing.T) {
 		{name: "empty arguments", args: ``, want: `{"X-Asana-Token":"Bearer s3cr<e>t"}`},
 		{name: "null arguments", args: `null`, want: `{"X-Asana-Token":"Bearer s3cr<e>t"}`},
 		{name: "keeps nested values", args: `{"a":{"b":[1,2,{"c":null}]}}`, want: `{"X-Asana-Token":"Bearer s3cr<e>t","a":{"b":[1,2,{"c":null}]}}`},
+		{name: "drops the argument in any letter case", args: `{"x-asana-token":"a","X-ASANA-TOKEN":"b","X-Asana-Tok\u0065n":"c","x-Asana-Token":"d","tool_name":"x"}`,
+			want: `{"X-Asana-Token":"Bearer s3cr<e>t","tool_name":"x"}`},
+		{name: "keeps names that only look alike", args: `{"X-Asana-Tokens":"a","X_Asana_Token":"b","nested":{"x-asana-token":"c"}}`,
+			want: `{"X-Asana-Token":"Bearer s3cr<e>t","X-Asana-Tokens":"a","X_Asana_Token":"b","nested":{"x-asana-token":"c"}}`},
 		{name: "array is refused", args: `[1,2]`, wantErr: true},
 		{name: "string is refused", args: `"x"`, wantErr: true},
 	}
@@ -212,11 +223,13 @@ func TestRuleValidate(t *testing.T) {
 }
 
 // FuzzStripArgs checks what the byte-level stripping promises, whatever the
-// schema: the argument is gone, the result is JSON, and nothing else is lost.
+// schema: the argument is gone in every letter case, the result is JSON, and
+// nothing else is lost.
 func FuzzStripArgs(f *testing.F) {
 	f.Add(`{"type":"object","properties":{"X-Asana-Token":{"type":"string"},"a":{}},"required":["X-Asana-Token","a"]}`, "X-Asana-Token")
 	f.Add(`{"type":"object","properties":[],"required":{"x":1}}`, "x")
 	f.Add(`{"properties":{"a":{"properties":{"a":{}}}},"required":["a",1,null]}`, "a")
+	f.Add(`{"properties":{"x-asana-token":{},"X-ASANA-TOKEN":{}},"required":["x-Asana-Token"]}`, "X-Asana-Token")
 	f.Fuzz(func(t *testing.T, doc, arg string) {
 		var schema map[string]any
 		if json.Unmarshal([]byte(doc), &schema) != nil || schema == nil {
@@ -231,7 +244,7 @@ func FuzzStripArgs(f *testing.F) {
 			t.Fatalf("stripped schema is not JSON: %v", err)
 		}
 		for _, a := range declaredArguments(raw) {
-			if a == arg {
+			if strings.EqualFold(a, arg) {
 				t.Fatalf("%q still declared after stripping, as %q", arg, a)
 			}
 		}
@@ -244,7 +257,7 @@ func FuzzStripArgs(f *testing.F) {
 		if props, ok := schema["properties"].(map[string]any); ok {
 			np, _ := out["properties"].(map[string]any)
 			for k := range props {
-				if _, ok := np[k]; !ok && k != arg {
+				if _, ok := np[k]; !ok && !strings.EqualFold(k, arg) {
 					t.Fatalf("property %q lost", k)
 				}
 			}
@@ -253,7 +266,7 @@ func FuzzStripArgs(f *testing.F) {
 			nr, _ := out["required"].([]any)
 			kept := 0
 			for _, v := range req {
-				if s, ok := v.(string); !ok || s != arg {
+				if s, ok := v.(string); !ok || !strings.EqualFold(s, arg) {
 					kept++
 				}
 			}

@@ -1,0 +1,105 @@
+package proxy_test
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
+	"github.com/agw-proxy/agw-proxy/internal/leakcheck"
+)
+
+// Tools a rawGateway lists in these tests: rawTool and rawOther match the
+// rule's glob and declare the secret argument; outsideTool declares it but
+// is outside the glob.
+const (
+	rawTool     = "AgentCoreGwyAPIGatewayTarget___invoke"
+	rawOther    = "AgentCoreGwyAPIGatewayTarget___other"
+	outsideTool = "OtherTarget___invoke"
+)
+
+// toolDef is a tool definition as the Gateway lists it, with the given
+// arguments (all required).
+func toolDef(name string, args ...string) string {
+	props := map[string]any{}
+	for _, a := range args {
+		props[a] = map[string]any{"type": "string"}
+	}
+	if args == nil {
+		args = []string{}
+	}
+	b, _ := json.Marshal(map[string]any{
+		"name":        name,
+		"description": "a tool",
+		"inputSchema": map[string]any{"type": "object", "properties": props, "required": args},
+	})
+	return string(b)
+}
+
+func list(defs ...string) string { return "[" + strings.Join(defs, ",") + "]" }
+
+// at points the harness at the raw Gateway.
+func (g *rawGateway) at(*gatewaysim.Sim) string { return g.URL }
+
+// lastCall returns the last call of the named tool the Gateway received.
+func lastCall(t *testing.T, g *rawGateway, name string) rawCall {
+	t.Helper()
+	calls := g.received()
+	for i := len(calls) - 1; i >= 0; i-- {
+		if calls[i].Name == name {
+			return calls[i]
+		}
+	}
+	t.Fatalf("the Gateway received no call of %s", name)
+	return rawCall{}
+}
+
+func argsOf(t *testing.T, c rawCall) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(c.Arguments, &m); err != nil {
+		t.Fatalf("arguments of %s: %v", c.Name, err)
+	}
+	return m
+}
+
+// noSecretIn fails the test if the call carried the secret in any form.
+func noSecretIn(t *testing.T, c rawCall) {
+	t.Helper()
+	if err := leakcheck.Message(c.Body, asanaToken); err != nil {
+		t.Errorf("the call of %s carried the secret: %v", c.Name, err)
+	}
+}
+
+func TestCaseVariantsOfTheSecretArgumentNeverReachTheTool(t *testing.T) {
+	gw := newRawGateway(t, list(toolDef(rawTool, "X-Asana-Token", "q"), toolDef(outsideTool, "X-Asana-Token", "q")))
+	h := start(t, setup{gatewayFor: gw.at, noAuth: true})
+	model := map[string]any{
+		"q":             "x",
+		"x-asana-token": "Bearer model-lower",
+		"X-ASANA-TOKEN": "Bearer model-upper",
+		"X-Asana-Token": "Bearer model-exact",
+	}
+	h.call(t, rawTool, model)
+	args := argsOf(t, lastCall(t, gw, rawTool))
+	for k := range args {
+		if strings.EqualFold(k, "X-Asana-Token") && k != "X-Asana-Token" {
+			t.Errorf("the model's %q reached the tool next to the injected value", k)
+		}
+	}
+	if args["X-Asana-Token"] != "Bearer "+asanaToken {
+		t.Error("the tool did not get X-Asana-Token: Bearer <stored token>")
+	}
+	if args["q"] != "x" {
+		t.Errorf("the model's other arguments were lost: %v", args["q"])
+	}
+
+	// A tool outside the rule's globs gets the model's arguments as sent.
+	h.call(t, outsideTool, model)
+	c := lastCall(t, gw, outsideTool)
+	noSecretIn(t, c)
+	if got := argsOf(t, c); !reflect.DeepEqual(got, model) {
+		t.Errorf("a tool outside the globs got other arguments than the model sent: %d of %d", len(got), len(model))
+	}
+}

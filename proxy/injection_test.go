@@ -8,6 +8,7 @@ import (
 
 	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
 	"github.com/agw-proxy/agw-proxy/internal/leakcheck"
+	"github.com/agw-proxy/agw-proxy/proxy"
 )
 
 // Tools a rawGateway lists in these tests: rawTool and rawOther match the
@@ -102,4 +103,63 @@ func TestCaseVariantsOfTheSecretArgumentNeverReachTheTool(t *testing.T) {
 	if got := argsOf(t, c); !reflect.DeepEqual(got, model) {
 		t.Errorf("a tool outside the globs got other arguments than the model sent: %d of %d", len(got), len(model))
 	}
+}
+
+func TestSearchResultsInEveryShapeHideTheSecretArgument(t *testing.T) {
+	injected := toolDef(rawTool, "X-Asana-Token", "x-asana-token", "q")
+	outside := toolDef(outsideTool, "X-Asana-Token", "q")
+	doc := `{"tools":[` + injected + `,` + outside + `]}`
+	const before, after = "Found 2 tools for your query:\n\n", "\n\nAsk again to see more."
+	textJSON, _ := json.Marshal(before + doc + after)
+	gw := newRawGateway(t, list(toolDef(proxy.SearchToolName, "query"), toolDef(rawTool, "X-Asana-Token", "q")))
+	gw.result(proxy.SearchToolName, `{"content":[{"type":"text","text":`+string(textJSON)+`}],`+
+		`"structuredContent":{"results":{"tools":[`+injected+`,`+outside+`]}}}`)
+	h := start(t, setup{gatewayFor: gw.at, noAuth: true})
+	res := h.call(t, proxy.SearchToolName, map[string]any{"query": "asana"})
+
+	check := func(where string, doc []byte) {
+		t.Helper()
+		var d struct {
+			Tools []struct {
+				Name        string `json:"name"`
+				InputSchema struct {
+					Properties map[string]any `json:"properties"`
+					Required   []string       `json:"required"`
+				} `json:"inputSchema"`
+			} `json:"tools"`
+		}
+		if err := json.Unmarshal(doc, &d); err != nil {
+			t.Fatalf("%s: %v", where, err)
+		}
+		if len(d.Tools) != 2 {
+			t.Fatalf("%s: %d tools, want 2", where, len(d.Tools))
+		}
+		for _, tool := range d.Tools {
+			declared := strings.Join(tool.InputSchema.Required, " ")
+			for k := range tool.InputSchema.Properties {
+				declared += " " + k
+			}
+			hidden := !strings.Contains(strings.ToLower(declared), "x-asana-token")
+			switch {
+			case tool.Name == rawTool && !hidden:
+				t.Errorf("%s: %s still shows the secret argument: %s", where, tool.Name, declared)
+			case tool.Name == outsideTool && hidden:
+				t.Errorf("%s: %s lost X-Asana-Token though no rule names it", where, tool.Name)
+			case tool.Name == rawTool && !strings.Contains(declared, "q"):
+				t.Errorf("%s: %s lost its other arguments", where, tool.Name)
+			}
+		}
+	}
+	sc, _ := json.Marshal(res.StructuredContent)
+	var wrapped struct {
+		Results json.RawMessage `json:"results"`
+	}
+	json.Unmarshal(sc, &wrapped)
+	check("structuredContent.results", wrapped.Results)
+
+	txt := text(res)
+	if !strings.HasPrefix(txt, before) || !strings.HasSuffix(txt, after) {
+		t.Fatalf("the prose around the JSON was not kept: %q", txt)
+	}
+	check("text", []byte(strings.TrimSuffix(strings.TrimPrefix(txt, before), after)))
 }

@@ -1,14 +1,19 @@
 package proxy_test
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
 	"github.com/agw-proxy/agw-proxy/internal/leakcheck"
 	"github.com/agw-proxy/agw-proxy/proxy"
+	"github.com/agw-proxy/agw-proxy/tokenstore"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // Tools a rawGateway lists in these tests: rawTool and rawOther match the
@@ -162,4 +167,187 @@ func TestSearchResultsInEveryShapeHideTheSecretArgument(t *testing.T) {
 		t.Fatalf("the prose around the JSON was not kept: %q", txt)
 	}
 	check("text", []byte(strings.TrimSuffix(strings.TrimPrefix(txt, before), after)))
+}
+
+func TestUnlistedToolGetsNoSecret(t *testing.T) {
+	gw := newRawGateway(t, list(toolDef(rawTool, "X-Asana-Token", "q")))
+	h := start(t, setup{gatewayFor: gw.at, noAuth: true})
+	h.tools(t)
+	model := map[string]any{"q": "x", "X-Asana-Token": "model-value"}
+	// Both names match the rule's glob; neither is in the Gateway's list.
+	for _, name := range []string{"AgentCoreGwyAPIGatewayTarget___notlisted", "AgentCoreGwyAPIGatewayTarget___*"} {
+		h.call(t, name, model)
+		c := lastCall(t, gw, name)
+		noSecretIn(t, c)
+		if got := argsOf(t, c); !reflect.DeepEqual(got, model) {
+			t.Errorf("%s: the arguments were changed on the way: got %d keys, X-Asana-Token sent as the model's: %v",
+				name, len(got), got["X-Asana-Token"] == "model-value")
+		}
+	}
+	if n := h.secrets.Calls("get"); n != 0 {
+		t.Errorf("the secret was read %d times for tools the Gateway never listed", n)
+	}
+}
+
+// announce sends tools/list_changed once the proxy's event stream is open.
+func announce(t *testing.T, gw *rawGateway) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for gw.listChanged() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the proxy never opened the Gateway's event stream")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// gatedSecrets holds every secret read until release is closed, and says
+// when one has begun.
+type gatedSecrets struct {
+	proxy.SecretSource
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (g *gatedSecrets) Secret(ctx context.Context, name string) (tokenstore.Secret, error) {
+	select {
+	case g.entered <- struct{}{}:
+	default:
+	}
+	select {
+	case <-g.release:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	return g.SecretSource.Secret(ctx, name)
+}
+
+func TestCallRacingAResyncGetsNoSecretForARemovedTool(t *testing.T) {
+	gw := newRawGateway(t, list(toolDef(rawTool, "X-Asana-Token", "q"), toolDef(rawOther, "q")))
+	gate := &gatedSecrets{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	h := start(t, setup{gatewayFor: gw.at, noAuth: true, secrets: func(s proxy.SecretSource) proxy.SecretSource {
+		gate.SecretSource = s
+		return gate
+	}})
+	h.tools(t)
+
+	done := make(chan *mcp.CallToolResult, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		res, err := h.client.CallTool(ctx, &mcp.CallToolParams{Name: rawTool, Arguments: map[string]any{"q": "x"}})
+		if err != nil {
+			res = &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: err.Error()}}}
+		}
+		done <- res
+	}()
+	select {
+	case <-gate.entered: // the call has decided to inject and reads the secret
+	case <-time.After(10 * time.Second):
+		t.Fatal("the call never read the secret")
+	}
+	// Meanwhile the Gateway removes the tool, and the proxy re-syncs.
+	gw.setTools(list(toolDef(rawOther, "q")))
+	announce(t, gw)
+	select {
+	case <-h.changed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the re-sync did not reach the client")
+	}
+	close(gate.release)
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the call did not end")
+	}
+	for _, c := range gw.received() {
+		noSecretIn(t, c)
+	}
+}
+
+func TestCallDuringAnAnnouncedResyncWaitsForIt(t *testing.T) {
+	gw := newRawGateway(t, list(toolDef(rawTool, "X-Asana-Token", "q"), toolDef(rawOther, "q")))
+	h := start(t, setup{gatewayFor: gw.at, noAuth: true})
+	h.tools(t)
+	h.call(t, rawTool, map[string]any{"q": "warm"}) // the secret is cached from now on
+
+	// The Gateway removes the tool and says so; the proxy's re-sync is slow.
+	held, release := gw.holdLists()
+	defer release()
+	gw.setTools(list(toolDef(rawOther, "q")))
+	announce(t, gw)
+	select {
+	case <-held:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the proxy did not re-sync")
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		h.client.CallTool(ctx, &mcp.CallToolParams{Name: rawTool, Arguments: map[string]any{"q": "racing"}})
+	}()
+	time.Sleep(300 * time.Millisecond)
+	for _, c := range gw.received() {
+		if strings.Contains(string(c.Arguments), "racing") {
+			t.Error("the call went out before the announced re-sync finished")
+		}
+	}
+	release()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the call did not end after the re-sync")
+	}
+	c := lastCall(t, gw, rawTool)
+	if !strings.Contains(string(c.Arguments), "racing") {
+		t.Fatalf("the racing call did not reach the Gateway")
+	}
+	noSecretIn(t, c)
+}
+
+func TestRetryAfterReconnectDecidesAgain(t *testing.T) {
+	gw := newRawGateway(t, list(toolDef(rawTool, "X-Asana-Token", "q"), toolDef(rawOther, "q")))
+	gw.sessions = true
+	h := start(t, setup{gatewayFor: gw.at, noAuth: true})
+	h.tools(t)
+	h.call(t, rawTool, map[string]any{"q": "warm"})
+
+	// The session is lost, and the new session's list no longer has the
+	// tool: the call refused with 404 is sent again without the secret.
+	gw.setTools(list(toolDef(rawOther, "q")))
+	gw.dropSessions()
+	h.call(t, rawTool, map[string]any{"q": "retried"})
+	c := lastCall(t, gw, rawTool)
+	if !strings.Contains(string(c.Arguments), "retried") {
+		t.Fatalf("the call was not retried after the reconnect")
+	}
+	noSecretIn(t, c)
+	if n := gw.listCount(); n < 2 {
+		t.Errorf("%d tools/list requests, want a re-sync on the new session", n)
+	}
+}
+
+// TestStrippedToolsAreExactlyTheFilledOnes: of the tools that declare the
+// secret argument, those the client sees without it are exactly those whose
+// calls get the secret.
+func TestStrippedToolsAreExactlyTheFilledOnes(t *testing.T) {
+	names := []string{rawTool, rawOther, outsideTool, "AgentCoreGwyAPIGatewayTargetX___invoke"}
+	var defs []string
+	for _, n := range names {
+		defs = append(defs, toolDef(n, "X-Asana-Token", "q"))
+	}
+	gw := newRawGateway(t, list(defs...))
+	h := start(t, setup{gatewayFor: gw.at, noAuth: true})
+	tools := h.tools(t)
+	for _, name := range names {
+		p, _ := props(t, tools[name])
+		stripped := !strings.Contains(fmt.Sprint(p), "X-Asana-Token")
+		h.call(t, name, map[string]any{"q": "x"})
+		filled := argsOf(t, lastCall(t, gw, name))["X-Asana-Token"] != nil
+		if stripped != filled {
+			t.Errorf("%s: stripped from the list %v, filled on a call %v", name, stripped, filled)
+		}
+	}
 }

@@ -18,7 +18,8 @@ const DefaultFormat = "Bearer {secret}"
 // schema declares the argument (see rulesForTool). The proxy removes the
 // argument from such a tool's schema, in any letter case, and on a call
 // drops whatever the model sent under that name in any case and sets the
-// argument to Format with "{secret}" replaced by the secret.
+// argument to Format with "{secret}" replaced by the secret. A tool the
+// Gateway did not list gets no secret, whatever its name.
 type Rule struct {
 	Argument string   // tool argument, e.g. "X-Asana-Token"
 	Secret   string   // name of the stored secret, e.g. "asana"
@@ -71,8 +72,9 @@ func (r *Rule) value(s tokenstore.Secret) tokenstore.Secret {
 //
 // It is the one place that decides which tools get which secrets. The tool
 // list asks it for every tool the Gateway lists (sync), and calls get what
-// the list decided; the search results ask it for each tool definition they
-// carry; doctor's MatchRule asks it for each tool it checks.
+// the list decided, so an unlisted name gets nothing; the search results
+// ask it for each tool definition they carry; doctor's MatchRule asks it for
+// each tool it checks.
 func rulesForTool(rules []Rule, name string, schema []byte) []*Rule {
 	var out []*Rule
 	for i := range rules {

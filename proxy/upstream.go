@@ -96,10 +96,24 @@ func (p *Proxy) watch(ctx context.Context, cs *mcp.ClientSession) {
 const maxPages = 10000
 
 // sync lists every page of the Gateway's tools and publishes the stripped
-// list. Clients that have listed tools before hear of a change.
-func (p *Proxy) sync(ctx context.Context, cs *mcp.ClientSession) error {
+// list, with the rules each tool gets on a call. Clients that have listed
+// tools before hear of a change.
+func (p *Proxy) sync(ctx context.Context, cs *mcp.ClientSession) (err error) {
 	ctx, cancel := context.WithTimeout(ctx, p.opts.ConnectTimeout)
 	defer cancel()
+	p.mu.Lock()
+	seen := p.lists.announced
+	p.mu.Unlock()
+	defer func() {
+		if err != nil {
+			// The change cannot be read now: calls waiting for it go on
+			// with the list there is (the next sync decides again).
+			p.mu.Lock()
+			p.lists.settled = max(p.lists.settled, seen)
+			p.broadcast()
+			p.mu.Unlock()
+		}
+	}()
 	var upstream [][]byte // each tool as the Gateway sent it
 	cursor := ""
 	for page := 0; ; page++ {
@@ -143,14 +157,16 @@ func (p *Proxy) sync(ctx context.Context, cs *mcp.ClientSession) error {
 	tools := make(map[string][]*Rule, len(upstream))
 	listed := make([]byte, 0, 64+sumLen(upstream))
 	listed = append(listed, `{"tools":[`...)
-	for i, t := range upstream {
-		if i > 0 {
-			listed = append(listed, ',')
-		}
+	n := 0
+	for _, t := range upstream {
 		name, rules, stripped := stripToolDef(p.opts.Rules, t)
 		if name != "" {
 			tools[name] = rules
 		}
+		if n > 0 {
+			listed = append(listed, ',')
+		}
+		n++
 		listed = append(listed, stripped...)
 	}
 	listed = append(listed, "]}"...)
@@ -166,15 +182,25 @@ func (p *Proxy) sync(ctx context.Context, cs *mcp.ClientSession) error {
 	notify := changed && p.clientAsked
 	p.cs, p.synced, p.lastErr = cs, true, nil
 	p.tools, p.listed, p.upstream = tools, listed, sum
+	p.lists.settled = max(p.lists.settled, seen)
 	p.broadcast()
 	conn := p.conn
 	p.mu.Unlock()
 
-	p.log.Debug("tools synced", "count", len(upstream))
+	p.log.Debug("tools synced", "count", n)
 	if notify && conn != nil {
 		_ = conn.writeRaw([]byte(`{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}`))
 	}
 	return nil
+}
+
+// listState is what the tool list keeps between syncs.
+type listState struct {
+	// announced counts the Gateway's tools/list_changed notifications;
+	// settled is how many of them the last finished sync had seen when it
+	// began. While announced > settled the list may still name a tool the
+	// Gateway has removed: calls that would carry a secret wait (under p.mu).
+	announced, settled uint64
 }
 
 func sumLen(bs [][]byte) int {
@@ -246,6 +272,9 @@ func (p *Proxy) broadcast() {
 }
 
 func (p *Proxy) onToolListChanged(context.Context, *mcp.ToolListChangedRequest) {
+	p.mu.Lock()
+	p.lists.announced++
+	p.mu.Unlock()
 	select {
 	case p.resync <- struct{}{}:
 	default: // one is pending already

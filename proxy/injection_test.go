@@ -110,65 +110,6 @@ func TestCaseVariantsOfTheSecretArgumentNeverReachTheTool(t *testing.T) {
 	}
 }
 
-func TestSearchResultsInEveryShapeHideTheSecretArgument(t *testing.T) {
-	injected := toolDef(rawTool, "X-Asana-Token", "x-asana-token", "q")
-	outside := toolDef(outsideTool, "X-Asana-Token", "q")
-	doc := `{"tools":[` + injected + `,` + outside + `]}`
-	const before, after = "Found 2 tools for your query:\n\n", "\n\nAsk again to see more."
-	textJSON, _ := json.Marshal(before + doc + after)
-	gw := newRawGateway(t, list(toolDef(proxy.SearchToolName, "query"), toolDef(rawTool, "X-Asana-Token", "q")))
-	gw.result(proxy.SearchToolName, `{"content":[{"type":"text","text":`+string(textJSON)+`}],`+
-		`"structuredContent":{"results":{"tools":[`+injected+`,`+outside+`]}}}`)
-	h := start(t, setup{gatewayFor: gw.at, noAuth: true})
-	res := h.call(t, proxy.SearchToolName, map[string]any{"query": "asana"})
-
-	check := func(where string, doc []byte) {
-		t.Helper()
-		var d struct {
-			Tools []struct {
-				Name        string `json:"name"`
-				InputSchema struct {
-					Properties map[string]any `json:"properties"`
-					Required   []string       `json:"required"`
-				} `json:"inputSchema"`
-			} `json:"tools"`
-		}
-		if err := json.Unmarshal(doc, &d); err != nil {
-			t.Fatalf("%s: %v", where, err)
-		}
-		if len(d.Tools) != 2 {
-			t.Fatalf("%s: %d tools, want 2", where, len(d.Tools))
-		}
-		for _, tool := range d.Tools {
-			declared := strings.Join(tool.InputSchema.Required, " ")
-			for k := range tool.InputSchema.Properties {
-				declared += " " + k
-			}
-			hidden := !strings.Contains(strings.ToLower(declared), "x-asana-token")
-			switch {
-			case tool.Name == rawTool && !hidden:
-				t.Errorf("%s: %s still shows the secret argument: %s", where, tool.Name, declared)
-			case tool.Name == outsideTool && hidden:
-				t.Errorf("%s: %s lost X-Asana-Token though no rule names it", where, tool.Name)
-			case tool.Name == rawTool && !strings.Contains(declared, "q"):
-				t.Errorf("%s: %s lost its other arguments", where, tool.Name)
-			}
-		}
-	}
-	sc, _ := json.Marshal(res.StructuredContent)
-	var wrapped struct {
-		Results json.RawMessage `json:"results"`
-	}
-	json.Unmarshal(sc, &wrapped)
-	check("structuredContent.results", wrapped.Results)
-
-	txt := text(res)
-	if !strings.HasPrefix(txt, before) || !strings.HasSuffix(txt, after) {
-		t.Fatalf("the prose around the JSON was not kept: %q", txt)
-	}
-	check("text", []byte(strings.TrimSuffix(strings.TrimPrefix(txt, before), after)))
-}
-
 func TestUnlistedToolGetsNoSecret(t *testing.T) {
 	gw := newRawGateway(t, list(toolDef(rawTool, "X-Asana-Token", "q")))
 	h := start(t, setup{gatewayFor: gw.at, noAuth: true})
@@ -186,6 +127,72 @@ func TestUnlistedToolGetsNoSecret(t *testing.T) {
 	}
 	if n := h.secrets.Calls("get"); n != 0 {
 		t.Errorf("the secret was read %d times for tools the Gateway never listed", n)
+	}
+}
+
+func TestDuplicateToolNameIsServedFromTheFirstListing(t *testing.T) {
+	const dup = "AgentCoreGwyAPIGatewayTarget___dup"
+	first := toolDef(dup, "X-Asana-Token", "q")
+	second := toolDef(dup, "other") // declares no secret argument
+	gw := newRawGateway(t, list(first, second, toolDef(rawTool, "X-Asana-Token", "q")))
+	h := start(t, setup{gatewayFor: gw.at, noAuth: true})
+
+	listed := func() []*mcp.Tool {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		res, err := h.client.ListTools(ctx, nil)
+		if err != nil {
+			t.Fatalf("tools/list: %v", err)
+		}
+		var out []*mcp.Tool
+		for _, tool := range res.Tools {
+			if tool.Name == dup {
+				out = append(out, tool)
+			}
+		}
+		return out
+	}
+	dups := listed()
+	if len(dups) != 1 {
+		t.Fatalf("the client's list holds %s %d times, want once", dup, len(dups))
+	}
+	if p, req := props(t, dups[0]); !reflect.DeepEqual(p, []string{"q"}) || !reflect.DeepEqual(req, []string{"q"}) {
+		t.Errorf("%s is not the first listing, stripped: properties %v required %v", dup, p, req)
+	}
+	h.call(t, dup, map[string]any{"q": "x"})
+	if got := argsOf(t, lastCall(t, gw, dup)); got["X-Asana-Token"] != "Bearer "+asanaToken {
+		t.Error("the call's rules did not come from the first listing: no secret injected")
+	}
+
+	errorLines := func() int {
+		n := 0
+		for _, line := range strings.Split(h.logs.String(), "\n") {
+			if strings.Contains(line, "level=ERROR") && strings.Contains(line, dup) {
+				n++
+			}
+		}
+		return n
+	}
+	if n := errorLines(); n != 1 {
+		t.Errorf("%d error lines about %s after one sync, want 1", n, dup)
+	}
+
+	// A re-sync that lists the name twice again does not report it again.
+	gw.setTools(list(first, second, toolDef(rawTool, "X-Asana-Token", "q"), toolDef(rawOther, "q")))
+	announce(t, gw)
+	select {
+	case <-h.changed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the re-sync did not reach the client")
+	}
+	if n := gw.listCount(); n < 2 {
+		t.Fatalf("%d tools/list requests, want a re-sync", n)
+	}
+	if n := errorLines(); n != 1 {
+		t.Errorf("%d error lines about %s after two syncs, want 1 (once per name, not per sync)", n, dup)
+	}
+	if dups := listed(); len(dups) != 1 {
+		t.Errorf("after the re-sync the client's list holds %s %d times", dup, len(dups))
 	}
 }
 
@@ -327,6 +334,65 @@ func TestRetryAfterReconnectDecidesAgain(t *testing.T) {
 	if n := gw.listCount(); n < 2 {
 		t.Errorf("%d tools/list requests, want a re-sync on the new session", n)
 	}
+}
+
+func TestSearchResultsInEveryShapeHideTheSecretArgument(t *testing.T) {
+	injected := toolDef(rawTool, "X-Asana-Token", "x-asana-token", "q")
+	outside := toolDef(outsideTool, "X-Asana-Token", "q")
+	doc := `{"tools":[` + injected + `,` + outside + `]}`
+	const before, after = "Found 2 tools for your query:\n\n", "\n\nAsk again to see more."
+	textJSON, _ := json.Marshal(before + doc + after)
+	gw := newRawGateway(t, list(toolDef(proxy.SearchToolName, "query"), toolDef(rawTool, "X-Asana-Token", "q")))
+	gw.result(proxy.SearchToolName, `{"content":[{"type":"text","text":`+string(textJSON)+`}],`+
+		`"structuredContent":{"results":{"tools":[`+injected+`,`+outside+`]}}}`)
+	h := start(t, setup{gatewayFor: gw.at, noAuth: true})
+	res := h.call(t, proxy.SearchToolName, map[string]any{"query": "asana"})
+
+	check := func(where string, doc []byte) {
+		t.Helper()
+		var d struct {
+			Tools []struct {
+				Name        string `json:"name"`
+				InputSchema struct {
+					Properties map[string]any `json:"properties"`
+					Required   []string       `json:"required"`
+				} `json:"inputSchema"`
+			} `json:"tools"`
+		}
+		if err := json.Unmarshal(doc, &d); err != nil {
+			t.Fatalf("%s: %v", where, err)
+		}
+		if len(d.Tools) != 2 {
+			t.Fatalf("%s: %d tools, want 2", where, len(d.Tools))
+		}
+		for _, tool := range d.Tools {
+			declared := strings.Join(tool.InputSchema.Required, " ")
+			for k := range tool.InputSchema.Properties {
+				declared += " " + k
+			}
+			hidden := !strings.Contains(strings.ToLower(declared), "x-asana-token")
+			switch {
+			case tool.Name == rawTool && !hidden:
+				t.Errorf("%s: %s still shows the secret argument: %s", where, tool.Name, declared)
+			case tool.Name == outsideTool && hidden:
+				t.Errorf("%s: %s lost X-Asana-Token though no rule names it", where, tool.Name)
+			case tool.Name == rawTool && !strings.Contains(declared, "q"):
+				t.Errorf("%s: %s lost its other arguments", where, tool.Name)
+			}
+		}
+	}
+	sc, _ := json.Marshal(res.StructuredContent)
+	var wrapped struct {
+		Results json.RawMessage `json:"results"`
+	}
+	json.Unmarshal(sc, &wrapped)
+	check("structuredContent.results", wrapped.Results)
+
+	txt := text(res)
+	if !strings.HasPrefix(txt, before) || !strings.HasSuffix(txt, after) {
+		t.Fatalf("the prose around the JSON was not kept: %q", txt)
+	}
+	check("text", []byte(strings.TrimSuffix(strings.TrimPrefix(txt, before), after)))
 }
 
 // TestStrippedToolsAreExactlyTheFilledOnes: of the tools that declare the

@@ -130,7 +130,7 @@ type Proxy struct {
 	conn        *stdioConn
 	clientAsked bool // the client has listed tools, so changes are worth a notification
 
-	lists listState // re-syncs announced and done (upstream.go)
+	lists listState // re-syncs announced and done, duplicate names reported (upstream.go)
 }
 
 // New returns a Proxy for opts. It checks the options; it does not connect.

@@ -96,8 +96,9 @@ func (p *Proxy) watch(ctx context.Context, cs *mcp.ClientSession) {
 const maxPages = 10000
 
 // sync lists every page of the Gateway's tools and publishes the stripped
-// list, with the rules each tool gets on a call. Clients that have listed
-// tools before hear of a change.
+// list, with the rules each tool gets on a call. A name listed twice is
+// served once, as first listed. Clients that have listed tools before hear
+// of a change.
 func (p *Proxy) sync(ctx context.Context, cs *mcp.ClientSession) (err error) {
 	ctx, cancel := context.WithTimeout(ctx, p.opts.ConnectTimeout)
 	defer cancel()
@@ -161,6 +162,12 @@ func (p *Proxy) sync(ctx context.Context, cs *mcp.ClientSession) (err error) {
 	for _, t := range upstream {
 		name, rules, stripped := stripToolDef(p.opts.Rules, t)
 		if name != "" {
+			if _, dup := tools[name]; dup {
+				// Which listing would the client use, and which would the
+				// Gateway call? Serve the first, once, and say so once.
+				p.reportDuplicate(name)
+				continue
+			}
 			tools[name] = rules
 		}
 		if n > 0 {
@@ -201,6 +208,22 @@ type listState struct {
 	// began. While announced > settled the list may still name a tool the
 	// Gateway has removed: calls that would carry a secret wait (under p.mu).
 	announced, settled uint64
+	// duplicates are the tool names already reported as listed twice, so
+	// that each is reported once, not at every sync (sync's goroutine only).
+	duplicates map[string]bool
+}
+
+// reportDuplicate logs, once per name, that the Gateway lists a tool name
+// more than once.
+func (p *Proxy) reportDuplicate(name string) {
+	if p.lists.duplicates[name] {
+		return
+	}
+	if p.lists.duplicates == nil {
+		p.lists.duplicates = make(map[string]bool)
+	}
+	p.lists.duplicates[name] = true
+	p.log.Error("the Gateway lists a tool name more than once; serving the first listing only", "tool", name)
 }
 
 func sumLen(bs [][]byte) int {

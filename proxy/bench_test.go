@@ -23,10 +23,10 @@ const (
 
 var benchRules = []Rule{{Argument: "X-Asana-Token", Secret: "asana", Tools: []string{"AgentCoreGwyAPIGatewayTarget___*"}}}
 
-// benchSchema is a Gateway inputSchema as the SDK client decodes it: a
-// REST operation flattened into one object, about 2 KB of JSON, declaring
+// benchToolDef is a Gateway tool definition as sync sees it: a REST
+// operation flattened into one input schema, about 2 KB of JSON, declaring
 // the secret header.
-func benchSchema(b *testing.B) map[string]any {
+func benchToolDef(b *testing.B) []byte {
 	const s = `{"type":"object","required":["X-Asana-Token","gid","name"],"properties":{
 	"X-Asana-Token":{"type":"string","description":"Asana personal access token of the end user, sent as \"Bearer <token>\""},
 	"gid":{"type":"string","pattern":"^[0-9]+$","description":"Globally unique identifier for the task."},
@@ -40,11 +40,11 @@ func benchSchema(b *testing.B) map[string]any {
 	"resource_subtype":{"type":"string","enum":["default_task","milestone","section","approval"],"description":"The subtype of this resource."},
 	"custom_fields":{"type":"object","additionalProperties":{"type":"string"},"description":"An object where each key is the GID of a custom field and its corresponding value is either an enum GID, string, number, or object."},
 	"memberships":{"type":"array","items":{"type":"object","properties":{"project":{"type":"string"},"section":{"type":"string"}}}}}}`
-	var m map[string]any
-	if err := json.Unmarshal([]byte(s), &m); err != nil {
-		b.Fatal(err)
+	def := `{"name":"` + benchTool + `","description":"Update a task","inputSchema":` + s + `}`
+	if !json.Valid([]byte(def)) {
+		b.Fatal("benchToolDef is not JSON")
 	}
-	return m
+	return []byte(def)
 }
 
 // benchResult1MB is a tools/call response as the proxy writes it to the
@@ -91,10 +91,11 @@ var benchAccessToken = tokenstore.Secret("eyJraWQiOiJhZ3dzaW0iLCJhbGciOiJSUzI1Ni
 // BenchmarkStripSchema: deciding which rules apply to one tool and
 // stripping its schema, as sync does per tool.
 func BenchmarkStripSchema(b *testing.B) {
-	schema := benchSchema(b)
+	def := benchToolDef(b)
 	for b.Loop() {
-		rules := rulesFor(benchRules, benchTool, schema)
-		_ = stripArgs(schema, []string{rules[0].Argument})
+		if _, rules, _ := stripToolDef(benchRules, def); len(rules) != 1 {
+			b.Fatal("no rule applied")
+		}
 	}
 }
 
@@ -141,14 +142,13 @@ func BenchmarkScrub1MBWithSecrets(b *testing.B) {
 // schema, injecting the secret into a call and scrubbing the call's 1 MB
 // result (< 5 ms).
 func BenchmarkCallPath1MB(b *testing.B) {
-	schema := benchSchema(b)
+	def := benchToolDef(b)
 	args := json.RawMessage(`{"gid":"1209876543210","opt_fields":["name","notes","due_on"]}`)
 	msg := benchResult1MB(b)
 	sc := benchScrubber()
 	b.SetBytes(int64(len(msg)))
 	for b.Loop() {
-		rules := rulesFor(benchRules, benchTool, schema)
-		_ = stripArgs(schema, []string{rules[0].Argument})
+		_, rules, _ := stripToolDef(benchRules, def)
 		values := map[string]tokenstore.Secret{rules[0].Argument: rules[0].value(benchSecret)}
 		if _, err := injectArgs(args, values); err != nil {
 			b.Fatal(err)
@@ -159,14 +159,13 @@ func BenchmarkCallPath1MB(b *testing.B) {
 
 // BenchmarkStrip1000Tools: the stripping part of a 1,000-tool sync.
 func BenchmarkStrip1000Tools(b *testing.B) {
-	schemas := make([]map[string]any, 1000)
-	for i := range schemas {
-		schemas[i] = benchSchema(b)
+	defs := make([][]byte, 1000)
+	for i := range defs {
+		defs[i] = benchToolDef(b)
 	}
 	for b.Loop() {
-		for _, s := range schemas {
-			rules := rulesFor(benchRules, benchTool, s)
-			_ = stripArgs(s, []string{rules[0].Argument})
+		for _, d := range defs {
+			_, _, _ = stripToolDef(benchRules, d)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -59,65 +60,118 @@ func (p *Proxy) callTool(ctx context.Context, raw json.RawMessage) (json.RawMess
 		return nil, err
 	}
 
-	up := upstreamParams{Name: params.Name, Arguments: params.Arguments}
-	if len(params.Meta.ProgressToken) > 0 {
-		up.Meta = &struct {
-			ProgressToken json.RawMessage `json:"progressToken"`
-		}{params.Meta.ProgressToken}
+	body, injected, failed, err := p.request(ctx, &params)
+	if failed != nil || err != nil {
+		return failed, err
 	}
-	rules := p.rulesFor(params.Name)
-	if len(rules) > 0 {
-		values := make(map[string]tokenstore.Secret, len(rules))
-		for _, r := range rules {
-			s, err := p.secret(ctx, r.Secret)
-			if err != nil {
-				p.log.Warn("secret unavailable", "tool", params.Name, "secret", r.Secret, "error", p.redact(err))
-				return errorResult("%s", p.secretMessage(r.Secret, err))
-			}
-			values[r.Argument] = r.value(s)
-		}
-		if up.Arguments, err = injectArgs(up.Arguments, values); err != nil {
-			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "agw-proxy: tool arguments must be a JSON object"}
-		}
-	}
-	body, err := json.Marshal(up)
-	if err != nil {
-		return nil, err
-	}
-
 	began := time.Now()
 	res, err := p.forward(ctx, cs, body)
 	if err != nil && neverSent(err) && ctx.Err() == nil {
 		p.log.Info("gateway session lost; reconnecting and retrying once", "tool", params.Name)
 		if cs, err = p.reconnect(ctx, cs); err == nil {
+			// The new session's tool list decides again: the tool may be
+			// gone from it, or its arguments changed.
+			if body, injected, failed, err = p.request(ctx, &params); failed != nil || err != nil {
+				return failed, err
+			}
 			res, err = p.forward(ctx, cs, body)
 		}
 	}
 	if err != nil {
 		return p.callFailed(ctx, params.Name, err)
 	}
-	p.log.Debug("tools/call", "tool", params.Name, "injected", len(rules), "bytes", len(res), "duration", time.Since(began))
+	p.log.Debug("tools/call", "tool", params.Name, "injected", injected, "bytes", len(res), "duration", time.Since(began))
 	if params.Name == SearchToolName {
-		res = p.stripSearchResult(res)
+		res = stripSearchResult(p.opts.Rules, res)
 	}
 	return res, nil
 }
 
-// rulesFor returns the rules that apply to a call of the named tool.
-func (p *Proxy) rulesFor(name string) []*Rule {
-	p.mu.Lock()
-	rules, known := p.tools[name]
-	p.mu.Unlock()
-	if known {
-		return rules
+// request returns the tools/call params for the Gateway, with the secrets
+// the tool list decides the tool gets, and how many were filled in. failed
+// is a tool result for the model when a secret cannot be read.
+func (p *Proxy) request(ctx context.Context, params *callParams) (body []byte, injected int, failed json.RawMessage, err error) {
+	up := upstreamParams{Name: params.Name, Arguments: params.Arguments}
+	if len(params.Meta.ProgressToken) > 0 {
+		up.Meta = &struct {
+			ProgressToken json.RawMessage `json:"progressToken"`
+		}{params.Meta.ProgressToken}
 	}
-	// Not (yet) in the list: the user's globs alone decide.
-	for i := range p.opts.Rules {
-		if p.opts.Rules[i].matchesName(name) {
-			rules = append(rules, &p.opts.Rules[i])
+	values, failed, err := p.injection(ctx, params.Name)
+	if failed != nil || err != nil {
+		return nil, 0, failed, err
+	}
+	if len(values) > 0 {
+		if up.Arguments, err = injectArgs(up.Arguments, values); err != nil {
+			return nil, 0, nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "agw-proxy: tool arguments must be a JSON object"}
 		}
 	}
-	return rules
+	body, err = json.Marshal(up)
+	return body, len(values), nil, err
+}
+
+// maxDecisions bounds how often a call decides again because the tool list
+// changed while it read its secrets.
+const maxDecisions = 4
+
+// injection returns the values a call of the named tool gets, by argument:
+// those of the rules the tool list decided for it (rulesFor). A call must
+// not carry a secret for a tool that the list it is sent under no longer
+// has, so it waits while a re-sync the Gateway announced is pending, and
+// decides again when the list changed while it read the secrets (a keychain
+// can take seconds).
+func (p *Proxy) injection(ctx context.Context, name string) (values map[string]tokenstore.Secret, failed json.RawMessage, err error) {
+	var decided []*Rule
+	var timeout <-chan time.Time
+	for n := 0; ; {
+		rules, pending, changed := p.rulesFor(name)
+		if len(rules) > 0 && pending {
+			if timeout == nil {
+				t := time.NewTimer(p.opts.ConnectTimeout)
+				defer t.Stop()
+				timeout = t.C
+			}
+			select {
+			case <-changed:
+				continue
+			case <-ctx.Done():
+				return nil, nil, ctx.Err()
+			case <-timeout:
+				failed, err := errorResult("the Gateway changed its tools and the proxy could not re-read them within %s; retry", p.opts.ConnectTimeout)
+				return nil, failed, err
+			}
+		}
+		if len(rules) == 0 {
+			return nil, nil, nil
+		}
+		if values != nil && slices.Equal(rules, decided) {
+			return values, nil, nil
+		}
+		if n++; n > maxDecisions {
+			failed, err := errorResult("the Gateway's tool list kept changing during the call; retry")
+			return nil, failed, err
+		}
+		decided = rules
+		values = make(map[string]tokenstore.Secret, len(rules))
+		for _, r := range rules {
+			s, err := p.secret(ctx, r.Secret)
+			if err != nil {
+				p.log.Warn("secret unavailable", "tool", name, "secret", r.Secret, "error", p.redact(err))
+				failed, err := errorResult("%s", p.secretMessage(r.Secret, err))
+				return nil, failed, err
+			}
+			values[r.Argument] = r.value(s)
+		}
+	}
+}
+
+// rulesFor returns the rules the tool list decided for the named tool (none
+// for a name it does not have), whether a re-sync the Gateway announced is
+// still pending, and the channel closed at the next change.
+func (p *Proxy) rulesFor(name string) (rules []*Rule, pending bool, changed <-chan struct{}) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.tools[name], p.lists.announced > p.lists.settled, p.changed
 }
 
 func (p *Proxy) forward(ctx context.Context, cs *mcp.ClientSession, params []byte) (json.RawMessage, error) {

@@ -2,11 +2,12 @@ package proxy
 
 import (
 	"cmp"
-	"github.com/agw-proxy/agw-proxy/internal/textdist"
+	"encoding/json"
 	"path"
 	"slices"
 	"strings"
 
+	"github.com/agw-proxy/agw-proxy/internal/textdist"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -39,17 +40,17 @@ type RuleMatch struct {
 const MaxNear = 5
 
 // MatchRule reports how r applies to tools, a Gateway's tool list, with the
-// same matching the proxy uses (path.Match globs over the tool name, and the
+// proxy's own decision (path.Match globs over the tool name, and the
 // argument in the schema's properties or required list).
 func MatchRule(r Rule, tools []*mcp.Tool) RuleMatch {
 	var m RuleMatch
+	rules := []Rule{r}
 	for _, t := range tools {
 		if !r.matchesName(t.Name) {
 			continue
 		}
 		m.Named = append(m.Named, t.Name)
-		schema, _ := t.InputSchema.(map[string]any)
-		if declares(schema, r.Argument) {
+		if len(rulesForTool(rules, t.Name, schemaJSON(t))) > 0 {
 			m.Filled = append(m.Filled, t.Name)
 		}
 	}
@@ -144,8 +145,7 @@ func nearArguments(r Rule, tools []*mcp.Tool) (nearest, all []string) {
 		if !r.matchesName(t.Name) {
 			continue
 		}
-		schema, _ := t.InputSchema.(map[string]any)
-		for _, arg := range schemaArguments(schema) {
+		for _, arg := range declaredArguments(schemaJSON(t)) {
 			if seen[arg] {
 				continue
 			}
@@ -160,22 +160,12 @@ func nearArguments(r Rule, tools []*mcp.Tool) (nearest, all []string) {
 	return closest(c), all
 }
 
-// schemaArguments returns the argument names a tool input schema declares
-// (in properties or required), as declares sees them.
-func schemaArguments(schema map[string]any) []string {
-	var out []string
-	if props, ok := schema["properties"].(map[string]any); ok {
-		for k := range props {
-			out = append(out, k)
-		}
+// schemaJSON returns a tool's input schema as JSON, as the Gateway sent it
+// (the SDK decodes it): the proxy reads schemas in that form only.
+func schemaJSON(t *mcp.Tool) []byte {
+	b, err := json.Marshal(t.InputSchema)
+	if err != nil {
+		return nil
 	}
-	if req, ok := schema["required"].([]any); ok {
-		for _, v := range req {
-			if s, ok := v.(string); ok {
-				out = append(out, s)
-			}
-		}
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
+	return b
 }

@@ -123,7 +123,7 @@ func TestMatchRule(t *testing.T) {
 }
 
 // TestMatchRuleAgreesWithProxy: the tools MatchRule says a rule fills are
-// exactly those the proxy's own matching picks.
+// exactly those the proxy's tool list strips and fills.
 func TestMatchRuleAgreesWithProxy(t *testing.T) {
 	tools := matchTools(t)
 	rules := []Rule{
@@ -134,8 +134,11 @@ func TestMatchRuleAgreesWithProxy(t *testing.T) {
 	for _, r := range rules {
 		var want []string
 		for _, tool := range tools {
-			schema, _ := tool.InputSchema.(map[string]any)
-			if len(rulesFor([]Rule{r}, tool.Name, schema)) == 1 {
+			def, err := json.Marshal(tool)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, applied, _ := stripToolDef([]Rule{r}, def); len(applied) == 1 {
 				want = append(want, tool.Name)
 			}
 		}

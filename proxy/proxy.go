@@ -130,6 +130,8 @@ type Proxy struct {
 	ss          *mcp.ServerSession
 	conn        *stdioConn
 	clientAsked bool // the client has listed tools, so changes are worth a notification
+
+	lists listState // re-syncs announced and done, duplicate names reported (upstream.go)
 }
 
 // New returns a Proxy for opts. It checks the options; it does not connect.

@@ -76,6 +76,8 @@ type setup struct {
 	clientSecret tokenstore.Secret
 	// prepare, if set, runs before the proxy starts (and reads its secrets).
 	prepare func(*harness)
+	// secrets, if set, wraps the secret source the proxy reads from.
+	secrets func(proxy.SecretSource) proxy.SecretSource
 }
 
 func start(t *testing.T, s setup) *harness {
@@ -114,6 +116,9 @@ func start(t *testing.T, s setup) *harness {
 	}
 	if s.gatewayFor != nil {
 		opts.GatewayURL = s.gatewayFor(sim)
+	}
+	if s.secrets != nil {
+		opts.Secrets = s.secrets(opts.Secrets)
 	}
 	if !s.noAuth {
 		h.auth = tokenstore.NewClientCredentials(tokenstore.ClientCredentialsConfig{

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
+	"unicode/utf8"
 )
 
 // Tool schemas are edited as bytes: a Gateway can list thousands of tools,
@@ -11,6 +13,11 @@ import (
 // than everything else the proxy does for a tools/list. The functions here
 // walk well-formed JSON (the Gateway's response has been validated by
 // encoding/json before) and leave every byte they do not change as it came.
+//
+// They are the proxy's only reading of a schema: the tool list, the search
+// results and doctor's MatchRule (which marshals the SDK's decoded schema
+// back) all go through them, so that one tool cannot be read two ways. The
+// tests keep a model on decoded maps to check them against.
 
 var errBadJSON = errors.New("malformed JSON")
 
@@ -152,8 +159,8 @@ func isString(q []byte, s string) bool {
 	return json.Unmarshal(q, &v) == nil && v == s
 }
 
-// declaresRaw reports whether a tool input schema has arg in its properties
-// or its required list, like declares does for a decoded schema.
+// declaresRaw reports whether a tool input schema has arg, with that exact
+// name, in its properties or its required list.
 func declaresRaw(schema []byte, arg string) bool {
 	ms, err := members(schema)
 	if err != nil {
@@ -186,8 +193,56 @@ func declaresRaw(schema []byte, arg string) bool {
 	return false
 }
 
+// declaredArguments returns the argument names a tool input schema declares
+// in its properties or its required list (as declaresRaw reads them),
+// sorted, each once.
+func declaredArguments(schema []byte) []string {
+	ms, err := members(schema)
+	if err != nil {
+		return nil
+	}
+	var props, required []byte
+	for _, m := range ms {
+		switch {
+		case isString(m.key, "properties"):
+			props = m.val
+		case isString(m.key, "required"):
+			required = m.val
+		}
+	}
+	var out []string
+	if ps, err := members(props); err == nil {
+		for _, p := range ps {
+			if s, ok := stringValue(p.key); ok {
+				out = append(out, s)
+			}
+		}
+	}
+	if es, err := elements(required); err == nil {
+		for _, e := range es {
+			if s, ok := stringValue(e.val); ok {
+				out = append(out, s)
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// stringValue returns the value of the JSON string token q.
+func stringValue(q []byte) (string, bool) {
+	if len(q) < 2 || q[0] != '"' {
+		return "", false
+	}
+	if bytes.IndexByte(q, '\\') < 0 && utf8.Valid(q) {
+		return string(q[1 : len(q)-1]), true
+	}
+	var s string
+	return s, json.Unmarshal(q, &s) == nil
+}
+
 // stripRaw returns schema without args in its properties and required list,
-// like stripArgs does for a decoded schema. Bytes it does not change are
+// each in any letter case (see sameArgument). Bytes it does not change are
 // kept as they came.
 func stripRaw(schema []byte, args []string) ([]byte, error) {
 	ms, err := members(schema)
@@ -195,8 +250,12 @@ func stripRaw(schema []byte, args []string) ([]byte, error) {
 		return nil, err
 	}
 	drop := func(key []byte) bool {
+		s, ok := stringValue(key)
+		if !ok {
+			return false
+		}
 		for _, a := range args {
-			if isString(key, a) {
+			if sameArgument(s, a) {
 				return true
 			}
 		}

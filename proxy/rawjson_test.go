@@ -3,6 +3,8 @@ package proxy
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -14,6 +16,8 @@ func TestStripRaw(t *testing.T) {
 		{`{"properties":{"t\u006fk":{}},"required":["t\u006fk",1]}`, "tok", `{"properties":{},"required":[1]}`},
 		{`{"properties":{"a":{"properties":{"tok":{}}}}}`, "tok", `{"properties":{"a":{"properties":{"tok":{}}}}}`},
 		{`{"properties":[],"required":{"tok":1}}`, "tok", `{"properties":[],"required":{"tok":1}}`},
+		{`{"properties":{"X-ASANA-TOKEN":{},"x-asana-token":{},"X-Asana-Tokens":{}},"required":["X-Asana-Token","x-Asana-TOKEN","X_Asana_Token"]}`, "X-Asana-Token",
+			`{"properties":{"X-Asana-Tokens":{}},"required":["X_Asana_Token"]}`},
 	}
 	for _, tt := range tests {
 		got, err := stripRaw([]byte(tt.schema), []string{tt.arg})
@@ -29,11 +33,88 @@ func TestStripRaw(t *testing.T) {
 	}
 }
 
-// FuzzStripRaw checks the byte-level stripping against the map-based one.
+func TestDeclaredArguments(t *testing.T) {
+	for _, tt := range []struct {
+		schema string
+		want   []string
+	}{
+		{`{"properties":{"b":{},"a":{}},"required":["c","a",1]}`, []string{"a", "b", "c"}},
+		{`{"properties":{"t\u006fk":{}},"required":"tok"}`, []string{"tok"}},
+		{`{"properties":{"old":{}},"properties":{"new":{}}}`, []string{"new"}}, // the last one counts, as when decoding
+		{`{"type":"object"}`, nil},
+		{`null`, nil},
+	} {
+		if got := declaredArguments([]byte(tt.schema)); !slices.Equal(got, tt.want) {
+			t.Errorf("declaredArguments(%s) = %q, want %q", tt.schema, got, tt.want)
+		}
+	}
+}
+
+// declares and stripArgs are a model of the byte-level schema engine on
+// decoded maps, simple enough to trust, which FuzzStripRaw checks the engine
+// against. The proxy itself reads schemas as bytes only.
+
+// declares reports whether a decoded tool input schema has arg, with that
+// exact name, in its properties or its required list.
+func declares(schema map[string]any, arg string) bool {
+	if props, ok := schema["properties"].(map[string]any); ok {
+		if _, ok := props[arg]; ok {
+			return true
+		}
+	}
+	if req, ok := schema["required"].([]any); ok {
+		for _, v := range req {
+			if v == arg {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// stripArgs returns a copy of schema without the given arguments, in any
+// letter case, in properties and required. The input is not modified.
+func stripArgs(schema map[string]any, args []string) map[string]any {
+	drop := func(k string) bool {
+		for _, a := range args {
+			if strings.EqualFold(k, a) {
+				return true
+			}
+		}
+		return false
+	}
+	out := make(map[string]any, len(schema))
+	for k, v := range schema {
+		out[k] = v
+	}
+	if props, ok := schema["properties"].(map[string]any); ok {
+		np := make(map[string]any, len(props))
+		for k, v := range props {
+			if !drop(k) {
+				np[k] = v
+			}
+		}
+		out["properties"] = np
+	}
+	if req, ok := schema["required"].([]any); ok {
+		nr := make([]any, 0, len(req))
+		for _, v := range req {
+			if s, ok := v.(string); ok && drop(s) {
+				continue
+			}
+			nr = append(nr, v)
+		}
+		out["required"] = nr
+	}
+	return out
+}
+
+// FuzzStripRaw checks the byte-level stripping against the map-based model.
 func FuzzStripRaw(f *testing.F) {
 	f.Add(`{"type":"object","properties":{"X-Asana-Token":{"type":"string"},"a":{}},"required":["X-Asana-Token","a"]}`, "X-Asana-Token")
 	f.Add(`{"properties":{"a":1,"a":2},"required":["a","a"],"properties":{"b":{}}}`, "a")
 	f.Add(`{"properties":{"x\"y":{}},"required":["x\"y"]}`, `x"y`)
+	f.Add(`{"properties":{"x-asana-token":{},"X-ASANA-TOKEN":{},"X-Asana-Tok\u0065n":{}},"required":["x-Asana-token"]}`, "X-Asana-Token")
 	f.Fuzz(func(t *testing.T, doc, arg string) {
 		var schema map[string]any
 		if json.Unmarshal([]byte(doc), &schema) != nil || schema == nil {

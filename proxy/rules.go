@@ -13,10 +13,13 @@ import (
 // DefaultFormat is the format of an injected value when a Rule sets none.
 const DefaultFormat = "Bearer {secret}"
 
-// A Rule fills one tool argument from a stored secret. The argument is
-// removed from the schema of every tool whose name matches one of Tools and
-// that declares the argument; on a call to such a tool the proxy sets it to
-// Format with "{secret}" replaced by the secret, whatever the model sent.
+// A Rule fills one tool argument from a stored secret. It applies to each
+// tool the Gateway lists whose name matches one of Tools and whose input
+// schema declares the argument (see rulesForTool). The proxy removes the
+// argument from such a tool's schema, in any letter case, and on a call
+// drops whatever the model sent under that name in any case and sets the
+// argument to Format with "{secret}" replaced by the secret. A tool the
+// Gateway did not list gets no secret, whatever its name.
 type Rule struct {
 	Argument string   // tool argument, e.g. "X-Asana-Token"
 	Secret   string   // name of the stored secret, e.g. "asana"
@@ -62,66 +65,41 @@ func (r *Rule) value(s tokenstore.Secret) tokenstore.Secret {
 	return tokenstore.Secret(strings.ReplaceAll(f, "{secret}", string(s)))
 }
 
-// declares reports whether a tool input schema has the argument in its
-// properties or its required list.
-func declares(schema map[string]any, arg string) bool {
-	if props, ok := schema["properties"].(map[string]any); ok {
-		if _, ok := props[arg]; ok {
-			return true
-		}
-	}
-	if req, ok := schema["required"].([]any); ok {
-		for _, v := range req {
-			if v == arg {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// rulesFor returns the rules that apply to a tool: its name matches a rule's
-// globs and its schema declares the rule's argument.
-func rulesFor(rules []Rule, name string, schema map[string]any) []*Rule {
+// rulesForTool returns the rules whose secret the named tool gets: its name
+// matches one of the rule's globs and its input schema (JSON, as the Gateway
+// listed it) declares the rule's argument, with that exact name, in
+// properties or required.
+//
+// It is the one place that decides which tools get which secrets. The tool
+// list asks it for every tool the Gateway lists (sync), and calls get what
+// the list decided, so an unlisted name gets nothing; the search results
+// ask it for each tool definition they carry; doctor's MatchRule asks it for
+// each tool it checks.
+func rulesForTool(rules []Rule, name string, schema []byte) []*Rule {
 	var out []*Rule
 	for i := range rules {
 		r := &rules[i]
-		if r.matchesName(name) && declares(schema, r.Argument) {
+		if r.matchesName(name) && declaresRaw(schema, r.Argument) {
 			out = append(out, r)
 		}
 	}
 	return out
 }
 
-// stripArgs returns a copy of schema without the given arguments in
-// properties and required. The input is not modified; nested values are
-// shared, since nothing below the top level changes.
-func stripArgs(schema map[string]any, args []string) map[string]any {
-	out := make(map[string]any, len(schema))
-	for k, v := range schema {
-		out[k] = v
+// ruleArguments returns the arguments of rules: what is removed from the
+// schema of a tool they apply to, and from the model's arguments to it.
+func ruleArguments(rules []*Rule) []string {
+	args := make([]string, len(rules))
+	for i, r := range rules {
+		args[i] = r.Argument
 	}
-	if props, ok := schema["properties"].(map[string]any); ok {
-		np := make(map[string]any, len(props))
-		for k, v := range props {
-			if !containsString(args, k) {
-				np[k] = v
-			}
-		}
-		out["properties"] = np
-	}
-	if req, ok := schema["required"].([]any); ok {
-		nr := make([]any, 0, len(req))
-		for _, v := range req {
-			if s, ok := v.(string); ok && containsString(args, s) {
-				continue
-			}
-			nr = append(nr, v)
-		}
-		out["required"] = nr
-	}
-	return out
+	return args
 }
+
+// sameArgument reports whether name is arg for the Gateway: HTTP header
+// names are case-insensitive, so a Gateway may turn x-asana-token into the
+// same header as X-Asana-Token.
+func sameArgument(name, arg string) bool { return strings.EqualFold(name, arg) }
 
 func containsString(list []string, s string) bool {
 	for _, v := range list {
@@ -136,12 +114,21 @@ func containsString(list []string, s string) bool {
 var errNotObject = errors.New("tool arguments are not a JSON object")
 
 // injectArgs returns args (a JSON object, or empty) with each key of values
-// set to its value, replacing whatever the model sent for it.
+// set to its value. Whatever the model sent under that name, in any case,
+// is dropped first.
 func injectArgs(args json.RawMessage, values map[string]tokenstore.Secret) (json.RawMessage, error) {
 	m := map[string]json.RawMessage{}
 	if trimmed := strings.TrimSpace(string(args)); trimmed != "" && trimmed != "null" {
 		if err := json.Unmarshal(args, &m); err != nil || m == nil {
 			return nil, errNotObject
+		}
+	}
+	for k := range m {
+		for arg := range values {
+			if sameArgument(k, arg) {
+				delete(m, k)
+				break
+			}
 		}
 	}
 	for k, v := range values {

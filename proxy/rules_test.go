@@ -3,6 +3,7 @@ package proxy
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/agw-proxy/agw-proxy/tokenstore"
@@ -60,9 +61,23 @@ func TestStripArgs(t *testing.T) {
 			args:   []string{"tok"},
 			want:   `{"type":"object"}`,
 		},
+		{
+			name:   "the argument in any letter case, and nothing like it",
+			schema: `{"type":"object","properties":{"X-Asana-Token":{},"x-asana-token":{},"X-ASANA-TOKEN":{},"X-Asana-Tokens":{},"X_Asana_Token":{}},"required":["x-Asana-Token","X-Asana-Tokens"]}`,
+			args:   []string{"X-Asana-Token"},
+			want:   `{"type":"object","properties":{"X-Asana-Tokens":{},"X_Asana_Token":{}},"required":["X-Asana-Tokens"]}`,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			raw, err := stripRaw([]byte(tt.schema), tt.args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := schemaOf(t, string(raw)); !reflect.DeepEqual(got, schemaOf(t, tt.want)) {
+				t.Errorf("stripRaw = %s, want %s", raw, tt.want)
+			}
+			// The model FuzzStripRaw checks the engine against agrees.
 			in := schemaOf(t, tt.schema)
 			before := schemaOf(t, tt.schema)
 			got := stripArgs(in, tt.args)
@@ -71,40 +86,68 @@ func TestStripArgs(t *testing.T) {
 				t.Errorf("stripArgs = %s, want %s", g, tt.want)
 			}
 			if !reflect.DeepEqual(in, before) {
-				t.Error("stripArgs modified its input (the SDK caches upstream tools)")
+				t.Error("stripArgs modified its input")
 			}
 		})
 	}
 }
 
-func TestRulesFor(t *testing.T) {
+func TestRulesForTool(t *testing.T) {
 	rules := []Rule{
 		{Argument: "X-Asana-Token", Secret: "asana", Tools: []string{"AgentCoreGwyAPIGatewayTarget___*"}},
 		{Argument: "X-Other", Secret: "other", Tools: []string{"Other___get", "Third___*"}},
 	}
-	withAsana := schemaOf(t, `{"type":"object","properties":{"X-Asana-Token":{}}}`)
-	withBoth := schemaOf(t, `{"type":"object","properties":{"X-Asana-Token":{},"X-Other":{}}}`)
+	const withAsana = `{"type":"object","properties":{"X-Asana-Token":{}}}`
+	const withBoth = `{"type":"object","properties":{"X-Asana-Token":{},"X-Other":{}}}`
 	tests := []struct {
 		tool   string
-		schema map[string]any
+		schema string
 		want   []string // secrets
 	}{
 		{"AgentCoreGwyAPIGatewayTarget___asanaInvoke", withAsana, []string{"asana"}},
 		{"OtherTarget___asanaInvoke", withAsana, nil}, // declares it but outside the globs
-		{"AgentCoreGwyAPIGatewayTarget___list", schemaOf(t, `{"type":"object","properties":{"q":{}}}`), nil},
+		{"AgentCoreGwyAPIGatewayTarget___list", `{"type":"object","properties":{"q":{}}}`, nil},
+		{"AgentCoreGwyAPIGatewayTarget___required", `{"type":"object","required":["X-Asana-Token"]}`, []string{"asana"}},
+		{"AgentCoreGwyAPIGatewayTarget___lower", `{"type":"object","properties":{"x-asana-token":{}}}`, nil}, // doctor suggests the exact name
 		{"Other___get", withBoth, []string{"other"}},
 		{"Third___x", withBoth, []string{"other"}},
 		{"AgentCoreGwyAPIGatewayTarget___both", withBoth, []string{"asana"}},
-		{"AgentCoreGwyAPIGatewayTarget___nil", nil, nil},
+		{"AgentCoreGwyAPIGatewayTarget___nil", `null`, nil},
+		{"AgentCoreGwyAPIGatewayTarget___none", ``, nil},
 	}
 	for _, tt := range tests {
 		var got []string
-		for _, r := range rulesFor(rules, tt.tool, tt.schema) {
+		for _, r := range rulesForTool(rules, tt.tool, []byte(tt.schema)) {
 			got = append(got, r.Secret)
 		}
 		if !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("rulesFor(%s) = %v, want %v", tt.tool, got, tt.want)
+			t.Errorf("rulesForTool(%s) = %v, want %v", tt.tool, got, tt.want)
 		}
+	}
+}
+
+func TestStripToolDef(t *testing.T) {
+	rules := []Rule{{Argument: "X-Asana-Token", Secret: "asana", Tools: []string{"T___*"}}}
+	tests := []struct {
+		name, def, want string
+		rules           int
+	}{
+		{"stripped", `{"name":"T___a","inputSchema":{"properties":{"X-Asana-Token":{},"q":{}},"required":["X-Asana-Token"]}}`,
+			`{"name":"T___a","inputSchema":{"properties":{"q":{}},"required":[]}}`, 1},
+		{"outside the globs", `{"name":"U___a","inputSchema":{"properties":{"X-Asana-Token":{}}}}`,
+			`{"name":"U___a","inputSchema":{"properties":{"X-Asana-Token":{}}}}`, 0},
+		{"every copy of a repeated schema", `{"inputSchema":{"properties":{"X-Asana-Token":{}}},"name":"T___a","inputSchema":{"properties":{"X-Asana-Token":{},"q":{}}}}`,
+			`{"inputSchema":{"properties":{}},"name":"T___a","inputSchema":{"properties":{"q":{}}}}`, 1},
+		{"no schema", `{"name":"T___a"}`, `{"name":"T___a"}`, 0},
+		{"not an object", `[1]`, `[1]`, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, applied, out := stripToolDef(rules, []byte(tt.def))
+			if string(out) != tt.want || len(applied) != tt.rules {
+				t.Errorf("stripToolDef(%s) = %s with %d rules, want %s with %d", tt.def, out, len(applied), tt.want, tt.rules)
+			}
+		})
 	}
 }
 
@@ -119,6 +162,10 @@ func TestInjectArgs(t *testing.T) {
 		{name: "empty arguments", args: ``, want: `{"X-Asana-Token":"Bearer s3cr<e>t"}`},
 		{name: "null arguments", args: `null`, want: `{"X-Asana-Token":"Bearer s3cr<e>t"}`},
 		{name: "keeps nested values", args: `{"a":{"b":[1,2,{"c":null}]}}`, want: `{"X-Asana-Token":"Bearer s3cr<e>t","a":{"b":[1,2,{"c":null}]}}`},
+		{name: "drops the argument in any letter case", args: `{"x-asana-token":"a","X-ASANA-TOKEN":"b","X-Asana-Tok\u0065n":"c","x-Asana-Token":"d","tool_name":"x"}`,
+			want: `{"X-Asana-Token":"Bearer s3cr<e>t","tool_name":"x"}`},
+		{name: "keeps names that only look alike", args: `{"X-Asana-Tokens":"a","X_Asana_Token":"b","nested":{"x-asana-token":"c"}}`,
+			want: `{"X-Asana-Token":"Bearer s3cr<e>t","X-Asana-Tokens":"a","X_Asana_Token":"b","nested":{"x-asana-token":"c"}}`},
 		{name: "array is refused", args: `[1,2]`, wantErr: true},
 		{name: "string is refused", args: `"x"`, wantErr: true},
 	}
@@ -175,22 +222,31 @@ func TestRuleValidate(t *testing.T) {
 	}
 }
 
+// FuzzStripArgs checks what the byte-level stripping promises, whatever the
+// schema: the argument is gone in every letter case, the result is JSON, and
+// nothing else is lost.
 func FuzzStripArgs(f *testing.F) {
 	f.Add(`{"type":"object","properties":{"X-Asana-Token":{"type":"string"},"a":{}},"required":["X-Asana-Token","a"]}`, "X-Asana-Token")
 	f.Add(`{"type":"object","properties":[],"required":{"x":1}}`, "x")
 	f.Add(`{"properties":{"a":{"properties":{"a":{}}}},"required":["a",1,null]}`, "a")
+	f.Add(`{"properties":{"x-asana-token":{},"X-ASANA-TOKEN":{}},"required":["x-Asana-Token"]}`, "X-Asana-Token")
 	f.Fuzz(func(t *testing.T, doc, arg string) {
 		var schema map[string]any
 		if json.Unmarshal([]byte(doc), &schema) != nil || schema == nil {
 			return
 		}
-		before, _ := json.Marshal(schema)
-		out := stripArgs(schema, []string{arg})
-		if after, _ := json.Marshal(schema); string(after) != string(before) {
-			t.Fatal("input modified")
+		raw, err := stripRaw([]byte(doc), []string{arg})
+		if err != nil {
+			t.Fatalf("stripRaw: %v", err)
 		}
-		if declares(out, arg) {
-			t.Fatalf("%q still declared after stripping", arg)
+		var out map[string]any
+		if err := json.Unmarshal(raw, &out); err != nil {
+			t.Fatalf("stripped schema is not JSON: %v", err)
+		}
+		for _, a := range declaredArguments(raw) {
+			if strings.EqualFold(a, arg) {
+				t.Fatalf("%q still declared after stripping, as %q", arg, a)
+			}
 		}
 		// Nothing else is lost.
 		for k := range schema {
@@ -199,15 +255,24 @@ func FuzzStripArgs(f *testing.F) {
 			}
 		}
 		if props, ok := schema["properties"].(map[string]any); ok {
-			np := out["properties"].(map[string]any)
+			np, _ := out["properties"].(map[string]any)
 			for k := range props {
-				if _, ok := np[k]; !ok && k != arg {
+				if _, ok := np[k]; !ok && !strings.EqualFold(k, arg) {
 					t.Fatalf("property %q lost", k)
 				}
 			}
 		}
-		if _, err := json.Marshal(out); err != nil {
-			t.Fatalf("stripped schema does not marshal: %v", err)
+		if req, ok := schema["required"].([]any); ok {
+			nr, _ := out["required"].([]any)
+			kept := 0
+			for _, v := range req {
+				if s, ok := v.(string); !ok || !strings.EqualFold(s, arg) {
+					kept++
+				}
+			}
+			if len(nr) != kept {
+				t.Fatalf("required has %d entries, want %d", len(nr), kept)
+			}
 		}
 	})
 }

@@ -96,10 +96,25 @@ func (p *Proxy) watch(ctx context.Context, cs *mcp.ClientSession) {
 const maxPages = 10000
 
 // sync lists every page of the Gateway's tools and publishes the stripped
-// list. Clients that have listed tools before hear of a change.
-func (p *Proxy) sync(ctx context.Context, cs *mcp.ClientSession) error {
+// list, with the rules each tool gets on a call. A name listed twice is
+// served once, as first listed. Clients that have listed tools before hear
+// of a change.
+func (p *Proxy) sync(ctx context.Context, cs *mcp.ClientSession) (err error) {
 	ctx, cancel := context.WithTimeout(ctx, p.opts.ConnectTimeout)
 	defer cancel()
+	p.mu.Lock()
+	seen := p.lists.announced
+	p.mu.Unlock()
+	defer func() {
+		if err != nil {
+			// The change cannot be read now: calls waiting for it go on
+			// with the list there is (the next sync decides again).
+			p.mu.Lock()
+			p.lists.settled = max(p.lists.settled, seen)
+			p.broadcast()
+			p.mu.Unlock()
+		}
+	}()
 	var upstream [][]byte // each tool as the Gateway sent it
 	cursor := ""
 	for page := 0; ; page++ {
@@ -143,14 +158,22 @@ func (p *Proxy) sync(ctx context.Context, cs *mcp.ClientSession) error {
 	tools := make(map[string][]*Rule, len(upstream))
 	listed := make([]byte, 0, 64+sumLen(upstream))
 	listed = append(listed, `{"tools":[`...)
-	for i, t := range upstream {
-		if i > 0 {
-			listed = append(listed, ',')
-		}
-		name, rules, stripped := p.stripTool(t)
+	n := 0
+	for _, t := range upstream {
+		name, rules, stripped := stripToolDef(p.opts.Rules, t)
 		if name != "" {
+			if _, dup := tools[name]; dup {
+				// Which listing would the client use, and which would the
+				// Gateway call? Serve the first, once, and say so once.
+				p.reportDuplicate(name)
+				continue
+			}
 			tools[name] = rules
 		}
+		if n > 0 {
+			listed = append(listed, ',')
+		}
+		n++
 		listed = append(listed, stripped...)
 	}
 	listed = append(listed, "]}"...)
@@ -166,15 +189,41 @@ func (p *Proxy) sync(ctx context.Context, cs *mcp.ClientSession) error {
 	notify := changed && p.clientAsked
 	p.cs, p.synced, p.lastErr = cs, true, nil
 	p.tools, p.listed, p.upstream = tools, listed, sum
+	p.lists.settled = max(p.lists.settled, seen)
 	p.broadcast()
 	conn := p.conn
 	p.mu.Unlock()
 
-	p.log.Debug("tools synced", "count", len(upstream))
+	p.log.Debug("tools synced", "count", n)
 	if notify && conn != nil {
 		_ = conn.writeRaw([]byte(`{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}`))
 	}
 	return nil
+}
+
+// listState is what the tool list keeps between syncs.
+type listState struct {
+	// announced counts the Gateway's tools/list_changed notifications;
+	// settled is how many of them the last finished sync had seen when it
+	// began. While announced > settled the list may still name a tool the
+	// Gateway has removed: calls that would carry a secret wait (under p.mu).
+	announced, settled uint64
+	// duplicates are the tool names already reported as listed twice, so
+	// that each is reported once, not at every sync (sync's goroutine only).
+	duplicates map[string]bool
+}
+
+// reportDuplicate logs, once per name, that the Gateway lists a tool name
+// more than once.
+func (p *Proxy) reportDuplicate(name string) {
+	if p.lists.duplicates[name] {
+		return
+	}
+	if p.lists.duplicates == nil {
+		p.lists.duplicates = make(map[string]bool)
+	}
+	p.lists.duplicates[name] = true
+	p.log.Error("the Gateway lists a tool name more than once; serving the first listing only", "tool", name)
 }
 
 func sumLen(bs [][]byte) int {
@@ -185,45 +234,47 @@ func sumLen(bs [][]byte) int {
 	return n
 }
 
-// stripTool returns a tool's name, the rules that apply to it, and the tool
-// as the client sees it: without the rules' arguments in its input schema.
-func (p *Proxy) stripTool(tool []byte) (name string, rules []*Rule, out []byte) {
+// stripToolDef returns a tool definition's name, the rules that apply to it
+// (rulesForTool), and the definition as the client sees it: without the
+// rules' arguments in its input schema. Bytes it does not change are kept as
+// they came.
+func stripToolDef(rules []Rule, tool []byte) (name string, applied []*Rule, out []byte) {
 	ms, err := members(tool)
 	if err != nil {
 		return "", nil, tool
 	}
-	var schema *span
-	for i, m := range ms {
+	var schemas []span
+	for _, m := range ms {
 		switch {
 		case isString(m.key, "name"):
 			_ = json.Unmarshal(m.val, &name)
 		case isString(m.key, "inputSchema"):
-			schema = &ms[i]
+			schemas = append(schemas, m)
 		}
 	}
-	if name == "" || schema == nil {
+	if name == "" || len(schemas) == 0 {
 		return name, nil, tool
 	}
-	var args []string
-	for i := range p.opts.Rules {
-		r := &p.opts.Rules[i]
-		if r.matchesName(name) && declaresRaw(schema.val, r.Argument) {
-			rules = append(rules, r)
-			args = append(args, r.Argument)
-		}
-	}
-	if len(rules) == 0 {
+	// A key given twice counts with its last value, as when decoding; the
+	// arguments go from every copy all the same.
+	applied = rulesForTool(rules, name, schemas[len(schemas)-1].val)
+	if len(applied) == 0 {
 		return name, nil, tool
 	}
-	stripped, err := stripRaw(schema.val, args)
-	if err != nil {
-		return name, rules, tool
-	}
-	vs := schema.end - len(schema.val)
+	args := ruleArguments(applied)
 	out = make([]byte, 0, len(tool))
-	out = append(out, tool[:vs]...)
-	out = append(out, stripped...)
-	return name, rules, append(out, tool[schema.end:]...)
+	last := 0
+	for _, m := range schemas {
+		stripped, err := stripRaw(m.val, args)
+		if err != nil {
+			continue
+		}
+		vs := m.end - len(m.val)
+		out = append(out, tool[last:vs]...)
+		out = append(out, stripped...)
+		last = m.end
+	}
+	return name, applied, append(out, tool[last:]...)
 }
 
 // setLost records that there is no live session (if cs is nil or still the
@@ -244,6 +295,9 @@ func (p *Proxy) broadcast() {
 }
 
 func (p *Proxy) onToolListChanged(context.Context, *mcp.ToolListChangedRequest) {
+	p.mu.Lock()
+	p.lists.announced++
+	p.mu.Unlock()
 	select {
 	case p.resync <- struct{}{}:
 	default: // one is pending already

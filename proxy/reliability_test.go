@@ -231,14 +231,24 @@ func TestCancelledCallIsCancelledUpstreamAndTheSessionGoesOn(t *testing.T) {
 
 // leakyUpstream is a Gateway stand-in whose every output tries to leak the
 // secret: results, structured content, errors, progress and log messages.
-func leakyUpstream(t *testing.T, secret string, seed uint64) string {
+// leakyUpstream is a Gateway whose tool echoes the secrets, each time in a
+// random disguise (escapes, percent-encoding, HTML references, nested JSON
+// documents), split at a random point now and then, in every place a
+// result or a notification has: tool description, text and structured
+// content, errors, progress and log messages.
+func leakyUpstream(t *testing.T, secrets []string, seed uint64) string {
 	t.Helper()
 	r := rand.New(rand.NewPCG(seed, seed))
 	forms := func() string {
-		b, _ := json.Marshal(secret)
-		bb, _ := json.Marshal(string(b))
-		all := []string{secret, "Bearer " + secret, string(b), string(bb), url.QueryEscape(secret), `{"token":` + string(b) + `}`}
-		return all[r.IntN(len(all))]
+		s := secrets[r.IntN(len(secrets))]
+		if r.IntN(2) == 0 {
+			s = "Bearer " + s
+		}
+		if r.IntN(4) == 0 {
+			cut := r.IntN(len(s))
+			return leakcheck.DisguiseValue(r, s[:cut]) + " | " + leakcheck.DisguiseValue(r, s[cut:])
+		}
+		return leakcheck.DisguiseValue(r, s)
 	}
 	var mu sync.Mutex
 	pick := func() string { mu.Lock(); defer mu.Unlock(); return forms() }
@@ -268,9 +278,11 @@ func leakyUpstream(t *testing.T, secret string, seed uint64) string {
 }
 
 func TestNothingLeaksToTheClient(t *testing.T) {
-	for seed := range uint64(4) {
+	for seed := range uint64(8) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
-			h := start(t, setup{gatewayURL: leakyUpstream(t, asanaToken, seed), noAuth: true})
+			h := start(t, setup{noAuth: true, gatewayFor: func(sim *gatewaysim.Sim) string {
+				return leakyUpstream(t, []string{asanaToken, sim.ClientSecret}, seed)
+			}})
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			h.client.SetLoggingLevel(ctx, &mcp.SetLoggingLevelParams{Level: "debug"})
@@ -280,14 +292,18 @@ func TestNothingLeaksToTheClient(t *testing.T) {
 				h.client.CallTool(ctx, params)
 			}
 			h.tools(t)
-			// The harness's cleanup checks stdout and the log for the raw
-			// token; check every encoding here as well.
-			out := h.out.String() + h.logs.String()
-			b, _ := json.Marshal(asanaToken)
-			for _, form := range []string{asanaToken, string(b[1 : len(b)-1]), url.QueryEscape(asanaToken)} {
-				if strings.Contains(out, form) {
-					t.Fatal("a form of the secret reached the client or the log")
+			// The oracle reads every message as the client does, and the
+			// log line by line.
+			for _, line := range strings.Split(strings.TrimSpace(h.out.String()), "\n") {
+				if !json.Valid([]byte(line)) {
+					t.Fatalf("the client got a line that is not JSON: %.200s", line)
 				}
+				if err := leakcheck.Message([]byte(line), asanaToken, h.sim.ClientSecret); err != nil {
+					t.Error(err)
+				}
+			}
+			if err := leakcheck.Lines(h.logs.String(), asanaToken, h.sim.ClientSecret); err != nil {
+				t.Errorf("log: %v", err)
 			}
 			if !strings.Contains(h.out.String(), proxy.Mask) {
 				t.Error("nothing was masked: the leaky upstream did not run")
@@ -297,7 +313,7 @@ func TestNothingLeaksToTheClient(t *testing.T) {
 }
 
 func TestProgressPassesThrough(t *testing.T) {
-	h := start(t, setup{gatewayURL: leakyUpstream(t, "unused-secret-value", 1), noAuth: true})
+	h := start(t, setup{gatewayURL: leakyUpstream(t, []string{"unused-secret-value"}, 1), noAuth: true})
 	var mu sync.Mutex
 	var got []string
 	client := mcp.NewClient(&mcp.Implementation{Name: "c", Version: "1"}, nil)

@@ -233,17 +233,18 @@ func (ix *index) escaped(b []byte) bool {
 	} else if bytes.Contains(b, []byte(`\u`)) || bytes.Contains(b, []byte(`\/`)) {
 		return true
 	}
-	for _, c := range []byte{'%', '&'} {
-		for i := 0; i < len(b); {
-			j := bytes.IndexByte(b[i:], c)
-			if j < 0 {
-				break
-			}
-			if n, _, _ := decodeAt(b, i+j); n > 0 {
-				return true
-			}
-			i += j + 1
+	if hasPercentEscape(b) {
+		return true
+	}
+	for i := 0; i < len(b); {
+		j := bytes.IndexByte(b[i:], '&')
+		if j < 0 {
+			return false
 		}
+		if n, _, _ := decodeAt(b, i+j); n > 0 {
+			return true
+		}
+		i += j + 1
 	}
 	return false
 }
@@ -343,27 +344,7 @@ func allDigits8(g uint64) bool {
 // maxDecodings steps), widened so that it never cuts an escape in two.
 func (ix *index) spans(b []byte) [][2]int {
 	var out [][2]int
-	var chain []*decoding // chain[k] decoded view k into view k+1
-	v := b
-	for level := 0; ; level++ {
-		ix.find(v, func(s, e int) bool {
-			s, e = widen(v, s, e)
-			for k := len(chain) - 1; k >= 0; k-- {
-				s, e = chain[k].toInput(s, e)
-			}
-			out = append(out, [2]int{s, e})
-			return true
-		})
-		if level == maxDecodings || !ix.escaped(v) {
-			break
-		}
-		d := decodeOnce(v)
-		if d == nil {
-			break
-		}
-		chain = append(chain, d)
-		v = d.out
-	}
+	ix.spansIn(b, nil, &out)
 	if len(out) == 0 {
 		return nil
 	}
@@ -378,6 +359,32 @@ func (ix *index) spans(b []byte) [][2]int {
 		merged = append(merged, s)
 	}
 	return merged
+}
+
+// spansIn adds to out the spans of view v, which chain decoded from the
+// bytes (chain[k] turned view k into view k+1), and of the views below it,
+// in the bytes' coordinates.
+func (ix *index) spansIn(v []byte, chain []*decoding, out *[][2]int) {
+	ix.find(v, func(s, e int) bool {
+		s, e = widen(v, s, e)
+		for k := len(chain) - 1; k >= 0; k-- {
+			s, e = chain[k].toInput(s, e)
+		}
+		*out = append(*out, [2]int{s, e})
+		return true
+	})
+	if len(chain) == maxDecodings || !ix.escaped(v) {
+		return
+	}
+	chain = chain[:len(chain):len(chain)] // each branch appends its own
+	if d := decodeOnce(v, true); d != nil {
+		ix.spansIn(d.out, append(chain, d), out)
+	}
+	if hasPercentEscape(v) {
+		if d := decodeOnce(v, false); d != nil {
+			ix.spansIn(d.out, append(chain, d), out)
+		}
+	}
 }
 
 // mask returns b with each span replaced by Mask. In a JSON value

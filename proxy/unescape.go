@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"html"
 	"slices"
 	"strconv"
@@ -32,12 +33,15 @@ type decoding struct {
 }
 
 // decodeOnce decodes b one step. It returns nil when b holds no escape.
-func decodeOnce(b []byte) *decoding {
+// percent says whether %XX is an escape: a '%' may as well be a percent sign
+// before two characters of a secret ("50%2/1205…"), so the scrubber reads
+// text both ways.
+func decodeOnce(b []byte, percent bool) *decoding {
 	var d *decoding
 	last := 0 // input copied up to here
 	for i := 0; i < len(b); {
 		n, r, raw := decodeAt(b, i)
-		if n == 0 {
+		if n == 0 || (!percent && b[i] == '%') {
 			i++
 			continue
 		}
@@ -234,9 +238,16 @@ func (d *decoding) inputPos(p int, end bool) int {
 }
 
 // widen grows the span [a, b) of v so that it does not cut an escape
-// sequence of v in two, as decodeOnce would read them.
+// sequence of v in two, as decodeOnce would read them, nor one of what v
+// decodes to: a span right after backslashes takes them in, since in a
+// JSON document inside v ("\\n" in v is "\n" there) they may escape its
+// first character, and would escape the mask's.
 func widen(v []byte, a, b int) (int, int) {
-	return escapeStart(v, a), escapeEnd(v, b)
+	a, b = escapeStart(v, a), escapeEnd(v, b)
+	for a > 0 && v[a-1] == '\\' {
+		a--
+	}
+	return a, b
 }
 
 // escapeStart returns the start of the escape sequence that position p is
@@ -248,6 +259,21 @@ func escapeStart(v []byte, p int) int {
 		}
 	}
 	return p
+}
+
+// hasPercentEscape reports whether b holds a %XX escape.
+func hasPercentEscape(b []byte) bool {
+	for i := 0; i < len(b); {
+		j := bytes.IndexByte(b[i:], '%')
+		if j < 0 {
+			return false
+		}
+		if n, _, _ := decodeAt(b, i+j); n > 0 {
+			return true
+		}
+		i += j + 1
+	}
+	return false
 }
 
 // escapeEnd returns the end of the escape sequence that ends after position

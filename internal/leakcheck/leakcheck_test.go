@@ -3,6 +3,7 @@ package leakcheck
 import (
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"strings"
 	"testing"
@@ -81,5 +82,21 @@ func TestTextAndLines(t *testing.T) {
 	}
 	if Text("short secret abc here", "abc") == nil {
 		t.Error("a short secret, whole, not found")
+	}
+}
+
+func TestDisguiseIsFoundEveryTime(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 500 {
+		form := Disguise(r, asana)
+		if !json.Valid([]byte(`"` + form + `"`)) {
+			t.Fatalf("not a JSON string body: %s", form)
+		}
+		if Message([]byte(`{"a":"`+form+`"}`), asana) == nil {
+			t.Fatalf("Message does not find the secret in %s", form)
+		}
+		if Message([]byte(`{"a":`+quote(DisguiseValue(r, asana))+`}`), asana) == nil {
+			t.Fatal("Message does not find the secret in a DisguiseValue form")
+		}
 	}
 }

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/agw-proxy/agw-proxy/internal/httpguard"
 )
 
 // Discovery is what LoginWithBrowser and the token sources need from an
@@ -31,11 +33,11 @@ type Discovery struct {
 
 // Discover fetches the OpenID Connect discovery document at discoveryURL
 // (Cognito: https://cognito-idp.{region}.amazonaws.com/{pool}/.well-known/openid-configuration).
-// httpClient nil means http.DefaultClient.
+// httpClient nil means http.DefaultClient; a guarded copy is used
+// (internal/httpguard): a redirect to another origin is an error, and the
+// document is read up to 1 MiB.
 func Discover(ctx context.Context, httpClient *http.Client, discoveryURL string) (*Discovery, error) {
-	if httpClient == nil {
-		httpClient = http.DefaultClient
-	}
+	httpClient = httpguard.Client(httpClient)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, discoveryURL, nil)
 	if err != nil {
 		return nil, fmt.Errorf("tokenstore: discovery URL: %w", err)
@@ -86,7 +88,9 @@ type LoginConfig struct {
 	Out io.Writer
 	// Timeout bounds the whole login; zero means DefaultLoginTimeout.
 	Timeout time.Duration
-	// HTTPClient makes the code exchange; nil means http.DefaultClient.
+	// HTTPClient makes the code exchange; nil means http.DefaultClient. A
+	// guarded copy is used (internal/httpguard): a redirect of the
+	// exchange is an error.
 	HTTPClient *http.Client
 	// AuthStyle for the code exchange; zero means client_id in the body.
 	AuthStyle oauth2.AuthStyle
@@ -215,7 +219,7 @@ func LoginWithBrowser(ctx context.Context, cfg LoginConfig) (*oauth2.Token, erro
 	}
 	xctx, cancel := context.WithTimeout(ctx, DefaultFetchTimeout)
 	defer cancel()
-	tok, err := conf.Exchange(withHTTPClient(xctx, cfg.HTTPClient), res.code, oauth2.VerifierOption(verifier))
+	tok, err := conf.Exchange(withHTTPClient(xctx, httpguard.Client(cfg.HTTPClient)), res.code, oauth2.VerifierOption(verifier))
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -73,6 +74,8 @@ type setup struct {
 	gatewayFor func(*gatewaysim.Sim) string
 	// clientSecret replaces the emulator's in the store (to test a wrong one).
 	clientSecret tokenstore.Secret
+	// httpClient is Options.HTTPClient; nil means the default.
+	httpClient *http.Client
 }
 
 func start(t *testing.T, s setup) *harness {
@@ -98,6 +101,7 @@ func start(t *testing.T, s setup) *harness {
 
 	opts := proxy.Options{
 		GatewayURL:     sim.GatewayURL,
+		HTTPClient:     s.httpClient,
 		Rules:          []proxy.Rule{asanaRule},
 		Secrets:        secretSource{h.secrets},
 		Scrubber:       h.scrub,

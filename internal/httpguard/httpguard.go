@@ -6,8 +6,9 @@
 // client, the proxy's own POSTs, x/oauth2's token requests, discovery,
 // doctor's probes):
 //
-//   - No redirect leads to another origin, and no POST is redirected at all.
-//     The Gateway and Cognito never redirect a POST; following one would
+//   - No redirect leads to another origin, and no POST (no request but a GET
+//     or HEAD) is redirected at all. The Gateway and Cognito never redirect
+//     a POST; following one would
 //     send the request body (a tool call with its injected secret, or the
 //     client secret) and its Authorization header again, perhaps to another
 //     host or over plain http. A GET may be redirected up to MaxRedirects

@@ -8,13 +8,12 @@
 //
 //   - No redirect leads to another origin, and no POST (no request but a GET
 //     or HEAD) is redirected at all. The Gateway and Cognito never redirect
-//     a POST; following one would
-//     send the request body (a tool call with its injected secret, or the
-//     client secret) and its Authorization header again, perhaps to another
-//     host or over plain http. A GET may be redirected up to MaxRedirects
-//     times within its origin (scheme, host and port). A refused redirect is
-//     a *RedirectError naming only the Location's origin: its path and query
-//     could carry data.
+//     a POST; following one would send the request body (a tool call with
+//     its injected secret, or the client secret) and its Authorization
+//     header again, perhaps to another host or over plain http. A GET may be
+//     redirected up to MaxRedirects times within its origin (scheme, host and
+//     port). A refused redirect is a *RedirectError naming only the
+//     Location's origin: its path and query could carry data.
 //   - Every response body is bounded, counted after the transparent gzip
 //     decompression of net/http: a plain body to MaxBodySize, and a
 //     text/event-stream body, which may run for hours, to MaxEventSize per

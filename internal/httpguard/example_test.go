@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"time"
 
 	"github.com/agw-proxy/agw-proxy/internal/httpguard"
 )
@@ -18,7 +19,7 @@ func ExampleClient() {
 	}))
 	defer gateway.Close()
 
-	client := httpguard.Client(&http.Client{})
+	client := httpguard.Client(&http.Client{Timeout: 10 * time.Second})
 	_, err := client.Post(gateway.URL+"/mcp", "application/json", strings.NewReader(`{"method":"tools/call"}`))
 	var re *httpguard.RedirectError
 	if errors.As(err, &re) {

@@ -42,6 +42,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/agw-proxy/agw-proxy/internal/httpguard"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -75,7 +76,9 @@ type Options struct {
 	GatewayURL string
 	// HTTPClient carries every request to the Gateway. Its Timeout must be 0;
 	// calls are bounded by CallTimeout instead. Nil means a client that keeps
-	// enough idle connections for many calls in flight.
+	// enough idle connections for many calls in flight. The proxy uses a
+	// guarded copy (see DefaultHTTPClient): no redirect of a POST or to
+	// another origin is followed, and response bodies are bounded.
 	HTTPClient *http.Client
 	// OAuthHandler authorizes Gateway requests; nil sends none.
 	OAuthHandler auth.OAuthHandler
@@ -151,6 +154,7 @@ func New(opts Options) (*Proxy, error) {
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = DefaultHTTPClient()
 	}
+	opts.HTTPClient = httpguard.Client(opts.HTTPClient)
 	if opts.Scrubber == nil {
 		opts.Scrubber = NewScrubber()
 	}
@@ -207,11 +211,18 @@ func New(opts Options) (*Proxy, error) {
 // DefaultHTTPClient returns the HTTP client used when Options.HTTPClient is
 // nil: proxies from the environment, no overall timeout (it would cut long
 // event streams), and idle connections kept for many calls in flight.
+//
+// It is guarded (internal/httpguard), as is any client in Options: a
+// redirect of a POST, or to another origin, is an error naming only the
+// Location's origin, since following it would send the call, its injected
+// secret and the access token elsewhere; a response body, decompressed, is
+// bounded to 32 MiB, and an event stream to 32 MiB per event (the Gateway's
+// payload limit is 6 MB), so a hostile Gateway cannot exhaust memory.
 func DefaultHTTPClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = 256
 	t.MaxIdleConnsPerHost = 128
-	return &http.Client{Transport: t}
+	return httpguard.Client(&http.Client{Transport: t})
 }
 
 // Run serves MCP on in and out until in ends or ctx is done, then closes

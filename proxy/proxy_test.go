@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -78,6 +79,8 @@ type setup struct {
 	prepare func(*harness)
 	// secrets, if set, wraps the secret source the proxy reads from.
 	secrets func(proxy.SecretSource) proxy.SecretSource
+	// httpClient is Options.HTTPClient; nil means the default.
+	httpClient *http.Client
 }
 
 func start(t *testing.T, s setup) *harness {
@@ -103,6 +106,7 @@ func start(t *testing.T, s setup) *harness {
 
 	opts := proxy.Options{
 		GatewayURL:     sim.GatewayURL,
+		HTTPClient:     s.httpClient,
 		Rules:          []proxy.Rule{asanaRule},
 		Secrets:        secretSource{h.secrets},
 		Scrubber:       h.scrub,

@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	"golang.org/x/oauth2"
+
+	"github.com/agw-proxy/agw-proxy/internal/httpguard"
 )
 
 // AuthorizationCodeConfig configures NewAuthorizationCode.
@@ -23,10 +25,13 @@ type AuthorizationCodeConfig struct {
 	Secrets Secrets
 	// Profile names the entry in Secrets ("default" when empty).
 	Profile string
-	// HTTPClient makes the token requests; nil means http.DefaultClient.
+	// HTTPClient makes the token requests; nil means http.DefaultClient. A
+	// guarded copy is used (internal/httpguard): a redirect of the token
+	// request is an error, so the refresh token never goes elsewhere.
 	HTTPClient *http.Client
 	// AuthStyle says how the client identifies itself; zero means
-	// client_id in the form body (a public client has no secret).
+	// client_id in the form body (a public client has no secret), never
+	// auto-detection.
 	AuthStyle oauth2.AuthStyle
 }
 
@@ -43,6 +48,7 @@ func NewAuthorizationCode(cfg AuthorizationCodeConfig) *GatewayAuth {
 	if style == oauth2.AuthStyleAutoDetect {
 		style = oauth2.AuthStyleInParams
 	}
+	cfg.HTTPClient = httpguard.Client(cfg.HTTPClient)
 	f := &acFetcher{
 		cfg:     cfg,
 		profile: profile,

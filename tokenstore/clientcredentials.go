@@ -7,6 +7,8 @@ import (
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/agw-proxy/agw-proxy/internal/httpguard"
 )
 
 // ClientCredentialsConfig configures NewClientCredentials.
@@ -23,10 +25,15 @@ type ClientCredentialsConfig struct {
 	Secrets Secrets
 	// Profile names the entry in Secrets ("default" when empty).
 	Profile string
-	// HTTPClient makes the token requests; nil means http.DefaultClient.
+	// HTTPClient makes the token requests; nil means http.DefaultClient. A
+	// guarded copy is used (internal/httpguard): a redirect of the token
+	// request is an error, so the client secret never goes elsewhere.
 	HTTPClient *http.Client
-	// AuthStyle says how the client authenticates; zero auto-detects
-	// (Cognito accepts both client_secret_basic and client_secret_post).
+	// AuthStyle says how the client authenticates. Zero means
+	// client_secret_post (oauth2.AuthStyleInParams), as the AWS tutorial
+	// does; Cognito accepts client_secret_basic too. It is never
+	// auto-detected: detection sends the secret a second time after a
+	// failure.
 	AuthStyle oauth2.AuthStyle
 }
 
@@ -37,6 +44,11 @@ func NewClientCredentials(cfg ClientCredentialsConfig) *GatewayAuth {
 	if profile == "" {
 		profile = "default"
 	}
+	style := cfg.AuthStyle
+	if style == oauth2.AuthStyleAutoDetect {
+		style = oauth2.AuthStyleInParams
+	}
+	cfg.HTTPClient = httpguard.Client(cfg.HTTPClient)
 	f := &ccFetcher{
 		cfg:     cfg,
 		profile: profile,
@@ -44,7 +56,7 @@ func NewClientCredentials(cfg ClientCredentialsConfig) *GatewayAuth {
 			ClientID:  cfg.ClientID,
 			TokenURL:  cfg.TokenURL,
 			Scopes:    cfg.Scopes,
-			AuthStyle: cfg.AuthStyle,
+			AuthStyle: style,
 		},
 	}
 	return newGatewayAuth(f.fetch)

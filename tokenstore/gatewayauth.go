@@ -13,6 +13,8 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/auth"
 	"golang.org/x/oauth2"
+
+	"github.com/agw-proxy/agw-proxy/internal/httpguard"
 )
 
 // timeNow is the clock; tests replace it.
@@ -30,7 +32,8 @@ var ErrTokenEndpoint = errors.New("tokenstore: token endpoint unavailable")
 
 // ErrTokenRejected reports that the token endpoint refused the request for a
 // reason a new login does not fix (invalid_scope, unauthorized_client,
-// unsupported_grant_type, invalid_request): a configuration problem.
+// unsupported_grant_type, invalid_request), or answered it with a redirect,
+// which is never followed: a configuration problem.
 var ErrTokenRejected = errors.New("tokenstore: token endpoint refused the request")
 
 // Defaults for GatewayAuth.
@@ -312,6 +315,12 @@ func (e *loginError) Unwrap() error { return ErrLoginNeeded }
 // keeping only the OAuth error code and status from the response (never its
 // body, which could echo a credential).
 func tokenError(err error, profile string, loginNeeded func(code string) string) error {
+	var redirect *httpguard.RedirectError
+	if errors.As(err, &redirect) {
+		// A configuration problem (the URL is not the token endpoint
+		// itself), not an outage: no retry helps.
+		return fmt.Errorf("%w: %w", ErrTokenRejected, err)
+	}
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
 		status := 0

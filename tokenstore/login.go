@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/agw-proxy/agw-proxy/internal/httpguard"
 )
 
 // Discovery is what LoginWithBrowser and the token sources need from an
@@ -32,11 +34,11 @@ type Discovery struct {
 
 // Discover fetches the OpenID Connect discovery document at discoveryURL
 // (Cognito: https://cognito-idp.{region}.amazonaws.com/{pool}/.well-known/openid-configuration).
-// httpClient nil means http.DefaultClient.
+// httpClient nil means http.DefaultClient; a guarded copy is used
+// (internal/httpguard): a redirect to another origin is an error, and the
+// document is read up to 1 MiB.
 func Discover(ctx context.Context, httpClient *http.Client, discoveryURL string) (*Discovery, error) {
-	if httpClient == nil {
-		httpClient = http.DefaultClient
-	}
+	httpClient = httpguard.Client(httpClient)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, discoveryURL, nil)
 	if err != nil {
 		return nil, fmt.Errorf("tokenstore: discovery URL: %w", err)
@@ -91,7 +93,9 @@ type LoginConfig struct {
 	Out io.Writer
 	// Timeout bounds the whole login; zero means DefaultLoginTimeout.
 	Timeout time.Duration
-	// HTTPClient makes the code exchange; nil means http.DefaultClient.
+	// HTTPClient makes the code exchange; nil means http.DefaultClient. A
+	// guarded copy is used (internal/httpguard): a redirect of the
+	// exchange is an error.
 	HTTPClient *http.Client
 	// AuthStyle for the code exchange; zero means client_id in the body.
 	AuthStyle oauth2.AuthStyle
@@ -310,7 +314,7 @@ func (l *browserLogin) wait(ctx context.Context, timeout time.Duration) (string,
 func (l *browserLogin) exchange(ctx context.Context, client *http.Client, code string) (*oauth2.Token, error) {
 	xctx, cancel := context.WithTimeout(ctx, DefaultFetchTimeout)
 	defer cancel()
-	tok, err := l.conf.Exchange(withHTTPClient(xctx, client), code, oauth2.VerifierOption(l.verifier))
+	tok, err := l.conf.Exchange(withHTTPClient(xctx, httpguard.Client(client)), code, oauth2.VerifierOption(l.verifier))
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) {

@@ -21,6 +21,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/spf13/pflag"
 
+	"github.com/agw-proxy/agw-proxy/internal/httpguard"
 	"github.com/agw-proxy/agw-proxy/proxy"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
@@ -438,7 +439,7 @@ func (d *doctor) tokenFailed(p *profile, err error, timeout time.Duration) {
 		d.fail(true, "token: the token endpoint rejected the stored credential: "+err.Error(),
 			fmt.Sprintf("run %q", exactCommand(p, d.pf, "login", "")),
 			fmt.Sprintf("check auth.client_id (%s): the credential must belong to app client %s", p.origin("auth.client_id"), p.auth.clientID))
-	case errors.Is(err, tokenstore.ErrTokenRejected):
+	case errors.Is(err, tokenstore.ErrTokenRejected) && !errors.As(err, new(*httpguard.RedirectError)):
 		d.fail(false, "token: the token endpoint refused the request: "+err.Error(),
 			fmt.Sprintf("check auth.scopes (%s) and auth.client_id (%s): the app client must allow the %s grant and those scopes",
 				p.origin("auth.scopes"), p.origin("auth.client_id"), p.auth.typ))
@@ -456,7 +457,7 @@ func (d *doctor) checkProxy(p *profile, client *http.Client) *url.URL {
 	host := u.Hostname()
 	var proxyURL *url.URL
 	var err error
-	if t, ok := client.Transport.(*http.Transport); ok && t.Proxy != nil {
+	if t, ok := httpguard.Base(client).(*http.Transport); ok && t.Proxy != nil {
 		proxyURL, err = t.Proxy(&http.Request{Method: http.MethodPost, URL: u, Header: http.Header{}})
 	}
 	proxyVar, proxyVal := d.getenvAny("HTTPS_PROXY", "https_proxy")
@@ -514,8 +515,13 @@ func (d *doctor) checkConnection(ctx context.Context, p *profile, client *http.C
 	if u.Port() == "" {
 		hostPort = net.JoinHostPort(u.Hostname(), map[string]string{"https": "443", "http": "80"}[u.Scheme])
 	}
+	// Any answer from the Gateway's host will do, so http.Client follows no
+	// redirect. The guard under it (httpguard) follows a GET's redirect
+	// only within the Gateway's origin and refuses one elsewhere, which
+	// explainNetError reports.
 	probe := *client
 	probe.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	probe = *httpguard.Client(&probe)
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(cctx, http.MethodGet, p.gatewayURL, nil)
@@ -787,7 +793,13 @@ func explainNetError(err error, p *profile, proxyURL *url.URL, timeout time.Dura
 	var invalid x509.CertificateInvalidError
 	var recordErr tls.RecordHeaderError
 	var dnsErr *net.DNSError
+	var redirect *httpguard.RedirectError
+	var tooLarge *httpguard.LimitError
 	switch {
+	case errors.As(err, &redirect):
+		hints = append(hints, "agw-proxy never follows a redirect of a POST, nor one to another origin (it would send credentials there): set the URL to the endpoint itself")
+	case errors.As(err, &tooLarge):
+		hints = append(hints, "the server sent more than agw-proxy accepts (32 MiB per response or event); check that the URL is the right endpoint")
 	case errors.As(err, &unknownCA):
 		issuer := "unknown"
 		if unknownCA.Cert != nil {

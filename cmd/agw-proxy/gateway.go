@@ -18,6 +18,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/auth"
 	"golang.org/x/oauth2"
 
+	"github.com/agw-proxy/agw-proxy/internal/httpguard"
 	"github.com/agw-proxy/agw-proxy/proxy"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
@@ -199,13 +200,15 @@ func (d *discoveredAuth) Authorize(ctx context.Context, req *http.Request, resp 
 // discovery: proxies from HTTPS_PROXY/NO_PROXY, enough idle connections for
 // many calls in flight, no overall timeout (it would cut long event streams;
 // calls are bounded by their own contexts), and the system roots plus
-// ca_file.
+// ca_file. It is guarded (internal/httpguard): no redirect of a POST or to
+// another origin is followed, so a tool call, the client secret or a token
+// never goes elsewhere, and every response body is bounded.
 func (p *profile) httpClient() (*http.Client, error) {
 	client := proxy.DefaultHTTPClient()
-	t, ok := client.Transport.(*http.Transport)
+	t, ok := httpguard.Base(client).(*http.Transport)
 	if !ok {
 		t = http.DefaultTransport.(*http.Transport).Clone()
-		client.Transport = t
+		client = httpguard.Client(&http.Client{Transport: t})
 	}
 	t.Proxy = http.ProxyFromEnvironment
 	t.MaxIdleConnsPerHost = max(t.MaxIdleConnsPerHost, 64)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/agw-proxy/agw-proxy/internal/httpguard"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
@@ -275,6 +276,10 @@ func loginClientCredentials(ctx context.Context, e *env, p *profile, pf *profile
 		errorf(e, "the token endpoint refused client ID %s with this client secret; nothing stored", p.auth.clientID)
 		hintf(e, "copy the secret of app client %s again (Cognito console: User pool > App clients > Client secret)", p.auth.clientID)
 		hintf(e, "check the client ID (%s)", p.origin("auth.client_id"))
+		return exitError
+	case errors.As(verr, new(*httpguard.RedirectError)):
+		errorf(e, "%v; nothing stored", verr)
+		hintf(e, "check auth.token_url (%s): it must be the token endpoint itself (Cognito's is https://DOMAIN.auth.REGION.amazoncognito.com/oauth2/token); a redirect of the token request is never followed", p.origin("auth.token_url"))
 		return exitError
 	case errors.Is(verr, tokenstore.ErrTokenRejected):
 		errorf(e, "%v; nothing stored", verr)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agw-proxy/agw-proxy/internal/httpguard"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -236,6 +237,7 @@ func (p *Proxy) callFailed(ctx context.Context, tool string, err error) (json.Ra
 	}
 	p.log.Warn("tool call failed", "tool", tool, "error", p.redact(err))
 	var jerr *jsonrpc.Error
+	var redirect *httpguard.RedirectError
 	switch {
 	case errors.Is(err, errCallTimeout):
 		return errorResult("the Gateway did not answer within %s (timeouts.call); the call may still complete on the target", p.opts.CallTimeout)
@@ -245,6 +247,10 @@ func (p *Proxy) callFailed(ctx context.Context, tool string, err error) (json.Ra
 		return errorResult("the Gateway rejected the access token even after a refresh (%s): check that the app client is allowed by the Gateway's authorizer; run `agw-proxy doctor`", p.scrub.String(jerr.Message))
 	case errors.As(err, &jerr):
 		return nil, &jsonrpc.Error{Code: jerr.Code, Message: p.scrub.String(jerr.Message), Data: p.scrub.ScrubJSON(jerr.Data)}
+	case errors.As(err, &redirect):
+		// The Gateway answered the POST itself, with a redirect: the call
+		// went no further.
+		return errorResult("the Gateway answered the call with a redirect (HTTP %d) to %s, which agw-proxy does not follow: the call was not sent on; check gateway_url", redirect.Status, redirect.To)
 	}
 	return errorResult("the call to the Gateway failed, and may or may not have reached the target: %s", p.redact(err))
 }

@@ -8,9 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -115,7 +115,7 @@ func (p *Proxy) readResponse(ctx context.Context, resp *http.Response, hasSessio
 		}
 		return nil, fmt.Errorf("the Gateway answered HTTP %s", resp.Status)
 	}
-	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "text/event-stream" {
 		return p.readEvents(ctx, resp.Body, id)
 	}
 	buf := bytes.NewBuffer(make([]byte, 0, max(0, min(resp.ContentLength, maxResponseSize))+bytes.MinRead))

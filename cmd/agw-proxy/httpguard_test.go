@@ -202,7 +202,7 @@ func TestEndToEndRedirectedCallGoesNowhere(t *testing.T) {
 	cmd.Stderr = &stderr
 	cs := e2eConnect(t, cmd)
 	text, isError := e2eCall(t, cs, gatewaysim.DefaultTargetName+"___asanaInvoke", map[string]any{"tool_name": "list_projects"})
-	if !isError || !strings.Contains(text, "refused to follow a redirect (HTTP 307) of a POST to "+sink.where+":") {
+	if !isError || !strings.Contains(text, "a redirect (HTTP 307) to "+sink.where+", which agw-proxy does not follow: the call was not sent on") {
 		t.Errorf("the call got %q (isError %v), want an isError result naming the redirect's origin", text, isError)
 	}
 	if strings.Contains(text, "copy=1") {

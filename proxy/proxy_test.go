@@ -16,6 +16,7 @@ import (
 
 	"github.com/agw-proxy/agw-proxy/configs"
 	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
+	"github.com/agw-proxy/agw-proxy/internal/leakcheck"
 	"github.com/agw-proxy/agw-proxy/proxy"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -169,11 +170,15 @@ func start(t *testing.T, s setup) *harness {
 		}
 		cancel()
 		outR.Close()
-		if strings.Contains(h.out.String(), asanaToken) || strings.Contains(h.logs.String(), asanaToken) {
-			t.Error("the Asana token reached the client's stdout or the log")
+		// Whatever the test did, nothing the client got or the log holds
+		// decodes to the Asana token or the client secret.
+		for _, line := range strings.Split(strings.TrimSpace(h.out.String()), "\n") {
+			if err := leakcheck.Message([]byte(line), asanaToken, sim.ClientSecret); line != "" && err != nil {
+				t.Errorf("stdout: %v", err)
+			}
 		}
-		if strings.Contains(h.out.String(), sim.ClientSecret) || strings.Contains(h.logs.String(), sim.ClientSecret) {
-			t.Error("the client secret reached the client's stdout or the log")
+		if err := leakcheck.Lines(h.logs.String(), asanaToken, sim.ClientSecret); err != nil {
+			t.Errorf("log: %v", err)
 		}
 	})
 	return h

@@ -96,3 +96,21 @@ func TestSummarize(t *testing.T) {
 		t.Errorf("summarize(1..100 µs) = %+v", got)
 	}
 }
+
+// TestProfileMode runs the -cpuprofile mode (the proxy in-process) once, in
+// its quick form, and checks that it wrote its profiles.
+func TestProfileMode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the emulator and the proxy for a few seconds")
+	}
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	if code := run(t.Context(), []string{"-quick", "-cpuprofile", dir}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d\nstderr:\n%s", code, stderr.String())
+	}
+	for _, name := range []string{"calls.pprof", "calls.allocs", "tools.pprof"} {
+		if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: not written (%v)", name, err)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
+	"github.com/agw-proxy/agw-proxy/internal/httpguard"
 	"github.com/agw-proxy/agw-proxy/proxy"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
@@ -131,7 +132,9 @@ func inProcessProxy(ctx context.Context, sim *gatewaysim.Sim) (*mcp.ClientSessio
 	}
 	secrets := &tokenstore.Env{Base: tokenstore.NewFake(), Getenv: func(k string) string { return env[k] }}
 	hc := proxy.DefaultHTTPClient()
-	hc.Transport.(*http.Transport).Proxy = nil // loopback only
+	if t, ok := httpguard.Base(hc).(*http.Transport); ok {
+		t.Proxy = nil // loopback only
+	}
 	ga := tokenstore.NewClientCredentials(tokenstore.ClientCredentialsConfig{
 		TokenURL: sim.TokenURL, ClientID: sim.ClientID, Scopes: []string{sim.Scope},
 		Secrets: secrets, HTTPClient: hc,

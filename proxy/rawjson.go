@@ -152,22 +152,24 @@ func isString(q []byte, s string) bool {
 	if len(q) < 2 || q[0] != '"' {
 		return false
 	}
-	if bytes.IndexByte(q, '\\') < 0 {
+	// Compare the bytes unless decoding would change them: an escape, or
+	// bytes that are not UTF-8 (a decoder reads them as U+FFFD, and so does
+	// the client).
+	if bytes.IndexByte(q, '\\') < 0 && utf8.Valid(q) {
 		return string(q[1:len(q)-1]) == s
 	}
 	var v string
 	return json.Unmarshal(q, &v) == nil && v == s
 }
 
-// declaresRaw reports whether a tool input schema has arg, with that exact
-// name, in its properties or its required list.
-func declaresRaw(schema []byte, arg string) bool {
+// schemaLists returns the properties and required members of a tool input
+// schema (nil for one it lacks, or when the schema is not an object). As
+// when decoding, a key given twice counts with its last value.
+func schemaLists(schema []byte) (props, required []byte) {
 	ms, err := members(schema)
 	if err != nil {
-		return false
+		return nil, nil
 	}
-	// As when decoding, a key given twice counts with its last value.
-	var props, required []byte
 	for _, m := range ms {
 		switch {
 		case isString(m.key, "properties"):
@@ -176,6 +178,13 @@ func declaresRaw(schema []byte, arg string) bool {
 			required = m.val
 		}
 	}
+	return props, required
+}
+
+// declaresRaw reports whether a tool input schema has arg, with that exact
+// name, in its properties or its required list.
+func declaresRaw(schema []byte, arg string) bool {
+	props, required := schemaLists(schema)
 	if ps, err := members(props); err == nil {
 		for _, p := range ps {
 			if isString(p.key, arg) {
@@ -197,19 +206,7 @@ func declaresRaw(schema []byte, arg string) bool {
 // in its properties or its required list (as declaresRaw reads them),
 // sorted, each once.
 func declaredArguments(schema []byte) []string {
-	ms, err := members(schema)
-	if err != nil {
-		return nil
-	}
-	var props, required []byte
-	for _, m := range ms {
-		switch {
-		case isString(m.key, "properties"):
-			props = m.val
-		case isString(m.key, "required"):
-			required = m.val
-		}
-	}
+	props, required := schemaLists(schema)
 	var out []string
 	if ps, err := members(props); err == nil {
 		for _, p := range ps {

@@ -233,20 +233,7 @@ func (ix *index) escaped(b []byte) bool {
 	} else if bytes.Contains(b, []byte(`\u`)) || bytes.Contains(b, []byte(`\/`)) {
 		return true
 	}
-	if hasPercentEscape(b) {
-		return true
-	}
-	for i := 0; i < len(b); {
-		j := bytes.IndexByte(b[i:], '&')
-		if j < 0 {
-			return false
-		}
-		if n, _, _ := decodeAt(b, i+j); n > 0 {
-			return true
-		}
-		i += j + 1
-	}
-	return false
+	return hasEscape(b, '%') || hasEscape(b, '&')
 }
 
 // find calls emit with the start and end of each run of b that is a

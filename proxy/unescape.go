@@ -262,9 +262,13 @@ func escapeStart(v []byte, p int) int {
 }
 
 // hasPercentEscape reports whether b holds a %XX escape.
-func hasPercentEscape(b []byte) bool {
+func hasPercentEscape(b []byte) bool { return hasEscape(b, '%') }
+
+// hasEscape reports whether b holds an escape sequence that starts with c
+// ('%' or '&').
+func hasEscape(b []byte, c byte) bool {
 	for i := 0; i < len(b); {
-		j := bytes.IndexByte(b[i:], '%')
+		j := bytes.IndexByte(b[i:], c)
 		if j < 0 {
 			return false
 		}

@@ -307,18 +307,26 @@ func FuzzDecodeMessage(f *testing.F) {
 	})
 }
 
-// caseVariantKeys reports whether a JSON object has a top-level key that
-// differs only in case from a JSON-RPC member name.
+// caseVariantKeys reports whether a JSON object has a key that differs
+// only in case from a JSON-RPC member name, at the top level or in its
+// error object.
 func caseVariantKeys(line []byte) bool {
+	return hasCaseVariant(line, "jsonrpc", "id", "method", "params", "result", "error")
+}
+
+func hasCaseVariant(obj []byte, names ...string) bool {
 	var m map[string]json.RawMessage
-	if json.Unmarshal(line, &m) != nil {
+	if json.Unmarshal(obj, &m) != nil {
 		return false
 	}
-	for k := range m {
-		for _, name := range []string{"jsonrpc", "id", "method", "params", "result", "error"} {
+	for k, v := range m {
+		for _, name := range names {
 			if k != name && strings.EqualFold(k, name) {
 				return true
 			}
+		}
+		if strings.EqualFold(k, "error") && hasCaseVariant(v, "code", "message", "data") {
+			return true
 		}
 	}
 	return false

@@ -53,5 +53,18 @@ func logFileError(flagValue, path string, err error) error {
 		"check that the directory exists and is writable")
 }
 
+// statRegular returns what the opened file is, or why it is not a regular
+// file that can be checked further.
+func statRegular(f *os.File) (os.FileInfo, *logFileProblem) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, &logFileProblem{what: "cannot be checked: " + unwrapPathError(err).Error(), hint: "choose another file"}
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, &logFileProblem{what: errLogFileNotRegular.Error(), hint: "give the path of a regular file (it is created if missing)"}
+	}
+	return fi, nil
+}
+
 // errLogFileNotRegular: a FIFO, a device or a directory at the path.
 var errLogFileNotRegular = errors.New("is not a regular file")

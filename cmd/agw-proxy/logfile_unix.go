@@ -34,12 +34,9 @@ func openNoFollow(path string) (*os.File, error) {
 // checkLogFile checks the opened file: regular, ours, one name, writable by
 // us alone.
 func checkLogFile(f *os.File, path string) *logFileProblem {
-	fi, err := f.Stat()
-	if err != nil {
-		return &logFileProblem{what: "cannot be checked: " + unwrapPathError(err).Error(), hint: "choose another file"}
-	}
-	if !fi.Mode().IsRegular() {
-		return &logFileProblem{what: errLogFileNotRegular.Error(), hint: "give the path of a regular file (it is created if missing)"}
+	fi, p := statRegular(f)
+	if p != nil {
+		return p
 	}
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok {

@@ -37,12 +37,8 @@ func openNoFollow(path string) (*os.File, error) {
 // matter of its ACL, inherited from the directory; new files in the user's
 // profile are the user's alone.
 func checkLogFile(f *os.File, path string) *logFileProblem {
-	fi, err := f.Stat()
-	if err != nil {
-		return &logFileProblem{what: "cannot be checked: " + unwrapPathError(err).Error(), hint: "choose another file"}
-	}
-	if !fi.Mode().IsRegular() {
-		return &logFileProblem{what: errLogFileNotRegular.Error(), hint: "give the path of a regular file (it is created if missing)"}
+	if _, p := statRegular(f); p != nil {
+		return p
 	}
 	sd, err := windows.GetSecurityInfo(windows.Handle(f.Fd()), windows.SE_FILE_OBJECT, windows.OWNER_SECURITY_INFORMATION)
 	if err != nil {

@@ -116,7 +116,7 @@ func TestBrowserLoginThroughTheOpener(t *testing.T) {
 	fake := tokenstore.NewFake()
 	vars := map[string]string{envTestFake: registerFake(t, fake)}
 	var stdout, stderr bytes.Buffer
-	e := &env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr,
+	e := &env{testKeychain: testStore, stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr,
 		getenv: func(k string) string { return vars[k] }, userConfigDir: func() (string, error) { return t.TempDir(), nil }}
 	code := run(ctx, []string{"login", "--gateway-url", sim.GatewayURL, "--auth-type", "authorization_code",
 		"--discovery-url", sim.DiscoveryURL, "--client-id", sim.WebClientID, "--redirect-url", redirect,
@@ -127,7 +127,7 @@ func TestBrowserLoginThroughTheOpener(t *testing.T) {
 	if code != exitOK || !strings.Contains(stdout.String(), "Logged in: the Gateway access token is valid until ") {
 		t.Fatalf("login: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
 	}
-	if v, err := fake.Get(context.Background(), "default", refreshTokenName); err != nil || v == "" {
+	if v, err := fake.Get(context.Background(), "default", tokenstore.RefreshTokenName); err != nil || v == "" {
 		t.Errorf("no refresh token stored (err %v)", err)
 	}
 

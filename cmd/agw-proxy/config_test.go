@@ -10,12 +10,14 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/agw-proxy/agw-proxy/internal/profile"
 )
 
 // resolveWith resolves a profile the way a subcommand does: the config file
 // (when file is not empty) is written to a temp dir and found through the
 // default location, environment vars come from envv, flags from args.
-func resolveWith(t *testing.T, file string, envv map[string]string, args ...string) (*profile, *profileFlags, error) {
+func resolveWith(t *testing.T, file string, envv map[string]string, args ...string) (*profile.Profile, *profile.Flags, error) {
 	t.Helper()
 	dir := t.TempDir()
 	if file != "" {
@@ -26,16 +28,16 @@ func resolveWith(t *testing.T, file string, envv map[string]string, args ...stri
 			t.Fatal(err)
 		}
 	}
-	e := &env{
+	e := &env{testKeychain: testStore,
 		getenv:        func(k string) string { return envv[k] },
 		userConfigDir: func() (string, error) { return dir, nil },
 	}
 	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
-	pf := addProfileFlags(fs)
+	pf := profile.AddFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		t.Fatalf("parse %v: %v", args, err)
 	}
-	p, err := pf.resolve(e)
+	p, err := e.resolve(pf)
 	return p, pf, err
 }
 
@@ -282,7 +284,7 @@ func TestConfigErrors(t *testing.T) {
 		{
 			name: "unknown profile from the environment",
 			file: goodFile,
-			env:  map[string]string{envProfile: "nope"},
+			env:  map[string]string{profile.EnvProfile: "nope"},
 			want: []string{`$AGW_PROXY_PROFILE: no profile "nope"`},
 		},
 		{
@@ -302,7 +304,7 @@ func TestConfigErrors(t *testing.T) {
 		},
 		{
 			name: "config file from the environment missing",
-			env:  map[string]string{envConfig: "/nonexistent/agw.yaml"},
+			env:  map[string]string{profile.EnvConfig: "/nonexistent/agw.yaml"},
 			want: []string{"(from $AGW_PROXY_CONFIG) does not exist"},
 		},
 	}
@@ -351,25 +353,25 @@ func TestConfigFileProfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(errorText(err))
 	}
-	if p.name != "default" || !p.inFile || p.gatewayURL != "https://gw.example.com/mcp" {
-		t.Errorf("profile %q inFile=%v gateway %q", p.name, p.inFile, p.gatewayURL)
+	if p.Name != "default" || !p.InFile || p.GatewayURL != "https://gw.example.com/mcp" {
+		t.Errorf("profile %q inFile=%v gateway %q", p.Name, p.InFile, p.GatewayURL)
 	}
-	if p.auth.typ != authClientCredentials {
-		t.Errorf("auth type %q, want client_credentials (token_url set)", p.auth.typ)
+	if p.Auth.Type != profile.AuthClientCredentials {
+		t.Errorf("auth type %q, want client_credentials (token_url set)", p.Auth.Type)
 	}
-	if p.auth.clientID != "abc123" || !slices.Equal(p.auth.scopes, []string{"gw/read"}) {
-		t.Errorf("auth %+v", p.auth)
+	if p.Auth.ClientID != "abc123" || !slices.Equal(p.Auth.Scopes, []string{"gw/read"}) {
+		t.Errorf("auth %+v", p.Auth)
 	}
-	want := []injectRule{{argument: "X-Asana-Token", secret: "asana", format: "Bearer {secret}", tools: []string{"Target___*"}}}
-	if len(p.inject) != 1 || p.inject[0].argument != want[0].argument || p.inject[0].secret != want[0].secret ||
-		p.inject[0].format != want[0].format || !slices.Equal(p.inject[0].tools, want[0].tools) {
-		t.Errorf("inject %+v, want %+v", p.inject, want)
+	want := []profile.InjectRule{{Argument: "X-Asana-Token", Secret: "asana", Format: "Bearer {secret}", Tools: []string{"Target___*"}}}
+	if len(p.Inject) != 1 || p.Inject[0].Argument != want[0].Argument || p.Inject[0].Secret != want[0].Secret ||
+		p.Inject[0].Format != want[0].Format || !slices.Equal(p.Inject[0].Tools, want[0].Tools) {
+		t.Errorf("inject %+v, want %+v", p.Inject, want)
 	}
-	if p.callTimeout != 60*time.Second || p.connectTimeout != defaultConnectTimeout {
-		t.Errorf("timeouts %v %v", p.callTimeout, p.connectTimeout)
+	if p.CallTimeout != 60*time.Second || p.ConnectTimeout != profile.DefaultConnectTimeout {
+		t.Errorf("timeouts %v %v", p.CallTimeout, p.ConnectTimeout)
 	}
-	if !strings.HasSuffix(p.where["gateway_url"], "config.yaml:3:18") {
-		t.Errorf("where gateway_url = %q", p.where["gateway_url"])
+	if !strings.HasSuffix(p.At("gateway_url"), "config.yaml:3:18") {
+		t.Errorf("where gateway_url = %q", p.At("gateway_url"))
 	}
 }
 
@@ -381,21 +383,21 @@ func TestFlagsOverrideOnlyWhatTheySet(t *testing.T) {
 	if err != nil {
 		t.Fatal(errorText(err))
 	}
-	if p.gatewayURL != "https://gw.example.com/mcp" || p.auth.tokenURL != "https://auth.example.com/oauth2/token" {
-		t.Errorf("file values lost: %q %q", p.gatewayURL, p.auth.tokenURL)
+	if p.GatewayURL != "https://gw.example.com/mcp" || p.Auth.TokenURL != "https://auth.example.com/oauth2/token" {
+		t.Errorf("file values lost: %q %q", p.GatewayURL, p.Auth.TokenURL)
 	}
-	if p.auth.clientID != "other" || p.where["auth.client_id"] != "--client-id" {
-		t.Errorf("client ID %q from %q", p.auth.clientID, p.where["auth.client_id"])
+	if p.Auth.ClientID != "other" || p.At("auth.client_id") != "--client-id" {
+		t.Errorf("client ID %q from %q", p.Auth.ClientID, p.At("auth.client_id"))
 	}
-	if !slices.Equal(p.auth.scopes, []string{"a/read", "a/write", "b"}) {
-		t.Errorf("scopes %q", p.auth.scopes)
+	if !slices.Equal(p.Auth.Scopes, []string{"a/read", "a/write", "b"}) {
+		t.Errorf("scopes %q", p.Auth.Scopes)
 	}
-	if len(p.inject) != 1 || p.inject[0].argument != "X-Api-Key" || p.inject[0].secret != "key" ||
-		p.inject[0].format != "{secret}" || !slices.Equal(p.inject[0].tools, []string{"Other___*"}) {
-		t.Errorf("--inject must replace the file's rules: %+v", p.inject)
+	if len(p.Inject) != 1 || p.Inject[0].Argument != "X-Api-Key" || p.Inject[0].Secret != "key" ||
+		p.Inject[0].Format != "{secret}" || !slices.Equal(p.Inject[0].Tools, []string{"Other___*"}) {
+		t.Errorf("--inject must replace the file's rules: %+v", p.Inject)
 	}
-	if p.callTimeout != 10*time.Second {
-		t.Errorf("call timeout %v", p.callTimeout)
+	if p.CallTimeout != 10*time.Second {
+		t.Errorf("call timeout %v", p.CallTimeout)
 	}
 }
 
@@ -408,11 +410,11 @@ func TestFlagsAloneMakeAProfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(errorText(err))
 	}
-	if p.inFile || p.configPath != "" || p.auth.typ != authClientCredentials || p.callTimeout != defaultCallTimeout {
+	if p.InFile || p.ConfigPath != "" || p.Auth.Type != profile.AuthClientCredentials || p.CallTimeout != profile.DefaultCallTimeout {
 		t.Errorf("profile %+v", p)
 	}
-	if !slices.Equal(p.inject[0].tools, []string{"A___*", "B___*"}) || p.inject[0].format != defaultFormat {
-		t.Errorf("rule %+v", p.inject[0])
+	if !slices.Equal(p.Inject[0].Tools, []string{"A___*", "B___*"}) || p.Inject[0].Format != profile.DefaultFormat {
+		t.Errorf("rule %+v", p.Inject[0])
 	}
 	// A named profile that the file does not define is fine when the flags
 	// give the gateway: the name then only namespaces keychain entries.
@@ -420,12 +422,12 @@ func TestFlagsAloneMakeAProfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(errorText(err))
 	}
-	if p.name != "ci" || p.inFile {
-		t.Errorf("profile %q inFile=%v", p.name, p.inFile)
+	if p.Name != "ci" || p.InFile {
+		t.Errorf("profile %q inFile=%v", p.Name, p.InFile)
 	}
 	// No auth settings: auth type none.
 	p, _, err = resolveWith(t, "", nil, "--gateway-url", "http://[::1]:1/mcp")
-	if err != nil || p.auth.typ != authNone {
+	if err != nil || p.Auth.Type != profile.AuthNone {
 		t.Errorf("auth type %v, err %v", p, err)
 	}
 }
@@ -436,16 +438,16 @@ func TestProfileFromEnvironment(t *testing.T) {
 	if err := os.WriteFile(file, []byte(goodFile), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p, _, err := resolveWith(t, "", map[string]string{envConfig: file, envProfile: "work"})
+	p, _, err := resolveWith(t, "", map[string]string{profile.EnvConfig: file, profile.EnvProfile: "work"})
 	if err != nil {
 		t.Fatal(errorText(err))
 	}
-	if p.name != "work" || p.gatewayURL != "https://work.example.com/mcp" || !p.nameSet || !p.configSet {
+	if p.Name != "work" || p.GatewayURL != "https://work.example.com/mcp" || !p.NameSet || !p.ConfigSet {
 		t.Errorf("profile %+v", p)
 	}
 	// --profile wins over the environment.
-	p, _, err = resolveWith(t, "", map[string]string{envConfig: file, envProfile: "work"}, "--profile", "default")
-	if err != nil || p.name != "default" {
+	p, _, err = resolveWith(t, "", map[string]string{profile.EnvConfig: file, profile.EnvProfile: "work"}, "--profile", "default")
+	if err != nil || p.Name != "default" {
 		t.Errorf("profile %v, err %v", p, err)
 	}
 }
@@ -455,10 +457,10 @@ func TestMissingDefaultConfigIsFine(t *testing.T) {
 	if err != nil {
 		t.Fatal(errorText(err))
 	}
-	if p.name != defaultProfile || p.configPath != "" {
+	if p.Name != profile.DefaultName || p.ConfigPath != "" {
 		t.Errorf("profile %+v", p)
 	}
-	err = p.requireGateway()
+	err = p.RequireGateway()
 	if err == nil || !strings.Contains(errorText(err), `no gateway URL for profile "default"`) ||
 		!strings.Contains(errorText(err), "pass --gateway-url URL") {
 		t.Errorf("requireGateway: %v", err)
@@ -490,27 +492,27 @@ profiles:
 	if err != nil {
 		t.Fatal(errorText(err))
 	}
-	if p.gatewayURL != "https://other.example.com/mcp" {
-		t.Errorf("explicit key must win over a merged one: %q", p.gatewayURL)
+	if p.GatewayURL != "https://other.example.com/mcp" {
+		t.Errorf("explicit key must win over a merged one: %q", p.GatewayURL)
 	}
-	if p.auth.clientID != "4711" || p.auth.tokenURL != "https://auth.example.com/t" {
-		t.Errorf("merged auth %+v", p.auth)
+	if p.Auth.ClientID != "4711" || p.Auth.TokenURL != "https://auth.example.com/t" {
+		t.Errorf("merged auth %+v", p.Auth)
 	}
-	if !slices.Equal(p.auth.scopes, []string{"single/read"}) {
-		t.Errorf("a single scope is a list of one: %q", p.auth.scopes)
+	if !slices.Equal(p.Auth.Scopes, []string{"single/read"}) {
+		t.Errorf("a single scope is a list of one: %q", p.Auth.Scopes)
 	}
-	if len(p.inject) != 1 || p.inject[0].secret != "asana" {
-		t.Errorf("aliased rules %+v", p.inject)
+	if len(p.Inject) != 1 || p.Inject[0].Secret != "asana" {
+		t.Errorf("aliased rules %+v", p.Inject)
 	}
-	if want := filepath.Join(filepath.Dir(p.configPath), "certs", "ca.pem"); p.caFile != want {
-		t.Errorf("ca_file %q, want %q (relative to the config file)", p.caFile, want)
+	if want := filepath.Join(filepath.Dir(p.ConfigPath), "certs", "ca.pem"); p.CAFile != want {
+		t.Errorf("ca_file %q, want %q (relative to the config file)", p.CAFile, want)
 	}
 }
 
 func TestEmptyConfigFile(t *testing.T) {
 	for _, file := range []string{"# nothing yet\n", "profiles:\n"} {
 		p, _, err := resolveWith(t, file, nil, "--profile", "x")
-		if err != nil || p.name != "x" {
+		if err != nil || p.Name != "x" {
 			t.Errorf("%q: %v", file, err)
 		}
 	}
@@ -528,8 +530,8 @@ func TestLoginCommand(t *testing.T) {
 		want string
 	}{
 		{nil, nil, "agw-proxy login asana"},
-		{nil, []string{"--gateway-url", "https://gw.example.com/mcp", "--profile", "ci"}, "agw-proxy login asana --profile ci"},
-		{map[string]string{envProfile: "default"}, []string{"--config", file}, "agw-proxy login asana --config '" + file + "' --profile default"},
+		{nil, []string{"--gateway-url", "https://gw.example.com/mcp", "--profile", "ci"}, "agw-proxy login asana --profile ci --gateway-url https://gw.example.com/mcp"},
+		{map[string]string{profile.EnvProfile: "default"}, []string{"--config", file}, "agw-proxy login asana --config '" + file + "' --profile default"},
 	}
 	for _, tt := range tests {
 		cfg := ""
@@ -540,7 +542,7 @@ func TestLoginCommand(t *testing.T) {
 		if err != nil {
 			t.Fatal(errorText(err))
 		}
-		if got := p.loginCommand("asana"); got != tt.want {
+		if got := p.Command("login", "asana"); got != tt.want {
 			t.Errorf("%v: got %q, want %q", tt.args, got, tt.want)
 		}
 	}
@@ -553,7 +555,7 @@ func TestProfileFlagsArgs(t *testing.T) {
 	if err != nil {
 		t.Fatal(errorText(err))
 	}
-	if got := pf.args(); !slices.Equal(got, args) {
+	if got := pf.Args(); !slices.Equal(got, args) {
 		t.Errorf("args() = %q, want %q", got, args)
 	}
 }
@@ -563,22 +565,8 @@ func TestSecretNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(errorText(err))
 	}
-	if got := p.secretNames(); !slices.Equal(got, []string{"asana", "jira"}) {
+	if got := p.SecretNames(); !slices.Equal(got, []string{"asana", "jira"}) {
 		t.Errorf("secretNames = %q", got)
-	}
-}
-
-func TestNearest(t *testing.T) {
-	for word, want := range map[string]string{
-		"gatway_url": "gateway_url",
-		"gatewayUrl": "gateway_url",
-		"inejct":     "inject",
-		"colour":     "",
-		"x":          "",
-	} {
-		if got := nearest(word, profileKeys); got != want {
-			t.Errorf("nearest(%q) = %q, want %q", word, got, want)
-		}
 	}
 }
 
@@ -586,41 +574,21 @@ func TestNearest(t *testing.T) {
 // profile, so it never drifts from what the code accepts.
 func TestExampleConfig(t *testing.T) {
 	path := filepath.Join("..", "..", "configs", "config.yaml")
-	cfg, err := loadConfig(path)
+	cfg, err := profile.Load(path)
 	if err != nil {
 		t.Fatal(errorText(err))
 	}
-	if !slices.Equal(cfg.names, []string{"default", "work"}) {
-		t.Errorf("profiles %q", cfg.names)
+	if !slices.Equal(cfg.Names(), []string{"default", "work"}) {
+		t.Errorf("profiles %q", cfg.Names())
 	}
-	for _, name := range cfg.names {
-		p, _, err := resolveWith(t, "", map[string]string{envConfig: path}, "--profile", name)
+	for _, name := range cfg.Names() {
+		p, _, err := resolveWith(t, "", map[string]string{profile.EnvConfig: path}, "--profile", name)
 		if err != nil {
 			t.Errorf("profile %s: %s", name, errorText(err))
 			continue
 		}
-		if err := p.requireGateway(); err != nil {
+		if err := p.RequireGateway(); err != nil {
 			t.Errorf("profile %s: %v", name, err)
-		}
-	}
-}
-
-func TestNames(t *testing.T) {
-	long := strings.Repeat("a", 64)
-	for name, want := range map[string]bool{
-		"asana": true, "jira-cloud_2": true, "0day": true, long: true,
-		"": false, long + "a": false, "Asana": false, "-x": false, "_x": false, "a.b": false, "a b": false, "a:b": false,
-	} {
-		if got := validSecretName(name); got != want {
-			t.Errorf("validSecretName(%q) = %v, want %v", name, got, want)
-		}
-	}
-	for name, want := range map[string]bool{
-		"default": true, "Work.EU-1_x": true, long: true,
-		"": false, long + "a": false, ".hidden": false, "a:b": false, "a/b": false, "a b": false,
-	} {
-		if got := checkProfileName(name) == nil; got != want {
-			t.Errorf("checkProfileName(%q) ok = %v, want %v", name, got, want)
 		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
+	"github.com/agw-proxy/agw-proxy/internal/profile"
 	"github.com/agw-proxy/agw-proxy/proxy"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
@@ -63,18 +64,18 @@ const (
 	demoTimeLimit = 30 * time.Second
 )
 
-func runDemo(ctx context.Context, e *env, args []string) int {
+func runDemo(ctx context.Context, e *env, args []string) error {
 	fs := pflag.NewFlagSet("demo", pflag.ContinueOnError)
 	serve := fs.Bool("serve", false, "Run as a stdio MCP server")
-	if code, done := parseFlags(e, fs, demoUsage, args); done {
-		return code
+	if done, err := parseFlags(e, fs, demoUsage, args); done {
+		return err
 	}
 	if fs.NArg() > 0 {
-		return usageErrorf(e, "demo", "unexpected argument %q", fs.Arg(0))
+		return usageErrorf("demo", "unexpected argument %q", fs.Arg(0))
 	}
 	d, err := startDemo(ctx, *serve)
 	if err != nil {
-		return fail(e, err)
+		return err
 	}
 	defer d.close()
 	if *serve {
@@ -83,17 +84,14 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 	ctx, cancel := context.WithTimeout(ctx, demoTimeLimit)
 	defer cancel()
 	out := d.scrub.Writer(e.stdout) // a last guard: the demo token never reaches the terminal
-	if err := d.run(ctx, out); err != nil {
-		return fail(e, err)
-	}
-	return exitOK
+	return d.run(ctx, out)
 }
 
 // demo is the emulator and a proxy configured for it, the way a user would
 // configure one: a profile from flags, secrets in a store.
 type demo struct {
 	sim     *gatewaysim.Sim
-	profile *profile
+	profile *profile.Profile
 	args    []string // the serve flags that make the profile
 	secrets *tokenstore.Fake
 	scrub   *proxy.Scrubber
@@ -119,18 +117,18 @@ func startDemo(ctx context.Context, serve bool) (*demo, error) {
 	}
 	// Resolve the profile exactly as serve does, without a config file.
 	fs := pflag.NewFlagSet("demo", pflag.ContinueOnError)
-	pf := addProfileFlags(fs)
-	noFile := &env{getenv: func(string) string { return "" }, userConfigDir: func() (string, error) { return "", errors.New("none") }}
+	pf := profile.AddFlags(fs)
+	noFile := profile.Env{Getenv: func(string) string { return "" }, ConfigDir: func() (string, error) { return "", errors.New("none") }}
 	if err := fs.Parse(d.args); err != nil {
 		d.close()
 		return nil, fmt.Errorf("demo: %w", err)
 	}
-	if d.profile, err = pf.resolve(noFile); err != nil {
+	if d.profile, err = pf.Resolve(noFile, authTypes()); err != nil {
 		d.close()
 		return nil, err
 	}
-	for name, v := range map[string]string{demoSecret: demoAsanaToken, clientSecretName: sim.ClientSecret} {
-		if err := d.secrets.Set(ctx, d.profile.name, name, tokenstore.Secret(v)); err != nil {
+	for name, v := range map[string]string{demoSecret: demoAsanaToken, tokenstore.ClientSecretName: sim.ClientSecret} {
+		if err := d.secrets.Set(ctx, d.profile.Name, name, tokenstore.Secret(v)); err != nil {
 			d.close()
 			return nil, fmt.Errorf("demo: %w", err)
 		}
@@ -147,11 +145,11 @@ func (d *demo) close() { d.sim.Close() }
 
 // newProxy builds the proxy as serve does, over the demo's in-memory secrets.
 func (d *demo) newProxy(logger *slog.Logger) (*proxy.Proxy, error) {
-	client, err := d.profile.httpClient()
+	client, err := httpClient(d.profile)
 	if err != nil {
 		return nil, err
 	}
-	opts := d.profile.proxyOptions(&scrubbedSecrets{Secrets: d.secrets, scrub: d.scrub}, client, d.scrub)
+	opts := proxyOptions(d.profile, &scrubbedSecrets{Secrets: d.secrets, scrub: d.scrub}, client, d.scrub)
 	opts.Logger = logger
 	return proxy.New(opts)
 }
@@ -375,11 +373,11 @@ func resultText(r *mcp.CallToolResult) string {
 
 // serve runs the demo as a stdio MCP server on e's stdin and stdout. Its
 // notes go to stderr, as do the requests the API receives (masked).
-func (d *demo) serve(ctx context.Context, e *env) int {
+func (d *demo) serve(ctx context.Context, e *env) error {
 	logger := newLogger(e.stderr, d.scrub, slog.LevelWarn)
 	px, err := d.newProxy(logger)
 	if err != nil {
-		return fail(e, err)
+		return err
 	}
 	self := "agw-proxy"
 	if exe, err := os.Executable(); err == nil {
@@ -393,7 +391,7 @@ func (d *demo) serve(ctx context.Context, e *env) int {
 		self = "/path/to/agw-proxy"
 	}
 	cfg, _ := json.Marshal(map[string]any{"mcpServers": map[string]any{"agw-proxy-demo": map[string]any{"command": self, "args": []string{"demo", "--serve"}}}})
-	writef(w, "MCP Inspector:  npx @modelcontextprotocol/inspector %s demo --serve\n", shellQuote(self))
+	writef(w, "MCP Inspector:  npx @modelcontextprotocol/inspector %s demo --serve\n", profile.ShellQuote(self))
 	writef(w, "Amazon Q (~/.aws/amazonq/mcp.json): %s\n", cfg)
 	writef(w, "Each request the emulated Asana API receives is shown here, token masked.\n")
 
@@ -409,9 +407,9 @@ func (d *demo) serve(ctx context.Context, e *env) int {
 	cancel()
 	wg.Wait()
 	if err != nil && ctx.Err() == nil {
-		return fail(e, err)
+		return err
 	}
-	return exitOK
+	return nil
 }
 
 // watchReceived prints each request the emulated API receives, masked.

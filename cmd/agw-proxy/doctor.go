@@ -22,6 +22,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/agw-proxy/agw-proxy/internal/httpguard"
+	"github.com/agw-proxy/agw-proxy/internal/profile"
 	"github.com/agw-proxy/agw-proxy/proxy"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
@@ -60,7 +61,7 @@ secrets a login fixes (missing from the keychain, or rejected); 1 otherwise;
 Options:
     -h, --help             Show this help
 
-` + profileFlagsUsage + `
+` + profile.FlagsUsage + `
 Examples:
     $ agw-proxy doctor
     $ agw-proxy doctor --profile work --connect-timeout 10s
@@ -77,16 +78,16 @@ const (
 
 // doctor runs the checks and keeps the score.
 type doctor struct {
-	e  *env
-	pf *profileFlags
-	w  io.Writer // stdout, through scrub
+	e     *env
+	pf    *profile.Flags
+	store *tokenstore.Env // the keychain under the environment override
+	w     io.Writer       // stdout, through scrub
 	// scrub knows every secret and token the checks read, in case one
 	// ever shows up in an error text.
 	scrub *proxy.Scrubber
 
-	passed, failed, skipped int
-	// needsMoreThanLogin counts failures that `agw-proxy login` does not fix.
-	needsMoreThanLogin int
+	passed, skipped int
+	failed          problems
 }
 
 // pass prints a passed check.
@@ -103,10 +104,7 @@ func (d *doctor) note(format string, a ...any) {
 // fail prints a failed check and its hints. loginFixes says that running
 // agw-proxy login (as a hint says) is all it takes.
 func (d *doctor) fail(loginFixes bool, msg string, hints ...string) {
-	d.failed++
-	if !loginFixes {
-		d.needsMoreThanLogin++
-	}
+	d.failed.add(loginFixes)
 	d.print(markFail+" "+msg, hints)
 }
 
@@ -133,43 +131,42 @@ func (d *doctor) print(line string, hints []string) {
 	_, _ = io.WriteString(d.w, b.String())
 }
 
-// exitCode: 0 when all passed, 4 when a login fixes every failure, else 1.
+// exitCode: 0 when all passed, 4 when a login fixes every failure (the
+// checks it skipped follow from those), else 1.
 func (d *doctor) exitCode() int {
-	switch {
-	case d.failed == 0 && d.skipped == 0:
-		return exitOK
-	case d.needsMoreThanLogin == 0 && d.failed > 0:
-		return exitLoginNeeded
+	if d.failed == (problems{}) && d.skipped > 0 {
+		return exitError
 	}
-	return exitError
+	return d.failed.exitCode()
 }
 
 func (d *doctor) summary() {
-	total := d.passed + d.failed + d.skipped
+	failed := d.failed.login + d.failed.other
+	total := d.passed + failed + d.skipped
 	switch {
-	case d.failed == 0 && d.skipped == 0:
+	case failed == 0 && d.skipped == 0:
 		fmt.Fprintf(d.w, "\nAll %d checks passed.\n", total)
 	case d.skipped == 0:
-		fmt.Fprintf(d.w, "\n%d of %d checks failed.\n", d.failed, total)
+		fmt.Fprintf(d.w, "\n%d of %d checks failed.\n", failed, total)
 	default:
-		fmt.Fprintf(d.w, "\n%d of %d checks failed, %d skipped.\n", d.failed, total, d.skipped)
+		fmt.Fprintf(d.w, "\n%d of %d checks failed, %d skipped.\n", failed, total, d.skipped)
 	}
 }
 
-func runDoctor(ctx context.Context, e *env, args []string) int {
+func runDoctor(ctx context.Context, e *env, args []string) error {
 	fs := pflag.NewFlagSet("doctor", pflag.ContinueOnError)
-	pf := addProfileFlags(fs)
-	if code, done := parseFlags(e, fs, doctorUsage, args); done {
-		return code
+	pf := profile.AddFlags(fs)
+	if done, err := parseFlags(e, fs, doctorUsage, args); done {
+		return err
 	}
 	if fs.NArg() > 0 {
-		return usageErrorf(e, "doctor", "takes no arguments, got %q", fs.Arg(0))
+		return usageErrorf("doctor", "takes no arguments, got %q", fs.Arg(0))
 	}
 	scrub := proxy.NewScrubber()
-	d := &doctor{e: e, pf: pf, w: scrub.Writer(e.stdout), scrub: scrub}
+	d := &doctor{e: e, pf: pf, store: e.secretStore(), w: scrub.Writer(e.stdout), scrub: scrub}
 	d.run(ctx)
 	d.summary()
-	return d.exitCode()
+	return reported(d.exitCode())
 }
 
 // run performs the checks in order.
@@ -179,24 +176,10 @@ func (d *doctor) run(ctx context.Context) {
 		d.skip("other checks", "no valid profile")
 		return
 	}
-	timeout := p.connectTimeout
-	store := &tokenstore.Env{Base: d.e.keychain(), Getenv: d.e.getenv}
-	credOK := d.checkSecrets(ctx, p, store)
-
-	tokenURL, discoveryOK := d.checkDiscovery(ctx, p, client, timeout)
-
-	var ga *tokenstore.GatewayAuth
-	var issuedAt time.Time
-	switch {
-	case p.auth.typ == authNone:
-		d.pass("token: not needed (auth type none)")
-	case !credOK:
-		d.skip("token", fmt.Sprintf("no Gateway credential (secret %q)", p.gatewaySecretName()))
-	case tokenURL == "" && !discoveryOK:
-		d.skip("token", "no token endpoint: discovery failed")
-	default:
-		ga, issuedAt = d.checkToken(ctx, p, store, client, tokenURL, timeout)
-	}
+	timeout := p.ConnectTimeout
+	method := methodOf(p)
+	credOK := d.checkSecrets(ctx, p)
+	handler, issuedAt, authOK := method.doctor(ctx, d, p, client, credOK)
 
 	proxyURL := d.checkProxy(p, client)
 	reachable := d.checkConnection(ctx, p, client, proxyURL, issuedAt, timeout)
@@ -205,10 +188,10 @@ func (d *doctor) run(ctx context.Context) {
 	switch {
 	case !reachable:
 		d.skip("initialize", "the Gateway host is not reachable")
-	case p.auth.typ != authNone && ga == nil:
+	case !authOK:
 		d.skip("initialize", "no Gateway token")
 	default:
-		cs = d.checkInitialize(ctx, p, client, ga, proxyURL, timeout)
+		cs = d.checkInitialize(ctx, p, client, handler, proxyURL, timeout)
 	}
 	if cs == nil {
 		d.skip("tools/list", "no MCP session")
@@ -225,14 +208,14 @@ func (d *doctor) run(ctx context.Context) {
 }
 
 // checkConfig resolves the profile and builds the HTTP client (ca_file).
-func (d *doctor) checkConfig() (*profile, *http.Client, bool) {
-	p, err := d.pf.resolve(d.e)
+func (d *doctor) checkConfig() (*profile.Profile, *http.Client, bool) {
+	p, err := d.e.resolve(d.pf)
 	if err == nil {
-		err = p.requireGateway()
+		err = p.RequireGateway()
 	}
 	var client *http.Client
 	if err == nil {
-		client, err = p.httpClient()
+		client, err = httpClient(p)
 	}
 	if err != nil {
 		list := []error{err}
@@ -251,18 +234,18 @@ func (d *doctor) checkConfig() (*profile, *http.Client, bool) {
 	}
 	from := "from flags, no config file"
 	switch {
-	case p.inFile:
-		from = "in " + p.configPath
-	case p.configPath != "":
-		from = "from flags (not in " + p.configPath + ")"
+	case p.InFile:
+		from = "in " + p.ConfigPath
+	case p.ConfigPath != "":
+		from = "from flags (not in " + p.ConfigPath + ")"
 	}
-	rules := fmt.Sprintf("%d inject rules", len(p.inject))
-	if len(p.inject) == 1 {
+	rules := fmt.Sprintf("%d inject rules", len(p.Inject))
+	if len(p.Inject) == 1 {
 		rules = "1 inject rule"
 	}
-	d.pass("config: profile %q %s; gateway %s, auth %s, %s", p.name, from, p.gatewayURL, p.auth.typ, rules)
-	if p.caFile != "" {
-		d.note("extra CA certificates from %s", p.caFile)
+	d.pass("config: profile %q %s; gateway %s, auth %s, %s", p.Name, from, p.GatewayURL, p.Auth.Type, rules)
+	if p.CAFile != "" {
+		d.note("extra CA certificates from %s", p.CAFile)
 	}
 	return p, client, true
 }
@@ -271,28 +254,12 @@ func (d *doctor) checkConfig() (*profile, *http.Client, bool) {
 // keychain's own timeout (a variable for tests).
 var doctorKeychainTimeout = tokenstore.DefaultKeychainTimeout
 
-// neededSecret is a secret the profile uses and what it is for.
-type neededSecret struct{ name, role string }
-
-func (p *profile) neededSecrets() []neededSecret {
-	var out []neededSecret
-	switch p.auth.typ {
-	case authClientCredentials:
-		out = append(out, neededSecret{clientSecretName, "the Gateway's client secret"})
-	case authAuthorizationCode:
-		out = append(out, neededSecret{refreshTokenName, "the Gateway login"})
-	}
-	for _, name := range p.secretNames() {
-		out = append(out, neededSecret{name, "injected as " + p.injectArgs(name)})
-	}
-	return out
-}
-
 // checkSecrets checks the keychain (only when a secret must come from it)
 // and then each secret. It reports whether the Gateway credential is there
 // (true for auth type none).
-func (d *doctor) checkSecrets(ctx context.Context, p *profile, store *tokenstore.Env) (credOK bool) {
-	needed := p.neededSecrets()
+func (d *doctor) checkSecrets(ctx context.Context, p *profile.Profile) (credOK bool) {
+	store := d.store
+	needed := neededSecrets(p)
 	fromEnv := func(name string) bool { return strings.TrimSpace(d.e.getenv(tokenstore.EnvVar(name))) != "" }
 	var probe string
 	for _, s := range needed {
@@ -309,7 +276,7 @@ func (d *doctor) checkSecrets(ctx context.Context, p *profile, store *tokenstore
 		d.pass("keychain: not needed (every secret of the profile is set in the environment)")
 	default:
 		pctx, cancel := context.WithTimeout(ctx, doctorKeychainTimeout)
-		v, err := store.Base.Get(pctx, p.name, probe)
+		v, err := store.Base.Get(pctx, p.Name, probe)
 		cancel()
 		d.scrub.Add(v)
 		switch {
@@ -324,7 +291,7 @@ func (d *doctor) checkSecrets(ctx context.Context, p *profile, store *tokenstore
 		}
 	}
 
-	credOK = p.auth.typ == authNone
+	credOK = credentialOf(p) == nil
 	for _, s := range needed {
 		what := fmt.Sprintf("secret %q (%s)", s.name, s.role)
 		if keychainErr != nil && !fromEnv(s.name) {
@@ -332,25 +299,17 @@ func (d *doctor) checkSecrets(ctx context.Context, p *profile, store *tokenstore
 			continue
 		}
 		sctx, cancel := context.WithTimeout(ctx, doctorKeychainTimeout)
-		v, src, err := store.Lookup(sctx, p.name, s.name)
+		v, src, err := store.Lookup(sctx, p.Name, s.name)
 		cancel()
 		d.scrub.Add(v)
 		switch {
 		case err == nil:
 			d.pass("%s: present in the %s", what, src)
-			if s.name == p.gatewaySecretName() {
+			if s.cred != nil {
 				credOK = true
 			}
 		case errors.Is(err, tokenstore.ErrNotFound):
-			arg := s.name
-			if s.name == clientSecretName || s.name == refreshTokenName {
-				arg = ""
-			}
-			hints := []string{fmt.Sprintf("run %q", exactCommand(p, d.pf, "login", arg))}
-			if s.name != refreshTokenName {
-				hints = append(hints, fmt.Sprintf("or set %s in the environment (CI, containers)", tokenstore.EnvVar(s.name)))
-			}
-			d.fail(true, what+": missing", hints...)
+			d.fail(true, what+": missing", loginHints(p, s)...)
 		default:
 			d.fail(false, what+": cannot be read: "+err.Error(), keychainHints(err)...)
 		}
@@ -358,102 +317,10 @@ func (d *doctor) checkSecrets(ctx context.Context, p *profile, store *tokenstore
 	return credOK
 }
 
-// checkDiscovery fetches the discovery document when one is configured. It
-// returns the token endpoint to use ("" when none is known) and whether
-// discovery worked or was not needed.
-func (d *doctor) checkDiscovery(ctx context.Context, p *profile, client *http.Client, timeout time.Duration) (tokenURL string, ok bool) {
-	tokenURL = p.auth.tokenURL
-	if p.auth.typ == authNone || p.auth.discoveryURL == "" {
-		return tokenURL, true
-	}
-	dctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	doc, err := tokenstore.Discover(dctx, client, p.auth.discoveryURL)
-	if err == nil {
-		err = checkDiscovered(p.auth.discoveryURL, "token_endpoint", doc.TokenURL)
-	}
-	if err == nil && doc.AuthorizeURL != "" {
-		err = checkDiscovered(p.auth.discoveryURL, "authorization_endpoint", doc.AuthorizeURL)
-	}
-	if err != nil {
-		msg, hints := explainNetError(err, p, nil, timeout)
-		hints = append(hints, fmt.Sprintf("check auth.discovery_url (%s): Cognito's is https://cognito-idp.REGION.amazonaws.com/POOL_ID/.well-known/openid-configuration", p.origin("auth.discovery_url")))
-		d.fail(false, "discovery: "+msg, hints...)
-		return tokenURL, false
-	}
-	if tokenURL == "" {
-		tokenURL = doc.TokenURL
-	}
-	d.pass("discovery: issuer %s, token endpoint %s", doc.Issuer, doc.TokenURL)
-	return tokenURL, true
-}
-
-// checkToken gets a Gateway access token the way serve does, and reports its
-// expiry and the clock skew between this machine and the token's issuer.
-func (d *doctor) checkToken(ctx context.Context, p *profile, store *tokenstore.Env, client *http.Client, tokenURL string, timeout time.Duration) (*tokenstore.GatewayAuth, time.Time) {
-	secrets := &scrubbedSecrets{Secrets: store, scrub: d.scrub}
-	ga := p.newGatewayAuth(tokenURL, secrets, client)
-	ga.OnToken = d.scrub.Add
-	tctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	tok, err := ga.Token(tctx)
-	if err != nil {
-		d.tokenFailed(p, err, timeout)
-		return nil, time.Time{}
-	}
-	// iat has whole seconds: compare whole seconds.
-	received := time.Now().Truncate(time.Second)
-	claims := jwtClaims(tok.AccessToken)
-	line := "token: obtained from " + tokenURL
-	if !tok.Expiry.IsZero() {
-		line += fmt.Sprintf(", valid for %s (until %s)", roundDuration(time.Until(tok.Expiry)), tok.Expiry.UTC().Format(time.RFC3339))
-	}
-	var issuedAt time.Time
-	if claims.IssuedAt > 0 {
-		issuedAt = time.Unix(claims.IssuedAt, 0)
-		line += "; " + describeSkew(received.Sub(issuedAt), "the token's issue time (iat)")
-	}
-	d.pass("%s", line)
-	if skew := received.Sub(issuedAt); !issuedAt.IsZero() && skew.Abs() > maxSkew {
-		d.note("agw-proxy copes (it times tokens by expires_in), but TLS certificate checks and the browser login need a correct clock: sync it (NTP)")
-	}
-	return ga, issuedAt
-}
-
-// maxSkew is the clock difference beyond which doctor adds a note.
-const maxSkew = time.Minute
-
-// tokenFailed explains a failed token fetch.
-func (d *doctor) tokenFailed(p *profile, err error, timeout time.Duration) {
-	cred := p.gatewaySecretName()
-	envVar := tokenstore.EnvVar(cred)
-	inEnv := cred == clientSecretName && strings.TrimSpace(d.e.getenv(envVar)) != ""
-	switch {
-	case errors.Is(err, tokenstore.ErrLoginNeeded):
-		if inEnv {
-			d.fail(false, "token: the token endpoint rejected the client credentials: "+err.Error(),
-				fmt.Sprintf("%s is set and wins over the keychain: correct it, or unset it to use the stored secret", envVar),
-				fmt.Sprintf("check auth.client_id (%s): the secret must belong to app client %s", p.origin("auth.client_id"), p.auth.clientID))
-			return
-		}
-		d.fail(true, "token: the token endpoint rejected the stored credential: "+err.Error(),
-			fmt.Sprintf("run %q", exactCommand(p, d.pf, "login", "")),
-			fmt.Sprintf("check auth.client_id (%s): the credential must belong to app client %s", p.origin("auth.client_id"), p.auth.clientID))
-	case errors.Is(err, tokenstore.ErrTokenRejected) && !errors.As(err, new(*httpguard.RedirectError)):
-		d.fail(false, "token: the token endpoint refused the request: "+err.Error(),
-			fmt.Sprintf("check auth.scopes (%s) and auth.client_id (%s): the app client must allow the %s grant and those scopes",
-				p.origin("auth.scopes"), p.origin("auth.client_id"), p.auth.typ))
-	default:
-		msg, hints := explainNetError(err, p, nil, timeout)
-		hints = append(hints, fmt.Sprintf("check auth.token_url (%s): Cognito's is https://DOMAIN.auth.REGION.amazoncognito.com/oauth2/token", p.origin("auth.token_url")))
-		d.fail(false, "token: "+msg, hints...)
-	}
-}
-
 // checkProxy reports the proxy in effect for the Gateway host, and returns
 // it (nil when the connection is direct).
-func (d *doctor) checkProxy(p *profile, client *http.Client) *url.URL {
-	u, _ := url.Parse(p.gatewayURL)
+func (d *doctor) checkProxy(p *profile.Profile, client *http.Client) *url.URL {
+	u, _ := url.Parse(p.GatewayURL)
 	host := u.Hostname()
 	var proxyURL *url.URL
 	var err error
@@ -477,7 +344,7 @@ func (d *doctor) checkProxy(p *profile, client *http.Client) *url.URL {
 			why += fmt.Sprintf("; %s=%s does not match %s", noProxyVar, noProxy, host)
 		}
 		d.pass("proxy: %s for %s (%s)", proxyURL.Redacted(), host, why)
-	case isLoopback(host):
+	case profile.IsLoopback(host):
 		d.pass("proxy: none for %s (loopback hosts never use a proxy)", host)
 	case proxyVal != "" && noProxy != "":
 		d.pass("proxy: none for %s (%s=%s matches it; %s=%s)", host, noProxyVar, noProxy, proxyVar, redactProxy(proxyVal))
@@ -509,8 +376,8 @@ func redactProxy(v string) string {
 // checkConnection makes one unauthenticated request to the Gateway URL: any
 // HTTP answer shows that DNS, the proxy and TLS work. It reports the TLS
 // version and certificate, or explains the failure.
-func (d *doctor) checkConnection(ctx context.Context, p *profile, client *http.Client, proxyURL *url.URL, issuedAt time.Time, timeout time.Duration) bool {
-	u, _ := url.Parse(p.gatewayURL)
+func (d *doctor) checkConnection(ctx context.Context, p *profile.Profile, client *http.Client, proxyURL *url.URL, issuedAt time.Time, timeout time.Duration) bool {
+	u, _ := url.Parse(p.GatewayURL)
 	hostPort := u.Host
 	if u.Port() == "" {
 		hostPort = net.JoinHostPort(u.Hostname(), map[string]string{"https": "443", "http": "80"}[u.Scheme])
@@ -524,7 +391,7 @@ func (d *doctor) checkConnection(ctx context.Context, p *profile, client *http.C
 	probe = *httpguard.Client(&probe)
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(cctx, http.MethodGet, p.gatewayURL, nil)
+	req, err := http.NewRequestWithContext(cctx, http.MethodGet, p.GatewayURL, nil)
 	if err != nil {
 		d.fail(false, "connection: "+err.Error())
 		return false
@@ -586,12 +453,8 @@ func issuerName(c *x509.Certificate) string {
 // checkInitialize connects to the Gateway with the go-sdk client, with the
 // same HTTP client and auth as serve, and reports what the Gateway says
 // about itself.
-func (d *doctor) checkInitialize(ctx context.Context, p *profile, client *http.Client, ga *tokenstore.GatewayAuth, proxyURL *url.URL, timeout time.Duration) *mcp.ClientSession {
-	var handler auth.OAuthHandler // a true nil for auth type none
-	if ga != nil {
-		handler = ga
-	}
-	t := &mcp.StreamableClientTransport{Endpoint: p.gatewayURL, HTTPClient: client, OAuthHandler: handler}
+func (d *doctor) checkInitialize(ctx context.Context, p *profile.Profile, client *http.Client, handler auth.OAuthHandler, proxyURL *url.URL, timeout time.Duration) *mcp.ClientSession {
+	t := &mcp.StreamableClientTransport{Endpoint: p.GatewayURL, HTTPClient: client, OAuthHandler: handler}
 	c := mcp.NewClient(&mcp.Implementation{Name: "agw-proxy-doctor", Version: currentBuild().Version}, nil)
 	ictx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -617,19 +480,19 @@ func (d *doctor) checkInitialize(ctx context.Context, p *profile, client *http.C
 }
 
 // initializeFailed explains a failed MCP initialize.
-func (d *doctor) initializeFailed(p *profile, err error, proxyURL *url.URL, timeout time.Duration) {
+func (d *doctor) initializeFailed(p *profile.Profile, err error, proxyURL *url.URL, timeout time.Duration) {
 	text := err.Error()
-	gw := fmt.Sprintf("check gateway_url (%s): the Gateway's MCP endpoint is https://GATEWAY_ID.gateway.bedrock-agentcore.REGION.amazonaws.com/mcp", p.origin("gateway_url"))
+	gw := fmt.Sprintf("check gateway_url (%s): the Gateway's MCP endpoint is https://GATEWAY_ID.gateway.bedrock-agentcore.REGION.amazonaws.com/mcp", p.Origin("gateway_url"))
 	switch {
 	case strings.Contains(text, "Not Found") || strings.Contains(text, "404"):
 		d.fail(false, "initialize: the Gateway URL was not found (HTTP 404): "+text, gw)
 	case strings.Contains(text, "Unauthorized") || strings.Contains(text, "401") || strings.Contains(text, "Forbidden") || strings.Contains(text, "403"):
 		d.fail(false, "initialize: the Gateway refused the access token: "+text,
 			fmt.Sprintf("the Gateway's authorizer must list app client %s in allowedClients and accept scope %s (allowedScopes)",
-				p.auth.clientID, strings.Join(p.auth.scopes, " ")),
+				p.Auth.ClientID, strings.Join(p.Auth.Scopes, " ")),
 			"check that the token endpoint belongs to the user pool in the Gateway's discoveryUrl")
 	case errors.Is(err, tokenstore.ErrLoginNeeded):
-		d.fail(true, "initialize: "+text, fmt.Sprintf("run %q", exactCommand(p, d.pf, "login", "")))
+		d.fail(true, "initialize: "+text, fmt.Sprintf("run %q", p.Command("login", "")))
 	default:
 		msg, hints := explainNetError(err, p, proxyURL, timeout)
 		d.fail(false, "initialize: "+msg, append(hints, gw)...)
@@ -688,31 +551,31 @@ func toolTargets(tools []*mcp.Tool) []string {
 }
 
 // skipRules reports every inject rule as skipped.
-func (d *doctor) skipRules(p *profile, why string) {
-	for i, r := range p.inject {
+func (d *doctor) skipRules(p *profile.Profile, why string) {
+	for i, r := range p.Inject {
 		d.skip(ruleLabel(i, r), why)
 	}
 }
 
-func ruleLabel(i int, r injectRule) string {
-	return fmt.Sprintf("inject rule %d (%s=%s, tools %s)", i+1, r.argument, r.secret, strings.Join(quoteAll(r.tools), " "))
+func ruleLabel(i int, r profile.InjectRule) string {
+	return fmt.Sprintf("inject rule %d (%s=%s, tools %s)", i+1, r.Argument, r.Secret, strings.Join(quoteAll(r.Tools), " "))
 }
 
 // checkRules checks that every inject rule fills at least one tool, and
 // shows the near misses when one does not.
-func (d *doctor) checkRules(p *profile, tools []*mcp.Tool) {
-	if len(p.inject) == 0 {
+func (d *doctor) checkRules(p *profile.Profile, tools []*mcp.Tool) {
+	if len(p.Inject) == 0 {
 		d.pass("inject: no rules (tool calls pass through unchanged)")
 		return
 	}
-	rules := p.rules()
-	for i, r := range p.inject {
+	rules := proxyRules(p)
+	for i, r := range p.Inject {
 		label := ruleLabel(i, r)
 		key := fmt.Sprintf("inject[%d]", i)
 		m := proxy.MatchRule(rules[i], tools)
 		switch {
 		case len(m.Filled) > 0:
-			line := fmt.Sprintf("%s: fills %s in %s", label, r.argument, countTools(m.Filled))
+			line := fmt.Sprintf("%s: fills %s in %s", label, r.Argument, countTools(m.Filled))
 			if len(m.Named) > len(m.Filled) {
 				line += fmt.Sprintf(" (%d more match the globs but do not declare it)", len(m.Named)-len(m.Filled))
 			}
@@ -724,7 +587,7 @@ func (d *doctor) checkRules(p *profile, tools []*mcp.Tool) {
 			} else {
 				hints = append(hints, "the Gateway's tools: "+strings.Join(toolTargets(tools), ", "))
 			}
-			hints = append(hints, fmt.Sprintf("fix the tools globs (%s); globs use * ? and [...] and match whole names, case-sensitively", p.origin(fieldKey(p, key, "tools"))))
+			hints = append(hints, fmt.Sprintf("fix the tools globs (%s); globs use * ? and [...] and match whole names, case-sensitively", p.Origin(p.FieldKey(key, "tools"))))
 			d.fail(false, label+": the globs match no tool", hints...)
 		default:
 			var hints []string
@@ -733,19 +596,10 @@ func (d *doctor) checkRules(p *profile, tools []*mcp.Tool) {
 			} else {
 				hints = append(hints, "those tools declare: "+strings.Join(limit(m.Arguments, 12), ", "))
 			}
-			hints = append(hints, fmt.Sprintf("fix the argument (%s)", p.origin(fieldKey(p, key, "argument"))))
-			d.fail(false, fmt.Sprintf("%s: the globs match %s, but none declares argument %q", label, countTools(m.Named), r.argument), hints...)
+			hints = append(hints, fmt.Sprintf("fix the argument (%s)", p.Origin(p.FieldKey(key, "argument"))))
+			d.fail(false, fmt.Sprintf("%s: the globs match %s, but none declares argument %q", label, countTools(m.Named), r.Argument), hints...)
 		}
 	}
-}
-
-// fieldKey returns the config key of an inject rule's field, or the rule's
-// own key when the field's position is not known.
-func fieldKey(p *profile, rule, field string) string {
-	if _, ok := p.where[rule+"."+field]; ok {
-		return rule + "." + field
-	}
-	return rule
 }
 
 // countTools says "1 tool (A)" or "3 tools (A, B, C)", naming at most three.
@@ -781,12 +635,12 @@ func closeBounded(cs *mcp.ClientSession, timeout time.Duration) {
 
 // explainNetError turns a network, TLS or proxy failure into a short message
 // and hints. proxyURL is the proxy the request went through, if any.
-func explainNetError(err error, p *profile, proxyURL *url.URL, timeout time.Duration) (string, []string) {
+func explainNetError(err error, p *profile.Profile, proxyURL *url.URL, timeout time.Duration) (string, []string) {
 	msg := err.Error()
 	var hints []string
 	caHint := "behind a corporate proxy that inspects TLS, pass --ca-file FILE (or set ca_file in the profile) with your company's root CA certificate in PEM"
-	if p.caFile != "" {
-		caHint = fmt.Sprintf("the CA file %s is in use but does not hold the CA that signed this certificate: add that CA (PEM) to it", p.caFile)
+	if p.CAFile != "" {
+		caHint = fmt.Sprintf("the CA file %s is in use but does not hold the CA that signed this certificate: add that CA (PEM) to it", p.CAFile)
 	}
 	var unknownCA x509.UnknownAuthorityError
 	var hostErr x509.HostnameError

@@ -29,6 +29,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
+	"github.com/agw-proxy/agw-proxy/internal/profile"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
@@ -74,7 +75,7 @@ func runDoctorCase(t *testing.T, c doctorCase) doctorRun {
 	args = append(append([]string{"doctor"}, args...), c.args...)
 	var stdout, stderr syncBuffer
 	dir := t.TempDir()
-	e := &env{
+	e := &env{testKeychain: testStore,
 		stdin:         strings.NewReader(""),
 		stdout:        &stdout,
 		stderr:        &stderr,
@@ -151,7 +152,7 @@ func TestDoctorHealthy(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			// The client secret in the keychain, the Asana token in the environment.
 			kc := tokenstore.NewFake()
-			if err := kc.Set(context.Background(), "default", clientSecretName, tokenstore.Secret(sim.ClientSecret)); err != nil {
+			if err := kc.Set(context.Background(), "default", tokenstore.ClientSecretName, tokenstore.Secret(sim.ClientSecret)); err != nil {
 				t.Fatal(err)
 			}
 			r := runDoctorCase(t, doctorCase{sim: sim, keyring: kc, noProfile: true, args: tc.args,
@@ -224,7 +225,7 @@ func TestDoctorWrongClientSecret(t *testing.T) {
 	})
 	t.Run("from the keychain", func(t *testing.T) {
 		kc := tokenstore.NewFake()
-		_ = kc.Set(context.Background(), "default", clientSecretName, wrong)
+		_ = kc.Set(context.Background(), "default", tokenstore.ClientSecretName, wrong)
 		r := runDoctorCase(t, doctorCase{sim: sim, keyring: kc, vars: map[string]string{"AGW_PROXY_SECRET_ASANA": doctorAsanaToken, "wrong": wrong}})
 		wantDoctorCode(t, r, exitLoginNeeded)
 		wantDoctorLines(t, r,
@@ -601,9 +602,9 @@ func TestDoctorDiscoveryRequiresHTTPS(t *testing.T) {
 	)
 
 	// serve's path (profile.endpoints) refuses it as well.
-	p := newProfile("default")
-	p.auth = authSettings{typ: authClientCredentials, discoveryURL: disc.URL, clientID: "c"}
-	if _, _, err := p.endpoints(context.Background(), http.DefaultClient); err == nil || !strings.Contains(err.Error(), "https:// URL is required") {
+	p := profile.New("default")
+	p.Auth = profile.Auth{Type: profile.AuthClientCredentials, DiscoveryURL: disc.URL, ClientID: "c"}
+	if _, _, err := endpoints(t.Context(), p, http.DefaultClient); err == nil || !strings.Contains(err.Error(), "https:// URL is required") {
 		t.Errorf("endpoints accepted an http:// token endpoint from discovery: %v", err)
 	}
 }

@@ -35,6 +35,7 @@ import (
 	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
 	"github.com/agw-proxy/agw-proxy/internal/hostile"
 	"github.com/agw-proxy/agw-proxy/internal/leakcheck"
+	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
 // hostileAsanaToken is shaped like an Asana personal access token, '/'
@@ -1356,7 +1357,7 @@ func TestHostileBrowserLoginKeepsItsSecretsFromTheBrowser(t *testing.T) {
 	cmd.Env = procEnv(t, keyring, "AGW_PROXY_SECRET_ASANA="+hostileAsanaToken,
 		"PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	out, err := cmd.CombinedOutput()
-	refresh, _ := fileKeychain(keyring).Get(context.Background(), "default", refreshTokenName)
+	refresh, _ := fileKeychain(keyring).Get(context.Background(), "default", tokenstore.RefreshTokenName)
 	if err := leakcheck.Lines(string(out), string(refresh), hostileAsanaToken); err != nil {
 		t.Errorf("login's output: %v", err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
 	"github.com/agw-proxy/agw-proxy/internal/httpguard"
 	"github.com/agw-proxy/agw-proxy/internal/leakcheck"
+	"github.com/agw-proxy/agw-proxy/internal/profile"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
@@ -88,7 +89,7 @@ func TestHTTPClientIsGuarded(t *testing.T) {
 		redirect(w, http.StatusFound, sink.where+"/.well-known/openid-configuration")
 	}))
 	defer front.Close()
-	c, err := (&profile{}).httpClient()
+	c, err := httpClient(&profile.Profile{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +138,7 @@ func TestLoginTokenEndpointRedirect(t *testing.T) {
 	if strings.Contains(errOut, "copy=1") {
 		t.Error("the error quotes the Location's query")
 	}
-	if _, err := fake.Get(context.Background(), "default", clientSecretName); !errors.Is(err, tokenstore.ErrNotFound) {
+	if _, err := fake.Get(context.Background(), "default", tokenstore.ClientSecretName); !errors.Is(err, tokenstore.ErrNotFound) {
 		t.Errorf("the client secret was stored (err %v)", err)
 	}
 	if err := leakcheck.Lines(out+errOut, sim.ClientSecret); err != nil {

@@ -68,3 +68,12 @@ func statRegular(f *os.File) (os.FileInfo, *logFileProblem) {
 
 // errLogFileNotRegular: a FIFO, a device or a directory at the path.
 var errLogFileNotRegular = errors.New("is not a regular file")
+
+// unwrapPathError drops the *fs.PathError layer, whose text repeats the path.
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

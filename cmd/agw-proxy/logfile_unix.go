@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"syscall"
+
+	"github.com/agw-proxy/agw-proxy/internal/profile"
 )
 
 // effectiveUID is the user the log file must belong to (a variable for
@@ -51,7 +53,7 @@ func checkLogFile(f *os.File, path string) *logFileProblem {
 	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
 		return &logFileProblem{
 			what: fmt.Sprintf("is writable by other users (mode %04o)", perm),
-			hint: fmt.Sprintf("run: chmod go-w %s (or remove it: it is created 0600)", shellQuote(path)),
+			hint: fmt.Sprintf("run: chmod go-w %s (or remove it: it is created 0600)", profile.ShellQuote(path)),
 		}
 	}
 	if n := uint64(st.Nlink); n > 1 {

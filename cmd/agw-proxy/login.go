@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"runtime"
@@ -14,7 +13,8 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/agw-proxy/agw-proxy/internal/httpguard"
+	"github.com/agw-proxy/agw-proxy/internal/profile"
+	"github.com/agw-proxy/agw-proxy/internal/textdist"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
@@ -44,7 +44,7 @@ Options:
                            (authorization_code)
     -h, --help             Show this help
 
-` + profileFlagsUsage + `
+` + profile.FlagsUsage + `
 Examples:
     Store the Asana token (hidden prompt):
     $ agw-proxy login asana
@@ -63,95 +63,82 @@ Examples:
 // verifyTimeout bounds the token fetch that proves a new login works.
 const verifyTimeout = 60 * time.Second
 
-func runLogin(ctx context.Context, e *env, args []string) int {
+func runLogin(ctx context.Context, e *env, args []string) error {
 	fs := pflag.NewFlagSet("login", pflag.ContinueOnError)
-	pf := addProfileFlags(fs)
+	pf := profile.AddFlags(fs)
 	force := fs.Bool("force", false, "Store SECRET even if no rule uses it")
 	noBrowser := fs.Bool("no-browser", false, "Do not open a browser")
-	if code, done := parseFlags(e, fs, loginUsage, args); done {
-		return code
+	if done, err := parseFlags(e, fs, loginUsage, args); done {
+		return err
 	}
 	if fs.NArg() > 1 {
 		// Never echo the arguments: one may be a token typed by mistake.
-		return usageErrorf(e, "login", "takes at most one SECRET name, got %d arguments", fs.NArg())
+		return usageErrorf("login", "takes at most one SECRET name, got %d arguments", fs.NArg())
 	}
-	p, err := pf.resolve(e)
+	p, err := e.resolve(pf)
 	if err != nil {
-		return fail(e, err)
+		return err
 	}
 	if fs.NArg() == 1 {
-		return loginSecret(ctx, e, p, pf, fs.Arg(0), *force)
+		return loginSecret(ctx, e, p, fs.Arg(0), *force)
 	}
 	if *force {
-		return usageErrorf(e, "login", "--force applies only to login SECRET")
+		return usageErrorf("login", "--force applies only to login SECRET")
 	}
-	switch p.auth.typ {
-	case authClientCredentials:
-		return loginClientCredentials(ctx, e, p, pf)
-	case authAuthorizationCode:
-		return loginBrowser(ctx, e, p, pf, *noBrowser)
-	}
-	errorf(e, "profile %q has auth type none: there is no Gateway login", p.name)
-	if names := p.secretNames(); len(names) > 0 {
-		hintf(e, "to store a secret for an inject rule, run %q", exactCommand(p, pf, "login", names[0]))
-	} else {
-		hintf(e, `to store a secret, run "agw-proxy login NAME" (e.g. agw-proxy login asana)`)
-	}
-	hintf(e, "for a Gateway login set auth.type (or --auth-type) to client_credentials or authorization_code")
-	return exitError
+	return methodOf(p).login(ctx, e, p, *noBrowser)
 }
 
 // checkSecretArg validates a SECRET argument of login or logout without
 // echoing it: a user may have typed the token itself.
-func checkSecretArg(e *env, cmd, name string) int {
-	if name == clientSecretName || name == refreshTokenName {
-		return usageErrorf(e, cmd, "%q is the Gateway's own credential; run %q without a SECRET for it", name, "agw-proxy "+cmd)
+func checkSecretArg(cmd, name string) error {
+	if profile.ReservedSecret(name) {
+		return usageErrorf(cmd, "%q is the Gateway's own credential; run %q without a SECRET for it", name, "agw-proxy "+cmd)
 	}
-	if validSecretName(name) {
-		return 0
+	if profile.ValidSecretName(name) {
+		return nil
 	}
-	errorf(e, "%s: SECRET must name a secret (lowercase letters, digits, '-' and '_', at most 64), e.g. asana", cmd)
+	var hints []string
 	if cmd == "login" {
-		hintf(e, "the value itself is read from a hidden prompt or stdin, never from an argument: "+
-			`printf %%s "$TOKEN" | agw-proxy login asana`)
-		hintf(e, "if you typed a token on the command line, it is in your shell history now: consider revoking it")
+		hints = []string{
+			"the value itself is read from a hidden prompt or stdin, never from an argument: " + `printf %s "$TOKEN" | agw-proxy login asana`,
+			"if you typed a token on the command line, it is in your shell history now: consider revoking it",
+		}
 	}
-	return exitUsage
+	return usageError(withHints(fmt.Errorf("%s: SECRET must name a secret (lowercase letters, digits, '-' and '_', at most 64), e.g. asana", cmd), hints...))
 }
 
 // loginSecret stores an injected secret.
-func loginSecret(ctx context.Context, e *env, p *profile, pf *profileFlags, name string, force bool) int {
-	if code := checkSecretArg(e, "login", name); code != 0 {
-		return code
+func loginSecret(ctx context.Context, e *env, p *profile.Profile, name string, force bool) error {
+	if err := checkSecretArg("login", name); err != nil {
+		return err
 	}
-	used := p.secretNames()
+	used := p.SecretNames()
 	if len(used) > 0 && !slices.Contains(used, name) && !force {
-		errorf(e, "no inject rule of profile %q uses a secret named %q", p.name, name)
-		if s := nearest(name, used); s != "" {
-			hintf(e, "did you mean %q?", exactCommand(p, pf, "login", s))
+		var hints []string
+		if s := textdist.Nearest(name, used); s != "" {
+			hints = append(hints, fmt.Sprintf("did you mean %q?", p.Command("login", s)))
 		}
-		hintf(e, "the profile's inject rules use: %s", strings.Join(used, ", "))
-		hintf(e, "to store it anyway, add --force")
-		return exitUsage
+		hints = append(hints, "the profile's inject rules use: "+strings.Join(used, ", "), "to store it anyway, add --force")
+		return usageError(withHints(fmt.Errorf("no inject rule of profile %q uses a secret named %q", p.Name, name), hints...))
 	}
 
 	v, err := readSecret(e, fmt.Sprintf("Token for %q (input hidden): ", name))
 	if err != nil {
-		return failInput(e, p, pf, name, err)
+		return inputError(p, name, err, stdinIsTerminal(e))
 	}
 	all, some := addsBearer(p, name)
 	stripped := false
 	if rest, ok := cutBearer(v); ok && all {
 		if rest == "" {
-			return failInput(e, p, pf, name, errEmptySecret)
+			return inputError(p, name, errEmptySecret, stdinIsTerminal(e))
 		}
 		v, stripped = rest, true
 	}
 
-	if err := e.keychain().Set(ctx, p.name, name, v); err != nil {
-		return fail(e, keychainError(err))
+	if err := e.keychain().Set(ctx, p.Name, name, v); err != nil {
+		return keychainError(err)
 	}
-	writef(e.stdout, "Stored %q for profile %q in the keychain (%s).\n", name, p.name, account(p.name, name))
+	writef(e.stdout, "Stored %q for profile %q in the keychain (%s).\n", name, p.Name, account(p.Name, name))
 	if stripped {
 		writef(e.stdout, "Removed the \"Bearer \" prefix from the input: the inject rule adds it itself.\n")
 	} else if _, ok := cutBearer(v); ok {
@@ -163,27 +150,25 @@ func loginSecret(ctx context.Context, e *env, p *profile, pf *profileFlags, name
 		}
 	}
 	if len(used) == 0 {
-		writef(e.stdout, "Profile %q has no inject rules; serve uses this secret with --inject ARG=%s --inject-tools GLOB (or an inject rule in the config file).\n", p.name, name)
+		writef(e.stdout, "Profile %q has no inject rules; serve uses this secret with --inject ARG=%s --inject-tools GLOB (or an inject rule in the config file).\n", p.Name, name)
 	} else if !slices.Contains(used, name) {
-		writef(e.stdout, "No inject rule of profile %q uses it yet.\n", p.name)
+		writef(e.stdout, "No inject rule of profile %q uses it yet.\n", p.Name)
 	}
 	noteEnvOverride(e, name)
-	return exitOK
+	return nil
 }
 
-// failInput reports unusable input for a secret.
-func failInput(e *env, p *profile, pf *profileFlags, name string, err error) int {
-	errorf(e, "%v", err)
-	cmd := exactCommand(p, pf, "login", name)
+// inputError reports unusable input for a secret (name "" for the Gateway
+// credential); terminal says it was read from a prompt.
+func inputError(p *profile.Profile, name string, err error, terminal bool) error {
+	cmd := p.Command("login", name)
 	switch {
-	case errors.Is(err, errEmptySecret) && !stdinIsTerminal(e):
-		hintf(e, "stdin is not a terminal, so the secret is read from it: %s", `printf %s "$TOKEN" | `+cmd)
+	case errors.Is(err, errEmptySecret) && !terminal:
+		return withHints(err, "stdin is not a terminal, so the secret is read from it: "+`printf %s "$TOKEN" | `+cmd)
 	case errors.Is(err, errEmptySecret):
-		hintf(e, "paste the token at the prompt, then press Enter")
-	default:
-		hintf(e, "paste only the token: %s", `printf %s "$TOKEN" | `+cmd)
+		return withHints(err, "paste the token at the prompt, then press Enter")
 	}
-	return exitError
+	return withHints(err, "paste only the token: "+`printf %s "$TOKEN" | `+cmd)
 }
 
 // noteEnvOverride tells the user when the environment hides what was stored.
@@ -195,14 +180,14 @@ func noteEnvOverride(e *env, name string) {
 
 // addsBearer reports whether all (and whether some) of the inject rules that
 // use name put "Bearer " before the secret.
-func addsBearer(p *profile, name string) (all, some bool) {
+func addsBearer(p *profile.Profile, name string) (all, some bool) {
 	n, bearer := 0, 0
-	for _, r := range p.inject {
-		if r.secret != name {
+	for _, r := range p.Inject {
+		if r.Secret != name {
 			continue
 		}
 		n++
-		if strings.Contains(strings.ToLower(r.format), "bearer {secret}") {
+		if strings.Contains(strings.ToLower(r.Format), "bearer {secret}") {
 			bearer++
 		}
 	}
@@ -219,149 +204,6 @@ func cutBearer(v tokenstore.Secret) (tokenstore.Secret, bool) {
 		return tokenstore.Secret(strings.TrimSpace(s[7:])), true
 	}
 	return v, false
-}
-
-// exactCommand is the command line to run for sub (login, logout) with the
-// same profile: --config/--profile as needed, and the profile flags this
-// command was given, since a profile made of flags exists only in them.
-func exactCommand(p *profile, pf *profileFlags, sub, arg string) string {
-	parts := []string{p.command(sub, arg)}
-	args := pf.args()
-	for i := 0; i+1 < len(args); i += 2 {
-		switch args[i] {
-		case "--config", "--profile", "--call-timeout", "--connect-timeout":
-			continue
-		}
-		parts = append(parts, args[i], shellQuote(args[i+1]))
-	}
-	return strings.Join(parts, " ")
-}
-
-// tokenURLFor returns the profile's token endpoint, from discovery when
-// only a discovery URL is set.
-func (p *profile) tokenURLFor(ctx context.Context, client *http.Client) (string, error) {
-	if p.auth.tokenURL != "" {
-		return p.auth.tokenURL, nil
-	}
-	u, _, err := p.endpoints(ctx, client)
-	return u, err
-}
-
-// loginClientCredentials stores the app client secret once it has proved
-// itself: a rejected secret is not stored, so a working one is not lost to
-// a typo.
-func loginClientCredentials(ctx context.Context, e *env, p *profile, pf *profileFlags) int {
-	client, err := p.httpClient()
-	if err != nil {
-		return fail(e, err)
-	}
-	tokenURL, err := p.tokenURLFor(ctx, client)
-	if err != nil {
-		return fail(e, err)
-	}
-	v, err := readSecret(e, fmt.Sprintf("Client secret of Cognito app client %s (input hidden): ", p.auth.clientID))
-	if err != nil {
-		return failInput(e, p, pf, "", err)
-	}
-
-	candidate := tokenstore.NewFake()
-	if err := candidate.Set(ctx, p.name, clientSecretName, v); err != nil {
-		return fail(e, keychainError(err))
-	}
-	vctx, cancel := context.WithTimeout(ctx, verifyTimeout)
-	defer cancel()
-	tok, verr := p.newGatewayAuth(tokenURL, candidate, client).Token(vctx)
-	switch {
-	case errors.Is(verr, tokenstore.ErrLoginNeeded):
-		errorf(e, "the token endpoint refused client ID %s with this client secret; nothing stored", p.auth.clientID)
-		hintf(e, "copy the secret of app client %s again (Cognito console: User pool > App clients > Client secret)", p.auth.clientID)
-		hintf(e, "check the client ID (%s)", p.origin("auth.client_id"))
-		return exitError
-	case errors.As(verr, new(*httpguard.RedirectError)):
-		errorf(e, "%v; nothing stored", verr)
-		hintf(e, "check auth.token_url (%s): it must be the token endpoint itself (Cognito's is https://DOMAIN.auth.REGION.amazoncognito.com/oauth2/token); a redirect of the token request is never followed", p.origin("auth.token_url"))
-		return exitError
-	case errors.Is(verr, tokenstore.ErrTokenRejected):
-		errorf(e, "%v; nothing stored", verr)
-		hintf(e, "check auth.scopes (%s) and that the app client allows the client_credentials grant", p.origin("auth.scopes"))
-		return exitError
-	}
-
-	if err := e.keychain().Set(ctx, p.name, clientSecretName, v); err != nil {
-		return fail(e, keychainError(err))
-	}
-	writef(e.stdout, "Stored the client secret for profile %q in the keychain (%s).\n", p.name, account(p.name, clientSecretName))
-	noteEnvOverride(e, clientSecretName)
-	if verr != nil {
-		errorf(e, "stored, but could not check it: %v", verr)
-		hintf(e, "the token endpoint (%s) did not answer; run %q later to check the login", tokenURL, p.command("status", ""))
-		return exitError
-	}
-	writef(e.stdout, "Logged in: the Gateway access token is valid until %s.\n", describeExpiry(tok.Expiry))
-	return exitOK
-}
-
-// loginBrowser runs the authorization-code login and stores the refresh
-// token alone (the access token is short-lived and the keychain entry must
-// stay small).
-func loginBrowser(ctx context.Context, e *env, p *profile, pf *profileFlags, noBrowser bool) int {
-	client, err := p.httpClient()
-	if err != nil {
-		return fail(e, err)
-	}
-	tokenURL, authorizeURL, err := p.endpoints(ctx, client)
-	if err != nil {
-		return fail(e, err)
-	}
-	if authorizeURL == "" {
-		errorf(e, "no authorize URL for profile %q: the discovery document has no authorization_endpoint", p.name)
-		hintf(e, "%s", p.missingHints("auth.authorize_url", "--authorize-url URL")[0])
-		return exitError
-	}
-	open := openBrowser
-	if noBrowser {
-		open = nil
-	}
-	tok, err := tokenstore.LoginWithBrowser(ctx, tokenstore.LoginConfig{
-		AuthorizeURL: authorizeURL,
-		TokenURL:     tokenURL,
-		ClientID:     p.auth.clientID,
-		Scopes:       p.auth.scopes,
-		RedirectURL:  p.auth.redirectURL,
-		OpenURL:      open,
-		Out:          e.stderr,
-		HTTPClient:   client,
-	})
-	if err != nil {
-		var hints []string
-		if errors.Is(err, tokenstore.ErrLoginTimeout) {
-			hints = append(hints, fmt.Sprintf("run %q again; with --no-browser, open the printed URL yourself", exactCommand(p, pf, "login", "")))
-		}
-		return fail(e, withHints(err, hints...))
-	}
-	if tok.RefreshToken == "" {
-		errorf(e, "the token endpoint returned no refresh token, so the login cannot last")
-		hintf(e, "enable refresh tokens on app client %s (Cognito: the ALLOW_REFRESH_TOKEN_AUTH flow)", p.auth.clientID)
-		return exitError
-	}
-	store := e.keychain()
-	if err := store.Set(ctx, p.name, refreshTokenName, tokenstore.Secret(tok.RefreshToken)); err != nil {
-		return fail(e, keychainError(err))
-	}
-	writef(e.stdout, "Stored the refresh token for profile %q in the keychain (%s).\n", p.name, account(p.name, refreshTokenName))
-	noteEnvOverride(e, refreshTokenName)
-
-	// Prove the stored refresh token works, as serve will use it.
-	vctx, cancel := context.WithTimeout(ctx, verifyTimeout)
-	defer cancel()
-	access, err := p.newGatewayAuth(tokenURL, store, client).Token(vctx)
-	if err != nil {
-		errorf(e, "stored, but a token refresh with it failed: %v", err)
-		hintf(e, "run %q to check the login again", p.command("status", ""))
-		return exitError
-	}
-	writef(e.stdout, "Logged in: the Gateway access token is valid until %s.\n", describeExpiry(access.Expiry))
-	return exitOK
 }
 
 // describeExpiry says when a token expires: local time and how long from now.

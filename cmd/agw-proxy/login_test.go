@@ -27,7 +27,7 @@ import (
 func runInProcess(t *testing.T, vars map[string]string, stdin string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	e := &env{
+	e := &env{testKeychain: testStore,
 		stdin:         strings.NewReader(stdin),
 		stdout:        &out,
 		stderr:        &errOut,
@@ -70,7 +70,7 @@ func TestLoginClientCredentials(t *testing.T) {
 	if code != exitError || !strings.Contains(errOut, "refused client ID "+sim.ClientID+" with this client secret; nothing stored") {
 		t.Errorf("wrong secret: exit %d, stderr:\n%s", code, errOut)
 	}
-	if _, err := fake.Get(ctx, "default", clientSecretName); !errors.Is(err, tokenstore.ErrNotFound) {
+	if _, err := fake.Get(ctx, "default", tokenstore.ClientSecretName); !errors.Is(err, tokenstore.ErrNotFound) {
 		t.Errorf("a refused client secret was stored (err %v)", err)
 	}
 	noLeak(t, secrets, out, errOut)
@@ -80,7 +80,7 @@ func TestLoginClientCredentials(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "Logged in: the Gateway access token is valid until ") || !strings.Contains(out, "(in 1h0m0s)") && !strings.Contains(out, "(in 59m") {
 		t.Fatalf("login through two 503s: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
-	if v, err := fake.Get(ctx, "default", clientSecretName); err != nil || string(v) != sim.ClientSecret {
+	if v, err := fake.Get(ctx, "default", tokenstore.ClientSecretName); err != nil || string(v) != sim.ClientSecret {
 		t.Errorf("client secret not stored as given (err %v)", err)
 	}
 	noLeak(t, secrets, out, errOut)
@@ -132,7 +132,7 @@ func TestKeychainHang(t *testing.T) {
 	}
 
 	sim := gatewaysim.StartForTest(t, gatewaysim.Options{})
-	vars[tokenstore.EnvVar(clientSecretName)] = sim.ClientSecret
+	vars[tokenstore.EnvVar(tokenstore.ClientSecretName)] = sim.ClientSecret
 	cs, stderr, done := serveInProcess(t, vars, "--gateway-url", sim.GatewayURL, "--token-url", sim.TokenURL,
 		"--client-id", sim.ClientID, "--scope", sim.Scope, "--inject", "X-Asana-Token=asana", "--inject-tools", gatewaysim.DefaultTargetName+"___*")
 	ctx := context.Background()
@@ -159,7 +159,7 @@ func serveInProcess(t *testing.T, vars map[string]string, args ...string) (*mcp.
 	toProxyR, toProxyW := io.Pipe()
 	fromProxyR, fromProxyW := io.Pipe()
 	var stderr syncBuffer
-	e := &env{
+	e := &env{testKeychain: testStore,
 		stdin:         toProxyR,
 		stdout:        fromProxyW,
 		stderr:        &stderr,
@@ -302,7 +302,7 @@ func TestBrowserLoginHealsServe(t *testing.T) {
 		strings.Contains(errOut, "state=") || strings.Contains(errOut, "code_challenge") {
 		t.Errorf("login instructions (want the one-time URL, without the state or the PKCE challenge):\n%s", errOut)
 	}
-	refresh, err := kc.Get(ctx, "default", refreshTokenName)
+	refresh, err := kc.Get(ctx, "default", tokenstore.RefreshTokenName)
 	if err != nil || len(refresh) == 0 || len(refresh) > tokenstore.MaxSecretSize {
 		t.Fatalf("refresh token: %d bytes, err %v", len(refresh), err)
 	}
@@ -388,7 +388,7 @@ func TestBrowserLoginHealsServe(t *testing.T) {
 
 	// A login in another process heals the running serve.
 	out, errOut = browserLogin(t, penv, flags...)
-	newRefresh, err := kc.Get(ctx, "default", refreshTokenName)
+	newRefresh, err := kc.Get(ctx, "default", tokenstore.RefreshTokenName)
 	if err != nil || newRefresh == refresh {
 		t.Fatalf("the second login did not store a new refresh token (err %v)", err)
 	}

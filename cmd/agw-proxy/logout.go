@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/agw-proxy/agw-proxy/internal/profile"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
@@ -31,70 +32,73 @@ Options:
     --all                  Remove every secret of the profile
     -h, --help             Show this help
 
-` + profileFlagsUsage + `
+` + profile.FlagsUsage + `
 Examples:
     $ agw-proxy logout asana
     $ agw-proxy logout --profile work --all
 `
 
-func runLogout(ctx context.Context, e *env, args []string) int {
+func runLogout(ctx context.Context, e *env, args []string) error {
 	fs := pflag.NewFlagSet("logout", pflag.ContinueOnError)
-	pf := addProfileFlags(fs)
+	pf := profile.AddFlags(fs)
 	all := fs.Bool("all", false, "Remove every secret of the profile")
-	if code, done := parseFlags(e, fs, logoutUsage, args); done {
-		return code
+	if done, err := parseFlags(e, fs, logoutUsage, args); done {
+		return err
 	}
 	switch {
 	case fs.NArg() > 1:
-		return usageErrorf(e, "logout", "takes at most one SECRET name, got %d arguments", fs.NArg())
+		return usageErrorf("logout", "takes at most one SECRET name, got %d arguments", fs.NArg())
 	case fs.NArg() == 1 && *all:
-		return usageErrorf(e, "logout", "give either SECRET or --all, not both")
+		return usageErrorf("logout", "give either SECRET or --all, not both")
 	case fs.NArg() == 1:
-		if code := checkSecretArg(e, "logout", fs.Arg(0)); code != 0 {
-			return code
+		if err := checkSecretArg("logout", fs.Arg(0)); err != nil {
+			return err
 		}
 	}
-	p, err := pf.resolve(e)
+	p, err := e.resolve(pf)
 	if err != nil {
-		return fail(e, err)
+		return err
 	}
 
 	var names []string
 	switch {
 	case *all:
-		names = append(p.secretNames(), clientSecretName, refreshTokenName)
+		names = p.SecretNames()
+		for _, c := range gatewayCredentials() {
+			names = append(names, c.secret)
+		}
 	case fs.NArg() == 1:
 		names = []string{fs.Arg(0)}
-	case p.gatewaySecretName() != "":
-		names = []string{p.gatewaySecretName()}
+	case credentialOf(p) != nil:
+		names = []string{credentialOf(p).secret}
 	default:
-		writef(e.stdout, "Profile %q has auth type none: no Gateway credential to remove.\n", p.name)
-		if used := p.secretNames(); len(used) > 0 {
+		writef(e.stdout, "Profile %q has auth type none: no Gateway credential to remove.\n", p.Name)
+		if used := p.SecretNames(); len(used) > 0 {
 			writef(e.stdout, "Its inject rules use %s: remove them with %q or --all.\n",
-				strings.Join(used, ", "), exactCommand(p, pf, "logout", used[0]))
+				strings.Join(used, ", "), p.Command("logout", used[0]))
 		}
-		return exitOK
+		return nil
 	}
 
 	store := e.keychain()
 	var removed, absent []string
 	for _, name := range names {
-		err := store.Delete(ctx, p.name, name)
+		err := store.Delete(ctx, p.Name, name)
 		switch {
 		case err == nil:
 			removed = append(removed, name)
-			writef(e.stdout, "Removed %s from the keychain (%s).\n", describeSecret(name), account(p.name, name))
+			writef(e.stdout, "Removed %s from the keychain (%s).\n", describeSecret(name), account(p.Name, name))
 		case errors.Is(err, tokenstore.ErrNotFound):
 			absent = append(absent, name)
 		default:
 			if len(removed) > 0 {
 				writef(e.stdout, "Removed so far: %s.\n", strings.Join(removed, ", "))
 			}
-			return fail(e, keychainError(err))
+			return keychainError(err)
 		}
 	}
 	if len(absent) > 0 {
-		writef(e.stdout, "Nothing stored for %s (profile %q): nothing to remove.\n", strings.Join(quoteAll(absent), ", "), p.name)
+		writef(e.stdout, "Nothing stored for %s (profile %q): nothing to remove.\n", strings.Join(quoteAll(absent), ", "), p.Name)
 	}
 	for _, name := range names {
 		if v := strings.TrimSpace(e.getenv(tokenstore.EnvVar(name))); v != "" {
@@ -102,20 +106,17 @@ func runLogout(ctx context.Context, e *env, args []string) int {
 		}
 	}
 	if fs.NArg() == 1 && len(removed) == 0 {
-		if used := p.secretNames(); len(used) > 0 && !slices.Contains(used, names[0]) {
+		if used := p.SecretNames(); len(used) > 0 && !slices.Contains(used, names[0]) {
 			writef(e.stdout, "The profile's inject rules use: %s.\n", strings.Join(used, ", "))
 		}
 	}
-	return exitOK
+	return nil
 }
 
 // describeSecret names a secret for messages.
 func describeSecret(name string) string {
-	switch name {
-	case clientSecretName:
-		return "the Gateway client secret"
-	case refreshTokenName:
-		return "the Gateway refresh token"
+	if c := credentialNamed(name); c != nil {
+		return c.label
 	}
 	return fmt.Sprintf("%q", name)
 }

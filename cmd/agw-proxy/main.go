@@ -16,6 +16,8 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/agw-proxy/agw-proxy/internal/profile"
+	"github.com/agw-proxy/agw-proxy/internal/textdist"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
@@ -30,11 +32,16 @@ const (
 func main() {
 	// A client that closes our stdout must make writes fail (and serve end),
 	// not kill the process with SIGPIPE: asking for the signal does that.
+	os.Exit(start(newEnv()))
+}
+
+// start runs the command line of this process in e until it ends or a
+// SIGINT or SIGTERM arrives, and returns the exit code.
+func start(e *env) int {
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], newEnv())
-	stop()
-	os.Exit(code)
+	defer stop()
+	return run(ctx, os.Args[1:], e)
 }
 
 // env is everything a subcommand may touch outside its arguments, so that
@@ -47,6 +54,11 @@ type env struct {
 	// userConfigDir is os.UserConfigDir unless a test replaces it; nil means
 	// os.UserConfigDir. Use e.configDir().
 	userConfigDir func() (string, error)
+	// testKeychain, when not nil, may replace the OS keychain: it returns
+	// the store to use, or nil for the OS keychain. Only this package's
+	// tests set it (secrets_test.go), so a released binary always uses the
+	// OS keychain and no environment variable can point it at a file.
+	testKeychain func(getenv func(string) string) tokenstore.Secrets
 }
 
 func newEnv() *env {
@@ -61,11 +73,18 @@ func (e *env) configDir() (string, error) {
 	return os.UserConfigDir()
 }
 
-// command is one subcommand: it parses its own flags and returns an exit code.
+// resolve resolves the profile that pf and the environment select, checked
+// by its auth method.
+func (e *env) resolve(pf *profile.Flags) (*profile.Profile, error) {
+	return pf.Resolve(profile.Env{Getenv: e.getenv, ConfigDir: e.configDir}, authTypes())
+}
+
+// command is one subcommand: it parses its own flags and returns an error,
+// which run prints and maps to the exit code (exitCode).
 type command struct {
 	name    string
 	summary string
-	run     func(ctx context.Context, e *env, args []string) int
+	run     func(ctx context.Context, e *env, args []string) error
 }
 
 // commands lists the registered subcommands. Each lives in a file of its own
@@ -142,14 +161,14 @@ func run(ctx context.Context, args []string, e *env) int {
 		args = []string{"version"}
 	}
 	if c, ok := lookupCommand(args[0]); ok {
-		return c.run(ctx, e, args[1:])
+		return fail(e, c.run(ctx, e, args[1:]))
 	}
 	errorf(e, "unknown command %q", args[0])
 	var names []string
 	for _, c := range commands {
 		names = append(names, c.name)
 	}
-	if s := nearest(args[0], names); s != "" && !strings.HasPrefix(args[0], "-") {
+	if s := textdist.Nearest(args[0], names); s != "" && !strings.HasPrefix(args[0], "-") {
 		hintf(e, "did you mean %q?", "agw-proxy "+s)
 	}
 	hintf(e, `run "agw-proxy --help" for the list of commands`)
@@ -157,9 +176,9 @@ func run(ctx context.Context, args []string, e *env) int {
 }
 
 // parseFlags parses a subcommand's args into fs. done reports that the
-// command must stop now with code: 0 after printing usage to stdout for
-// -h/--help, or 2 after an error and a hint on stderr for a bad flag.
-func parseFlags(e *env, fs *pflag.FlagSet, usage string, args []string) (code int, done bool) {
+// command must stop now, returning err: nil after printing usage to stdout
+// for -h/--help, or a usage error for a bad flag.
+func parseFlags(e *env, fs *pflag.FlagSet, usage string, args []string) (done bool, err error) {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	// Commands take their options anywhere; "--" ends them.
@@ -167,20 +186,46 @@ func parseFlags(e *env, fs *pflag.FlagSet, usage string, args []string) (code in
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			fmt.Fprint(e.stdout, usage)
-			return exitOK, true
+			return true, nil
 		}
-		errorf(e, "%s: %v", fs.Name(), err)
-		hintf(e, `run "agw-proxy %s --help" for usage`, fs.Name())
-		return exitUsage, true
+		return true, usageErrorf(fs.Name(), "%v", err)
 	}
-	return 0, false
+	return false, nil
 }
 
-// usageErrorf reports a usage problem of subcommand name and returns exitUsage.
-func usageErrorf(e *env, name, format string, a ...any) int {
-	errorf(e, "%s: %s", name, fmt.Sprintf(format, a...))
-	hintf(e, `run "agw-proxy %s --help" for usage`, name)
-	return exitUsage
+// codeError is an error with its own exit code. err may be nil: the command
+// has printed its report (status, doctor) and only the code is left.
+type codeError struct {
+	code int
+	err  error
+}
+
+func (x *codeError) Error() string {
+	if x.err == nil {
+		return fmt.Sprintf("exit status %d", x.code)
+	}
+	return x.err.Error()
+}
+
+func (x *codeError) Unwrap() error { return x.err }
+
+// usageError is err as a usage problem: exit code 2.
+func usageError(err error) error { return &codeError{code: exitUsage, err: err} }
+
+// usageErrorf is a usage problem of subcommand name, with the hint to read
+// its help.
+func usageErrorf(name, format string, a ...any) error {
+	return usageError(withHints(fmt.Errorf("%s: %s", name, fmt.Sprintf(format, a...)),
+		fmt.Sprintf(`run "agw-proxy %s --help" for usage`, name)))
+}
+
+// reported is the end of a command that printed its own report of problems:
+// the exit code for them (see problems.exitCode).
+func reported(code int) error {
+	if code == exitOK {
+		return nil
+	}
+	return &codeError{code: code}
 }
 
 // hinter is an error that carries advice, printed as hint lines after it.
@@ -203,9 +248,21 @@ func withHints(err error, hints ...string) error { return &hintedError{err: err,
 const maxReported = 10
 
 // fail prints err (every error of an errors.Join, each followed by its hints)
-// and returns the exit code for it: exitLoginNeeded when a login would fix
-// it, else exitError.
+// and returns the exit code for it: the code of an exitError, else
+// exitLoginNeeded when a login would fix every one of them, else exitError.
+// It is the one place that turns a command's error into an exit code.
 func fail(e *env, err error) int {
+	if err == nil {
+		return exitOK
+	}
+	code := -1
+	var x *codeError
+	if errors.As(err, &x) {
+		code = x.code
+		if err = x.err; err == nil {
+			return code
+		}
+	}
 	list := []error{err}
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		list = j.Unwrap()
@@ -223,10 +280,42 @@ func fail(e *env, err error) int {
 			}
 		}
 	}
-	if isLoginNeeded(err) {
+	if code >= 0 {
+		return code
+	}
+	var probs problems
+	for _, one := range list {
+		probs.add(isLoginNeeded(one))
+	}
+	return probs.exitCode()
+}
+
+// problems counts what went wrong in a command, for its exit code.
+type problems struct {
+	login int // problems that "agw-proxy login" fixes
+	other int
+}
+
+// add counts a problem; loginFixes says that a login is all it takes.
+func (p *problems) add(loginFixes bool) {
+	if loginFixes {
+		p.login++
+	} else {
+		p.other++
+	}
+}
+
+// exitCode is the exit status for the problems: 0 for none, 4 when a login
+// fixes every one of them, else 1. The rule for status, doctor and every
+// command's errors.
+func (p problems) exitCode() int {
+	switch {
+	case p.other > 0:
+		return exitError
+	case p.login > 0:
 		return exitLoginNeeded
 	}
-	return exitError
+	return exitOK
 }
 
 // errorf prints "agw-proxy: error: ..." to stderr. Never put a secret in it.

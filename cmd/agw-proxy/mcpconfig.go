@@ -18,6 +18,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/spf13/pflag"
+
+	"github.com/agw-proxy/agw-proxy/internal/profile"
+	"github.com/agw-proxy/agw-proxy/internal/textdist"
 )
 
 func init() {
@@ -58,7 +61,7 @@ Options:
                            client's default (e.g. a workspace .amazonq/mcp.json)
 ` + logFlagsUsage + `    -h, --help             Show this help
 
-` + profileFlagsUsage + `
+` + profile.FlagsUsage + `
 Examples:
     A profile from the config file, installed into Amazon Q:
     $ agw-proxy mcp-config --client amazonq --profile work --write
@@ -238,7 +241,7 @@ func claudeConfigPath(e *env, goos string) (string, error) {
 	}
 }
 
-func runMCPConfig(ctx context.Context, e *env, args []string) int {
+func runMCPConfig(ctx context.Context, e *env, args []string) error {
 	fs := pflag.NewFlagSet("mcp-config", pflag.ContinueOnError)
 	var clientName, name, file string
 	var write, force bool
@@ -247,60 +250,60 @@ func runMCPConfig(ctx context.Context, e *env, args []string) int {
 	fs.BoolVar(&write, "write", false, "Merge into the client's config file")
 	fs.BoolVar(&force, "force", false, "Replace a differing entry")
 	fs.StringVar(&file, "file", "", "Config file")
-	pf := addProfileFlags(fs)
+	pf := profile.AddFlags(fs)
 	lf := addLogFlags(fs)
-	if code, done := parseFlags(e, fs, mcpConfigUsage, args); done {
-		return code
+	if done, err := parseFlags(e, fs, mcpConfigUsage, args); done {
+		return err
 	}
 	if fs.NArg() > 0 {
-		return usageErrorf(e, "mcp-config", "unexpected argument %q", fs.Arg(0))
+		return usageErrorf("mcp-config", "unexpected argument %q", fs.Arg(0))
 	}
 	if clientName == "" {
-		return usageErrorf(e, "mcp-config", "--client is required (one of %s)", strings.Join(clientNames(), ", "))
+		return usageErrorf("mcp-config", "--client is required (one of %s)", strings.Join(clientNames(), ", "))
 	}
 	client := lookupClient(clientName)
 	if client == nil {
-		errorf(e, "mcp-config: unknown client %q", clientName)
-		if s := nearest(clientName, clientNames()); s != "" {
-			hintf(e, "did you mean --client %s?", s)
+		hints := []string{}
+		if s := textdist.Nearest(clientName, clientNames()); s != "" {
+			hints = append(hints, fmt.Sprintf("did you mean --client %s?", s))
 		}
-		hintf(e, "clients: %s", strings.Join(clientNames(), ", "))
-		return exitUsage
+		hints = append(hints, "clients: "+strings.Join(clientNames(), ", "))
+		return usageError(withHints(fmt.Errorf("mcp-config: unknown client %q", clientName), hints...))
 	}
 	if force && !write {
-		return usageErrorf(e, "mcp-config", "--force applies only with --write")
+		return usageErrorf("mcp-config", "--force applies only with --write")
 	}
 	if fs.Changed("name") && !validServerName(name) {
-		return usageErrorf(e, "mcp-config", "--name must be 1 to 250 characters without control characters")
+		return usageErrorf("mcp-config", "--name must be 1 to 250 characters without control characters")
 	}
 	if fs.Changed("file") && file == "" {
-		return usageErrorf(e, "mcp-config", "--file: empty file name")
+		return usageErrorf("mcp-config", "--file: empty file name")
 	}
 	if _, err := lf.level(); err != nil {
-		return usageErrorf(e, "mcp-config", "%v", err)
+		return usageErrorf("mcp-config", "%v", err)
 	}
 
 	// Resolve the profile as serve will, so a mistake shows now rather than
 	// as a server that fails inside the client.
-	p, err := pf.resolve(e)
+	p, err := e.resolve(pf)
 	if err == nil {
-		err = p.requireGateway()
+		err = p.RequireGateway()
 	}
 	if err != nil {
-		return fail(e, err)
+		return err
 	}
 	if name == "" {
 		name = "agw-proxy"
-		if p.name != defaultProfile {
-			name += "-" + p.name
+		if p.Name != profile.DefaultName {
+			name += "-" + p.Name
 		}
 	}
 	exe, err := executablePath()
 	if err != nil {
-		return fail(e, withHints(fmt.Errorf("cannot find the agw-proxy binary: %w", err),
+		return (withHints(fmt.Errorf("cannot find the agw-proxy binary: %w", err),
 			"run agw-proxy by its full path"))
 	}
-	spec := serverSpec{command: exe, args: serveArgs(fs, pf, p), callTimeout: p.callTimeout}
+	spec := serverSpec{command: exe, args: serveArgs(fs, pf, p), callTimeout: p.CallTimeout}
 	if lf.file != "" {
 		spec.args = append(spec.args, "--log-file", absPath(lf.file))
 	}
@@ -312,7 +315,7 @@ func runMCPConfig(ctx context.Context, e *env, args []string) int {
 	if path == "" {
 		path, err = client.path(e, runtime.GOOS)
 		if err != nil {
-			return fail(e, withHints(fmt.Errorf("cannot locate the %s config file: %w", client.label, err),
+			return (withHints(fmt.Errorf("cannot locate the %s config file: %w", client.label, err),
 				"name it with --file FILE"))
 		}
 	}
@@ -322,15 +325,15 @@ func runMCPConfig(ctx context.Context, e *env, args []string) int {
 		entry := renderObject(client.entry(spec))
 		out := renderObject([]member{{key: client.servers, value: renderObject([]member{{key: name, value: entry}})}})
 		if err := writeIndented(e.stdout, printableJSON(out), "  "); err != nil {
-			return fail(e, err)
+			return err
 		}
 		hintf(e, "this entry goes under %q in %s; add --write to merge it there", client.servers, path)
-		return exitOK
+		return nil
 	}
 
 	res, err := installEntry(path, client, name, spec, force)
 	if err != nil {
-		return fail(e, err)
+		return err
 	}
 	switch res.action {
 	case "unchanged":
@@ -343,7 +346,7 @@ func runMCPConfig(ctx context.Context, e *env, args []string) int {
 	if res.action != "unchanged" {
 		writef(e.stdout, "Restart %s (or reload its MCP servers) to pick it up.\n", client.label)
 	}
-	return exitOK
+	return nil
 }
 
 // validServerName: clients use the name as a key and in their UI; Amazon Q
@@ -381,7 +384,7 @@ func resolveExecutable(exe string) string {
 // absPath makes a file name absolute (expanding a leading "~/"): a client
 // starts the server in a directory of its own choosing.
 func absPath(name string) string {
-	name = resolvePath("", name)
+	name = profile.ResolvePath("", name)
 	if abs, err := filepath.Abs(name); err == nil {
 		return abs
 	}
@@ -392,15 +395,15 @@ func absPath(name string) string {
 // profile: the profile flags given, file names made absolute, and --config
 // and --profile whenever the profile comes from a config file or was chosen
 // through the environment (which the client will not have).
-func serveArgs(fs *pflag.FlagSet, pf *profileFlags, p *profile) []string {
+func serveArgs(fs *pflag.FlagSet, pf *profile.Flags, p *profile.Profile) []string {
 	args := []string{"serve"}
-	if fs.Changed("config") || p.configSet && p.inFile {
-		args = append(args, "--config", absPath(p.configPathOr(pf.config)))
+	if fs.Changed("config") || p.ConfigSet && p.InFile {
+		args = append(args, "--config", absPath(p.ConfigPathOr(fs.Lookup("config").Value.String())))
 	}
-	if fs.Changed("profile") || p.inFile || p.nameSet {
-		args = append(args, "--profile", p.name)
+	if fs.Changed("profile") || p.InFile || p.NameSet {
+		args = append(args, "--profile", p.Name)
 	}
-	flags := pf.args()
+	flags := pf.Args()
 	for i := 0; i+1 < len(flags); i += 2 {
 		name, val := flags[i], flags[i+1]
 		switch name {
@@ -412,14 +415,6 @@ func serveArgs(fs *pflag.FlagSet, pf *profileFlags, p *profile) []string {
 		args = append(args, name, val)
 	}
 	return args
-}
-
-// configPathOr is the config file the profile was read from, else fallback.
-func (p *profile) configPathOr(fallback string) string {
-	if p.configPath != "" {
-		return p.configPath
-	}
-	return fallback
 }
 
 // member is one key of a JSON object, with its value as raw JSON.

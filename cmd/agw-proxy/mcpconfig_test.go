@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/agw-proxy/agw-proxy/internal/profile"
 )
 
 func TestLineCol(t *testing.T) {
@@ -48,7 +50,7 @@ func TestDetectIndent(t *testing.T) {
 
 func TestClaudeConfigPath(t *testing.T) {
 	vars := map[string]string{"HOME": "/home/u", "APPDATA": `C:\Users\u\AppData\Roaming`, "XDG_CONFIG_HOME": "/xdg"}
-	e := &env{getenv: func(k string) string { return vars[k] }}
+	e := &env{testKeychain: testStore, getenv: func(k string) string { return vars[k] }}
 	for goos, want := range map[string]string{
 		"darwin":  filepath.Join("/home/u", "Library", "Application Support", "Claude", "claude_desktop_config.json"),
 		"windows": filepath.Join(`C:\Users\u\AppData\Roaming`, "Claude", "claude_desktop_config.json"),
@@ -67,8 +69,8 @@ func TestClaudeConfigPath(t *testing.T) {
 
 func TestAmazonQTimeout(t *testing.T) {
 	// Longer than the proxy's own call timeout, in milliseconds.
-	if got := amazonQTimeout(defaultCallTimeout); got != 310000 {
-		t.Errorf("amazonQTimeout(%v) = %d", defaultCallTimeout, got)
+	if got := amazonQTimeout(profile.DefaultCallTimeout); got != 310000 {
+		t.Errorf("amazonQTimeout(%v) = %d", profile.DefaultCallTimeout, got)
 	}
 	if got := amazonQTimeout(time.Minute); got <= time.Minute.Milliseconds() {
 		t.Errorf("amazonQTimeout(1m) = %d, not above the call timeout", got)
@@ -198,7 +200,7 @@ func TestClientExamples(t *testing.T) {
 			if err := json.Unmarshal(entry[index(entry, "args")].value, &args); err != nil {
 				t.Fatalf("args: %v", err)
 			}
-			want := c.entry(serverSpec{command: "/usr/local/bin/agw-proxy", args: args, callTimeout: defaultCallTimeout})
+			want := c.entry(serverSpec{command: "/usr/local/bin/agw-proxy", args: args, callTimeout: profile.DefaultCallTimeout})
 			if !sameJSON(renderObject(entry), renderObject(want)) {
 				t.Errorf("%s entry:\n%s\nmcp-config writes:\n%s", path, renderObject(entry), renderObject(want))
 			}
@@ -218,19 +220,19 @@ func TestClientExamples(t *testing.T) {
 				t.Fatalf("args %v do not start with serve", args)
 			}
 			fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
-			pf := addProfileFlags(fs)
+			pf := profile.AddFlags(fs)
 			if err := fs.Parse(args[1:]); err != nil {
 				t.Fatalf("serve %v: %v", args[1:], err)
 			}
-			e := &env{getenv: func(string) string { return "" }, userConfigDir: func() (string, error) { return t.TempDir(), nil }}
-			p, err := pf.resolve(e)
+			e := &env{testKeychain: testStore, getenv: func(string) string { return "" }, userConfigDir: func() (string, error) { return t.TempDir(), nil }}
+			p, err := e.resolve(pf)
 			if err == nil {
-				err = p.requireGateway()
+				err = p.RequireGateway()
 			}
 			if err != nil {
 				t.Fatalf("serve %v: %v", args[1:], err)
 			}
-			if len(p.inject) != 1 || p.inject[0].argument != "X-Asana-Token" || p.auth.typ != authClientCredentials {
+			if len(p.Inject) != 1 || p.Inject[0].Argument != "X-Asana-Token" || p.Auth.Type != profile.AuthClientCredentials {
 				t.Errorf("serve %v: profile %+v", args[1:], p)
 			}
 		})

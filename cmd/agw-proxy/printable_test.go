@@ -80,7 +80,7 @@ func TestWritefEscapesArgumentsNotTheFormat(t *testing.T) {
 
 func TestErrorAndHintLinesEscapeTheirArguments(t *testing.T) {
 	var stderr bytes.Buffer
-	e := &env{stderr: &stderr}
+	e := &env{testKeychain: testStore, stderr: &stderr}
 	errorf(e, "the Gateway said: %v", errors.New("nope"+seqClear+"\nagw-proxy: hint: forged"))
 	hintf(e, "check %s", "client"+seqC1)
 	want := `agw-proxy: error: the Gateway said: nope\x1b[2J\x1b[H\nagw-proxy: hint: forged` + "\n" +

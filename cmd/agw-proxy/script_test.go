@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -13,7 +14,15 @@ import (
 // TestMain lets the test binary act as agw-proxy, so scripts can
 // "exec agw-proxy ...".
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){"agw-proxy": main})
+	testscript.Main(m, map[string]func(){"agw-proxy": testMain})
+}
+
+// testMain is main with the test keychains (secrets_test.go): testscript
+// runs it as "agw-proxy".
+func testMain() {
+	e := newEnv()
+	e.testKeychain = testStore
+	os.Exit(start(e))
 }
 
 // TestScripts runs the command-line scripts in testdata/*.txtar: one per

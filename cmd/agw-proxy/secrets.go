@@ -11,20 +11,15 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/agw-proxy/agw-proxy/internal/profile"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
-
-// testKeychain, when not nil, may replace the OS keychain: it returns the
-// store to use, or nil for the OS keychain. Only this package's tests set it
-// (secrets_test.go), so a released binary always uses the OS keychain and no
-// environment variable can point it at a file.
-var testKeychain func(getenv func(string) string) tokenstore.Secrets
 
 // keychain returns the store that holds the secrets: the OS keychain, with
 // every call bounded by tokenstore.DefaultKeychainTimeout.
 func (e *env) keychain() tokenstore.Secrets {
-	if testKeychain != nil {
-		if s := testKeychain(e.getenv); s != nil {
+	if e.testKeychain != nil {
+		if s := e.testKeychain(e.getenv); s != nil {
 			return s
 		}
 	}
@@ -120,4 +115,38 @@ func keychainError(err error) error {
 		return withHints(err, h...)
 	}
 	return err
+}
+
+// neededSecret is a secret the profile uses and what it is for.
+type neededSecret struct {
+	name, role string
+	// cred is the Gateway credential, nil for an injected secret.
+	cred *gatewayCredential
+}
+
+// neededSecrets lists every secret the profile needs, the Gateway
+// credential first.
+func neededSecrets(p *profile.Profile) []neededSecret {
+	var out []neededSecret
+	if c := credentialOf(p); c != nil {
+		out = append(out, neededSecret{c.secret, c.role, c})
+	}
+	for _, name := range p.SecretNames() {
+		out = append(out, neededSecret{name, "injected as " + p.InjectArgs(name), nil})
+	}
+	return out
+}
+
+// loginHints are the hints for a missing secret: the exact login command,
+// and the environment override where it suits.
+func loginHints(p *profile.Profile, s neededSecret) []string {
+	arg, env := s.name, true
+	if s.cred != nil {
+		arg, env = "", s.cred.envHint
+	}
+	hints := []string{fmt.Sprintf("run %q", p.Command("login", arg))}
+	if env {
+		hints = append(hints, fmt.Sprintf("or set %s in the environment (CI, containers)", tokenstore.EnvVar(s.name)))
+	}
+	return hints
 }

@@ -41,8 +41,6 @@ var allowRealKeychain bool
 // testFakes holds the fakes of in-process tests, by key.
 var testFakes sync.Map
 
-func init() { testKeychain = testStore }
-
 func testStore(getenv func(string) string) tokenstore.Secrets {
 	if getenv(envTestKeyring) == "os" && allowRealKeychain {
 		return nil
@@ -188,7 +186,7 @@ func TestReadSecret(t *testing.T) {
 		{"tok\x00x", "", errControl},
 		{"tok\x1b[2J", "", errControl},
 	} {
-		e := &env{stdin: strings.NewReader(tc.in), stderr: new(strings.Builder)}
+		e := &env{testKeychain: testStore, stdin: strings.NewReader(tc.in), stderr: new(strings.Builder)}
 		got, err := readSecret(e, "prompt: ")
 		if !errors.Is(err, tc.err) || string(got) != tc.want {
 			t.Errorf("readSecret(%q) = %q, %v; want %q, %v", tc.in, string(got), err, tc.want, tc.err)
@@ -197,7 +195,7 @@ func TestReadSecret(t *testing.T) {
 			t.Errorf("readSecret(%q): error quotes the input", tc.in)
 		}
 	}
-	e := &env{stdin: strings.NewReader(strings.Repeat("x", maxSecretInput+1)), stderr: new(strings.Builder)}
+	e := &env{testKeychain: testStore, stdin: strings.NewReader(strings.Repeat("x", maxSecretInput+1)), stderr: new(strings.Builder)}
 	if _, err := readSecret(e, ""); err == nil {
 		t.Error("readSecret accepted input over maxSecretInput")
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/agw-proxy/agw-proxy/internal/profile"
 	"github.com/agw-proxy/agw-proxy/proxy"
 )
 
@@ -27,7 +28,7 @@ stdout carries MCP only; logs go to stderr or --log-file.
 Options:
 ` + logFlagsUsage + `    -h, --help             Show this help
 
-` + profileFlagsUsage + `
+` + profile.FlagsUsage + `
 Examples:
     Everything in a client's args, no config file:
     $ agw-proxy serve --gateway-url https://GATEWAY.gateway.bedrock-agentcore.us-east-1.amazonaws.com/mcp \
@@ -43,26 +44,26 @@ Examples:
     AGW_PROXY_SECRET_ASANA instead.
 `
 
-func runServe(ctx context.Context, e *env, args []string) int {
+func runServe(ctx context.Context, e *env, args []string) error {
 	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
-	pf := addProfileFlags(fs)
+	pf := profile.AddFlags(fs)
 	lf := addLogFlags(fs)
-	if code, done := parseFlags(e, fs, serveUsage, args); done {
-		return code
+	if done, err := parseFlags(e, fs, serveUsage, args); done {
+		return err
 	}
 	if fs.NArg() > 0 {
-		return usageErrorf(e, "serve", "unexpected argument %q", fs.Arg(0))
+		return usageErrorf("serve", "unexpected argument %q", fs.Arg(0))
 	}
 	level, err := lf.level()
 	if err != nil {
-		return usageErrorf(e, "serve", "%v", err)
+		return usageErrorf("serve", "%v", err)
 	}
-	p, err := pf.resolve(e)
+	p, err := e.resolve(pf)
 	if err == nil {
-		err = p.requireGateway()
+		err = p.RequireGateway()
 	}
 	if err != nil {
-		return fail(e, err)
+		return err
 	}
 
 	// Every secret in use is scrubbed from what reaches the client and the
@@ -71,32 +72,32 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	scrub := proxy.NewScrubber()
 	logger, closeLog, err := lf.open(e, scrub, level)
 	if err != nil {
-		return fail(e, err)
+		return err
 	}
 	defer closeLog()
 
-	client, err := p.httpClient()
+	client, err := httpClient(p)
 	if err != nil {
-		return fail(e, err)
+		return err
 	}
 	secrets := &scrubbedSecrets{
 		Secrets: e.secretStore(),
 		scrub:   scrub,
 	}
-	opts := p.proxyOptions(secrets, client, scrub)
+	opts := proxyOptions(p, secrets, client, scrub)
 	opts.Logger = logger
 	px, err := proxy.New(opts)
 	if err != nil {
-		return fail(e, err)
+		return err
 	}
-	logger.Info("serving", "profile", p.name, "config", p.configPath, "gateway", p.gatewayURL,
-		"auth", p.auth.typ, "rules", len(p.inject))
+	logger.Info("serving", "profile", p.Name, "config", p.ConfigPath, "gateway", p.GatewayURL,
+		"auth", p.Auth.Type, "rules", len(p.Inject))
 	if err := px.Run(ctx, e.stdin, e.stdout); err != nil && ctx.Err() == nil {
 		logger.Error("stopped", "err", err)
-		return fail(e, err)
+		return err
 	}
 	logger.Debug("stopped")
-	return exitOK
+	return nil
 }
 
 // logFlags are --log-level and --log-file.
@@ -138,7 +139,7 @@ func (f *logFlags) level() (slog.Level, error) {
 func (f *logFlags) open(e *env, scrub *proxy.Scrubber, level slog.Level) (*slog.Logger, func(), error) {
 	w, closer := e.stderr, func() {}
 	if f.file != "" {
-		file, err := openLogFile(f.file, resolvePath("", f.file))
+		file, err := openLogFile(f.file, profile.ResolvePath("", f.file))
 		if err != nil {
 			return nil, nil, err
 		}

@@ -62,7 +62,7 @@ func TestServeAgainstEmulator(t *testing.T) {
 				"AGW_PROXY_CLIENT_SECRET": sim.ClientSecret,
 				"AGW_PROXY_SECRET_ASANA":  asanaToken,
 			}
-			e := &env{
+			e := &env{testKeychain: testStore,
 				stdin:         toProxyR,
 				stdout:        io.MultiWriter(fromProxyW, &stdout),
 				stderr:        &stderr,

@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"golang.org/x/oauth2"
 
+	"github.com/agw-proxy/agw-proxy/internal/profile"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
@@ -33,7 +35,7 @@ Options:
     --offline              Do not contact the token endpoint
     -h, --help             Show this help
 
-` + profileFlagsUsage + `
+` + profile.FlagsUsage + `
 Examples:
     $ agw-proxy status
     $ agw-proxy status --profile work --offline
@@ -42,192 +44,163 @@ Examples:
 // statusCheckTimeout bounds the token fetch of status.
 const statusCheckTimeout = 30 * time.Second
 
-// problem kinds for the exit status of status.
-type statusProblems struct {
-	login, other int
-}
-
-func runStatus(ctx context.Context, e *env, args []string) int {
+func runStatus(ctx context.Context, e *env, args []string) error {
 	fs := pflag.NewFlagSet("status", pflag.ContinueOnError)
-	pf := addProfileFlags(fs)
+	pf := profile.AddFlags(fs)
 	offline := fs.Bool("offline", false, "Do not contact the token endpoint")
-	if code, done := parseFlags(e, fs, statusUsage, args); done {
-		return code
+	if done, err := parseFlags(e, fs, statusUsage, args); done {
+		return err
 	}
 	if fs.NArg() > 0 {
-		return usageErrorf(e, "status", "takes no arguments, got %d", fs.NArg())
+		return usageErrorf("status", "takes no arguments, got %d", fs.NArg())
 	}
-	p, err := pf.resolve(e)
+	p, err := e.resolve(pf)
 	if err != nil {
-		return fail(e, err)
+		return err
 	}
-
-	var probs statusProblems
-	// Problems are printed after the report, so collect them.
-	var report []func()
-	later := func(f func()) { report = append(report, f) }
-
-	w := e.stdout
-	from := "flags only, no config file"
-	switch {
-	case p.inFile:
-		from = p.configPath
-	case p.configPath != "":
-		from = "flags only; not in " + p.configPath
-	}
-	writef(w, "Profile:  %s (%s)\n", p.name, from)
-	gw := p.gatewayURL
-	if gw == "" {
-		gw = "not set"
-		probs.other++
-		later(func() { _ = fail(e, p.requireGateway()) })
-	}
-	writef(w, "Gateway:  %s\n", gw)
-	auth := p.auth.typ
-	if p.auth.typ != authNone {
-		auth += ", client ID " + p.auth.clientID
-	}
-	writef(w, "Auth:     %s\n", auth)
-
-	// Every secret the profile needs, the Gateway credential first.
-	type entry struct {
-		name, role string
-	}
-	var entries []entry
-	if g := p.gatewaySecretName(); g != "" {
-		entries = append(entries, entry{g, "Gateway credential"})
-	}
-	for _, name := range p.secretNames() {
-		entries = append(entries, entry{name, "injected as " + p.injectArgs(name)})
-	}
-	store := e.secretStore()
-	credStored := false
-	var keychainDown error
-	if len(entries) == 0 {
-		writef(w, "Secrets:  none used by this profile\n")
-	} else {
-		writef(w, "Secrets:\n")
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		for _, en := range entries {
-			state := ""
-			if keychainDown != nil && strings.TrimSpace(e.getenv(tokenstore.EnvVar(en.name))) == "" {
-				// One keychain failure (often a timeout) is enough: do not
-				// wait for it again for every secret.
-				state = "not checked (keychain unavailable)"
-			} else {
-				v, src, err := store.Lookup(ctx, p.name, en.name)
-				switch {
-				case err == nil:
-					state = fmt.Sprintf("stored in %s, %d bytes", src, len(v))
-					if en.name == p.gatewaySecretName() {
-						credStored = true
-					}
-				case errors.Is(err, tokenstore.ErrNotFound):
-					state = "missing"
-					probs.login++
-					name := en.name
-					later(func() { reportMissing(e, p, pf, name) })
-				default:
-					state = "unknown: keychain error"
-					probs.other++
-					keychainDown = err
-					later(func() { _ = fail(e, keychainError(err)) })
-				}
-			}
-			writef(tw, "    %s\t%s\t%s\n", en.name, state, en.role)
-		}
-		tw.Flush()
-	}
-
-	switch {
-	case p.auth.typ == authNone:
-		writef(w, "Gateway login: not needed (auth type none)\n")
-	case !credStored && keychainDown != nil:
-		writef(w, "Gateway login: unknown (keychain error)\n")
-	case !credStored:
-		writef(w, "Gateway login: needed\n")
-	case *offline:
-		writef(w, "Gateway login: credential stored, not checked (--offline)\n")
-	default:
-		checkGatewayLogin(ctx, e, w, p, pf, store, &probs, later)
-	}
-
-	for _, f := range report {
+	st := &status{e: e, p: p, w: e.stdout, store: e.secretStore()}
+	st.profile()
+	credStored := st.secrets(ctx)
+	st.gatewayLogin(ctx, credStored, *offline)
+	// Problems are printed after the report.
+	for _, f := range st.report {
 		f()
 	}
-	switch {
-	case probs.other > 0:
-		return exitError
-	case probs.login > 0:
-		return exitLoginNeeded
-	}
-	return exitOK
+	return reported(st.probs.exitCode())
 }
 
-// checkGatewayLogin fetches an access token with the stored credential and
-// reports its expiry, or why the fetch failed.
-func checkGatewayLogin(ctx context.Context, e *env, w io.Writer, p *profile, pf *profileFlags, store tokenstore.Secrets, probs *statusProblems, later func(func())) {
-	client, err := p.httpClient()
+// status is one run of the status command.
+type status struct {
+	e     *env
+	p     *profile.Profile
+	w     io.Writer
+	store *tokenstore.Env
+
+	probs  problems
+	report []func() // prints a problem, after the report
+	// keychainDown is the keychain's failure, once there was one.
+	keychainDown error
+}
+
+// later counts a problem and prints it after the report.
+func (st *status) later(loginFixes bool, f func()) {
+	st.probs.add(loginFixes)
+	st.report = append(st.report, f)
+}
+
+// profile prints where the profile comes from, its Gateway and its auth.
+func (st *status) profile() {
+	p, w := st.p, st.w
+	from := "flags only, no config file"
+	switch {
+	case p.InFile:
+		from = p.ConfigPath
+	case p.ConfigPath != "":
+		from = "flags only; not in " + p.ConfigPath
+	}
+	writef(w, "Profile:  %s (%s)\n", p.Name, from)
+	gw := p.GatewayURL
+	if gw == "" {
+		gw = "not set"
+		st.later(false, func() { _ = fail(st.e, p.RequireGateway()) })
+	}
+	writef(w, "Gateway:  %s\n", gw)
+	writef(w, "Auth:     %s\n", methodOf(p).describe(p))
+}
+
+// secrets prints, for every secret the profile needs, whether it is stored
+// and where. It reports whether the Gateway credential is.
+func (st *status) secrets(ctx context.Context) (credStored bool) {
+	needed := neededSecrets(st.p)
+	if len(needed) == 0 {
+		writef(st.w, "Secrets:  none used by this profile\n")
+		return false
+	}
+	writef(st.w, "Secrets:\n")
+	tw := tabwriter.NewWriter(st.w, 0, 0, 2, ' ', 0)
+	for _, s := range needed {
+		state := st.secret(ctx, s)
+		if s.cred != nil && strings.HasPrefix(state, "stored") {
+			credStored = true
+		}
+		role := s.role
+		if s.cred != nil {
+			role = "Gateway credential"
+		}
+		writef(tw, "    %s\t%s\t%s\n", s.name, state, role)
+	}
+	tw.Flush()
+	return credStored
+}
+
+// secret looks one secret up and says what became of it.
+func (st *status) secret(ctx context.Context, s neededSecret) string {
+	if st.keychainDown != nil && strings.TrimSpace(st.e.getenv(tokenstore.EnvVar(s.name))) == "" {
+		// One keychain failure (often a timeout) is enough: do not wait
+		// for it again for every secret.
+		return "not checked (keychain unavailable)"
+	}
+	v, src, err := st.store.Lookup(ctx, st.p.Name, s.name)
+	switch {
+	case err == nil:
+		return fmt.Sprintf("stored in %s, %d bytes", src, len(v))
+	case errors.Is(err, tokenstore.ErrNotFound):
+		st.later(true, func() { reportMissing(st.e, st.p, s) })
+		return "missing"
+	}
+	st.keychainDown = err
+	st.later(false, func() { _ = fail(st.e, keychainError(err)) })
+	return "unknown: keychain error"
+}
+
+// gatewayLogin prints whether the Gateway login works: unless offline, a
+// stored credential is checked by getting an access token.
+func (st *status) gatewayLogin(ctx context.Context, credStored, offline bool) {
+	w, p := st.w, st.p
+	switch {
+	case credentialOf(p) == nil:
+		writef(w, "Gateway login: not needed (auth type %s)\n", p.Auth.Type)
+		return
+	case !credStored && st.keychainDown != nil:
+		writef(w, "Gateway login: unknown (keychain error)\n")
+		return
+	case !credStored:
+		writef(w, "Gateway login: needed\n")
+		return
+	case offline:
+		writef(w, "Gateway login: credential stored, not checked (--offline)\n")
+		return
+	}
+	client, err := httpClient(p)
 	if err == nil {
-		var tokenURL string
 		cctx, cancel := context.WithTimeout(ctx, statusCheckTimeout)
 		defer cancel()
-		tokenURL, err = p.tokenURLFor(cctx, client)
-		if err == nil {
-			t, ferr := p.newGatewayAuth(tokenURL, store, client).Token(cctx)
-			if ferr == nil {
-				writef(w, "Gateway login: ok, access token valid until %s\n", describeExpiry(t.Expiry))
-				return
-			}
-			err = ferr
+		var t *oauth2.Token
+		if t, err = methodOf(p).token(cctx, p, st.store, client); err == nil {
+			writef(w, "Gateway login: ok, access token valid until %s\n", describeExpiry(t.Expiry))
+			return
 		}
 	}
-	switch {
-	case errors.Is(err, tokenstore.ErrLoginNeeded):
+	if errors.Is(err, tokenstore.ErrLoginNeeded) {
 		writef(w, "Gateway login: rejected by the token endpoint\n")
-		probs.login++
-		later(func() {
-			errorf(e, "the stored Gateway credential of profile %q was rejected (expired or revoked)", p.name)
-			hintf(e, "run %q", exactCommand(p, pf, "login", ""))
+		st.later(true, func() {
+			errorf(st.e, "the stored Gateway credential of profile %q was rejected (expired or revoked)", p.Name)
+			hintf(st.e, "run %q", p.Command("login", ""))
 		})
-	default:
-		writef(w, "Gateway login: could not check\n")
-		probs.other++
-		later(func() { _ = fail(e, keychainError(err)) })
+		return
 	}
+	writef(w, "Gateway login: could not check\n")
+	st.later(false, func() { _ = fail(st.e, keychainError(err)) })
 }
 
 // reportMissing prints the error and the exact command for a missing secret.
-func reportMissing(e *env, p *profile, pf *profileFlags, name string) {
-	switch name {
-	case clientSecretName:
-		errorf(e, "no Gateway client secret stored for profile %q", p.name)
-	case refreshTokenName:
-		errorf(e, "not logged in to the Gateway with profile %q (no refresh token stored)", p.name)
-	default:
-		errorf(e, "no token stored for %q (profile %q)", name, p.name)
+func reportMissing(e *env, p *profile.Profile, s neededSecret) {
+	if s.cred != nil {
+		errorf(e, s.cred.missing, p.Name)
+	} else {
+		errorf(e, "no token stored for %q (profile %q)", s.name, p.Name)
 	}
-	arg := name
-	if name == clientSecretName || name == refreshTokenName {
-		arg = ""
+	for _, h := range loginHints(p, s) {
+		hintf(e, "%s", h)
 	}
-	hintf(e, "run %q", exactCommand(p, pf, "login", arg))
-	if name != refreshTokenName {
-		hintf(e, "or set %s in the environment (CI, containers)", tokenstore.EnvVar(name))
-	}
-}
-
-// injectArgs lists the tool arguments that secret fills, for status.
-func (p *profile) injectArgs(secret string) string {
-	var out string
-	for _, r := range p.inject {
-		if r.secret != secret {
-			continue
-		}
-		if out != "" {
-			out += ", "
-		}
-		out += r.argument
-	}
-	return out
 }

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -45,26 +43,16 @@ Examples:
     agw-proxy 1.2.3 (commit abc1234, committed 2026-11-25T09:58:00Z, go1.26.8, darwin/arm64)
 `
 
-func runVersion(_ context.Context, e *env, args []string) int {
+func runVersion(_ context.Context, e *env, args []string) error {
 	fs := pflag.NewFlagSet("version", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Fprint(e.stdout, versionUsage)
-			return exitOK
-		}
-		errorf(e, "version: %v", err)
-		hintf(e, `run "agw-proxy version --help" for usage`)
-		return exitUsage
+	if done, err := parseFlags(e, fs, versionUsage, args); done {
+		return err
 	}
 	if fs.NArg() > 0 {
-		errorf(e, "version: unexpected argument %q", fs.Arg(0))
-		hintf(e, `"agw-proxy version" takes no arguments`)
-		return exitUsage
+		return usageError(withHints(fmt.Errorf("version: unexpected argument %q", fs.Arg(0)), `"agw-proxy version" takes no arguments`))
 	}
 	fmt.Fprintln(e.stdout, currentBuild())
-	return exitOK
+	return nil
 }
 
 // buildDetails describes the running binary. Empty fields are unknown.

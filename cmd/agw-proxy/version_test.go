@@ -119,7 +119,7 @@ func stampVersionForTest(t *testing.T, v, c, d string, bi *debug.BuildInfo) {
 func runForVersionTest(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+	e := &env{testKeychain: testStore, stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
 	code = run(context.Background(), args, e)
 	return code, out.String(), errb.String()
 }

@@ -3,6 +3,8 @@
 // misses.
 package textdist
 
+import "strings"
+
 // Levenshtein is the edit distance between a and b, in bytes: the number of
 // single-byte insertions, deletions and substitutions that turn a into b.
 func Levenshtein(a, b string) int {
@@ -23,4 +25,21 @@ func Levenshtein(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// Nearest returns the option closest to word (ignoring case) when it is
+// close enough to be a likely typo, else "".
+func Nearest(word string, options []string) string {
+	best, bestDist := "", 0
+	w := strings.ToLower(word)
+	for _, o := range options {
+		dist := Levenshtein(w, strings.ToLower(o))
+		if best == "" || dist < bestDist {
+			best, bestDist = o, dist
+		}
+	}
+	if best == "" || bestDist > max(2, len(word)/4) || bestDist >= len(word) {
+		return ""
+	}
+	return best
 }

@@ -1,4 +1,4 @@
-package main
+package profile
 
 // The config file. It is read with goccy/go-yaml's parser and walked by hand
 // rather than decoded into structs: that way every value keeps the
@@ -21,12 +21,15 @@ import (
 	"github.com/goccy/go-yaml/token"
 )
 
-// configFile is a parsed config file.
-type configFile struct {
+// File is a parsed config file.
+type File struct {
 	path     string
-	profiles map[string]*profile // partially filled: only what the file sets
+	profiles map[string]*Profile // partially filled: only what the file sets
 	names    []string            // profile names in file order
 }
+
+// Names returns the names of the file's profiles, in file order.
+func (f *File) Names() []string { return f.names }
 
 // The keys the file accepts at each level, in the order help and hints list them.
 var (
@@ -37,16 +40,16 @@ var (
 	timeoutsKeys = []string{"call", "connect"}
 )
 
-// configError is a problem in the configuration, located at a file position
+// Error is a problem in the configuration, located at a file position
 // ("config.yaml:7:5") or a flag ("--gateway-url").
-type configError struct {
+type Error struct {
 	at    string // file:line:col, a flag name, or a file path alone
 	key   string // config key, e.g. "auth.token_url"; empty when at says it all
 	msg   string
 	hints []string
 }
 
-func (e *configError) Error() string {
+func (e *Error) Error() string {
 	var b strings.Builder
 	if e.at != "" {
 		b.WriteString(e.at)
@@ -62,17 +65,17 @@ func (e *configError) Error() string {
 }
 
 // Hints returns advice printed after the error.
-func (e *configError) Hints() []string { return e.hints }
+func (e *Error) Hints() []string { return e.hints }
 
-// loadConfig reads and parses the config file at path. The error wraps
+// Load reads and parses the config file at path. The error wraps
 // fs.ErrNotExist when the file is missing; other errors list every problem
 // found (errors.Join of *configError), each with its file:line:col.
-func loadConfig(path string) (*configFile, error) {
+func Load(path string) (*File, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config file %s: %w", path, unwrapPathError(err))
 	}
-	return parseConfig(path, data)
+	return Parse(path, data)
 }
 
 // unwrapPathError drops the *fs.PathError layer, whose text repeats the path.
@@ -84,10 +87,10 @@ func unwrapPathError(err error) error {
 	return err
 }
 
-// parseConfig parses the contents of a config file; path is used in messages
+// Parse parses the contents of a config file; path is used in messages
 // and to resolve relative file names in it.
-func parseConfig(path string, data []byte) (*configFile, error) {
-	cfg := &configFile{path: path, profiles: map[string]*profile{}}
+func Parse(path string, data []byte) (*File, error) {
+	cfg := &File{path: path, profiles: map[string]*Profile{}}
 	f, err := parser.ParseBytes(data, 0)
 	if err != nil {
 		msg := err.Error()
@@ -97,7 +100,7 @@ func parseConfig(path string, data []byte) (*configFile, error) {
 			msg = ye.GetMessage()
 			at = position(path, ye.GetToken())
 		}
-		return nil, &configError{at: at, msg: "invalid YAML: " + msg}
+		return nil, &Error{at: at, msg: "invalid YAML: " + msg}
 	}
 	d := &configDecoder{path: path, anchors: map[string]ast.Node{}}
 	d.collectAnchors(f)
@@ -107,7 +110,7 @@ func parseConfig(path string, data []byte) (*configFile, error) {
 			continue
 		}
 		if body != nil {
-			return nil, &configError{at: d.pos(doc.Body), msg: "more than one YAML document; a config file holds one"}
+			return nil, &Error{at: d.pos(doc.Body), msg: "more than one YAML document; a config file holds one"}
 		}
 		body = doc.Body
 	}
@@ -128,7 +131,7 @@ type configDecoder struct {
 }
 
 func (d *configDecoder) errorf(n ast.Node, key string, hints []string, format string, a ...any) {
-	d.errs = append(d.errs, &configError{at: d.pos(n), key: key, msg: fmt.Sprintf(format, a...), hints: hints})
+	d.errs = append(d.errs, &Error{at: d.pos(n), key: key, msg: fmt.Sprintf(format, a...), hints: hints})
 }
 
 func (d *configDecoder) pos(n ast.Node) string {
@@ -269,7 +272,7 @@ func (d *configDecoder) scalar(n ast.Node) (string, bool) {
 }
 
 // str decodes a string value and records where it was set.
-func (d *configDecoder) str(p *profile, key string, n ast.Node, dst *string) {
+func (d *configDecoder) str(p *Profile, key string, n ast.Node, dst *string) {
 	s, ok := d.scalar(n)
 	if !ok {
 		d.errorf(n, key, nil, "must be a single value")
@@ -280,7 +283,7 @@ func (d *configDecoder) str(p *profile, key string, n ast.Node, dst *string) {
 }
 
 // list decodes a list of strings; a single value is a list of one.
-func (d *configDecoder) list(p *profile, key string, n ast.Node, dst *[]string) {
+func (d *configDecoder) list(p *Profile, key string, n ast.Node, dst *[]string) {
 	p.where[key] = d.pos(n)
 	if seq, ok := d.resolve(n).(*ast.SequenceNode); ok {
 		out := []string{}
@@ -308,7 +311,7 @@ func (d *configDecoder) list(p *profile, key string, n ast.Node, dst *[]string) 
 }
 
 // duration decodes a Go duration ("300s", "5m").
-func (d *configDecoder) duration(p *profile, key string, n ast.Node, dst *time.Duration) {
+func (d *configDecoder) duration(p *Profile, key string, n ast.Node, dst *time.Duration) {
 	s, ok := d.scalar(n)
 	if !ok {
 		d.errorf(n, key, nil, "must be a duration such as 30s or 5m")
@@ -329,7 +332,7 @@ func (d *configDecoder) duration(p *profile, key string, n ast.Node, dst *time.D
 
 // unknown reports an unknown key with the nearest valid one as a hint.
 func (d *configDecoder) unknown(e entry, where string, valid []string) {
-	d.errs = append(d.errs, &configError{
+	d.errs = append(d.errs, &Error{
 		at:    d.pos(e.key),
 		msg:   fmt.Sprintf("unknown key %q %s", e.name, where),
 		hints: unknownKeyHints(e.name, valid),
@@ -361,7 +364,7 @@ func unknownKeyHints(name string, valid []string) []string {
 			`secrets never go in the config file: store them with "agw-proxy login" (or "agw-proxy login NAME"), or set AGW_PROXY_CLIENT_SECRET / AGW_PROXY_SECRET_<NAME>`,
 		}
 	}
-	if s := nearest(name, valid); s != "" {
+	if s := textdist.Nearest(name, valid); s != "" {
 		return []string{fmt.Sprintf("did you mean %q?", s)}
 	}
 	for _, full := range allKeys {
@@ -369,7 +372,7 @@ func unknownKeyHints(name string, valid []string) []string {
 		if !nested {
 			last = parent
 		}
-		if nearest(name, []string{last}) == "" {
+		if textdist.Nearest(name, []string{last}) == "" {
 			continue
 		}
 		where := "directly in the profile"
@@ -385,7 +388,7 @@ func unknownKeyHints(name string, valid []string) []string {
 }
 
 // top decodes the whole document.
-func (d *configDecoder) top(n ast.Node, cfg *configFile) {
+func (d *configDecoder) top(n ast.Node, cfg *File) {
 	entries, ok := d.mapping(n, "")
 	if !ok {
 		return
@@ -401,12 +404,12 @@ func (d *configDecoder) top(n ast.Node, cfg *configFile) {
 			if slices.Contains(profileKeys, e.name) || slices.Contains(allKeys, e.name) {
 				hints = []string{fmt.Sprintf("settings go under a profile, e.g. profiles: default: %s: ...", e.name)}
 			}
-			d.errs = append(d.errs, &configError{at: d.pos(e.key), msg: fmt.Sprintf("unknown key %q at the top level", e.name), hints: hints})
+			d.errs = append(d.errs, &Error{at: d.pos(e.key), msg: fmt.Sprintf("unknown key %q at the top level", e.name), hints: hints})
 		}
 	}
 }
 
-func (d *configDecoder) profiles(n ast.Node, cfg *configFile) {
+func (d *configDecoder) profiles(n ast.Node, cfg *File) {
 	entries, ok := d.mapping(n, "profiles")
 	if !ok {
 		return
@@ -416,9 +419,9 @@ func (d *configDecoder) profiles(n ast.Node, cfg *configFile) {
 			d.errorf(e.key, "", nil, "profile name %q: %v", e.name, err)
 			continue
 		}
-		p := newProfile(e.name)
-		p.inFile = true
-		p.configPath = cfg.path
+		p := New(e.name)
+		p.InFile = true
+		p.ConfigPath = cfg.path
 		p.where[""] = d.pos(e.key)
 		d.profile(e.value, p)
 		cfg.profiles[e.name] = p
@@ -426,16 +429,16 @@ func (d *configDecoder) profiles(n ast.Node, cfg *configFile) {
 	}
 }
 
-func (d *configDecoder) profile(n ast.Node, p *profile) {
-	entries, ok := d.mapping(n, "profiles."+p.name)
+func (d *configDecoder) profile(n ast.Node, p *Profile) {
+	entries, ok := d.mapping(n, "profiles."+p.Name)
 	if !ok {
 		return
 	}
-	in := fmt.Sprintf("in profile %q", p.name)
+	in := fmt.Sprintf("in profile %q", p.Name)
 	for _, e := range entries {
 		switch e.name {
 		case "gateway_url":
-			d.str(p, "gateway_url", e.value, &p.gatewayURL)
+			d.str(p, "gateway_url", e.value, &p.GatewayURL)
 		case "auth":
 			d.auth(e.value, p)
 		case "inject":
@@ -443,9 +446,9 @@ func (d *configDecoder) profile(n ast.Node, p *profile) {
 		case "timeouts":
 			d.timeouts(e.value, p)
 		case "ca_file":
-			d.str(p, "ca_file", e.value, &p.caFile)
-			if p.caFile != "" {
-				p.caFile = resolvePath(filepath.Dir(p.configPath), p.caFile)
+			d.str(p, "ca_file", e.value, &p.CAFile)
+			if p.CAFile != "" {
+				p.CAFile = ResolvePath(filepath.Dir(p.ConfigPath), p.CAFile)
 			}
 		default:
 			d.unknown(e, in, profileKeys)
@@ -453,39 +456,39 @@ func (d *configDecoder) profile(n ast.Node, p *profile) {
 	}
 }
 
-func (d *configDecoder) auth(n ast.Node, p *profile) {
+func (d *configDecoder) auth(n ast.Node, p *Profile) {
 	entries, ok := d.mapping(n, "auth")
 	if !ok {
 		return
 	}
-	in := fmt.Sprintf("in auth of profile %q", p.name)
+	in := fmt.Sprintf("in auth of profile %q", p.Name)
 	for _, e := range entries {
-		a := &p.auth
+		a := &p.Auth
 		key := "auth." + e.name
 		switch e.name {
 		case "type":
-			d.str(p, key, e.value, &a.typ)
+			d.str(p, key, e.value, &a.Type)
 		case "discovery_url":
-			d.str(p, key, e.value, &a.discoveryURL)
+			d.str(p, key, e.value, &a.DiscoveryURL)
 		case "token_url":
-			d.str(p, key, e.value, &a.tokenURL)
+			d.str(p, key, e.value, &a.TokenURL)
 		case "authorize_url":
-			d.str(p, key, e.value, &a.authorizeURL)
+			d.str(p, key, e.value, &a.AuthorizeURL)
 		case "redirect_url":
-			d.str(p, key, e.value, &a.redirectURL)
+			d.str(p, key, e.value, &a.RedirectURL)
 		case "client_id":
-			d.str(p, key, e.value, &a.clientID)
+			d.str(p, key, e.value, &a.ClientID)
 		case "scopes":
-			d.list(p, key, e.value, &a.scopes)
+			d.list(p, key, e.value, &a.Scopes)
 		default:
 			d.unknown(e, in, authKeys)
 		}
 	}
 }
 
-func (d *configDecoder) inject(n ast.Node, p *profile) {
+func (d *configDecoder) inject(n ast.Node, p *Profile) {
 	p.where["inject"] = d.pos(n)
-	p.inject = []injectRule{}
+	p.Inject = []InjectRule{}
 	var items []ast.Node
 	switch v := d.resolve(n).(type) {
 	case *ast.SequenceNode:
@@ -502,49 +505,49 @@ func (d *configDecoder) inject(n ast.Node, p *profile) {
 		if !ok {
 			continue
 		}
-		r := injectRule{}
+		r := InjectRule{}
 		p.where[key] = d.pos(item)
-		in := fmt.Sprintf("in inject rule %d of profile %q", i+1, p.name)
+		in := fmt.Sprintf("in inject rule %d of profile %q", i+1, p.Name)
 		for _, e := range entries {
 			k := key + "." + e.name
 			switch e.name {
 			case "argument":
-				d.str(p, k, e.value, &r.argument)
+				d.str(p, k, e.value, &r.Argument)
 			case "secret":
-				d.str(p, k, e.value, &r.secret)
+				d.str(p, k, e.value, &r.Secret)
 			case "format":
-				d.str(p, k, e.value, &r.format)
+				d.str(p, k, e.value, &r.Format)
 			case "tools":
-				d.list(p, k, e.value, &r.tools)
+				d.list(p, k, e.value, &r.Tools)
 			default:
 				d.unknown(e, in, injectKeys)
 			}
 		}
-		p.inject = append(p.inject, r)
+		p.Inject = append(p.Inject, r)
 	}
 }
 
-func (d *configDecoder) timeouts(n ast.Node, p *profile) {
+func (d *configDecoder) timeouts(n ast.Node, p *Profile) {
 	entries, ok := d.mapping(n, "timeouts")
 	if !ok {
 		return
 	}
-	in := fmt.Sprintf("in timeouts of profile %q", p.name)
+	in := fmt.Sprintf("in timeouts of profile %q", p.Name)
 	for _, e := range entries {
 		switch e.name {
 		case "call":
-			d.duration(p, "timeouts.call", e.value, &p.callTimeout)
+			d.duration(p, "timeouts.call", e.value, &p.CallTimeout)
 		case "connect":
-			d.duration(p, "timeouts.connect", e.value, &p.connectTimeout)
+			d.duration(p, "timeouts.connect", e.value, &p.ConnectTimeout)
 		default:
 			d.unknown(e, in, timeoutsKeys)
 		}
 	}
 }
 
-// resolvePath makes a file name from the config file relative to the file's
+// ResolvePath makes a file name from the config file relative to the file's
 // directory, and expands a leading "~/".
-func resolvePath(dir, name string) string {
+func ResolvePath(dir, name string) string {
 	if rest, ok := strings.CutPrefix(name, "~/"); ok {
 		if home, err := os.UserHomeDir(); err == nil {
 			return filepath.Join(home, rest)
@@ -556,19 +559,3 @@ func resolvePath(dir, name string) string {
 	return filepath.Join(dir, name)
 }
 
-// nearest returns the option closest to word (ignoring case) when it is
-// close enough to be a likely typo, else "".
-func nearest(word string, options []string) string {
-	best, bestDist := "", 0
-	w := strings.ToLower(word)
-	for _, o := range options {
-		dist := textdist.Levenshtein(w, strings.ToLower(o))
-		if best == "" || dist < bestDist {
-			best, bestDist = o, dist
-		}
-	}
-	if best == "" || bestDist > max(2, len(word)/4) || bestDist >= len(word) {
-		return ""
-	}
-	return best
-}

@@ -1,4 +1,4 @@
-package main
+package profile
 
 import (
 	"errors"
@@ -13,11 +13,11 @@ import (
 
 // Environment variables that choose the config file and the profile.
 const (
-	envConfig  = "AGW_PROXY_CONFIG"
-	envProfile = "AGW_PROXY_PROFILE"
+	EnvConfig  = "AGW_PROXY_CONFIG"
+	EnvProfile = "AGW_PROXY_PROFILE"
 )
 
-// profileFlags are the flags that select and override a profile. serve,
+// Flags are the flags that select and override a profile. serve,
 // login, status, doctor and mcp-config all take them:
 //
 //	fs := pflag.NewFlagSet("status", pflag.ContinueOnError)
@@ -27,7 +27,7 @@ const (
 //	if err != nil { return fail(e, err) }
 //
 // profileFlagsUsage is the matching block of usage text.
-type profileFlags struct {
+type Flags struct {
 	fs *pflag.FlagSet
 
 	config, profile                     string
@@ -40,8 +40,8 @@ type profileFlags struct {
 	caFile                              string
 }
 
-// profileFlagsUsage documents addProfileFlags' flags, for a command's usage text.
-const profileFlagsUsage = `Profile options (override the config file):
+// FlagsUsage documents addProfileFlags' flags, for a command's usage text.
+const FlagsUsage = `Profile options (override the config file):
     --config FILE          Config file (default $AGW_PROXY_CONFIG, else
                            <user config dir>/agw-proxy/config.yaml)
     --profile NAME         Profile in the config file, also the keychain namespace
@@ -64,9 +64,9 @@ const profileFlagsUsage = `Profile options (override the config file):
     --ca-file FILE         Extra PEM CA certificates to trust for HTTPS
 `
 
-// addProfileFlags registers the profile flags on fs.
-func addProfileFlags(fs *pflag.FlagSet) *profileFlags {
-	f := &profileFlags{fs: fs}
+// AddFlags registers the profile flags on fs.
+func AddFlags(fs *pflag.FlagSet) *Flags {
+	f := &Flags{fs: fs}
 	fs.StringVar(&f.config, "config", "", "Config file")
 	fs.StringVar(&f.profile, "profile", "", "Profile name")
 	fs.StringVar(&f.gatewayURL, "gateway-url", "", "Gateway MCP endpoint")
@@ -86,9 +86,9 @@ func addProfileFlags(fs *pflag.FlagSet) *profileFlags {
 	return f
 }
 
-// args returns the profile flags that were set, as command-line arguments in
-// a fixed order (for mcp-config, which writes them into a client's args).
-func (f *profileFlags) args() []string {
+// Args returns the profile flags that were set, as command-line arguments in
+// a fixed order (for mcp-config, which writes them into a client's Args).
+func (f *Flags) Args() []string {
 	var out []string
 	for _, name := range []string{
 		"config", "profile", "gateway-url", "auth-type", "discovery-url", "token-url",
@@ -112,17 +112,25 @@ func (f *profileFlags) args() []string {
 
 // configPath returns the config file to read and whether the user named it
 // (a named file must exist; the default one may be missing).
-func (f *profileFlags) configPath(e *env) (path string, named bool, err error) {
+// Env is what resolving a profile reads outside the flags: the environment
+// and the user's config directory.
+type Env struct {
+	Getenv func(string) string
+	// ConfigDir is os.UserConfigDir unless a test replaces it.
+	ConfigDir func() (string, error)
+}
+
+func (f *Flags) configPath(e Env) (path string, named bool, err error) {
 	if f.fs.Changed("config") {
 		if f.config == "" {
-			return "", false, &configError{at: "--config", msg: "empty file name"}
+			return "", false, &Error{at: "--config", msg: "empty file name"}
 		}
 		return f.config, true, nil
 	}
-	if v := e.getenv(envConfig); v != "" {
+	if v := e.Getenv(EnvConfig); v != "" {
 		return v, true, nil
 	}
-	dir, err := e.configDir()
+	dir, err := e.ConfigDir()
 	if err != nil {
 		// No config dir (no $HOME): flags alone still make a profile.
 		return "", false, nil
@@ -130,33 +138,33 @@ func (f *profileFlags) configPath(e *env) (path string, named bool, err error) {
 	return filepath.Join(dir, "agw-proxy", "config.yaml"), false, nil
 }
 
-// resolve finds the config file and the profile, applies the flags that were
+// Resolve finds the config file and the profile, applies the flags that were
 // set, fills defaults and validates. Rules:
 //   - a config file named by --config or $AGW_PROXY_CONFIG must exist; the
 //     default one may be missing (flags alone make a complete profile);
 //   - a profile not in an existing file that defines profiles is an error
 //     listing them, unless --gateway-url is given: then the flags make the
 //     profile on their own and the name only namespaces the keychain entries.
-func (f *profileFlags) resolve(e *env) (*profile, error) {
+func (f *Flags) Resolve(e Env, types []AuthType) (*Profile, error) {
 	cfgPath, named, err := f.configPath(e)
 	if err != nil {
 		return nil, err
 	}
-	name, nameSet := defaultProfile, false
+	name, nameSet := DefaultName, false
 	nameAt := ""
 	switch {
 	case f.fs.Changed("profile"):
 		name, nameSet, nameAt = f.profile, true, "--profile"
-	case e.getenv(envProfile) != "":
-		name, nameSet, nameAt = e.getenv(envProfile), true, "$"+envProfile
+	case e.Getenv(EnvProfile) != "":
+		name, nameSet, nameAt = e.Getenv(EnvProfile), true, "$"+EnvProfile
 	}
 	if err := checkProfileName(name); err != nil {
-		return nil, &configError{at: nameAt, msg: fmt.Sprintf("profile name %q: %v", name, err)}
+		return nil, &Error{at: nameAt, msg: fmt.Sprintf("profile name %q: %v", name, err)}
 	}
 
-	var cfg *configFile
+	var cfg *File
 	if cfgPath != "" {
-		cfg, err = loadConfig(cfgPath)
+		cfg, err = Load(cfgPath)
 		switch {
 		case err == nil:
 		case errors.Is(err, fs.ErrNotExist) && !named:
@@ -164,89 +172,90 @@ func (f *profileFlags) resolve(e *env) (*profile, error) {
 		case errors.Is(err, fs.ErrNotExist):
 			src := "--config"
 			if !f.fs.Changed("config") {
-				src = "$" + envConfig
+				src = "$" + EnvConfig
 			}
-			return nil, &configError{msg: fmt.Sprintf("config file %s (from %s) does not exist", cfgPath, src),
+			return nil, &Error{msg: fmt.Sprintf("config file %s (from %s) does not exist", cfgPath, src),
 				hints: []string{"create it (see configs/config.yaml), or drop " + src + " to use flags alone"}}
 		default:
 			return nil, err
 		}
 	}
 
-	var p *profile
+	var p *Profile
 	if cfg != nil {
 		if fp, ok := cfg.profiles[name]; ok {
 			p = fp
 		} else if len(cfg.names) > 0 && !f.fs.Changed("gateway-url") {
-			return nil, &configError{at: nameAt, msg: fmt.Sprintf("no profile %q in %s", name, cfg.path), hints: []string{
+			return nil, &Error{at: nameAt, msg: fmt.Sprintf("no profile %q in %s", name, cfg.path), hints: []string{
 				fmt.Sprintf("profiles in the file: %s; choose one with --profile NAME", strings.Join(cfg.names, ", ")),
 			}}
 		}
 	}
 	if p == nil {
-		p = newProfile(name)
+		p = New(name)
 		if cfg != nil {
-			p.configPath = cfg.path
+			p.ConfigPath = cfg.path
 		}
 	}
-	p.nameSet = nameSet
-	p.configSet = named
+	p.NameSet = nameSet
+	p.ConfigSet = named
 	if err := f.apply(p); err != nil {
 		return nil, err
 	}
+	p.flagArgs = f.Args()
 	p.setDefaults()
-	if err := p.validate(); err != nil {
+	if err := p.validate(types); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
 // apply copies the flags that were set over the profile.
-func (f *profileFlags) apply(p *profile) error {
+func (f *Flags) apply(p *Profile) error {
 	str := func(flag, key string, val string, dst *string) {
 		if f.fs.Changed(flag) {
 			*dst = val
 			p.where[key] = "--" + flag
 		}
 	}
-	str("gateway-url", "gateway_url", f.gatewayURL, &p.gatewayURL)
-	str("auth-type", "auth.type", f.authType, &p.auth.typ)
-	str("discovery-url", "auth.discovery_url", f.discoveryURL, &p.auth.discoveryURL)
-	str("token-url", "auth.token_url", f.tokenURL, &p.auth.tokenURL)
-	str("authorize-url", "auth.authorize_url", f.authorizeURL, &p.auth.authorizeURL)
-	str("redirect-url", "auth.redirect_url", f.redirectURL, &p.auth.redirectURL)
-	str("client-id", "auth.client_id", f.clientID, &p.auth.clientID)
+	str("gateway-url", "gateway_url", f.gatewayURL, &p.GatewayURL)
+	str("auth-type", "auth.type", f.authType, &p.Auth.Type)
+	str("discovery-url", "auth.discovery_url", f.discoveryURL, &p.Auth.DiscoveryURL)
+	str("token-url", "auth.token_url", f.tokenURL, &p.Auth.TokenURL)
+	str("authorize-url", "auth.authorize_url", f.authorizeURL, &p.Auth.AuthorizeURL)
+	str("redirect-url", "auth.redirect_url", f.redirectURL, &p.Auth.RedirectURL)
+	str("client-id", "auth.client_id", f.clientID, &p.Auth.ClientID)
 	if f.fs.Changed("ca-file") {
-		p.caFile = resolvePath("", f.caFile)
+		p.CAFile = ResolvePath("", f.caFile)
 		p.where["ca_file"] = "--ca-file"
 	}
 	if f.fs.Changed("scope") {
 		// "a b" is two scopes, as in OAuth's space-separated scope parameter.
-		p.auth.scopes = []string{}
+		p.Auth.Scopes = []string{}
 		for _, s := range f.scopes {
-			p.auth.scopes = append(p.auth.scopes, strings.Fields(s)...)
+			p.Auth.Scopes = append(p.Auth.Scopes, strings.Fields(s)...)
 		}
 		p.where["auth.scopes"] = "--scope"
 	}
 	if f.fs.Changed("call-timeout") {
-		p.callTimeout = f.callTimeout
+		p.CallTimeout = f.callTimeout
 		p.where["timeouts.call"] = "--call-timeout"
 	}
 	if f.fs.Changed("connect-timeout") {
-		p.connectTimeout = f.connectTimeout
+		p.ConnectTimeout = f.connectTimeout
 		p.where["timeouts.connect"] = "--connect-timeout"
 	}
 
 	if !f.fs.Changed("inject") {
 		for _, flag := range []string{"inject-tools", "inject-format"} {
 			if f.fs.Changed(flag) {
-				return &configError{at: "--" + flag, msg: "applies only to rules given with --inject",
+				return &Error{at: "--" + flag, msg: "applies only to rules given with --inject",
 					hints: []string{"add --inject ARG=SECRET, e.g. --inject X-Asana-Token=asana"}}
 			}
 		}
 		return nil
 	}
-	p.inject = []injectRule{}
+	p.Inject = []InjectRule{}
 	for k := range p.where {
 		if strings.HasPrefix(k, "inject") {
 			delete(p.where, k)
@@ -256,7 +265,7 @@ func (f *profileFlags) apply(p *profile) error {
 		arg, secret, ok := strings.Cut(v, "=")
 		if !ok {
 			// Do not echo v: it might be a secret pasted by mistake.
-			return &configError{at: "--inject", msg: fmt.Sprintf("value %d is not ARG=SECRET", i+1),
+			return &Error{at: "--inject", msg: fmt.Sprintf("value %d is not ARG=SECRET", i+1),
 				hints: []string{"e.g. --inject X-Asana-Token=asana, where asana names a secret stored with \"agw-proxy login asana\""}}
 		}
 		key := fmt.Sprintf("inject[%d]", i)
@@ -269,11 +278,11 @@ func (f *profileFlags) apply(p *profile) error {
 		if f.fs.Changed("inject-format") {
 			p.where[key+".format"] = "--inject-format"
 		}
-		p.inject = append(p.inject, injectRule{
-			argument: arg,
-			secret:   secret,
-			format:   f.injectFormat,
-			tools:    f.injectTools,
+		p.Inject = append(p.Inject, InjectRule{
+			Argument: arg,
+			Secret:   secret,
+			Format:   f.injectFormat,
+			Tools:    f.injectTools,
 		})
 	}
 	return nil

@@ -1,0 +1,437 @@
+package profile
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/agw-proxy/agw-proxy/tokenstore"
+)
+
+// Auth types (auth.type, --auth-type).
+const (
+	AuthNone              = "none"
+	AuthClientCredentials = "client_credentials"
+	AuthAuthorizationCode = "authorization_code"
+)
+
+// An AuthType is one value of auth.type, as the profile model knows it: its
+// name and what it requires of a profile beyond the checks every profile
+// gets (URL syntax, scopes). The command's auth methods provide them.
+type AuthType struct {
+	Name string
+	// Check returns the problems of p for this type (*Error values, from
+	// p.Problem), or nil.
+	Check func(p *Profile) []error
+}
+
+// Defaults for a profile.
+const (
+	DefaultName        = "default"
+	DefaultFormat         = "Bearer {secret}"
+	DefaultCallTimeout    = 300 * time.Second
+	DefaultConnectTimeout = 30 * time.Second
+)
+
+// Reserved secret names: the Gateway's own credentials, stored by "agw-proxy
+// login" without a name.
+const (
+	clientSecretName = tokenstore.ClientSecretName
+	refreshTokenName = tokenstore.RefreshTokenName
+)
+
+// ReservedSecret reports whether name is one of the Gateway's own
+// credentials, which "agw-proxy login" stores without a name.
+func ReservedSecret(name string) bool { return name == clientSecretName || name == refreshTokenName }
+
+// Profile is one resolved Profile: the config file's entry (if any) with the
+// flags that were set applied over it, defaults filled in and validated.
+// Every subcommand that talks to the Gateway or the keychain works from one;
+// get it with addProfileFlags + (*profileFlags).resolve.
+type Profile struct {
+	Name       string
+	NameSet    bool   // chosen by --profile or $AGW_PROXY_PROFILE (not the default)
+	ConfigPath string // config file consulted; "" when none exists
+	ConfigSet  bool   // configPath came from --config or $AGW_PROXY_CONFIG
+	InFile     bool   // the profile is defined in the config file
+
+	GatewayURL     string
+	Auth           Auth
+	Inject         []InjectRule
+	CallTimeout    time.Duration
+	ConnectTimeout time.Duration
+	CAFile         string
+
+	// where says where each setting came from, by config key ("gateway_url",
+	// "auth.token_url", "inject[0].secret"): "file:line:col" or "--flag".
+	// The key "" is the profile itself.
+	where map[string]string
+	// flagArgs are the profile flags it was resolved with (Flags.Args).
+	flagArgs []string
+}
+
+// Auth is the auth: block of a profile.
+type Auth struct {
+	Type          string // the Name of an AuthType
+	DiscoveryURL string
+	TokenURL     string
+	AuthorizeURL string
+	RedirectURL  string
+	ClientID     string
+	Scopes       []string
+}
+
+// InjectRule is one inject: entry: fill argument with format applied to the
+// named secret, on tools matching any of the globs.
+type InjectRule struct {
+	Argument string
+	Secret   string
+	Format   string
+	Tools    []string
+}
+
+func New(name string) *Profile {
+	return &Profile{Name: name, where: map[string]string{}}
+}
+
+// SecretNames returns the names of the secrets the inject rules use, in order,
+// without repeats.
+func (p *Profile) SecretNames() []string {
+	var names []string
+	for _, r := range p.Inject {
+		if !slices.Contains(names, r.Secret) {
+			names = append(names, r.Secret)
+		}
+	}
+	return names
+}
+
+// Command is the exact command line to run for sub (login, logout, status)
+// with this profile, ready to copy into a terminal: "agw-proxy SUB [ARG]",
+// then --config and --profile when they differ from what a plain command in
+// the user's shell would pick, then the other profile flags the profile was
+// resolved with (a profile made of flags exists only in them), but not the
+// timeouts, which no other command needs.
+func (p *Profile) Command(sub, arg string) string {
+	parts := []string{"agw-proxy", sub}
+	if arg != "" {
+		parts = append(parts, ShellQuote(arg))
+	}
+	if p.ConfigSet && p.InFile {
+		parts = append(parts, "--config", ShellQuote(p.ConfigPath))
+	}
+	if p.Name != DefaultName || p.NameSet {
+		parts = append(parts, "--profile", ShellQuote(p.Name))
+	}
+	for i := 0; i+1 < len(p.flagArgs); i += 2 {
+		switch p.flagArgs[i] {
+		case "--config", "--profile", "--call-timeout", "--connect-timeout":
+			continue
+		}
+		parts = append(parts, p.flagArgs[i], ShellQuote(p.flagArgs[i+1]))
+	}
+	return strings.Join(parts, " ")
+}
+
+// At returns where the setting key was set ("config.yaml:7:5", "--token-url"),
+// or "" when it was not.
+func (p *Profile) At(key string) string { return p.where[key] }
+
+// Origin says where a setting came from, for messages: "config.yaml:7:5",
+// "--token-url", or "not set".
+func (p *Profile) Origin(key string) string {
+	if at := p.where[key]; at != "" {
+		return at
+	}
+	return "not set"
+}
+
+// FieldKey returns the config key of an inject rule's field
+// ("inject[0].tools"), or the rule's own key when the field's position is not
+// known.
+func (p *Profile) FieldKey(rule, field string) string {
+	if _, ok := p.where[rule+"."+field]; ok {
+		return rule + "." + field
+	}
+	return rule
+}
+
+// ShellQuote quotes s for a POSIX shell when it needs it.
+func ShellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@%+,", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// setDefaults fills what neither the file nor the flags set.
+func (p *Profile) setDefaults() {
+	if p.Auth.Type == "" {
+		p.Auth.Type = AuthNone
+		if p.Auth.TokenURL != "" || p.Auth.DiscoveryURL != "" {
+			p.Auth.Type = AuthClientCredentials
+		}
+		p.where["auth.type"] = p.where[""]
+	}
+	for i := range p.Inject {
+		if p.Inject[i].Format == "" {
+			p.Inject[i].Format = DefaultFormat
+		}
+	}
+	if p.CallTimeout == 0 && p.where["timeouts.call"] == "" {
+		p.CallTimeout = DefaultCallTimeout
+	}
+	if p.ConnectTimeout == 0 && p.where["timeouts.connect"] == "" {
+		p.ConnectTimeout = DefaultConnectTimeout
+	}
+}
+
+// Problem returns a configError for the setting key, located where it was set.
+func (p *Profile) Problem(key string, hints []string, format string, a ...any) *Error {
+	at := p.where[key]
+	if at == "" && strings.HasPrefix(key, "auth.") {
+		// A missing auth setting is needed because of the auth type.
+		at = p.where["auth.type"]
+	}
+	if at == "" {
+		// Not set anywhere: point at the profile (or at nothing for flags only).
+		at = p.where[""]
+	}
+	return &Error{at: at, key: key, msg: fmt.Sprintf(format, a...), hints: hints}
+}
+
+// validate checks every setting and returns all problems at once
+// (errors.Join of *configError). A missing gateway URL is not a problem
+// here: login and logout work without one; see requireGateway.
+func (p *Profile) validate(types []AuthType) error {
+	var errs []error
+	add := func(err *Error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if p.GatewayURL != "" {
+		add(p.CheckURL("gateway_url", p.GatewayURL, false))
+	}
+
+	a := p.Auth
+	t := findAuthType(types, a.Type)
+	if t == nil {
+		var names []string
+		for _, t := range types {
+			names = append(names, t.Name)
+		}
+		add(p.Problem("auth.type", []string{"valid types: " + strings.Join(names, ", ")}, "unknown auth type %q", a.Type))
+	}
+	for _, u := range []struct{ key, val string }{
+		{"auth.discovery_url", a.DiscoveryURL},
+		{"auth.token_url", a.TokenURL},
+		{"auth.authorize_url", a.AuthorizeURL},
+	} {
+		if u.val != "" && a.Type != AuthNone {
+			add(p.CheckURL(u.key, u.val, false))
+		}
+	}
+	if t != nil && t.Check != nil {
+		errs = append(errs, t.Check(p)...)
+	}
+	for i, s := range a.Scopes {
+		if s == "" || strings.ContainsAny(s, " \t\r\n\"\\") {
+			add(p.Problem("auth.scopes", nil, "scope %d %q is not a valid OAuth scope", i+1, s))
+		}
+	}
+
+	type pair struct{ arg, glob string }
+	seen := map[pair]int{}
+	for i, r := range p.Inject {
+		key := fmt.Sprintf("inject[%d]", i)
+		at := func(field string) string {
+			if _, ok := p.where[key+"."+field]; ok {
+				return key + "." + field
+			}
+			return key
+		}
+		if r.Argument == "" {
+			add(p.Problem(at("argument"), nil, "inject rule %d needs an argument (the tool argument to fill, e.g. X-Asana-Token)", i+1))
+		} else if strings.TrimSpace(r.Argument) != r.Argument {
+			add(p.Problem(at("argument"), nil, "argument %q has surrounding spaces", r.Argument))
+		}
+		switch {
+		case r.Secret == "":
+			add(p.Problem(at("secret"), nil, "inject rule %d needs a secret name (e.g. asana)", i+1))
+		case !ValidSecretName(r.Secret):
+			// Never echo it: a user may have pasted the secret itself here.
+			add(p.Problem(at("secret"), []string{
+				`a secret is referred to by a name such as "asana"; store its value with "agw-proxy login NAME"`,
+			}, "secret name must use only lowercase letters, digits, '-' and '_' (at most 64)"))
+		case ReservedSecret(r.Secret):
+			add(p.Problem(at("secret"), []string{"pick another name, e.g. asana"},
+				"secret name %q is reserved for the Gateway's own credentials", r.Secret))
+		}
+		if !strings.Contains(r.Format, "{secret}") {
+			add(p.Problem(at("format"), []string{`the default is "Bearer {secret}"; use "{secret}" for a raw key`},
+				"format must contain {secret}"))
+		}
+		if len(r.Tools) == 0 {
+			add(p.Problem(at("tools"), []string{
+				`tools is required so a secret only reaches the targets you name, e.g. tools: ["AgentCoreGwyAPIGatewayTarget___*"]` +
+					" (with flags: --inject-tools GLOB)",
+			}, "inject rule %d needs tools: globs over Gateway tool names", i+1))
+		}
+		for _, g := range r.Tools {
+			if _, err := path.Match(g, ""); err != nil || g == "" {
+				add(p.Problem(at("tools"), []string{"globs use * ? and [...], e.g. Target___*"}, "invalid tool glob %q", g))
+				continue
+			}
+			k := pair{r.Argument, g}
+			if j, dup := seen[k]; dup {
+				add(p.Problem(at("tools"), nil, "argument %s for tools %q is already filled by inject rule %d", r.Argument, g, j+1))
+			}
+			seen[k] = i
+		}
+	}
+
+	if p.CallTimeout <= 0 {
+		add(p.Problem("timeouts.call", nil, "must be positive, got %v", p.CallTimeout))
+	}
+	if p.ConnectTimeout <= 0 {
+		add(p.Problem("timeouts.connect", nil, "must be positive, got %v", p.ConnectTimeout))
+	}
+	return errors.Join(errs...)
+}
+
+// MissingHints tells where to set a missing setting.
+func (p *Profile) MissingHints(key, flag string) []string {
+	if p.InFile {
+		return []string{fmt.Sprintf("set %s in profile %q of %s, or pass %s", key, p.Name, p.ConfigPath, flag)}
+	}
+	return []string{"pass " + flag}
+}
+
+// RequireGateway reports a missing gateway URL, for the commands that need one.
+func (p *Profile) RequireGateway() error {
+	if p.GatewayURL != "" {
+		return nil
+	}
+	hint := "pass --gateway-url URL (the Gateway's MCP endpoint, https://....gateway.bedrock-agentcore.REGION.amazonaws.com/mcp)"
+	switch {
+	case p.InFile:
+		hint = fmt.Sprintf("set gateway_url in profile %q of %s, or pass --gateway-url URL", p.Name, p.ConfigPath)
+	case p.ConfigPath == "":
+		hint += ", or create a config file (see configs/config.yaml)"
+	}
+	return &Error{at: p.where[""], msg: fmt.Sprintf("no gateway URL for profile %q", p.Name), hints: []string{hint}}
+}
+
+// ValidSecretName reports whether name can name a secret: it becomes part of
+// a keychain entry and of an environment variable name.
+func ValidSecretName(name string) bool {
+	return validName(name, func(r byte) bool { return r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' })
+}
+
+// checkProfileName: a profile name prefixes keychain entries ("work:asana"),
+// so it cannot hold a ':' (or anything a shell or a keychain UI mangles).
+func checkProfileName(name string) error {
+	ok := validName(name, func(r byte) bool {
+		return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.'
+	})
+	if !ok {
+		return errors.New("use letters, digits, '.', '-' and '_' (at most 64)")
+	}
+	return nil
+}
+
+// validName reports whether name is 1 to 64 bytes of allowed characters,
+// starting with a letter or digit. (Not a regexp: compiling one at init
+// would cost every start of the binary.)
+func validName(name string, allowed func(byte) bool) bool {
+	if name == "" || len(name) > 64 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !allowed(c) || i == 0 && (c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// CheckURL validates a URL setting: absolute, with a host, and https:// unless
+// the host is loopback (the emulator, a local tunnel). A redirect URL is the
+// proxy's own listener: http:// on a loopback host.
+func (p *Profile) CheckURL(key, raw string, redirect bool) *Error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.Scheme == "" {
+		return p.Problem(key, nil, "%q is not an absolute URL", raw)
+	}
+	if u.User != nil {
+		return p.Problem(key, nil, "URL must not carry user info")
+	}
+	if redirect {
+		if u.Scheme != "http" || !IsLoopback(u.Hostname()) {
+			return p.Problem(key, []string{"use the local callback registered on the app client, e.g. http://localhost:8501/"},
+				"redirect URL must be http:// on localhost or a loopback address (agw-proxy listens there)")
+		}
+		return nil
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !IsLoopback(u.Hostname()) {
+			return p.Problem(key, []string{"http:// is allowed only for loopback hosts (localhost, 127.0.0.0/8, ::1)"},
+				"must use https://")
+		}
+	default:
+		return p.Problem(key, nil, "unsupported URL scheme %q: use https://", u.Scheme)
+	}
+	return nil
+}
+
+// IsLoopback reports whether host is localhost, in 127.0.0.0/8, or ::1.
+func IsLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// ConfigPathOr is the config file the profile was read from, else fallback.
+func (p *Profile) ConfigPathOr(fallback string) string {
+	if p.ConfigPath != "" {
+		return p.ConfigPath
+	}
+	return fallback
+}
+
+func findAuthType(types []AuthType, name string) *AuthType {
+	for i := range types {
+		if types[i].Name == name {
+			return &types[i]
+		}
+	}
+	return nil
+}
+
+// InjectArgs lists the tool arguments that secret fills, for messages ("X-Asana-Token, X-Other").
+func (p *Profile) InjectArgs(secret string) string {
+	var out string
+	for _, r := range p.Inject {
+		if r.Secret != secret {
+			continue
+		}
+		if out != "" {
+			out += ", "
+		}
+		out += r.Argument
+	}
+	return out
+}

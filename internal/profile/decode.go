@@ -558,4 +558,3 @@ func ResolvePath(dir, name string) string {
 	}
 	return filepath.Join(dir, name)
 }
-

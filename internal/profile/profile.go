@@ -32,7 +32,7 @@ type AuthType struct {
 
 // Defaults for a profile.
 const (
-	DefaultName        = "default"
+	DefaultName           = "default"
 	DefaultFormat         = "Bearer {secret}"
 	DefaultCallTimeout    = 300 * time.Second
 	DefaultConnectTimeout = 30 * time.Second
@@ -77,7 +77,7 @@ type Profile struct {
 
 // Auth is the auth: block of a profile.
 type Auth struct {
-	Type          string // the Name of an AuthType
+	Type         string // the Name of an AuthType
 	DiscoveryURL string
 	TokenURL     string
 	AuthorizeURL string

@@ -248,6 +248,27 @@ func (p *Profile) validate(types []AuthType) error {
 		}
 	}
 
+	errs = append(errs, p.validateInject()...)
+
+	if p.CallTimeout <= 0 {
+		add(p.Problem("timeouts.call", nil, "must be positive, got %v", p.CallTimeout))
+	}
+	if p.ConnectTimeout <= 0 {
+		add(p.Problem("timeouts.connect", nil, "must be positive, got %v", p.ConnectTimeout))
+	}
+	return errors.Join(errs...)
+}
+
+// validateInject checks the inject rules: each names an argument, a secret
+// by a valid name and tool globs, and no argument is filled twice for the
+// same glob.
+func (p *Profile) validateInject() []error {
+	var errs []error
+	add := func(err *Error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
 	type pair struct{ arg, glob string }
 	seen := map[pair]int{}
 	for i, r := range p.Inject {
@@ -298,13 +319,7 @@ func (p *Profile) validate(types []AuthType) error {
 		}
 	}
 
-	if p.CallTimeout <= 0 {
-		add(p.Problem("timeouts.call", nil, "must be positive, got %v", p.CallTimeout))
-	}
-	if p.ConnectTimeout <= 0 {
-		add(p.Problem("timeouts.connect", nil, "must be positive, got %v", p.ConnectTimeout))
-	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // MissingHints tells where to set a missing setting.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/auth"
@@ -35,8 +36,14 @@ func (noAuth) login(_ context.Context, _ *env, p *profile.Profile, _ bool) error
 	if names := p.SecretNames(); len(names) > 0 {
 		hint = fmt.Sprintf("to store a secret for an inject rule, run %q", p.Command("login", names[0]))
 	}
+	var withLogin []string
+	for _, m := range authMethods {
+		if m.credential() != nil {
+			withLogin = append(withLogin, m.name())
+		}
+	}
 	return withHints(fmt.Errorf("profile %q has auth type none: there is no Gateway login", p.Name), hint,
-		"for a Gateway login set auth.type (or --auth-type) to client_credentials or authorization_code")
+		"for a Gateway login set auth.type (or --auth-type) to "+strings.Join(withLogin, " or "))
 }
 
 func (noAuth) doctor(_ context.Context, d *doctor, _ *profile.Profile, _ *http.Client, _ bool) (auth.OAuthHandler, time.Time, bool) {

@@ -82,6 +82,28 @@ func TestWrapOption(t *testing.T) {
 	}
 }
 
+// TestMCPConfigPrintEscapes: the printed entry is safe on a terminal: a
+// character a terminal acts on (here a bidi override in the name) is a JSON
+// escape, so the output is the same JSON and shows what it holds.
+func TestMCPConfigPrintEscapes(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	home := t.TempDir()
+	e := &env{stdout: &stdout, stderr: &stderr,
+		getenv:        func(k string) string { return map[string]string{"HOME": home}[k] },
+		userConfigDir: func() (string, error) { return home, nil }}
+	args := []string{"--client", "cursor", "--gateway-url", "https://gw.example.com/mcp", "--name", "a\u202eb"}
+	if code := runMCPConfig(t.Context(), e, args); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if out := stdout.String(); strings.Contains(out, "\u202e") || !strings.Contains(out, "\n    \"a\\u202eb\": {\n") {
+		t.Errorf("stdout:\n%s", out)
+	}
+	var v map[string]map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &v); err != nil || v["mcpServers"]["a\u202eb"] == nil {
+		t.Errorf("the printed JSON does not hold the name: %v, %v", v, err)
+	}
+}
+
 // exampleArgs are the profile options of the examples in configs/clients.
 var exampleArgs = []string{
 	"--gateway-url", "https://GATEWAY_ID.gateway.bedrock-agentcore.us-east-1.amazonaws.com/mcp",

@@ -1,0 +1,221 @@
+package clients
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// Action says what Install did to the file.
+type Action string
+
+const (
+	Created   Action = "created"   // the file did not exist
+	Added     Action = "added"     // the entry is new in the file
+	Updated   Action = "updated"   // an entry of the same name was replaced (force)
+	Unchanged Action = "unchanged" // the entry was already there: nothing written
+)
+
+// Result says what Install did, and to which file.
+type Result struct {
+	Path   string // the file written: a symlink's target
+	Action Action
+}
+
+// A FileError is a client's file that Install cannot change safely: it does
+// not parse (Err is then a *SyntaxError), or holds the wrong shape. The file
+// is left untouched.
+type FileError struct {
+	Path string
+	Err  error
+}
+
+func (e *FileError) Error() string {
+	var se *SyntaxError
+	if errors.As(e.Err, &se) && se.Line > 0 {
+		return e.Path + ":" + e.Err.Error()
+	}
+	return e.Path + ": " + e.Err.Error()
+}
+
+func (e *FileError) Unwrap() error { return e.Err }
+
+// An ExistsError is an entry of the same name that runs something else,
+// which Install leaves alone unless forced. The file is left untouched.
+type ExistsError struct {
+	Path, Name string
+	// Runs says what the entry does: `runs "/opt/old/agw-proxy"`.
+	Runs string
+}
+
+func (e *ExistsError) Error() string {
+	return fmt.Sprintf("%s: MCP server %q already exists and %s", e.Path, e.Name, e.Runs)
+}
+
+// Snippet is a new file holding nothing but the entry name for s: what the
+// user adds by hand when Install is not wanted.
+func (c *Client) Snippet(name string, s Server) ([]byte, error) {
+	doc, err := c.Format.Parse(nil)
+	if err == nil {
+		err = doc.PutServer(c.Servers, name, c.Entry(s))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return doc.Bytes(), nil
+}
+
+// Install merges the server entry name for s into the config file at path,
+// keeping every other entry and setting and the file's comments and layout.
+// It creates the file and its folders when missing (the file with
+// c.NewMode), replaces the file atomically and keeps its previous contents
+// as path.bak. Nothing is written when the entry is already there. An
+// entry of the same name whose owned fields differ is an *ExistsError
+// unless force; then the entry's fields are written and its others kept.
+func (c *Client) Install(path, name string, s Server, force bool) (Result, error) {
+	path = writeThrough(path)
+	res := Result{Path: path}
+	data, exists, mode, err := c.read(path)
+	if err != nil {
+		return res, err
+	}
+	doc, err := c.Format.Parse(data)
+	if err != nil {
+		return res, &FileError{Path: path, Err: err}
+	}
+	res.Action, err = c.merge(doc, path, name, c.Entry(s), force)
+	if err != nil || res.Action == Unchanged {
+		return res, err
+	}
+	if !exists {
+		res.Action = Created
+	}
+	return res, replaceFile(path, data, doc.Bytes(), exists, mode)
+}
+
+// merge puts the entry into doc, unless it is there already or (without
+// force) an entry of that name runs something else.
+func (c *Client) merge(doc Document, path, name string, fields []Field, force bool) (Action, error) {
+	old, found, err := doc.Server(c.Servers, name)
+	if err != nil {
+		return "", &FileError{Path: path, Err: err}
+	}
+	if found && old.Table && c.ownedEqual(old, fields) {
+		return Unchanged, nil
+	}
+	if found && !force {
+		return "", &ExistsError{Path: path, Name: name, Runs: runs(old, fields)}
+	}
+	if err := doc.PutServer(c.Servers, name, fields); err != nil {
+		return "", &FileError{Path: path, Err: err}
+	}
+	if found {
+		return Updated, nil
+	}
+	return Added, nil
+}
+
+// ownedEqual reports whether the entry old already has the owned fields of
+// want, with the same meaning.
+func (c *Client) ownedEqual(old Entry, want []Field) bool {
+	for _, key := range c.Owned {
+		ov, ok := get(old.Fields, key)
+		wv, wok := get(want, key)
+		if !ok || !wok || !SameValue(ov, wv) {
+			return false
+		}
+	}
+	return true
+}
+
+// runs says how the entry old differs from the one wanted.
+func runs(old Entry, want []Field) string {
+	if !old.Table {
+		return "is not an object"
+	}
+	cmd, ok := get(old.Fields, "command")
+	wcmd, _ := get(want, "command")
+	if s, isString := cmd.(string); ok && isString && !SameValue(cmd, wcmd) {
+		return fmt.Sprintf("runs %q", s)
+	}
+	return "runs a different command or args"
+}
+
+// writeThrough is the file to write for path: a symlink's target (dotfile
+// managers link config files), so the link stays a link.
+func writeThrough(path string) string {
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		if real, err := filepath.EvalSymlinks(path); err == nil {
+			return real
+		}
+	}
+	return path
+}
+
+// read returns the file's contents, whether it exists, and the mode a
+// rewrite keeps (c.NewMode for a new file).
+func (c *Client) read(path string) (data []byte, exists bool, mode fs.FileMode, err error) {
+	data, err = os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, false, c.NewMode, nil
+	case err != nil:
+		return nil, false, 0, fmt.Errorf("%s: %w", path, unwrapPathError(err))
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, false, 0, fmt.Errorf("%s: %w", path, unwrapPathError(err))
+	}
+	return data, true, fi.Mode().Perm(), nil
+}
+
+// replaceFile writes data to path atomically, first keeping old as
+// path.bak when the file exists, and creating its folders when missing.
+func replaceFile(path string, old, data []byte, exists bool, mode fs.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("%s: %w", filepath.Dir(path), unwrapPathError(err))
+	}
+	if exists {
+		if err := writeFileAtomic(path+".bak", old, mode); err != nil {
+			return err
+		}
+	}
+	return writeFileAtomic(path, data, mode)
+}
+
+// writeFileAtomic replaces path with data: a temporary file in the same
+// folder, synced, then renamed over it, so a reader never sees half a file.
+func writeFileAtomic(path string, data []byte, mode fs.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("%s: %w", filepath.Dir(path), unwrapPathError(err))
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Chmod(mode)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, unwrapPathError(err))
+	}
+	return nil
+}
+
+// unwrapPathError drops the *fs.PathError layer, whose text repeats the path.
+func unwrapPathError(err error) error {
+	if pe, ok := errors.AsType[*fs.PathError](err); ok {
+		return pe.Err
+	}
+	return err
+}

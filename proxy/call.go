@@ -52,7 +52,7 @@ func (p *Proxy) callTool(ctx context.Context, raw json.RawMessage) (json.RawMess
 	if err := p.waitPrimed(ctx); err != nil {
 		return nil, err
 	}
-	cs, err := p.ready(ctx)
+	s, err := p.ready(ctx)
 	if err != nil {
 		var jerr *jsonrpc.Error
 		if errors.As(err, &jerr) {
@@ -66,16 +66,16 @@ func (p *Proxy) callTool(ctx context.Context, raw json.RawMessage) (json.RawMess
 		return failed, err
 	}
 	began := time.Now()
-	res, err := p.forward(ctx, cs, body)
-	if err != nil && neverSent(err) && ctx.Err() == nil {
+	res, err := p.forward(ctx, s, body)
+	if err != nil && errors.Is(err, errNotSent) && ctx.Err() == nil {
 		p.log.Info("gateway session lost; reconnecting and retrying once", "tool", params.Name)
-		if cs, err = p.reconnect(ctx, cs); err == nil {
+		if s, err = p.reconnect(ctx, s); err == nil {
 			// The new session's tool list decides again: the tool may be
 			// gone from it, or its arguments changed.
 			if body, injected, failed, err = p.request(ctx, &params); failed != nil || err != nil {
 				return failed, err
 			}
-			res, err = p.forward(ctx, cs, body)
+			res, err = p.forward(ctx, s, body)
 		}
 	}
 	if err != nil {
@@ -175,10 +175,11 @@ func (p *Proxy) rulesFor(name string) (rules []*Rule, pending bool, changed <-ch
 	return p.tools[name], p.lists.announced > p.lists.settled, p.changed
 }
 
-func (p *Proxy) forward(ctx context.Context, cs *mcp.ClientSession, params []byte) (json.RawMessage, error) {
+// forward sends a tools/call with params on s, bounded by the call timeout.
+func (p *Proxy) forward(ctx context.Context, s upstreamSession, params []byte) (json.RawMessage, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.opts.CallTimeout)
 	defer cancel()
-	res, err := p.post(ctx, cs, "tools/call", params)
+	res, err := s.call(ctx, "tools/call", params)
 	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return nil, errCallTimeout
 	}

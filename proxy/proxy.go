@@ -39,7 +39,6 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/agw-proxy/agw-proxy/internal/httpguard"
@@ -108,12 +107,11 @@ type Proxy struct {
 	opts   Options
 	log    *slog.Logger
 	scrub  *Scrubber
-	client *mcp.Client
+	up     upstream // the Gateway
 	server *mcp.Server
 
 	resync chan struct{} // upstream tools/list_changed, coalesced
 	primed chan struct{} // closed once every rule's secret has been read, or could not be
-	seq    atomic.Uint64 // ids of the requests the proxy sends itself
 
 	secretsMu   sync.Mutex
 	secretCache map[string]cachedSecret
@@ -123,8 +121,8 @@ type Proxy struct {
 	inflight map[any]*inflightCall // the client's intercepted requests, by id
 
 	mu          sync.Mutex
-	cs          *mcp.ClientSession // live upstream session; nil while connecting
-	synced      bool               // tools reflect cs
+	live        upstreamSession    // live upstream session; nil while connecting
+	synced      bool               // tools reflect live
 	tools       map[string][]*Rule // rules that apply, by tool name
 	listed      json.RawMessage    // the tools/list result the client gets
 	upstream    []byte             // a hash of what the Gateway listed, to detect changes
@@ -190,14 +188,8 @@ func New(opts Options) (*Proxy, error) {
 		inflight:    make(map[any]*inflightCall),
 		secretCache: make(map[string]cachedSecret),
 	}
-	impl := &mcp.Implementation{Name: "agw-proxy", Version: opts.Version}
-	p.client = mcp.NewClient(impl, &mcp.ClientOptions{
-		Capabilities:                &mcp.ClientCapabilities{},
-		ToolListChangedHandler:      p.onToolListChanged,
-		ProgressNotificationHandler: p.onProgress,
-		LoggingMessageHandler:       p.onLog,
-	})
-	p.server = mcp.NewServer(impl, &mcp.ServerOptions{
+	p.up = newUpstream(opts, p)
+	p.server = mcp.NewServer(&mcp.Implementation{Name: "agw-proxy", Version: opts.Version}, &mcp.ServerOptions{
 		Capabilities: &mcp.ServerCapabilities{
 			Tools:   &mcp.ToolCapabilities{ListChanged: true},
 			Logging: &mcp.LoggingCapabilities{},
@@ -425,15 +417,28 @@ func (p *Proxy) listTools(ctx context.Context) (json.RawMessage, error) {
 	return listed, err
 }
 
-func (p *Proxy) onProgress(ctx context.Context, req *mcp.ProgressNotificationClientRequest) {
-	if ss := p.session(); ss != nil && p.waitPrimed(ctx) == nil {
-		_ = ss.NotifyProgress(ctx, req.Params)
+// notify implements upstreamEvents: it passes a notification from the
+// Gateway on to the client. Requests from the Gateway (sampling,
+// elicitation) are not supported and dropped.
+func (p *Proxy) notify(ctx context.Context, method string, params json.RawMessage) {
+	if p.waitPrimed(ctx) != nil {
+		return
 	}
-}
-
-func (p *Proxy) onLog(ctx context.Context, req *mcp.LoggingMessageRequest) {
-	if ss := p.session(); ss != nil && p.waitPrimed(ctx) == nil {
-		_ = ss.Log(ctx, req.Params)
+	switch method {
+	case "notifications/progress":
+		// The progress token is the client's own: it was passed through.
+		p.mu.Lock()
+		conn := p.conn
+		p.mu.Unlock()
+		if conn != nil && len(params) > 0 {
+			msg := append(append([]byte(`{"jsonrpc":"2.0","method":"notifications/progress","params":`), params...), '}')
+			_ = conn.writeRaw(msg)
+		}
+	case "notifications/message":
+		var lp mcp.LoggingMessageParams
+		if ss := p.session(); ss != nil && json.Unmarshal(params, &lp) == nil {
+			_ = ss.Log(ctx, &lp)
+		}
 	}
 }
 

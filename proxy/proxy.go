@@ -37,7 +37,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -88,9 +87,12 @@ type Options struct {
 	// read through Secrets are added as they are read; add others (the
 	// client secret, access tokens) from outside. Nil means a new one.
 	Scrubber *Scrubber
-	// LoginCommand returns the command that stores the named secret, for
-	// error messages. Nil means "agw-proxy login NAME".
-	LoginCommand   func(secret string) string
+	// Advise, if not nil, returns the advice for a remedy, such as "run
+	// `agw-proxy login asana --profile work`", added to the message the
+	// client sees: an imperative clause that reads on after a colon or an
+	// "or" ("…, or run `…` again"). Nil means messages say what is wrong
+	// without advice.
+	Advise         func(Remedy) string
 	CallTimeout    time.Duration // default DefaultCallTimeout
 	ConnectTimeout time.Duration // default DefaultConnectTimeout
 	SecretTimeout  time.Duration // bounds reading a secret; default DefaultSecretTimeout
@@ -155,9 +157,6 @@ func New(opts Options) (*Proxy, error) {
 	opts.HTTPClient = httpguard.Client(opts.HTTPClient)
 	if opts.Scrubber == nil {
 		opts.Scrubber = NewScrubber()
-	}
-	if opts.LoginCommand == nil {
-		opts.LoginCommand = func(name string) string { return "agw-proxy login " + name }
 	}
 	if opts.CallTimeout <= 0 {
 		opts.CallTimeout = DefaultCallTimeout
@@ -455,20 +454,4 @@ func (p *Proxy) redact(err error) string {
 		return ""
 	}
 	return p.scrub.String(err.Error())
-}
-
-// secretMessage explains why a secret could not be read, and what to do.
-func (p *Proxy) secretMessage(name string, err error) string {
-	login := p.opts.LoginCommand(name)
-	switch {
-	case errors.Is(err, tokenstore.ErrNotFound):
-		return fmt.Sprintf("no token stored for %q: run `%s`", name, login)
-	case errors.Is(err, tokenstore.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
-		return fmt.Sprintf("the keychain did not answer in time while reading %q; it may be locked or waiting for an unlock prompt: unlock it and retry, or run `%s` again", name, login)
-	case errors.Is(err, tokenstore.ErrLocked):
-		return fmt.Sprintf("the keychain is locked, so %q cannot be read: unlock it and retry, or run `%s` again", name, login)
-	case errors.Is(err, tokenstore.ErrUnavailable):
-		return fmt.Sprintf("no keychain is available to read %q from: set %s in the MCP client's environment, or run `%s` where a keychain is available", name, tokenstore.EnvVar(name), login)
-	}
-	return fmt.Sprintf("could not read the token for %q (%s): run `%s` to store it again", name, strings.TrimPrefix(p.redact(err), "tokenstore: "), login)
 }

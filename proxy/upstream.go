@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"strings"
 	"time"
 
 	"github.com/agw-proxy/agw-proxy/tokenstore"
@@ -420,7 +419,7 @@ func (p *Proxy) ready(ctx context.Context) (upstreamSession, error) {
 		if errors.Is(lastErr, tokenstore.ErrLoginNeeded) {
 			// Waiting will not help; the user must log in (the proxy
 			// retries in the background and heals once they have).
-			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "agw-proxy: the Gateway needs a login: " + loginMessage(p.redact(lastErr))}
+			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "agw-proxy: the Gateway needs a login: " + p.loginMessage(lastErr)}
 		}
 		if timeout == nil {
 			t := time.NewTimer(p.opts.ConnectTimeout)
@@ -439,15 +438,6 @@ func (p *Proxy) ready(ctx context.Context) (upstreamSession, error) {
 			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: msg}
 		}
 	}
-}
-
-// loginMessage keeps the actionable end of a login-needed error's text: the
-// token store's own message, without the layers of context above it.
-func loginMessage(msg string) string {
-	if i := strings.LastIndex(msg, "tokenstore: "); i >= 0 {
-		return msg[i+len("tokenstore: "):]
-	}
-	return msg
 }
 
 // reconnect drops s if it is still the current session, so that maintain

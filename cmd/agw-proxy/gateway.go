@@ -36,11 +36,24 @@ func (p *profile) proxyOptions(secrets tokenstore.Secrets, client *http.Client, 
 		Rules:          p.rules(),
 		Secrets:        profileSecrets{secrets: secrets, profile: p.name},
 		Scrubber:       scrub,
-		LoginCommand:   p.loginCommand,
+		Advise:         p.advise,
 		CallTimeout:    p.callTimeout,
 		ConnectTimeout: p.connectTimeout,
 		Version:        currentBuild().Version,
 	}
+}
+
+// advise is proxy.Options.Advise: the commands that reach this profile.
+func (p *profile) advise(r proxy.Remedy) string {
+	switch r.Kind {
+	case proxy.StoreSecret:
+		return "run `" + p.loginCommand(r.Secret) + "`"
+	case proxy.GatewayLogin:
+		return "run `" + p.command("login", "") + "`"
+	case proxy.CheckSetup:
+		return "run `" + p.command("doctor", "") + "`"
+	}
+	return ""
 }
 
 // rules returns the inject rules for proxy.Options.

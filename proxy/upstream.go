@@ -31,7 +31,10 @@ import (
 //     will not help (the user must log in); any other error is retried with
 //     backoff.
 //   - upstreamSession.call, safe for concurrent use, through gatewayHTTP or
-//     its equivalent: an Authorization header from Options.OAuthHandler and,
+//     its equivalent: what each request must carry added to params (for the
+//     stateless revision, the _meta fields, merged with a _meta the params
+//     may hold already: a call's progress token); an Authorization header
+//     from Options.OAuthHandler and,
 //     after a 401 or 403, one refresh (OAuthHandler.Authorize) and one more
 //     try; response bodies and event-stream events bounded (maxResponseSize);
 //     notifications on a request's event stream passed to

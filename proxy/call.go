@@ -52,7 +52,7 @@ func (p *Proxy) callTool(ctx context.Context, raw json.RawMessage) (json.RawMess
 	if err := p.waitPrimed(ctx); err != nil {
 		return nil, err
 	}
-	cs, err := p.ready(ctx)
+	s, err := p.ready(ctx)
 	if err != nil {
 		var jerr *jsonrpc.Error
 		if errors.As(err, &jerr) {
@@ -66,16 +66,16 @@ func (p *Proxy) callTool(ctx context.Context, raw json.RawMessage) (json.RawMess
 		return failed, err
 	}
 	began := time.Now()
-	res, err := p.forward(ctx, cs, body)
-	if err != nil && neverSent(err) && ctx.Err() == nil {
+	res, err := p.forward(ctx, s, body)
+	if err != nil && errors.Is(err, errNotSent) && ctx.Err() == nil {
 		p.log.Info("gateway session lost; reconnecting and retrying once", "tool", params.Name)
-		if cs, err = p.reconnect(ctx, cs); err == nil {
+		if s, err = p.reconnect(ctx, s); err == nil {
 			// The new session's tool list decides again: the tool may be
 			// gone from it, or its arguments changed.
 			if body, injected, failed, err = p.request(ctx, &params); failed != nil || err != nil {
 				return failed, err
 			}
-			res, err = p.forward(ctx, cs, body)
+			res, err = p.forward(ctx, s, body)
 		}
 	}
 	if err != nil {
@@ -175,10 +175,11 @@ func (p *Proxy) rulesFor(name string) (rules []*Rule, pending bool, changed <-ch
 	return p.tools[name], p.lists.announced > p.lists.settled, p.changed
 }
 
-func (p *Proxy) forward(ctx context.Context, cs *mcp.ClientSession, params []byte) (json.RawMessage, error) {
+// forward sends a tools/call with params on s, bounded by the call timeout.
+func (p *Proxy) forward(ctx context.Context, s upstreamSession, params []byte) (json.RawMessage, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.opts.CallTimeout)
 	defer cancel()
-	res, err := p.post(ctx, cs, "tools/call", params)
+	res, err := s.call(ctx, "tools/call", params)
 	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return nil, errCallTimeout
 	}
@@ -242,9 +243,10 @@ func (p *Proxy) callFailed(ctx context.Context, tool string, err error) (json.Ra
 	case errors.Is(err, errCallTimeout):
 		return errorResult("the Gateway did not answer within %s (timeouts.call); the call may still complete on the target", p.opts.CallTimeout)
 	case errors.Is(err, tokenstore.ErrLoginNeeded):
-		return errorResult("the Gateway needs a login: %s", loginMessage(p.redact(err)))
+		return errorResult("the Gateway needs a login: %s", p.loginMessage(err))
 	case errors.As(err, &jerr) && jerr.Code == codeInvalidBearer:
-		return errorResult("the Gateway rejected the access token even after a refresh (%s): check that the app client is allowed by the Gateway's authorizer; run `agw-proxy doctor`", p.scrub.String(jerr.Message))
+		msg := fmt.Sprintf("the Gateway rejected the access token even after a refresh (%s): check that the app client is allowed by the Gateway's authorizer", p.scrub.String(jerr.Message))
+		return errorResult("%s", advised(msg, "; ", p.advice(Remedy{Kind: CheckSetup}), ""))
 	case errors.As(err, &jerr):
 		return nil, &jsonrpc.Error{Code: jerr.Code, Message: p.scrub.String(jerr.Message), Data: p.scrub.ScrubJSON(jerr.Data)}
 	case errors.As(err, &redirect):

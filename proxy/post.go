@@ -11,8 +11,10 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -22,17 +24,35 @@ import (
 // own limit on a payload is 6 MB.
 const maxResponseSize = 32 << 20
 
-// post sends one request on cs's session straight over HTTP, the way the
-// SDK's Streamable HTTP client would (same session id, protocol version and
-// OAuth handler, including its refresh-and-retry-once on 401), and returns
-// the result of the response. Notifications the Gateway sends on the
-// request's event stream (progress, log messages) go on to the client.
+// gatewayHTTP carries JSON-RPC messages to the Gateway straight over HTTP,
+// the way the SDK's Streamable HTTP client would (same headers and OAuth
+// handler, including its refresh-and-retry-once on 401), without decoding
+// results: they are passed on as bytes. It is the wire of sessionUpstream,
+// and meant to be that of a stateless upstream too.
+type gatewayHTTP struct {
+	url    string
+	client *http.Client
+	oauth  auth.OAuthHandler // nil sends no Authorization
+	events upstreamEvents
+	seq    atomic.Uint64 // ids of the requests it sends
+}
+
+// wireHeaders are the MCP headers of a request; "" omits one.
+type wireHeaders struct {
+	protocolVersion string // MCP-Protocol-Version
+	sessionID       string // Mcp-Session-Id
+}
+
+// post sends one request with headers h and returns the result of the
+// response. Notifications the Gateway sends on the request's event stream
+// (progress, log messages) go to g.events. When ctx ends before the answer,
+// the Gateway is told the request is cancelled.
 //
 // Errors: a *jsonrpc.Error is the Gateway's answer; one wrapping
-// mcp.ErrSessionMissing means the Gateway no longer knows the session and
+// mcp.ErrSessionMissing means the Gateway no longer knows h's session and
 // did not run the request.
-func (p *Proxy) post(ctx context.Context, cs *mcp.ClientSession, method string, params []byte) (json.RawMessage, error) {
-	id := "agw-" + strconv.FormatUint(p.seq.Add(1), 10)
+func (g *gatewayHTTP) post(ctx context.Context, h wireHeaders, method string, params []byte) (json.RawMessage, error) {
+	id := "agw-" + strconv.FormatUint(g.seq.Add(1), 10)
 	body := make([]byte, 0, len(params)+len(id)+len(method)+48)
 	body = append(body, `{"jsonrpc":"2.0","id":"`...)
 	body = append(body, id...)
@@ -42,37 +62,36 @@ func (p *Proxy) post(ctx context.Context, cs *mcp.ClientSession, method string, 
 	body = append(body, params...)
 	body = append(body, '}')
 
-	resp, err := p.send(ctx, cs, body)
+	resp, err := g.send(ctx, h, body)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	res, err := p.readResponse(ctx, resp, cs.ID() != "", id)
+	res, err := g.readResponse(ctx, resp, h.sessionID != "", id)
 	if err != nil && ctx.Err() != nil {
-		p.cancelUpstream(cs, id, ctx.Err())
+		g.cancel(h, id, ctx.Err())
 	}
 	return res, err
 }
 
-// send POSTs body with the session's headers and a Gateway token; after a
-// 401 or 403 the OAuth handler refreshes the token and the request is sent
-// once more.
-func (p *Proxy) send(ctx context.Context, cs *mcp.ClientSession, body []byte) (*http.Response, error) {
+// send POSTs body with headers h and a Gateway token; after a 401 or 403
+// the OAuth handler refreshes the token and the request is sent once more.
+func (g *gatewayHTTP) send(ctx context.Context, h wireHeaders, body []byte) (*http.Response, error) {
 	do := func() (*http.Request, *http.Response, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.opts.GatewayURL, bytes.NewReader(body))
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, g.url, bytes.NewReader(body))
 		if err != nil {
 			return nil, nil, err
 		}
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Accept", "application/json, text/event-stream")
-		if ir := cs.InitializeResult(); ir != nil {
-			req.Header.Set("MCP-Protocol-Version", ir.ProtocolVersion)
+		if h.protocolVersion != "" {
+			req.Header.Set("MCP-Protocol-Version", h.protocolVersion)
 		}
-		if sid := cs.ID(); sid != "" {
-			req.Header.Set("Mcp-Session-Id", sid)
+		if h.sessionID != "" {
+			req.Header.Set("Mcp-Session-Id", h.sessionID)
 		}
-		if h := p.opts.OAuthHandler; h != nil {
-			ts, err := h.TokenSource(ctx)
+		if g.oauth != nil {
+			ts, err := g.oauth.TokenSource(ctx)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -84,15 +103,15 @@ func (p *Proxy) send(ctx context.Context, cs *mcp.ClientSession, body []byte) (*
 				req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 			}
 		}
-		resp, err := p.opts.HTTPClient.Do(req)
+		resp, err := g.client.Do(req)
 		return req, resp, err
 	}
 	req, resp, err := do()
 	if err != nil {
 		return nil, err
 	}
-	if (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) && p.opts.OAuthHandler != nil {
-		if err := p.opts.OAuthHandler.Authorize(ctx, req, resp); err != nil {
+	if (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) && g.oauth != nil {
+		if err := g.oauth.Authorize(ctx, req, resp); err != nil {
 			return nil, err
 		}
 		if _, resp, err = do(); err != nil {
@@ -104,7 +123,7 @@ func (p *Proxy) send(ctx context.Context, cs *mcp.ClientSession, body []byte) (*
 
 // readResponse reads the answer to request id from a JSON or event-stream
 // response.
-func (p *Proxy) readResponse(ctx context.Context, resp *http.Response, hasSession bool, id string) (json.RawMessage, error) {
+func (g *gatewayHTTP) readResponse(ctx context.Context, resp *http.Response, hasSession bool, id string) (json.RawMessage, error) {
 	if resp.StatusCode == http.StatusNotFound && hasSession {
 		return nil, fmt.Errorf("the Gateway answered HTTP 404 for the session: %w", mcp.ErrSessionMissing)
 	}
@@ -116,7 +135,7 @@ func (p *Proxy) readResponse(ctx context.Context, resp *http.Response, hasSessio
 		return nil, fmt.Errorf("the Gateway answered HTTP %s", resp.Status)
 	}
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "text/event-stream" {
-		return p.readEvents(ctx, resp.Body, id)
+		return g.readEvents(ctx, resp.Body, id)
 	}
 	buf := bytes.NewBuffer(make([]byte, 0, max(0, min(resp.ContentLength, maxResponseSize))+bytes.MinRead))
 	_, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseSize+1))
@@ -180,8 +199,8 @@ func decodeResponse(data []byte) (*wireMessage, bool) {
 }
 
 // readEvents reads a server-sent event stream until the response to id,
-// passing notifications on to the client.
-func (p *Proxy) readEvents(ctx context.Context, body io.Reader, id string) (json.RawMessage, error) {
+// passing notifications to g.events.
+func (g *gatewayHTTP) readEvents(ctx context.Context, body io.Reader, id string) (json.RawMessage, error) {
 	r := bufio.NewReaderSize(body, 32<<10)
 	var data []byte
 	// event handles one complete event; done reports the answer to id.
@@ -191,7 +210,7 @@ func (p *Proxy) readEvents(ctx context.Context, body io.Reader, id string) (json
 		switch {
 		case !ok:
 		case m.Method != "":
-			p.relay(ctx, m)
+			g.events.notify(ctx, m.Method, m.Params)
 		case string(m.ID) == `"`+id+`"` && m.Error != nil:
 			return nil, m.Error, true
 		case string(m.ID) == `"`+id+`"`:
@@ -226,39 +245,15 @@ func (p *Proxy) readEvents(ctx context.Context, body io.Reader, id string) (json
 	}
 }
 
-// relay passes a notification from the Gateway on to the client. Requests
-// from the Gateway (sampling, elicitation) are not supported and dropped.
-func (p *Proxy) relay(ctx context.Context, m *wireMessage) {
-	if p.waitPrimed(ctx) != nil {
-		return
-	}
-	switch m.Method {
-	case "notifications/progress":
-		// The progress token is the client's own: it was passed through.
-		p.mu.Lock()
-		conn := p.conn
-		p.mu.Unlock()
-		if conn != nil && len(m.Params) > 0 {
-			msg := append(append([]byte(`{"jsonrpc":"2.0","method":"notifications/progress","params":`), m.Params...), '}')
-			_ = conn.writeRaw(msg)
-		}
-	case "notifications/message":
-		var lp mcp.LoggingMessageParams
-		if ss := p.session(); ss != nil && json.Unmarshal(m.Params, &lp) == nil {
-			_ = ss.Log(ctx, &lp)
-		}
-	}
-}
-
-// cancelUpstream tells the Gateway, best effort, that request id is no
-// longer wanted (a session keeps running it otherwise).
-func (p *Proxy) cancelUpstream(cs *mcp.ClientSession, id string, reason error) {
+// cancel tells the Gateway, best effort, that request id is no longer
+// wanted (a session keeps running it otherwise).
+func (g *gatewayHTTP) cancel(h wireHeaders, id string, reason error) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		params, _ := json.Marshal(map[string]string{"requestId": id, "reason": reason.Error()})
 		body := append(append([]byte(`{"jsonrpc":"2.0","method":"notifications/cancelled","params":`), params...), '}')
-		if resp, err := p.send(ctx, cs, body); err == nil {
+		if resp, err := g.send(ctx, h, body); err == nil {
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 		}

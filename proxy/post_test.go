@@ -26,7 +26,7 @@ func TestEventOfEndlessDataLinesIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := &endlessDataLines{}
-	_, err = p.readEvents(context.Background(), body, "agw-1")
+	_, err = (&gatewayHTTP{events: p}).readEvents(context.Background(), body, "agw-1")
 	if err == nil || !strings.Contains(err.Error(), "larger than 32 MiB") {
 		t.Fatalf("readEvents = %v, want an error naming the event limit", err)
 	}

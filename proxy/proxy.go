@@ -37,9 +37,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/agw-proxy/agw-proxy/internal/httpguard"
@@ -89,9 +87,12 @@ type Options struct {
 	// read through Secrets are added as they are read; add others (the
 	// client secret, access tokens) from outside. Nil means a new one.
 	Scrubber *Scrubber
-	// LoginCommand returns the command that stores the named secret, for
-	// error messages. Nil means "agw-proxy login NAME".
-	LoginCommand   func(secret string) string
+	// Advise, if not nil, returns the advice for a remedy, such as "run
+	// `agw-proxy login asana --profile work`", added to the message the
+	// client sees: an imperative clause that reads on after a colon or an
+	// "or" ("…, or run `…` again"). Nil means messages say what is wrong
+	// without advice.
+	Advise         func(Remedy) string
 	CallTimeout    time.Duration // default DefaultCallTimeout
 	ConnectTimeout time.Duration // default DefaultConnectTimeout
 	SecretTimeout  time.Duration // bounds reading a secret; default DefaultSecretTimeout
@@ -108,12 +109,11 @@ type Proxy struct {
 	opts   Options
 	log    *slog.Logger
 	scrub  *Scrubber
-	client *mcp.Client
+	up     upstream // the Gateway
 	server *mcp.Server
 
 	resync chan struct{} // upstream tools/list_changed, coalesced
 	primed chan struct{} // closed once every rule's secret has been read, or could not be
-	seq    atomic.Uint64 // ids of the requests the proxy sends itself
 
 	secretsMu   sync.Mutex
 	secretCache map[string]cachedSecret
@@ -123,8 +123,8 @@ type Proxy struct {
 	inflight map[any]*inflightCall // the client's intercepted requests, by id
 
 	mu          sync.Mutex
-	cs          *mcp.ClientSession // live upstream session; nil while connecting
-	synced      bool               // tools reflect cs
+	live        upstreamSession    // live upstream session; nil while connecting
+	synced      bool               // tools reflect live
 	tools       map[string][]*Rule // rules that apply, by tool name
 	listed      json.RawMessage    // the tools/list result the client gets
 	upstream    []byte             // a hash of what the Gateway listed, to detect changes
@@ -158,9 +158,6 @@ func New(opts Options) (*Proxy, error) {
 	if opts.Scrubber == nil {
 		opts.Scrubber = NewScrubber()
 	}
-	if opts.LoginCommand == nil {
-		opts.LoginCommand = func(name string) string { return "agw-proxy login " + name }
-	}
 	if opts.CallTimeout <= 0 {
 		opts.CallTimeout = DefaultCallTimeout
 	}
@@ -190,14 +187,8 @@ func New(opts Options) (*Proxy, error) {
 		inflight:    make(map[any]*inflightCall),
 		secretCache: make(map[string]cachedSecret),
 	}
-	impl := &mcp.Implementation{Name: "agw-proxy", Version: opts.Version}
-	p.client = mcp.NewClient(impl, &mcp.ClientOptions{
-		Capabilities:                &mcp.ClientCapabilities{},
-		ToolListChangedHandler:      p.onToolListChanged,
-		ProgressNotificationHandler: p.onProgress,
-		LoggingMessageHandler:       p.onLog,
-	})
-	p.server = mcp.NewServer(impl, &mcp.ServerOptions{
+	p.up = newUpstream(opts, p)
+	p.server = mcp.NewServer(&mcp.Implementation{Name: "agw-proxy", Version: opts.Version}, &mcp.ServerOptions{
 		Capabilities: &mcp.ServerCapabilities{
 			Tools:   &mcp.ToolCapabilities{ListChanged: true},
 			Logging: &mcp.LoggingCapabilities{},
@@ -425,15 +416,28 @@ func (p *Proxy) listTools(ctx context.Context) (json.RawMessage, error) {
 	return listed, err
 }
 
-func (p *Proxy) onProgress(ctx context.Context, req *mcp.ProgressNotificationClientRequest) {
-	if ss := p.session(); ss != nil && p.waitPrimed(ctx) == nil {
-		_ = ss.NotifyProgress(ctx, req.Params)
+// notify implements upstreamEvents: it passes a notification from the
+// Gateway on to the client. Requests from the Gateway (sampling,
+// elicitation) are not supported and dropped.
+func (p *Proxy) notify(ctx context.Context, method string, params json.RawMessage) {
+	if p.waitPrimed(ctx) != nil {
+		return
 	}
-}
-
-func (p *Proxy) onLog(ctx context.Context, req *mcp.LoggingMessageRequest) {
-	if ss := p.session(); ss != nil && p.waitPrimed(ctx) == nil {
-		_ = ss.Log(ctx, req.Params)
+	switch method {
+	case "notifications/progress":
+		// The progress token is the client's own: it was passed through.
+		p.mu.Lock()
+		conn := p.conn
+		p.mu.Unlock()
+		if conn != nil && len(params) > 0 {
+			msg := append(append([]byte(`{"jsonrpc":"2.0","method":"notifications/progress","params":`), params...), '}')
+			_ = conn.writeRaw(msg)
+		}
+	case "notifications/message":
+		var lp mcp.LoggingMessageParams
+		if ss := p.session(); ss != nil && json.Unmarshal(params, &lp) == nil {
+			_ = ss.Log(ctx, &lp)
+		}
 	}
 }
 
@@ -450,20 +454,4 @@ func (p *Proxy) redact(err error) string {
 		return ""
 	}
 	return p.scrub.String(err.Error())
-}
-
-// secretMessage explains why a secret could not be read, and what to do.
-func (p *Proxy) secretMessage(name string, err error) string {
-	login := p.opts.LoginCommand(name)
-	switch {
-	case errors.Is(err, tokenstore.ErrNotFound):
-		return fmt.Sprintf("no token stored for %q: run `%s`", name, login)
-	case errors.Is(err, tokenstore.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
-		return fmt.Sprintf("the keychain did not answer in time while reading %q; it may be locked or waiting for an unlock prompt: unlock it and retry, or run `%s` again", name, login)
-	case errors.Is(err, tokenstore.ErrLocked):
-		return fmt.Sprintf("the keychain is locked, so %q cannot be read: unlock it and retry, or run `%s` again", name, login)
-	case errors.Is(err, tokenstore.ErrUnavailable):
-		return fmt.Sprintf("no keychain is available to read %q from: set %s in the MCP client's environment, or run `%s` where a keychain is available", name, tokenstore.EnvVar(name), login)
-	}
-	return fmt.Sprintf("could not read the token for %q (%s): run `%s` to store it again", name, strings.TrimPrefix(p.redact(err), "tokenstore: "), login)
 }

@@ -115,6 +115,7 @@ func start(t *testing.T, s setup) *harness {
 		CallTimeout:    s.call,
 		SecretTimeout:  300 * time.Millisecond,
 		Logger:         debugLogger(h.scrub.Writer(h.logs)),
+		Advise:         advise,
 	}
 	if s.gatewayURL != "" {
 		opts.GatewayURL = s.gatewayURL
@@ -182,6 +183,20 @@ func start(t *testing.T, s setup) *harness {
 		}
 	})
 	return h
+}
+
+// advise is the harness's Options.Advise, the advice the CLI gives for the
+// default profile.
+func advise(r proxy.Remedy) string {
+	switch r.Kind {
+	case proxy.StoreSecret:
+		return "run `agw-proxy login " + r.Secret + "`"
+	case proxy.GatewayLogin:
+		return "run `agw-proxy login`"
+	case proxy.CheckSetup:
+		return "run `agw-proxy doctor`"
+	}
+	return ""
 }
 
 type secretSource struct{ s tokenstore.Secrets }

@@ -7,14 +7,93 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"net"
-	"strings"
 	"time"
 
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
+
+// An upstream is the Gateway as the proxy uses it. The proxy keeps the tool
+// list, the secrets, the retries and everything the client sees; an
+// upstream carries requests to the Gateway and brings back what the Gateway
+// says. sessionUpstream (session.go) is the one implementation: MCP
+// 2025-11-25, an initialized session with an Mcp-Session-Id, opened by the
+// go-sdk client, and requests posted on it over HTTP (gatewayHTTP, post.go).
+//
+// The stateless revision (MCP 2026-07-28: no initialize, no Mcp-Session-Id,
+// the protocol version and client capabilities in each request's _meta,
+// server/discover) is meant to be a second implementation beside it, with
+// maintain, sync, callTool and forward unchanged. It must provide:
+//
+//   - open: what must happen before the first request (server/discover, or
+//     nothing), bounded by ctx; the session it returns must outlive ctx. An
+//     error that Is tokenstore.ErrLoginNeeded tells the proxy that waiting
+//     will not help (the user must log in); any other error is retried with
+//     backoff.
+//   - upstreamSession.call, safe for concurrent use, through gatewayHTTP or
+//     its equivalent: what each request must carry added to params (for the
+//     stateless revision, the _meta fields, merged with a _meta the params
+//     may hold already: a call's progress token); an Authorization header
+//     from Options.OAuthHandler and,
+//     after a 401 or 403, one refresh (OAuthHandler.Authorize) and one more
+//     try; response bodies and event-stream events bounded (maxResponseSize);
+//     notifications on a request's event stream passed to
+//     upstreamEvents.notify as they arrive; when ctx ends before the answer,
+//     the Gateway told, best effort and without blocking, that the request is
+//     no longer wanted (notifications/cancelled, or what the revision uses).
+//     Errors: a *jsonrpc.Error is the Gateway's answer (codeInvalidBearer:
+//     the token was rejected even after the refresh); an error that Is
+//     errNotSent means the request certainly did not reach the target, so
+//     the proxy may open a new session and send it once more (a stateless
+//     upstream has no session to lose, but a refused connection qualifies);
+//     errors of the HTTP client (*httpguard.RedirectError) and of the OAuth
+//     handler (tokenstore.ErrLoginNeeded) are passed on, wrapped with %w.
+//   - upstreamEvents.toolsChanged whenever the Gateway announces that its
+//     tools changed, however it does (the proxy lists them again, and tells
+//     the client only if the list differs).
+//   - upstreamSession.lost, closed when the session ends by itself (the
+//     proxy then opens another) or by close. A stateless upstream's is
+//     closed by close only.
+//
+// The events are given to the implementation when it is made (newUpstream).
+type upstream interface {
+	open(ctx context.Context) (upstreamSession, error)
+}
+
+// An upstreamSession is one opened upstream: for sessionUpstream, one MCP
+// session with the Gateway.
+type upstreamSession interface {
+	// call sends one request, method and params (a JSON object), and
+	// returns its result: the bytes the Gateway sent, valid JSON.
+	call(ctx context.Context, method string, params []byte) (json.RawMessage, error)
+	// lost is closed when the session has ended.
+	lost() <-chan struct{}
+	// close ends the session; it may be called more than once, from any
+	// goroutine.
+	close()
+}
+
+// upstreamEvents is what an upstream tells the proxy (*Proxy implements it).
+type upstreamEvents interface {
+	// notify passes a notification from the Gateway, its method and params
+	// as they came, on to the client.
+	notify(ctx context.Context, method string, params json.RawMessage)
+	// toolsChanged says the Gateway announced a change of its tools.
+	toolsChanged()
+}
+
+// errNotSent marks an error of upstreamSession.call after which the request
+// certainly did not reach the target: sending it again cannot repeat its
+// effect. The error's text is the cause's.
+var errNotSent = errors.New("proxy: the request was not sent")
+
+// notSent wraps err, the cause, as an errNotSent.
+func notSent(err error) error { return notSentError{err} }
+
+type notSentError struct{ err error }
+
+func (e notSentError) Error() string   { return e.err.Error() }
+func (e notSentError) Unwrap() []error { return []error{e.err, errNotSent} }
 
 // Reconnect backoff after a failed connect or a lost session.
 const (
@@ -27,10 +106,11 @@ const (
 func (p *Proxy) maintain(ctx context.Context) {
 	backoff := minBackoff
 	for ctx.Err() == nil {
-		cs, err := p.connect(ctx)
+		s, err := p.connect(ctx)
 		if err == nil {
-			if err = p.sync(ctx, cs); err != nil {
-				cs.Close()
+			if err = p.sync(ctx, s); err != nil {
+				s.close()
+				<-s.lost()
 			}
 		}
 		if err != nil {
@@ -48,157 +128,179 @@ func (p *Proxy) maintain(ctx context.Context) {
 			continue
 		}
 		backoff = minBackoff
-		p.watch(ctx, cs)
+		p.watch(ctx, s)
 	}
 }
 
-func (p *Proxy) connect(ctx context.Context) (*mcp.ClientSession, error) {
+// connect opens an upstream session, waiting at most the connect timeout.
+func (p *Proxy) connect(ctx context.Context) (upstreamSession, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.opts.ConnectTimeout)
 	defer cancel()
-	t := &mcp.StreamableClientTransport{
-		Endpoint:     p.opts.GatewayURL,
-		HTTPClient:   p.opts.HTTPClient,
-		OAuthHandler: p.opts.OAuthHandler,
-	}
-	cs, err := p.client.Connect(ctx, t, &mcp.ClientSessionOptions{ProtocolVersion: UpstreamProtocolVersion})
+	s, err := p.up.open(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("connect to the Gateway: %w", err)
 	}
-	return cs, nil
+	return s, nil
 }
 
-// watch serves re-sync requests for cs until the session ends or ctx is done.
-func (p *Proxy) watch(ctx context.Context, cs *mcp.ClientSession) {
-	done := make(chan struct{})
-	go func() {
-		cs.Wait()
-		close(done)
-	}()
+// watch serves re-sync requests for s until the session ends or ctx is done.
+func (p *Proxy) watch(ctx context.Context, s upstreamSession) {
 	for {
 		select {
 		case <-ctx.Done():
-			cs.Close()
-			<-done
+			s.close()
+			<-s.lost()
 			return
-		case <-done:
-			p.setLost(cs, errors.New("the Gateway session ended"))
+		case <-s.lost():
+			p.setLost(s, errors.New("the Gateway session ended"))
 			p.log.Info("gateway session ended; reconnecting")
 			return
 		case <-p.resync:
-			if err := p.sync(ctx, cs); err != nil {
+			if err := p.sync(ctx, s); err != nil {
 				p.log.Warn("tool re-sync failed", "error", p.redact(err))
 			}
 		}
 	}
 }
 
-// maxPages bounds how many pages of tools/list the proxy follows.
-const maxPages = 10000
-
-// sync lists every page of the Gateway's tools and publishes the stripped
-// list, with the rules each tool gets on a call. A name listed twice is
-// served once, as first listed. Clients that have listed tools before hear
-// of a change.
-func (p *Proxy) sync(ctx context.Context, cs *mcp.ClientSession) (err error) {
+// sync lists the Gateway's tools on s and publishes the stripped list, with
+// the rules each tool gets on a call.
+func (p *Proxy) sync(ctx context.Context, s upstreamSession) (err error) {
 	ctx, cancel := context.WithTimeout(ctx, p.opts.ConnectTimeout)
 	defer cancel()
 	p.mu.Lock()
 	seen := p.lists.announced
 	p.mu.Unlock()
-	defer func() {
-		if err != nil {
-			// The change cannot be read now: calls waiting for it go on
-			// with the list there is (the next sync decides again).
-			p.mu.Lock()
-			p.lists.settled = max(p.lists.settled, seen)
-			p.broadcast()
-			p.mu.Unlock()
-		}
-	}()
-	var upstream [][]byte // each tool as the Gateway sent it
+	defs, err := listTools(ctx, s)
+	if err != nil {
+		// The change cannot be read now: calls waiting for it go on with
+		// the list there is (the next sync decides again).
+		p.mu.Lock()
+		p.lists.settled = max(p.lists.settled, seen)
+		p.broadcast()
+		p.mu.Unlock()
+		return err
+	}
+	p.publish(s, p.toolList(defs), seen)
+	return nil
+}
+
+// maxPages bounds how many pages of tools/list the proxy follows.
+const maxPages = 10000
+
+// listTools returns every tool definition the Gateway lists on s, following
+// its pages, each as the Gateway sent it.
+func listTools(ctx context.Context, s upstreamSession) ([][]byte, error) {
+	var defs [][]byte
 	cursor := ""
 	for page := 0; ; page++ {
 		params := []byte(`{}`)
 		if cursor != "" {
 			params, _ = json.Marshal(map[string]string{"cursor": cursor})
 		}
-		res, err := p.post(ctx, cs, "tools/list", params)
+		res, err := s.call(ctx, "tools/list", params)
 		if err != nil {
-			return fmt.Errorf("list the Gateway's tools: %w", err)
+			return nil, fmt.Errorf("list the Gateway's tools: %w", err)
 		}
-		// The result is valid JSON (checked on arrival): walk it.
-		ms, err := members(res)
-		if err != nil {
-			return errors.New("list the Gateway's tools: the result is not an object")
-		}
-		next := ""
-		for _, m := range ms {
-			switch {
-			case isString(m.key, "tools"):
-				tools, err := elements(m.val)
-				if err != nil {
-					return errors.New("list the Gateway's tools: tools is not an array")
-				}
-				for _, t := range tools {
-					upstream = append(upstream, t.val)
-				}
-			case isString(m.key, "nextCursor"):
-				_ = json.Unmarshal(m.val, &next)
-			}
+		var next string
+		if defs, next, err = appendPage(defs, res); err != nil {
+			return nil, fmt.Errorf("list the Gateway's tools: %w", err)
 		}
 		if next == "" {
-			break
+			return defs, nil
 		}
 		if next == cursor || page == maxPages {
-			return fmt.Errorf("list the Gateway's tools: pagination does not end (cursor %q)", next)
+			return nil, fmt.Errorf("list the Gateway's tools: pagination does not end (cursor %q)", next)
 		}
 		cursor = next
 	}
+}
 
-	tools := make(map[string][]*Rule, len(upstream))
-	listed := make([]byte, 0, 64+sumLen(upstream))
+// appendPage appends the tools of one tools/list result to defs and returns
+// the cursor of the next page, "" for none.
+func appendPage(defs [][]byte, res json.RawMessage) (_ [][]byte, next string, err error) {
+	// The result is valid JSON (checked on arrival): walk it.
+	ms, err := members(res)
+	if err != nil {
+		return nil, "", errors.New("the result is not an object")
+	}
+	for _, m := range ms {
+		switch {
+		case isString(m.key, "tools"):
+			tools, err := elements(m.val)
+			if err != nil {
+				return nil, "", errors.New("tools is not an array")
+			}
+			for _, t := range tools {
+				defs = append(defs, t.val)
+			}
+		case isString(m.key, "nextCursor"):
+			_ = json.Unmarshal(m.val, &next)
+		}
+	}
+	return defs, next, nil
+}
+
+// A toolList is the tool list as the proxy serves it.
+type toolList struct {
+	rules  map[string][]*Rule // rules that apply, by tool name
+	listed json.RawMessage    // the tools/list result the client gets
+	count  int                // tools in listed
+	sum    []byte             // a hash of what the Gateway listed, to detect changes
+}
+
+// toolList builds the list the client gets from the Gateway's definitions:
+// each stripped of the rules' arguments. A name listed twice is served
+// once, as first listed.
+func (p *Proxy) toolList(defs [][]byte) toolList {
+	l := toolList{rules: make(map[string][]*Rule, len(defs))}
+	listed := make([]byte, 0, 64+sumLen(defs))
 	listed = append(listed, `{"tools":[`...)
-	n := 0
-	for _, t := range upstream {
+	for _, t := range defs {
 		name, rules, stripped := stripToolDef(p.opts.Rules, t)
 		if name != "" {
-			if _, dup := tools[name]; dup {
+			if _, dup := l.rules[name]; dup {
 				// Which listing would the client use, and which would the
 				// Gateway call? Serve the first, once, and say so once.
 				p.reportDuplicate(name)
 				continue
 			}
-			tools[name] = rules
+			l.rules[name] = rules
 		}
-		if n > 0 {
+		if l.count > 0 {
 			listed = append(listed, ',')
 		}
-		n++
+		l.count++
 		listed = append(listed, stripped...)
 	}
-	listed = append(listed, "]}"...)
+	l.listed = append(listed, "]}"...)
 	h := fnv.New128a()
-	for _, t := range upstream {
+	for _, t := range defs {
 		h.Write(t)
 		h.Write([]byte{0})
 	}
-	sum := h.Sum(nil)
+	l.sum = h.Sum(nil)
+	return l
+}
 
+// publish makes l the tool list, and s the live session it was listed on.
+// seen is how many of the Gateway's announcements the listing began after.
+// A client that has listed tools before hears of a change.
+func (p *Proxy) publish(s upstreamSession, l toolList, seen uint64) {
 	p.mu.Lock()
-	changed := !bytes.Equal(p.upstream, sum) || p.listed == nil
+	changed := !bytes.Equal(p.upstream, l.sum) || p.listed == nil
 	notify := changed && p.clientAsked
-	p.cs, p.synced, p.lastErr = cs, true, nil
-	p.tools, p.listed, p.upstream = tools, listed, sum
+	p.live, p.synced, p.lastErr = s, true, nil
+	p.tools, p.listed, p.upstream = l.rules, l.listed, l.sum
 	p.lists.settled = max(p.lists.settled, seen)
 	p.broadcast()
 	conn := p.conn
 	p.mu.Unlock()
 
-	p.log.Debug("tools synced", "count", n)
+	p.log.Debug("tools synced", "count", l.count)
 	if notify && conn != nil {
 		_ = conn.writeRaw([]byte(`{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}`))
 	}
-	return nil
 }
 
 // listState is what the tool list keeps between syncs.
@@ -277,13 +379,13 @@ func stripToolDef(rules []Rule, tool []byte) (name string, applied []*Rule, out 
 	return name, applied, append(out, tool[last:]...)
 }
 
-// setLost records that there is no live session (if cs is nil or still the
+// setLost records that there is no live session (if s is nil or still the
 // current one) and why.
-func (p *Proxy) setLost(cs *mcp.ClientSession, err error) {
+func (p *Proxy) setLost(s upstreamSession, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if cs == nil || p.cs == cs {
-		p.cs, p.synced, p.lastErr = nil, false, err
+	if s == nil || p.live == s {
+		p.live, p.synced, p.lastErr = nil, false, err
 		p.broadcast()
 	}
 }
@@ -294,7 +396,9 @@ func (p *Proxy) broadcast() {
 	p.changed = make(chan struct{})
 }
 
-func (p *Proxy) onToolListChanged(context.Context, *mcp.ToolListChangedRequest) {
+// toolsChanged implements upstreamEvents: the Gateway's tools changed, so
+// the list is read again (resyncs coalesce).
+func (p *Proxy) toolsChanged() {
 	p.mu.Lock()
 	p.lists.announced++
 	p.mu.Unlock()
@@ -306,19 +410,19 @@ func (p *Proxy) onToolListChanged(context.Context, *mcp.ToolListChangedRequest) 
 
 // ready returns the live, synced upstream session, waiting for it at most
 // the connect timeout.
-func (p *Proxy) ready(ctx context.Context) (*mcp.ClientSession, error) {
+func (p *Proxy) ready(ctx context.Context) (upstreamSession, error) {
 	var timeout <-chan time.Time
 	for {
 		p.mu.Lock()
-		cs, synced, lastErr, changed := p.cs, p.synced, p.lastErr, p.changed
+		s, synced, lastErr, changed := p.live, p.synced, p.lastErr, p.changed
 		p.mu.Unlock()
-		if cs != nil && synced {
-			return cs, nil
+		if s != nil && synced {
+			return s, nil
 		}
 		if errors.Is(lastErr, tokenstore.ErrLoginNeeded) {
 			// Waiting will not help; the user must log in (the proxy
 			// retries in the background and heals once they have).
-			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "agw-proxy: the Gateway needs a login: " + loginMessage(p.redact(lastErr))}
+			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "agw-proxy: the Gateway needs a login: " + p.loginMessage(lastErr)}
 		}
 		if timeout == nil {
 			t := time.NewTimer(p.opts.ConnectTimeout)
@@ -339,33 +443,10 @@ func (p *Proxy) ready(ctx context.Context) (*mcp.ClientSession, error) {
 	}
 }
 
-// loginMessage keeps the actionable end of a login-needed error's text: the
-// token store's own message, without the layers of context above it.
-func loginMessage(msg string) string {
-	if i := strings.LastIndex(msg, "tokenstore: "); i >= 0 {
-		return msg[i+len("tokenstore: "):]
-	}
-	return msg
-}
-
-// reconnect drops cs if it is still the current session, so that maintain
+// reconnect drops s if it is still the current session, so that maintain
 // opens a new one, and waits for that.
-func (p *Proxy) reconnect(ctx context.Context, cs *mcp.ClientSession) (*mcp.ClientSession, error) {
-	p.setLost(cs, errors.New("the Gateway session was lost"))
-	cs.Close()
+func (p *Proxy) reconnect(ctx context.Context, s upstreamSession) (upstreamSession, error) {
+	p.setLost(s, errors.New("the Gateway session was lost"))
+	s.close()
 	return p.ready(ctx)
-}
-
-// neverSent reports whether a failed call certainly did not reach the
-// target, so that sending it again cannot repeat its effect: the Gateway
-// said the session is gone (HTTP 404); the session had already ended when
-// the call was made (the SDK then refuses to send it, reporting
-// ErrConnectionClosed; a call in flight when a session breaks gets the
-// transport's error instead); or no connection could be made.
-func neverSent(err error) bool {
-	if errors.Is(err, mcp.ErrSessionMissing) || errors.Is(err, mcp.ErrConnectionClosed) {
-		return true
-	}
-	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
 }

@@ -27,10 +27,26 @@ func proxyOptions(p *profile.Profile, secrets tokenstore.Secrets, client *http.C
 		Rules:          proxyRules(p),
 		Secrets:        profileSecrets{secrets: secrets, profile: p.Name},
 		Scrubber:       scrub,
-		LoginCommand:   func(secret string) string { return p.Command("login", secret) },
+		Advise:         advice(p),
 		CallTimeout:    p.CallTimeout,
 		ConnectTimeout: p.ConnectTimeout,
 		Version:        currentBuild().Version,
+	}
+}
+
+// advice is proxy.Options.Advise for the profile: the exact commands that
+// reach it, with --config, --profile and its other profile flags.
+func advice(p *profile.Profile) func(proxy.Remedy) string {
+	return func(r proxy.Remedy) string {
+		switch r.Kind {
+		case proxy.StoreSecret:
+			return "run `" + p.Command("login", r.Secret) + "`"
+		case proxy.GatewayLogin:
+			return "run `" + p.Command("login", "") + "`"
+		case proxy.CheckSetup:
+			return "run `" + p.Command("doctor", "") + "`"
+		}
+		return ""
 	}
 }
 

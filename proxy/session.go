@@ -1,0 +1,106 @@
+package proxy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// sessionUpstream is the Gateway over MCP 2025-11-25 sessions, the proxy's
+// upstream. The go-sdk client opens each session (initialize, with the
+// OAuth handler) and keeps it: the stream on which the Gateway announces
+// tools/list_changed, the session's end. Requests go over gatewayHTTP with
+// the session's id and protocol version: results stay bytes.
+type sessionUpstream struct {
+	client *mcp.Client
+	wire   *gatewayHTTP
+}
+
+// newUpstream returns the upstream for opts (its URL, HTTP client and
+// OAuth handler), telling events what the Gateway says.
+func newUpstream(opts Options, events upstreamEvents) upstream {
+	u := &sessionUpstream{wire: &gatewayHTTP{
+		url:    opts.GatewayURL,
+		client: opts.HTTPClient,
+		oauth:  opts.OAuthHandler,
+		events: events,
+	}}
+	// Notifications the SDK's session receives (on its own stream) take
+	// the same way as those on a request's event stream.
+	relay := func(ctx context.Context, method string, params any) {
+		if raw, err := json.Marshal(params); err == nil {
+			events.notify(ctx, method, raw)
+		}
+	}
+	u.client = mcp.NewClient(&mcp.Implementation{Name: "agw-proxy", Version: opts.Version}, &mcp.ClientOptions{
+		Capabilities:           &mcp.ClientCapabilities{},
+		ToolListChangedHandler: func(context.Context, *mcp.ToolListChangedRequest) { events.toolsChanged() },
+		ProgressNotificationHandler: func(ctx context.Context, req *mcp.ProgressNotificationClientRequest) {
+			relay(ctx, "notifications/progress", req.Params)
+		},
+		LoggingMessageHandler: func(ctx context.Context, req *mcp.LoggingMessageRequest) {
+			relay(ctx, "notifications/message", req.Params)
+		},
+	})
+	return u
+}
+
+// open initializes a session with the Gateway.
+func (u *sessionUpstream) open(ctx context.Context) (upstreamSession, error) {
+	t := &mcp.StreamableClientTransport{
+		Endpoint:     u.wire.url,
+		HTTPClient:   u.wire.client,
+		OAuthHandler: u.wire.oauth,
+	}
+	cs, err := u.client.Connect(ctx, t, &mcp.ClientSessionOptions{ProtocolVersion: UpstreamProtocolVersion})
+	if err != nil {
+		return nil, err
+	}
+	s := &clientSession{cs: cs, wire: u.wire, done: make(chan struct{})}
+	if ir := cs.InitializeResult(); ir != nil {
+		s.headers.protocolVersion = ir.ProtocolVersion
+	}
+	s.headers.sessionID = cs.ID()
+	go func() {
+		cs.Wait()
+		close(s.done)
+	}()
+	return s, nil
+}
+
+// A clientSession is one session of sessionUpstream.
+type clientSession struct {
+	cs      *mcp.ClientSession
+	wire    *gatewayHTTP
+	headers wireHeaders   // fixed by initialize
+	done    chan struct{} // closed when cs has ended
+}
+
+func (s *clientSession) call(ctx context.Context, method string, params []byte) (json.RawMessage, error) {
+	res, err := s.wire.post(ctx, s.headers, method, params)
+	if err != nil && neverSent(err) {
+		return nil, notSent(err)
+	}
+	return res, err
+}
+
+func (s *clientSession) lost() <-chan struct{} { return s.done }
+
+func (s *clientSession) close() { s.cs.Close() }
+
+// neverSent reports whether a failed call certainly did not reach the
+// target, so that sending it again cannot repeat its effect: the Gateway
+// said the session is gone (HTTP 404); the session had already ended when
+// the call was made (the SDK then refuses to send it, reporting
+// ErrConnectionClosed; a call in flight when a session breaks gets the
+// transport's error instead); or no connection could be made.
+func neverSent(err error) bool {
+	if errors.Is(err, mcp.ErrSessionMissing) || errors.Is(err, mcp.ErrConnectionClosed) {
+		return true
+	}
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}

@@ -26,7 +26,7 @@ func envMap(m map[string]string) func(string) string {
 
 func TestEnvWins(t *testing.T) {
 	ctx := context.Background()
-	base := NewFake()
+	base := NewMemory()
 	base.Set(ctx, "default", "asana", "from-keychain")
 	base.Set(ctx, "default", ClientSecretName, "client-from-keychain")
 	env := map[string]string{
@@ -65,7 +65,7 @@ func TestEnvWins(t *testing.T) {
 
 func TestEnvWritesGoToBase(t *testing.T) {
 	ctx := context.Background()
-	base := NewFake()
+	base := NewMemory()
 	e := &Env{Base: base, Getenv: envMap(map[string]string{"AGW_PROXY_SECRET_ASANA": "from-env"})}
 	if err := e.Set(ctx, "default", "asana", "stored"); err != nil {
 		t.Fatal(err)

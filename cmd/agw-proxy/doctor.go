@@ -22,6 +22,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/agw-proxy/agw-proxy/internal/httpguard"
+	"github.com/agw-proxy/agw-proxy/oauth"
 	"github.com/agw-proxy/agw-proxy/proxy"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
@@ -185,7 +186,7 @@ func (d *doctor) run(ctx context.Context) {
 
 	tokenURL, discoveryOK := d.checkDiscovery(ctx, p, client, timeout)
 
-	var ga *tokenstore.GatewayAuth
+	var ga *oauth.TokenCache
 	var issuedAt time.Time
 	switch {
 	case p.auth.typ == authNone:
@@ -368,7 +369,7 @@ func (d *doctor) checkDiscovery(ctx context.Context, p *profile, client *http.Cl
 	}
 	dctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	doc, err := tokenstore.Discover(dctx, client, p.auth.discoveryURL)
+	doc, err := oauth.Discover(dctx, client, p.auth.discoveryURL)
 	if err == nil {
 		err = checkDiscovered(p.auth.discoveryURL, "token_endpoint", doc.TokenURL)
 	}
@@ -390,7 +391,7 @@ func (d *doctor) checkDiscovery(ctx context.Context, p *profile, client *http.Cl
 
 // checkToken gets a Gateway access token the way serve does, and reports its
 // expiry and the clock skew between this machine and the token's issuer.
-func (d *doctor) checkToken(ctx context.Context, p *profile, store *tokenstore.Env, client *http.Client, tokenURL string, timeout time.Duration) (*tokenstore.GatewayAuth, time.Time) {
+func (d *doctor) checkToken(ctx context.Context, p *profile, store *tokenstore.Env, client *http.Client, tokenURL string, timeout time.Duration) (*oauth.TokenCache, time.Time) {
 	secrets := &scrubbedSecrets{Secrets: store, scrub: d.scrub}
 	ga := p.newGatewayAuth(tokenURL, secrets, client)
 	ga.OnToken = d.scrub.Add
@@ -439,7 +440,7 @@ func (d *doctor) tokenFailed(p *profile, err error, timeout time.Duration) {
 		d.fail(true, "token: the token endpoint rejected the stored credential: "+err.Error(),
 			fmt.Sprintf("run %q", exactCommand(p, d.pf, "login", "")),
 			fmt.Sprintf("check auth.client_id (%s): the credential must belong to app client %s", p.origin("auth.client_id"), p.auth.clientID))
-	case errors.Is(err, tokenstore.ErrTokenRejected) && !errors.As(err, new(*httpguard.RedirectError)):
+	case errors.Is(err, oauth.ErrTokenRejected) && !errors.As(err, new(*httpguard.RedirectError)):
 		d.fail(false, "token: the token endpoint refused the request: "+err.Error(),
 			fmt.Sprintf("check auth.scopes (%s) and auth.client_id (%s): the app client must allow the %s grant and those scopes",
 				p.origin("auth.scopes"), p.origin("auth.client_id"), p.auth.typ))
@@ -586,7 +587,7 @@ func issuerName(c *x509.Certificate) string {
 // checkInitialize connects to the Gateway with the go-sdk client, with the
 // same HTTP client and auth as serve, and reports what the Gateway says
 // about itself.
-func (d *doctor) checkInitialize(ctx context.Context, p *profile, client *http.Client, ga *tokenstore.GatewayAuth, proxyURL *url.URL, timeout time.Duration) *mcp.ClientSession {
+func (d *doctor) checkInitialize(ctx context.Context, p *profile, client *http.Client, ga *oauth.TokenCache, proxyURL *url.URL, timeout time.Duration) *mcp.ClientSession {
 	var handler auth.OAuthHandler // a true nil for auth type none
 	if ga != nil {
 		handler = ga
@@ -831,7 +832,7 @@ func explainNetError(err error, p *profile, proxyURL *url.URL, timeout time.Dura
 	case errors.Is(err, syscall.ECONNREFUSED):
 		msg = "connection refused: " + msg
 		hints = append(hints, "nothing listens there: check the host and port in the URL")
-	case errors.Is(err, tokenstore.ErrTokenEndpoint):
+	case errors.Is(err, oauth.ErrTokenEndpoint):
 		// The text already says what failed.
 	}
 	if proxyURL != nil && !strings.Contains(msg, "proxyconnect") {

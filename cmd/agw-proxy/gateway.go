@@ -19,6 +19,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/agw-proxy/agw-proxy/internal/httpguard"
+	"github.com/agw-proxy/agw-proxy/oauth"
 	"github.com/agw-proxy/agw-proxy/proxy"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
@@ -66,7 +67,7 @@ func (p *profile) gatewayAuth(secrets tokenstore.Secrets, client *http.Client, o
 		ga.OnToken = onToken
 		return ga
 	}
-	return &discoveredAuth{build: func(ctx context.Context) (*tokenstore.GatewayAuth, error) {
+	return &discoveredAuth{build: func(ctx context.Context) (*oauth.TokenCache, error) {
 		tokenURL, _, err := p.endpoints(ctx, client)
 		if err != nil {
 			return nil, err
@@ -80,9 +81,9 @@ func (p *profile) gatewayAuth(secrets tokenstore.Secrets, client *http.Client, o
 // newGatewayAuth returns the token source for the profile's auth type
 // (client_credentials or authorization_code) at tokenURL. The credential is
 // read from secrets under the profile's name at every fetch.
-func (p *profile) newGatewayAuth(tokenURL string, secrets tokenstore.Secrets, client *http.Client) *tokenstore.GatewayAuth {
+func (p *profile) newGatewayAuth(tokenURL string, secrets tokenstore.Secrets, client *http.Client) *oauth.TokenCache {
 	if p.auth.typ == authAuthorizationCode {
-		return tokenstore.NewAuthorizationCode(tokenstore.AuthorizationCodeConfig{
+		return oauth.NewAuthorizationCode(oauth.AuthorizationCodeConfig{
 			TokenURL:   tokenURL,
 			ClientID:   p.auth.clientID,
 			Scopes:     p.auth.scopes,
@@ -91,7 +92,7 @@ func (p *profile) newGatewayAuth(tokenURL string, secrets tokenstore.Secrets, cl
 			HTTPClient: client,
 		})
 	}
-	return tokenstore.NewClientCredentials(tokenstore.ClientCredentialsConfig{
+	return oauth.NewClientCredentials(oauth.ClientCredentialsConfig{
 		TokenURL:   tokenURL,
 		ClientID:   p.auth.clientID,
 		Scopes:     p.auth.scopes,
@@ -111,7 +112,7 @@ func (p *profile) endpoints(ctx context.Context, client *http.Client) (tokenURL,
 	}
 	ctx, cancel := context.WithTimeout(ctx, discoveryTimeout)
 	defer cancel()
-	d, err := tokenstore.Discover(ctx, client, p.auth.discoveryURL)
+	d, err := oauth.Discover(ctx, client, p.auth.discoveryURL)
 	if err != nil {
 		return "", "", withHints(err, fmt.Sprintf("check auth.discovery_url (%s), or set auth.token_url directly", p.origin("auth.discovery_url")))
 	}
@@ -156,15 +157,15 @@ func (p *profile) origin(key string) string {
 // discovery, done at the first use and retried at the next use after a
 // failure.
 type discoveredAuth struct {
-	build func(context.Context) (*tokenstore.GatewayAuth, error)
+	build func(context.Context) (*oauth.TokenCache, error)
 
 	mu sync.Mutex
-	ga *tokenstore.GatewayAuth
+	ga *oauth.TokenCache
 }
 
 var _ auth.OAuthHandler = (*discoveredAuth)(nil)
 
-func (d *discoveredAuth) get(ctx context.Context) (*tokenstore.GatewayAuth, error) {
+func (d *discoveredAuth) get(ctx context.Context) (*oauth.TokenCache, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.ga == nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/agw-proxy/agw-proxy/internal/httpguard"
+	"github.com/agw-proxy/agw-proxy/oauth"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
@@ -264,7 +265,7 @@ func loginClientCredentials(ctx context.Context, e *env, p *profile, pf *profile
 		return failInput(e, p, pf, "", err)
 	}
 
-	candidate := tokenstore.NewFake()
+	candidate := tokenstore.NewMemory()
 	if err := candidate.Set(ctx, p.name, clientSecretName, v); err != nil {
 		return fail(e, keychainError(err))
 	}
@@ -281,7 +282,7 @@ func loginClientCredentials(ctx context.Context, e *env, p *profile, pf *profile
 		errorf(e, "%v; nothing stored", verr)
 		hintf(e, "check auth.token_url (%s): it must be the token endpoint itself (Cognito's is https://DOMAIN.auth.REGION.amazoncognito.com/oauth2/token); a redirect of the token request is never followed", p.origin("auth.token_url"))
 		return exitError
-	case errors.Is(verr, tokenstore.ErrTokenRejected):
+	case errors.Is(verr, oauth.ErrTokenRejected):
 		errorf(e, "%v; nothing stored", verr)
 		hintf(e, "check auth.scopes (%s) and that the app client allows the client_credentials grant", p.origin("auth.scopes"))
 		return exitError
@@ -322,7 +323,7 @@ func loginBrowser(ctx context.Context, e *env, p *profile, pf *profileFlags, noB
 	if noBrowser {
 		open = nil
 	}
-	tok, err := tokenstore.LoginWithBrowser(ctx, tokenstore.LoginConfig{
+	tok, err := oauth.LoginWithBrowser(ctx, oauth.LoginConfig{
 		AuthorizeURL: authorizeURL,
 		TokenURL:     tokenURL,
 		ClientID:     p.auth.clientID,
@@ -334,7 +335,7 @@ func loginBrowser(ctx context.Context, e *env, p *profile, pf *profileFlags, noB
 	})
 	if err != nil {
 		var hints []string
-		if errors.Is(err, tokenstore.ErrLoginTimeout) {
+		if errors.Is(err, oauth.ErrLoginTimeout) {
 			hints = append(hints, fmt.Sprintf("run %q again; with --no-browser, open the printed URL yourself", exactCommand(p, pf, "login", "")))
 		}
 		return fail(e, withHints(err, hints...))
@@ -388,7 +389,7 @@ func defaultBrowserOpener(goos string) []string {
 }
 
 // openBrowser opens url in the user's browser without waiting for it. url
-// is the login's one-time URL (see tokenstore.LoginConfig.OpenURL), since
+// is the login's one-time URL (see oauth.LoginConfig.OpenURL), since
 // any local process can read the opener's arguments. The opener, and the
 // browser it may start, get this process's environment without the
 // AGW_PROXY_ variables: the secrets' environment override stays here.

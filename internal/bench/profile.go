@@ -15,6 +15,7 @@ import (
 
 	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
 	"github.com/agw-proxy/agw-proxy/internal/httpguard"
+	"github.com/agw-proxy/agw-proxy/oauth"
 	"github.com/agw-proxy/agw-proxy/proxy"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
@@ -130,12 +131,12 @@ func inProcessProxy(ctx context.Context, sim *gatewaysim.Sim) (*mcp.ClientSessio
 		tokenstore.EnvVar(tokenstore.ClientSecretName): sim.ClientSecret,
 		tokenstore.EnvVar("asana"):                     asanaToken,
 	}
-	secrets := &tokenstore.Env{Base: tokenstore.NewFake(), Getenv: func(k string) string { return env[k] }}
+	secrets := &tokenstore.Env{Base: tokenstore.NewMemory(), Getenv: func(k string) string { return env[k] }}
 	hc := proxy.DefaultHTTPClient()
 	if t, ok := httpguard.Base(hc).(*http.Transport); ok {
 		t.Proxy = nil // loopback only
 	}
-	ga := tokenstore.NewClientCredentials(tokenstore.ClientCredentialsConfig{
+	ga := oauth.NewClientCredentials(oauth.ClientCredentialsConfig{
 		TokenURL: sim.TokenURL, ClientID: sim.ClientID, Scopes: []string{sim.Scope},
 		Secrets: secrets, HTTPClient: hc,
 	})

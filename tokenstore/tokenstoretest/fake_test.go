@@ -1,4 +1,4 @@
-package tokenstore
+package tokenstoretest
 
 import (
 	"context"
@@ -6,14 +6,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
-const testValue = Secret("tok-9f8e7d6c5b4a") // never printed
+const testValue = tokenstore.Secret("tok-9f8e7d6c5b4a") // never printed
 
 func TestFakeSetGetDelete(t *testing.T) {
 	ctx := context.Background()
 	f := NewFake()
-	if _, err := f.Get(ctx, "default", "asana"); !errors.Is(err, ErrNotFound) {
+	if _, err := f.Get(ctx, "default", "asana"); !errors.Is(err, tokenstore.ErrNotFound) {
 		t.Fatalf("Get before Set: err = %v, want ErrNotFound", err)
 	}
 	if err := f.Set(ctx, "default", "asana", testValue); err != nil {
@@ -25,13 +27,13 @@ func TestFakeSetGetDelete(t *testing.T) {
 	if v, err := f.Get(ctx, "default", "asana"); err != nil || v != testValue+"2" {
 		t.Fatalf("Get after overwrite: wrong value or err %v", err)
 	}
-	if _, err := f.Get(ctx, "work", "asana"); !errors.Is(err, ErrNotFound) {
+	if _, err := f.Get(ctx, "work", "asana"); !errors.Is(err, tokenstore.ErrNotFound) {
 		t.Fatalf("profiles are not separate: err = %v", err)
 	}
 	if err := f.Delete(ctx, "default", "asana"); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.Delete(ctx, "default", "asana"); !errors.Is(err, ErrNotFound) {
+	if err := f.Delete(ctx, "default", "asana"); !errors.Is(err, tokenstore.ErrNotFound) {
 		t.Fatalf("second Delete: err = %v, want ErrNotFound", err)
 	}
 	if got := f.Calls("get"); got != 3 {
@@ -41,8 +43,8 @@ func TestFakeSetGetDelete(t *testing.T) {
 
 func TestFakeTooLarge(t *testing.T) {
 	f := NewFake()
-	big := Secret(strings.Repeat("x", MaxSecretSize+1))
-	if err := f.Set(context.Background(), "default", "asana", big); !errors.Is(err, ErrTooLarge) {
+	big := tokenstore.Secret(strings.Repeat("x", tokenstore.MaxSecretSize+1))
+	if err := f.Set(context.Background(), "default", "asana", big); !errors.Is(err, tokenstore.ErrTooLarge) {
 		t.Fatalf("err = %v, want ErrTooLarge", err)
 	}
 	if err := f.Set(context.Background(), "default", "asana", big[1:]); err != nil {
@@ -55,7 +57,7 @@ func TestFakeHang(t *testing.T) {
 	f.Hang(50 * time.Millisecond)
 	start := time.Now()
 	_, err := f.Get(context.Background(), "default", "asana")
-	if !errors.Is(err, ErrTimeout) {
+	if !errors.Is(err, tokenstore.ErrTimeout) {
 		t.Fatalf("err = %v, want ErrTimeout", err)
 	}
 	if d := time.Since(start); d < 50*time.Millisecond || d > 2*time.Second {
@@ -77,9 +79,9 @@ func TestFakeHang(t *testing.T) {
 
 func TestFakeFailWith(t *testing.T) {
 	f := NewFake()
-	f.FailWith(ErrLocked)
+	f.FailWith(tokenstore.ErrLocked)
 	_, err := f.Get(context.Background(), "default", "asana")
-	if !errors.Is(err, ErrLocked) {
+	if !errors.Is(err, tokenstore.ErrLocked) {
 		t.Fatalf("err = %v, want ErrLocked", err)
 	}
 	if !strings.Contains(err.Error(), `"asana"`) || !strings.Contains(err.Error(), `"default"`) {

@@ -1,4 +1,4 @@
-package tokenstore
+package oauth
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/agw-proxy/agw-proxy/internal/httpguard"
+	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
 // AuthorizationCodeConfig configures NewAuthorizationCode.
@@ -22,7 +23,7 @@ type AuthorizationCodeConfig struct {
 	// stored by `agw-proxy login`. It is read again at every fetch, so a
 	// login in another terminal heals a running proxy; a rotated refresh
 	// token is written back.
-	Secrets Secrets
+	Secrets tokenstore.Secrets
 	// Profile names the entry in Secrets ("default" when empty).
 	Profile string
 	// HTTPClient makes the token requests; nil means http.DefaultClient. A
@@ -35,11 +36,11 @@ type AuthorizationCodeConfig struct {
 	AuthStyle oauth2.AuthStyle
 }
 
-// NewAuthorizationCode returns a GatewayAuth that mints access tokens from
+// NewAuthorizationCode returns a TokenCache that mints access tokens from
 // the refresh token stored by the browser login (refresh_token grant).
 // Cognito returns no new refresh token on refresh; when a server does, it is
 // stored in place of the old one.
-func NewAuthorizationCode(cfg AuthorizationCodeConfig) *GatewayAuth {
+func NewAuthorizationCode(cfg AuthorizationCodeConfig) *TokenCache {
 	profile := cfg.Profile
 	if profile == "" {
 		profile = "default"
@@ -58,7 +59,7 @@ func NewAuthorizationCode(cfg AuthorizationCodeConfig) *GatewayAuth {
 			Scopes:   cfg.Scopes,
 		},
 	}
-	return newGatewayAuth(f.fetch)
+	return newTokenCache(f.fetch)
 }
 
 type acFetcher struct {
@@ -67,14 +68,14 @@ type acFetcher struct {
 	conf    *oauth2.Config
 
 	mu       sync.Mutex
-	rejected Secret // the refresh token last refused with invalid_grant
+	rejected tokenstore.Secret // the refresh token last refused with invalid_grant
 	// A rotated refresh token that could not be stored: used while the
 	// keychain still holds the one it replaced.
-	rotatedFrom, rotatedTo Secret
+	rotatedFrom, rotatedTo tokenstore.Secret
 }
 
 func (f *acFetcher) fetch(ctx context.Context) (*oauth2.Token, error) {
-	rt, err := readCredential(ctx, f.cfg.Secrets, f.profile, RefreshTokenName, "refresh token")
+	rt, err := readCredential(ctx, f.cfg.Secrets, f.profile, tokenstore.RefreshTokenName, "refresh token")
 	if err != nil {
 		return nil, err
 	}
@@ -96,8 +97,8 @@ func (f *acFetcher) fetch(ctx context.Context) (*oauth2.Token, error) {
 		return nil, err
 	}
 	f.rejected = ""
-	if next := Secret(tok.RefreshToken); next != "" && next != rt {
-		if err := f.cfg.Secrets.Set(ctx, f.profile, RefreshTokenName, next); err != nil {
+	if next := tokenstore.Secret(tok.RefreshToken); next != "" && next != rt {
+		if err := f.cfg.Secrets.Set(ctx, f.profile, tokenstore.RefreshTokenName, next); err != nil {
 			// Keep working with the new token in this process; the next
 			// login fixes the keychain.
 			f.rotatedFrom, f.rotatedTo = rt, next

@@ -1,4 +1,4 @@
-package tokenstore
+package oauth
 
 import (
 	"context"
@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/agw-proxy/agw-proxy/tokenstore"
+	"github.com/agw-proxy/agw-proxy/tokenstore/tokenstoretest"
 )
 
 func s256(verifier string) string {
@@ -46,10 +49,10 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-func newCC(t *testing.T, srv *tokenServer, profile string) (*GatewayAuth, *Fake) {
+func newCC(t *testing.T, srv *tokenServer, profile string) (*TokenCache, *tokenstoretest.Fake) {
 	t.Helper()
-	f := NewFake()
-	if err := f.Set(context.Background(), profile, ClientSecretName, Secret(srv.clientSecret)); err != nil {
+	f := tokenstoretest.NewFake()
+	if err := f.Set(context.Background(), profile, tokenstore.ClientSecretName, tokenstore.Secret(srv.clientSecret)); err != nil {
 		t.Fatal(err)
 	}
 	g := NewClientCredentials(ClientCredentialsConfig{
@@ -99,8 +102,8 @@ func TestClientCredentialsCachesWithOneFetch(t *testing.T) {
 func TestClientCredentialsBothAuthStyles(t *testing.T) {
 	for _, style := range []oauth2.AuthStyle{oauth2.AuthStyleInHeader, oauth2.AuthStyleInParams, oauth2.AuthStyleAutoDetect} {
 		srv := newTokenServer(t)
-		f := NewFake()
-		f.Set(context.Background(), "default", ClientSecretName, Secret(srv.clientSecret))
+		f := tokenstoretest.NewFake()
+		f.Set(context.Background(), "default", tokenstore.ClientSecretName, tokenstore.Secret(srv.clientSecret))
 		g := NewClientCredentials(ClientCredentialsConfig{TokenURL: srv.URL, ClientID: srv.clientID, Secrets: f, AuthStyle: style})
 		if _, err := g.Token(context.Background()); err != nil {
 			t.Errorf("auth style %d: %v", style, err)
@@ -111,8 +114,8 @@ func TestClientCredentialsBothAuthStyles(t *testing.T) {
 func TestOnTokenSeesEveryNewToken(t *testing.T) {
 	srv := newTokenServer(t)
 	g, _ := newCC(t, srv, "default")
-	var seen []Secret
-	g.OnToken = func(s Secret) { seen = append(seen, s) } // flights are serial
+	var seen []tokenstore.Secret
+	g.OnToken = func(s tokenstore.Secret) { seen = append(seen, s) } // flights are serial
 	tok1, err := g.Token(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -184,7 +187,7 @@ func TestAuthorizeRefetchesAndRereadsTheSecret(t *testing.T) {
 	}
 	// The client secret is rotated and stored by a login in another terminal.
 	srv.set(func(s *tokenServer) { s.clientSecret = "rotated-client-secret" })
-	f.Set(ctx, "default", ClientSecretName, "rotated-client-secret")
+	f.Set(ctx, "default", tokenstore.ClientSecretName, "rotated-client-secret")
 	gets := f.Calls("get")
 
 	body := &closeRecorder{Reader: strings.NewReader(`{"error":"invalid_token"}`)}
@@ -257,13 +260,13 @@ func TestTokenEndpointDownIsNotLogout(t *testing.T) {
 	srv.set(func(s *tokenServer) { s.failNext, s.failStatus = 100, 503 })
 	g, f := newCC(t, srv, "default")
 	_, err := g.Token(context.Background())
-	if !errors.Is(err, ErrTokenEndpoint) || errors.Is(err, ErrLoginNeeded) {
+	if !errors.Is(err, ErrTokenEndpoint) || errors.Is(err, tokenstore.ErrLoginNeeded) {
 		t.Fatalf("err = %v, want ErrTokenEndpoint and not ErrLoginNeeded", err)
 	}
 	if n := srv.requests.Load(); n != fetchAttempts {
 		t.Errorf("%d attempts, want %d", n, fetchAttempts)
 	}
-	if _, err := f.Get(context.Background(), "default", ClientSecretName); err != nil {
+	if _, err := f.Get(context.Background(), "default", tokenstore.ClientSecretName); err != nil {
 		t.Error("the client secret is gone after a token endpoint outage")
 	}
 	srv.set(func(s *tokenServer) { s.failNext = 0 })
@@ -284,9 +287,9 @@ func TestTokenEndpointUnreachable(t *testing.T) {
 func TestWrongClientSecretNeedsLogin(t *testing.T) {
 	srv := newTokenServer(t)
 	g, f := newCC(t, srv, "work")
-	f.Set(context.Background(), "work", ClientSecretName, testValue)
+	f.Set(context.Background(), "work", tokenstore.ClientSecretName, testValue)
 	_, err := g.Token(context.Background())
-	if !errors.Is(err, ErrLoginNeeded) {
+	if !errors.Is(err, tokenstore.ErrLoginNeeded) {
 		t.Fatalf("err = %v, want ErrLoginNeeded", err)
 	}
 	if !strings.Contains(err.Error(), "agw-proxy login --profile work") || !strings.Contains(err.Error(), "invalid_client") {
@@ -296,10 +299,10 @@ func TestWrongClientSecretNeedsLogin(t *testing.T) {
 		t.Error("secret leaked into the error")
 	}
 	n := srv.requests.Load()
-	if _, err := g.Token(context.Background()); !errors.Is(err, ErrLoginNeeded) || srv.requests.Load() != n {
+	if _, err := g.Token(context.Background()); !errors.Is(err, tokenstore.ErrLoginNeeded) || srv.requests.Load() != n {
 		t.Errorf("the rejected secret was sent again (err %v)", err)
 	}
-	f.Set(context.Background(), "work", ClientSecretName, Secret(srv.clientSecret))
+	f.Set(context.Background(), "work", tokenstore.ClientSecretName, tokenstore.Secret(srv.clientSecret))
 	if _, err := g.Token(context.Background()); err != nil {
 		t.Fatalf("a new login did not heal: %v", err)
 	}
@@ -308,9 +311,9 @@ func TestWrongClientSecretNeedsLogin(t *testing.T) {
 func TestMissingClientSecretNeedsLogin(t *testing.T) {
 	srv := newTokenServer(t)
 	g, f := newCC(t, srv, "default")
-	f.Delete(context.Background(), "default", ClientSecretName)
+	f.Delete(context.Background(), "default", tokenstore.ClientSecretName)
 	_, err := g.Token(context.Background())
-	if !errors.Is(err, ErrLoginNeeded) || !strings.HasSuffix(err.Error(), "run `agw-proxy login`") {
+	if !errors.Is(err, tokenstore.ErrLoginNeeded) || !strings.HasSuffix(err.Error(), "run `agw-proxy login`") {
 		t.Fatalf("err = %v, want ErrLoginNeeded naming `agw-proxy login`", err)
 	}
 	if srv.requests.Load() != 0 {
@@ -321,9 +324,9 @@ func TestMissingClientSecretNeedsLogin(t *testing.T) {
 func TestLockedKeychainIsNotLoginNeeded(t *testing.T) {
 	srv := newTokenServer(t)
 	g, f := newCC(t, srv, "default")
-	f.FailWith(ErrLocked)
+	f.FailWith(tokenstore.ErrLocked)
 	_, err := g.Token(context.Background())
-	if !errors.Is(err, ErrLocked) || errors.Is(err, ErrLoginNeeded) {
+	if !errors.Is(err, tokenstore.ErrLocked) || errors.Is(err, tokenstore.ErrLoginNeeded) {
 		t.Fatalf("err = %v, want ErrLocked only", err)
 	}
 }
@@ -356,7 +359,7 @@ func TestHangingKeychainBoundsTheFetch(t *testing.T) {
 	f.Hang(50 * time.Millisecond)
 	start := time.Now()
 	_, err := g.Token(context.Background())
-	if !errors.Is(err, ErrTimeout) || errors.Is(err, ErrLoginNeeded) {
+	if !errors.Is(err, tokenstore.ErrTimeout) || errors.Is(err, tokenstore.ErrLoginNeeded) {
 		t.Fatalf("err = %v, want ErrTimeout only", err)
 	}
 	if time.Since(start) > 5*time.Second {

@@ -1,4 +1,4 @@
-package tokenstore_test
+package oauth_test
 
 import (
 	"context"
@@ -13,7 +13,9 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
+	"github.com/agw-proxy/agw-proxy/oauth"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
+	"github.com/agw-proxy/agw-proxy/tokenstore/tokenstoretest"
 )
 
 // These tests run tokenstore against the project's Cognito emulator, a
@@ -22,9 +24,9 @@ import (
 func TestSimClientCredentials(t *testing.T) {
 	sim := gatewaysim.StartForTest(t, gatewaysim.Options{})
 	for _, style := range []oauth2.AuthStyle{oauth2.AuthStyleInHeader, oauth2.AuthStyleInParams} {
-		f := tokenstore.NewFake()
+		f := tokenstoretest.NewFake()
 		f.Set(context.Background(), "default", tokenstore.ClientSecretName, tokenstore.Secret(sim.ClientSecret))
-		g := tokenstore.NewClientCredentials(tokenstore.ClientCredentialsConfig{
+		g := oauth.NewClientCredentials(oauth.ClientCredentialsConfig{
 			TokenURL: sim.TokenURL, ClientID: sim.ClientID, Scopes: []string{sim.Scope}, Secrets: f, AuthStyle: style,
 		})
 		tok, err := g.Token(context.Background())
@@ -47,7 +49,7 @@ func TestSimBrowserLoginThenRefresh(t *testing.T) {
 	sim := gatewaysim.StartForTest(t, gatewaysim.Options{RedirectURL: redirect})
 	ctx := context.Background()
 
-	d, err := tokenstore.Discover(ctx, nil, sim.DiscoveryURL)
+	d, err := oauth.Discover(ctx, nil, sim.DiscoveryURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +57,7 @@ func TestSimBrowserLoginThenRefresh(t *testing.T) {
 		t.Fatalf("discovery %+v does not match the emulator", d)
 	}
 	browserDone := make(chan error, 1)
-	tok, err := tokenstore.LoginWithBrowser(ctx, tokenstore.LoginConfig{
+	tok, err := oauth.LoginWithBrowser(ctx, oauth.LoginConfig{
 		AuthorizeURL: d.AuthorizeURL, TokenURL: d.TokenURL, ClientID: sim.WebClientID,
 		Scopes: []string{"openid", sim.Scope}, RedirectURL: redirect, Timeout: 10 * time.Second,
 		OpenURL: func(u string) error {
@@ -83,11 +85,11 @@ func TestSimBrowserLoginThenRefresh(t *testing.T) {
 		t.Fatalf("refresh token of %d bytes, want 1..%d", len(tok.RefreshToken), tokenstore.MaxSecretSize)
 	}
 
-	f := tokenstore.NewFake()
+	f := tokenstoretest.NewFake()
 	if err := f.Set(ctx, "default", tokenstore.RefreshTokenName, tokenstore.Secret(tok.RefreshToken)); err != nil {
 		t.Fatal(err)
 	}
-	g := tokenstore.NewAuthorizationCode(tokenstore.AuthorizationCodeConfig{
+	g := oauth.NewAuthorizationCode(oauth.AuthorizationCodeConfig{
 		TokenURL: d.TokenURL, ClientID: sim.WebClientID, Secrets: f, Profile: "default",
 	})
 	sim.FailTokenNext(2, http.StatusServiceUnavailable)

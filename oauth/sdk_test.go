@@ -1,4 +1,4 @@
-package tokenstore
+package oauth
 
 import (
 	"context"
@@ -10,6 +10,9 @@ import (
 	"testing"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/agw-proxy/agw-proxy/tokenstore"
+	"github.com/agw-proxy/agw-proxy/tokenstore/tokenstoretest"
 )
 
 // gateway is a minimal Gateway for the SDK round trip: an MCP server behind
@@ -56,7 +59,7 @@ func (g *gateway) revoke(tok string) {
 	g.revoked[tok] = true
 }
 
-func connectSDK(t *testing.T, gw *gateway, auth *GatewayAuth) *mcp.ClientSession {
+func connectSDK(t *testing.T, gw *gateway, auth *TokenCache) *mcp.ClientSession {
 	t.Helper()
 	client := mcp.NewClient(&mcp.Implementation{Name: "agw-proxy-test", Version: "test"}, nil)
 	cs, err := client.Connect(context.Background(), &mcp.StreamableClientTransport{
@@ -103,7 +106,7 @@ func TestSDKRevokedTokenRecoveredByOneRefresh(t *testing.T) {
 // session survives for the next call once a new login is stored.
 func TestSDKLoginNeededThenHealed(t *testing.T) {
 	srv := newTokenServer(t)
-	f := NewFake()
+	f := tokenstoretest.NewFake()
 	storedRefresh(t, srv, f, "default", "refresh-a")
 	auth := newAC(t, srv, "default", f)
 	gw := newGateway(t)
@@ -113,7 +116,7 @@ func TestSDKLoginNeededThenHealed(t *testing.T) {
 	srv.set(func(s *tokenServer) { delete(s.refreshTokens, "refresh-a") })
 	gw.revoke("access-1")
 	_, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "ping"})
-	if !errors.Is(err, ErrLoginNeeded) {
+	if !errors.Is(err, tokenstore.ErrLoginNeeded) {
 		t.Fatalf("err = %v, want ErrLoginNeeded", err)
 	}
 

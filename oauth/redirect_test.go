@@ -1,4 +1,4 @@
-package tokenstore
+package oauth
 
 import (
 	"context"
@@ -17,6 +17,8 @@ import (
 
 	"github.com/agw-proxy/agw-proxy/internal/httpguard"
 	"github.com/agw-proxy/agw-proxy/internal/leakcheck"
+	"github.com/agw-proxy/agw-proxy/tokenstore"
+	"github.com/agw-proxy/agw-proxy/tokenstore/tokenstoretest"
 )
 
 // counter is a server that counts the requests it gets and answers them
@@ -92,15 +94,15 @@ func TestTokenRequestIsNeverRedirected(t *testing.T) {
 			sink := newCounter(t, nil)
 			loc := elsewhere(t, sink, "/oauth2/token?echo=location-carried-SECRET-0123456789")
 			front := newCounter(t, redirectTo(loc))
-			f := NewFake()
+			f := tokenstoretest.NewFake()
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			var g *GatewayAuth
+			var g *TokenCache
 			if tt.grant == "client_credentials" {
-				f.Set(ctx, "default", ClientSecretName, clientSecret)
+				f.Set(ctx, "default", tokenstore.ClientSecretName, clientSecret)
 				g = NewClientCredentials(ClientCredentialsConfig{TokenURL: front.URL + "/oauth2/token", ClientID: "client-1", Secrets: f, HTTPClient: tt.client, AuthStyle: tt.style})
 			} else {
-				f.Set(ctx, "default", RefreshTokenName, refreshToken)
+				f.Set(ctx, "default", tokenstore.RefreshTokenName, refreshToken)
 				g = NewAuthorizationCode(AuthorizationCodeConfig{TokenURL: front.URL + "/oauth2/token", ClientID: "client-1", Secrets: f, HTTPClient: tt.client})
 			}
 			g.backoff = time.Millisecond
@@ -151,8 +153,8 @@ func TestClientCredentialsDefaultIsClientSecretPost(t *testing.T) {
 		srv.serve(w, r)
 	}))
 	defer spy.Close()
-	f := NewFake()
-	f.Set(context.Background(), "default", ClientSecretName, Secret(srv.clientSecret))
+	f := tokenstoretest.NewFake()
+	f.Set(context.Background(), "default", tokenstore.ClientSecretName, tokenstore.Secret(srv.clientSecret))
 	g := NewClientCredentials(ClientCredentialsConfig{TokenURL: spy.URL, ClientID: srv.clientID, Secrets: f})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -1,4 +1,4 @@
-package tokenstore
+package oauth
 
 import (
 	"context"
@@ -6,9 +6,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/agw-proxy/agw-proxy/tokenstore"
+	"github.com/agw-proxy/agw-proxy/tokenstore/tokenstoretest"
 )
 
-func newAC(t *testing.T, srv *tokenServer, profile string, secrets Secrets) *GatewayAuth {
+func newAC(t *testing.T, srv *tokenServer, profile string, secrets tokenstore.Secrets) *TokenCache {
 	t.Helper()
 	g := NewAuthorizationCode(AuthorizationCodeConfig{
 		TokenURL: srv.URL + "/oauth2/token", ClientID: srv.clientID, Scopes: []string{"openid", "gw/read"},
@@ -19,17 +22,17 @@ func newAC(t *testing.T, srv *tokenServer, profile string, secrets Secrets) *Gat
 }
 
 // storedRefresh registers a refresh token with the server and stores it.
-func storedRefresh(t *testing.T, srv *tokenServer, f *Fake, profile, rt string) {
+func storedRefresh(t *testing.T, srv *tokenServer, f *tokenstoretest.Fake, profile, rt string) {
 	t.Helper()
 	srv.set(func(s *tokenServer) { s.refreshTokens[rt] = true })
-	if err := f.Set(context.Background(), profile, RefreshTokenName, Secret(rt)); err != nil {
+	if err := f.Set(context.Background(), profile, tokenstore.RefreshTokenName, tokenstore.Secret(rt)); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestAuthorizationCodeRefreshKeepsRefreshToken(t *testing.T) {
 	srv := newTokenServer(t)
-	f := NewFake()
+	f := tokenstoretest.NewFake()
 	storedRefresh(t, srv, f, "default", "refresh-a")
 	g := newAC(t, srv, "default", f)
 	tok, err := g.Token(context.Background())
@@ -39,14 +42,14 @@ func TestAuthorizationCodeRefreshKeepsRefreshToken(t *testing.T) {
 	if tok.AccessToken != "access-1" || tok.RefreshToken != "" {
 		t.Errorf("Token returned a refresh token or the wrong access token")
 	}
-	if v, _ := f.Get(context.Background(), "default", RefreshTokenName); v != "refresh-a" || f.Calls("set") != 1 {
+	if v, _ := f.Get(context.Background(), "default", tokenstore.RefreshTokenName); v != "refresh-a" || f.Calls("set") != 1 {
 		t.Errorf("the refresh token was rewritten although the server returned none (%d sets)", f.Calls("set"))
 	}
 }
 
 func TestAuthorizationCodeRotatedRefreshTokenPersisted(t *testing.T) {
 	srv := newTokenServer(t)
-	f := NewFake()
+	f := tokenstoretest.NewFake()
 	storedRefresh(t, srv, f, "default", "refresh-a")
 	srv.set(func(s *tokenServer) { s.rotateTo = "refresh-b" })
 	g := newAC(t, srv, "default", f)
@@ -54,7 +57,7 @@ func TestAuthorizationCodeRotatedRefreshTokenPersisted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, _ := f.Get(context.Background(), "default", RefreshTokenName); v != "refresh-b" {
+	if v, _ := f.Get(context.Background(), "default", tokenstore.RefreshTokenName); v != "refresh-b" {
 		t.Fatal("the rotated refresh token was not stored")
 	}
 	// refresh-a is now invalid at the server: the next fetch must use refresh-b.
@@ -64,13 +67,15 @@ func TestAuthorizationCodeRotatedRefreshTokenPersisted(t *testing.T) {
 }
 
 // failingSet is a Secrets whose Set always fails.
-type failingSet struct{ Secrets }
+type failingSet struct{ tokenstore.Secrets }
 
-func (failingSet) Set(context.Context, string, string, Secret) error { return ErrLocked }
+func (failingSet) Set(context.Context, string, string, tokenstore.Secret) error {
+	return tokenstore.ErrLocked
+}
 
 func TestAuthorizationCodeRotatedTokenKeptWhenStoreFails(t *testing.T) {
 	srv := newTokenServer(t)
-	f := NewFake()
+	f := tokenstoretest.NewFake()
 	storedRefresh(t, srv, f, "default", "refresh-a")
 	srv.set(func(s *tokenServer) { s.rotateTo = "refresh-b" })
 	g := newAC(t, srv, "default", failingSet{f})
@@ -86,11 +91,11 @@ func TestAuthorizationCodeRotatedTokenKeptWhenStoreFails(t *testing.T) {
 func TestAuthorizationCodeInvalidGrantNeedsLogin(t *testing.T) {
 	for _, profile := range []string{"default", "work"} {
 		srv := newTokenServer(t)
-		f := NewFake()
-		f.Set(context.Background(), profile, RefreshTokenName, "revoked-refresh-token")
+		f := tokenstoretest.NewFake()
+		f.Set(context.Background(), profile, tokenstore.RefreshTokenName, "revoked-refresh-token")
 		g := newAC(t, srv, profile, f)
 		_, err := g.Token(context.Background())
-		if !errors.Is(err, ErrLoginNeeded) || errors.Is(err, ErrTokenEndpoint) {
+		if !errors.Is(err, tokenstore.ErrLoginNeeded) || errors.Is(err, ErrTokenEndpoint) {
 			t.Fatalf("err = %v, want ErrLoginNeeded", err)
 		}
 		want := "run `agw-proxy login`"
@@ -103,7 +108,7 @@ func TestAuthorizationCodeInvalidGrantNeedsLogin(t *testing.T) {
 		if strings.Contains(err.Error(), "revoked-refresh-token") {
 			t.Error("secret leaked into the error")
 		}
-		if _, err := f.Get(context.Background(), profile, RefreshTokenName); err != nil {
+		if _, err := f.Get(context.Background(), profile, tokenstore.RefreshTokenName); err != nil {
 			t.Error("the stored refresh token was deleted on invalid_grant")
 		}
 	}
@@ -111,9 +116,9 @@ func TestAuthorizationCodeInvalidGrantNeedsLogin(t *testing.T) {
 
 func TestAuthorizationCodeNoRefreshTokenNeedsLogin(t *testing.T) {
 	srv := newTokenServer(t)
-	g := newAC(t, srv, "default", NewFake())
+	g := newAC(t, srv, "default", tokenstoretest.NewFake())
 	_, err := g.Token(context.Background())
-	if !errors.Is(err, ErrLoginNeeded) || !strings.Contains(err.Error(), "no refresh token stored") {
+	if !errors.Is(err, tokenstore.ErrLoginNeeded) || !strings.Contains(err.Error(), "no refresh token stored") {
 		t.Fatalf("err = %v, want ErrLoginNeeded saying no refresh token is stored", err)
 	}
 	if srv.requests.Load() != 0 {
@@ -123,7 +128,7 @@ func TestAuthorizationCodeNoRefreshTokenNeedsLogin(t *testing.T) {
 
 func TestAuthorizationCode503RetriedThenSuccess(t *testing.T) {
 	srv := newTokenServer(t)
-	f := NewFake()
+	f := tokenstoretest.NewFake()
 	storedRefresh(t, srv, f, "default", "refresh-a")
 	srv.set(func(s *tokenServer) { s.failNext, s.failStatus = 2, 503 })
 	g := newAC(t, srv, "default", f)
@@ -137,7 +142,7 @@ func TestAuthorizationCode503RetriedThenSuccess(t *testing.T) {
 
 func TestLoginElsewhereHealsRunningProxy(t *testing.T) {
 	srv := newTokenServer(t)
-	f := NewFake()
+	f := tokenstoretest.NewFake()
 	storedRefresh(t, srv, f, "default", "refresh-a")
 	g := newAC(t, srv, "default", f)
 	tok1, err := g.Token(context.Background())
@@ -146,10 +151,10 @@ func TestLoginElsewhereHealsRunningProxy(t *testing.T) {
 	}
 	// The refresh token is revoked and the Gateway starts refusing the token.
 	srv.set(func(s *tokenServer) { delete(s.refreshTokens, "refresh-a") })
-	if err := g.Authorize(context.Background(), bearerRequest(tok1.AccessToken), nil); !errors.Is(err, ErrLoginNeeded) {
+	if err := g.Authorize(context.Background(), bearerRequest(tok1.AccessToken), nil); !errors.Is(err, tokenstore.ErrLoginNeeded) {
 		t.Fatalf("Authorize with a revoked refresh token: err = %v, want ErrLoginNeeded", err)
 	}
-	if _, err := g.Token(context.Background()); !errors.Is(err, ErrLoginNeeded) {
+	if _, err := g.Token(context.Background()); !errors.Is(err, tokenstore.ErrLoginNeeded) {
 		t.Fatalf("Token: err = %v, want ErrLoginNeeded", err)
 	}
 	// `agw-proxy login` in another terminal stores a new refresh token.

@@ -1,4 +1,4 @@
-package tokenstore
+package oauth
 
 import (
 	"bytes"
@@ -14,6 +14,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/agw-proxy/agw-proxy/tokenstore"
+	"github.com/agw-proxy/agw-proxy/tokenstore/tokenstoretest"
 )
 
 // freeRedirect returns a loopback callback URL on a port that was free a
@@ -104,8 +107,8 @@ func TestLoginWithBrowserPKCE(t *testing.T) {
 			}
 
 			// The refresh token from the login works with NewAuthorizationCode.
-			f := NewFake()
-			f.Set(context.Background(), "default", RefreshTokenName, Secret(tok.RefreshToken))
+			f := tokenstoretest.NewFake()
+			f.Set(context.Background(), "default", tokenstore.RefreshTokenName, tokenstore.Secret(tok.RefreshToken))
 			if _, err := newAC(t, srv, "default", f).Token(context.Background()); err != nil {
 				t.Fatalf("refresh with the login's refresh token: %v", err)
 			}

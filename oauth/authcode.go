@@ -19,10 +19,10 @@ type AuthorizationCodeConfig struct {
 	ClientID string
 	// Scopes are those of the login; a refresh does not send them.
 	Scopes []string
-	// Secrets holds the refresh token as RefreshTokenName for Profile,
-	// stored by `agw-proxy login`. It is read again at every fetch, so a
-	// login in another terminal heals a running proxy; a rotated refresh
-	// token is written back.
+	// Secrets holds the refresh token as tokenstore.RefreshTokenName for
+	// Profile, stored after LoginWithBrowser. It is read again at every
+	// fetch, so a login in another terminal heals a running proxy; a
+	// rotated refresh token is written back.
 	Secrets tokenstore.Secrets
 	// Profile names the entry in Secrets ("default" when empty).
 	Profile string
@@ -86,7 +86,7 @@ func (f *acFetcher) fetch(ctx context.Context) (*oauth2.Token, error) {
 	}
 	if rt == f.rejected {
 		// Spare the token endpoint a request that cannot succeed.
-		return nil, &loginError{profile: f.profile, reason: expiredLogin("invalid_grant")}
+		return nil, &LoginError{Profile: f.profile, Reason: expiredLogin("invalid_grant")}
 	}
 	tok, err := f.conf.TokenSource(withHTTPClient(ctx, f.cfg.HTTPClient), &oauth2.Token{RefreshToken: string(rt)}).Token()
 	if err != nil {

@@ -20,9 +20,9 @@ type ClientCredentialsConfig struct {
 	ClientID string
 	// Scopes to request; none means the client's default scopes.
 	Scopes []string
-	// Secrets holds the client secret as ClientSecretName for Profile. It
-	// is read again at every fetch, so a new `agw-proxy login` takes
-	// effect without a restart.
+	// Secrets holds the client secret as tokenstore.ClientSecretName for
+	// Profile. It is read again at every fetch, so a new login takes effect
+	// without a restart.
 	Secrets tokenstore.Secrets
 	// Profile names the entry in Secrets ("default" when empty).
 	Profile string
@@ -81,7 +81,7 @@ func (f *ccFetcher) fetch(ctx context.Context) (*oauth2.Token, error) {
 	defer f.mu.Unlock()
 	if secret == f.rejected {
 		// Spare the token endpoint a request that cannot succeed.
-		return nil, &loginError{profile: f.profile, reason: rejectedClient("invalid_client")}
+		return nil, &LoginError{Profile: f.profile, Reason: rejectedClient("invalid_client")}
 	}
 	f.conf.ClientSecret = string(secret)
 	tok, err := f.conf.Token(withHTTPClient(ctx, f.cfg.HTTPClient))

@@ -289,12 +289,7 @@ func TestWrongClientSecretNeedsLogin(t *testing.T) {
 	g, f := newCC(t, srv, "work")
 	f.Set(context.Background(), "work", tokenstore.ClientSecretName, testValue)
 	_, err := g.Token(context.Background())
-	if !errors.Is(err, tokenstore.ErrLoginNeeded) {
-		t.Fatalf("err = %v, want ErrLoginNeeded", err)
-	}
-	if !strings.Contains(err.Error(), "agw-proxy login --profile work") || !strings.Contains(err.Error(), "invalid_client") {
-		t.Errorf("error %q does not name the command and the reason", err)
-	}
+	wantLoginError(t, err, "work", "invalid_client")
 	if strings.Contains(err.Error(), string(testValue)) {
 		t.Error("secret leaked into the error")
 	}
@@ -313,9 +308,7 @@ func TestMissingClientSecretNeedsLogin(t *testing.T) {
 	g, f := newCC(t, srv, "default")
 	f.Delete(context.Background(), "default", tokenstore.ClientSecretName)
 	_, err := g.Token(context.Background())
-	if !errors.Is(err, tokenstore.ErrLoginNeeded) || !strings.HasSuffix(err.Error(), "run `agw-proxy login`") {
-		t.Fatalf("err = %v, want ErrLoginNeeded naming `agw-proxy login`", err)
-	}
+	wantLoginError(t, err, "default", "no client secret stored")
 	if srv.requests.Load() != 0 {
 		t.Error("a request was sent without a client secret")
 	}

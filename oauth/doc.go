@@ -8,7 +8,8 @@
 //
 // The credentials themselves live in a tokenstore.Secrets and are read again
 // at every fetch, so a login in another process heals a running one. When
-// only a new login helps, errors wrap tokenstore.ErrLoginNeeded.
+// only a new login helps, the error is a *LoginError, which wraps
+// tokenstore.ErrLoginNeeded; what to run is the caller's to say.
 //
 //	cache := oauth.NewClientCredentials(oauth.ClientCredentialsConfig{
 //		TokenURL: "https://example.auth.us-east-1.amazoncognito.com/oauth2/token",

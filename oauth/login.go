@@ -255,7 +255,7 @@ func (l *browserLogin) serveStart(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	if !l.startUsed.CompareAndSwap(false, true) {
 		writePage(w, http.StatusNotFound, "Login link already used",
-			"This login link works once and was already opened, maybe by another program; the login was cancelled. Run agw-proxy login again.")
+			"This login link works once and was already opened, maybe by another program; the login was cancelled. Run the login again.")
 		l.report(callbackResult{err: fmt.Errorf("%w, so it may have reached another program; nothing was stored: run the login again, and open its URL once", ErrLoginURLReused)})
 		return
 	}

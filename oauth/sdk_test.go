@@ -2,7 +2,6 @@ package oauth
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/agw-proxy/agw-proxy/tokenstore"
 	"github.com/agw-proxy/agw-proxy/tokenstore/tokenstoretest"
 )
 
@@ -116,11 +114,9 @@ func TestSDKLoginNeededThenHealed(t *testing.T) {
 	srv.set(func(s *tokenServer) { delete(s.refreshTokens, "refresh-a") })
 	gw.revoke("access-1")
 	_, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "ping"})
-	if !errors.Is(err, tokenstore.ErrLoginNeeded) {
-		t.Fatalf("err = %v, want ErrLoginNeeded", err)
-	}
+	wantLoginError(t, err, "default", "invalid_grant") // through the SDK's wrapping
 
-	storedRefresh(t, srv, f, "default", "refresh-b") // `agw-proxy login` elsewhere
+	storedRefresh(t, srv, f, "default", "refresh-b") // a login elsewhere
 	if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "ping"}); err != nil {
 		t.Fatalf("the session did not recover after a new login: %v", err)
 	}

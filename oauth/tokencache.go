@@ -50,20 +50,12 @@ const (
 	backoffCap    = 2 * time.Second
 )
 
-// LoginCommand returns the command that logs profile in to the Gateway:
-// "agw-proxy login", plus "--profile P" for a profile other than "default".
-func LoginCommand(profile string) string {
-	if profile == "" || profile == "default" {
-		return "agw-proxy login"
-	}
-	return "agw-proxy login --profile " + profile
-}
-
-// TokenCache gets, caches and refreshes the Gateway's access tokens. It is
-// the go-sdk auth.OAuthHandler of the upstream transport: TokenSource
-// supplies tokens, and after a 401 or 403 Authorize drops the cached token
-// and fetches a new one (reading the stored credential again, so a login done
-// in another terminal heals a running proxy), and the transport retries once.
+// TokenCache gets, caches and refreshes OAuth access tokens (the Gateway's).
+// It is a go-sdk auth.OAuthHandler, for an MCP client transport:
+// TokenSource supplies tokens, and after a 401 or 403 Authorize drops the
+// cached token and fetches a new one (reading the stored credential again,
+// so a login done in another terminal heals a running proxy), and the
+// transport retries once.
 //
 // Tokens are refreshed early (when a tenth of their lifetime or 60 s is
 // left), one fetch at a time, on a context of their own: a cancelled request
@@ -119,8 +111,9 @@ func (s tokenSource) Token() (*oauth2.Token, error) { return s.g.Token(s.ctx) }
 
 // Token returns a valid access token, from the cache when it is fresh,
 // otherwise after a fetch. The returned token carries no refresh token.
-// Errors wrap ErrLoginNeeded, ErrTokenEndpoint, ErrTokenRejected, a keychain
-// error (ErrTimeout, ErrLocked, ...) or ctx's error.
+// Errors are a *LoginError (wrapping tokenstore.ErrLoginNeeded), or wrap
+// ErrTokenEndpoint, ErrTokenRejected, a keychain error (tokenstore.ErrTimeout,
+// tokenstore.ErrLocked, ...) or ctx's error.
 func (g *TokenCache) Token(ctx context.Context) (*oauth2.Token, error) {
 	g.mu.Lock()
 	now := timeNow()
@@ -167,7 +160,7 @@ func (g *TokenCache) Expiry() time.Time {
 // Authorize handles a 401 or 403 from the Gateway: it closes resp.Body,
 // drops the cached token if the failed request used it, and fetches a new
 // one. It returns nil when a new token is ready for the transport's retry;
-// otherwise the fetch error (ErrLoginNeeded, or ErrTokenEndpoint after the
+// otherwise the fetch error (a *LoginError, or ErrTokenEndpoint after the
 // fetch's own retries), since retrying the request could not help.
 func (g *TokenCache) Authorize(ctx context.Context, req *http.Request, resp *http.Response) error {
 	if resp != nil && resp.Body != nil {
@@ -296,16 +289,22 @@ func (g *TokenCache) fetchWithRetry(ctx context.Context) (*oauth2.Token, error) 
 	}
 }
 
-// loginError is an ErrLoginNeeded that says why and what to run.
-type loginError struct {
-	profile, reason string
+// LoginError reports that only a new login helps: the stored credential of
+// Profile is missing or empty, or the token endpoint rejected it
+// (invalid_grant, invalid_client). It wraps tokenstore.ErrLoginNeeded. Its
+// text says for which profile and why, never what to run: that is the
+// caller's to say, since only the caller knows its own command line.
+type LoginError struct {
+	Profile string // the profile whose credential is missing or rejected
+	Reason  string // why, for a person: "no refresh token stored"
 }
 
-func (e *loginError) Error() string {
-	return fmt.Sprintf("oauth: gateway login needed for profile %q: %s: run `%s`", e.profile, e.reason, LoginCommand(e.profile))
+func (e *LoginError) Error() string {
+	return fmt.Sprintf("oauth: gateway login needed for profile %q: %s", e.Profile, e.Reason)
 }
 
-func (e *loginError) Unwrap() error { return tokenstore.ErrLoginNeeded }
+// Unwrap returns tokenstore.ErrLoginNeeded.
+func (e *LoginError) Unwrap() error { return tokenstore.ErrLoginNeeded }
 
 // tokenError maps an error from the oauth2 package to the package's errors,
 // keeping only the OAuth error code and status from the response (never its
@@ -326,7 +325,7 @@ func tokenError(err error, profile string, loginNeeded func(code string) string)
 		code := oauthCode(re.ErrorCode)
 		switch {
 		case code == "invalid_grant" || code == "invalid_client":
-			return &loginError{profile: profile, reason: loginNeeded(code)}
+			return &LoginError{Profile: profile, Reason: loginNeeded(code)}
 		case status >= 500 || status == http.StatusTooManyRequests || status == 0 || (status >= 200 && status < 300):
 			return fmt.Errorf("%w: HTTP %d%s", ErrTokenEndpoint, status, withCode(code))
 		default:
@@ -361,20 +360,20 @@ func oauthCode(code string) string {
 }
 
 // readCredential reads the stored credential that fetches need, mapping
-// "not stored" to ErrLoginNeeded.
+// "not stored" to a *LoginError.
 func readCredential(ctx context.Context, s tokenstore.Secrets, profile, name, what string) (tokenstore.Secret, error) {
 	if s == nil {
-		return "", &loginError{profile: profile, reason: "no " + what + " stored"}
+		return "", &LoginError{Profile: profile, Reason: "no " + what + " stored"}
 	}
 	v, err := s.Get(ctx, profile, name)
 	if errors.Is(err, tokenstore.ErrNotFound) {
-		return "", &loginError{profile: profile, reason: "no " + what + " stored"}
+		return "", &LoginError{Profile: profile, Reason: "no " + what + " stored"}
 	}
 	if err != nil {
 		return "", fmt.Errorf("oauth: reading the %s: %w", what, err)
 	}
 	if v == "" {
-		return "", &loginError{profile: profile, reason: "the stored " + what + " is empty"}
+		return "", &LoginError{Profile: profile, Reason: "the stored " + what + " is empty"}
 	}
 	return v, nil
 }

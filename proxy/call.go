@@ -242,7 +242,7 @@ func (p *Proxy) callFailed(ctx context.Context, tool string, err error) (json.Ra
 	case errors.Is(err, errCallTimeout):
 		return errorResult("the Gateway did not answer within %s (timeouts.call); the call may still complete on the target", p.opts.CallTimeout)
 	case errors.Is(err, tokenstore.ErrLoginNeeded):
-		return errorResult("the Gateway needs a login: %s", loginMessage(p.redact(err)))
+		return errorResult("the Gateway needs a login: %s", p.loginMessage(err))
 	case errors.As(err, &jerr) && jerr.Code == codeInvalidBearer:
 		return errorResult("the Gateway rejected the access token even after a refresh (%s): check that the app client is allowed by the Gateway's authorizer; run `agw-proxy doctor`", p.scrub.String(jerr.Message))
 	case errors.As(err, &jerr):

@@ -318,7 +318,7 @@ func (p *Proxy) ready(ctx context.Context) (*mcp.ClientSession, error) {
 		if errors.Is(lastErr, tokenstore.ErrLoginNeeded) {
 			// Waiting will not help; the user must log in (the proxy
 			// retries in the background and heals once they have).
-			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "agw-proxy: the Gateway needs a login: " + loginMessage(p.redact(lastErr))}
+			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "agw-proxy: the Gateway needs a login: " + p.loginMessage(lastErr)}
 		}
 		if timeout == nil {
 			t := time.NewTimer(p.opts.ConnectTimeout)
@@ -339,13 +339,14 @@ func (p *Proxy) ready(ctx context.Context) (*mcp.ClientSession, error) {
 	}
 }
 
-// loginMessage keeps the actionable end of a login-needed error's text: the
-// token store's own message, without the layers of context above it.
-func loginMessage(msg string) string {
-	if i := strings.LastIndex(msg, "tokenstore: "); i >= 0 {
-		return msg[i+len("tokenstore: "):]
+// loginMessage says why the Gateway needs a login, in the oauth package's
+// own words without the layers of context above them, and what to run.
+func (p *Proxy) loginMessage(err error) string {
+	msg := p.redact(err)
+	if i := strings.LastIndex(msg, "oauth: "); i >= 0 {
+		msg = msg[i+len("oauth: "):]
 	}
-	return msg
+	return msg + ": run `" + strings.TrimSpace(p.opts.LoginCommand("")) + "`"
 }
 
 // reconnect drops cs if it is still the current session, so that maintain

@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/agw-proxy/agw-proxy/oauth"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
@@ -217,16 +218,29 @@ func fail(e *env, err error) int {
 		}
 		errorf(e, "%s", one)
 		var h hinter
-		if errors.As(one, &h) {
+		var login *oauth.LoginError
+		switch {
+		case errors.As(one, &h):
 			for _, s := range h.Hints() {
 				hintf(e, "%s", s)
 			}
+		case errors.As(one, &login):
+			hintf(e, "run %q", loginHint(login))
 		}
 	}
 	if isLoginNeeded(err) {
 		return exitLoginNeeded
 	}
 	return exitError
+}
+
+// loginHint returns the command that logs in again after a *oauth.LoginError
+// (the oauth package names no command).
+func loginHint(err *oauth.LoginError) string {
+	if err.Profile == "" || err.Profile == defaultProfile {
+		return "agw-proxy login"
+	}
+	return "agw-proxy login --profile " + shellQuote(err.Profile)
 }
 
 // errorf prints "agw-proxy: error: ..." to stderr. Never put a secret in it.

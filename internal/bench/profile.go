@@ -22,7 +22,7 @@ import (
 
 // Profile mode (-cpuprofile DIR). The serve command has no profiling hook,
 // so this mode runs the proxy package in-process, wired the way
-// cmd/agw-proxy's serve wires it (client-credentials GatewayAuth over the
+// cmd/agw-proxy's serve wires it (client-credentials oauth.TokenCache over the
 // same tuned HTTP client, env secrets, one scrubber), and talks to it over
 // pipes with the go-sdk client. Every goroutine carries a pprof label
 // side=proxy, side=client or side=emulator (labels pass to the goroutines a

@@ -1,7 +1,6 @@
-package oauth_test
+package oauth
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
-	"github.com/agw-proxy/agw-proxy/oauth"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 	"github.com/agw-proxy/agw-proxy/tokenstore/tokenstoretest"
 )
@@ -22,14 +20,15 @@ import (
 // second opinion on the small fake token server of the unit tests.
 
 func TestSimClientCredentials(t *testing.T) {
+	noLeaks(t)
 	sim := gatewaysim.StartForTest(t, gatewaysim.Options{})
 	for _, style := range []oauth2.AuthStyle{oauth2.AuthStyleInHeader, oauth2.AuthStyleInParams} {
 		f := tokenstoretest.NewFake()
-		f.Set(context.Background(), "default", tokenstore.ClientSecretName, tokenstore.Secret(sim.ClientSecret))
-		g := oauth.NewClientCredentials(oauth.ClientCredentialsConfig{
+		f.Set(testCtx(t), "default", tokenstore.ClientSecretName, tokenstore.Secret(sim.ClientSecret))
+		g := NewClientCredentials(ClientCredentialsConfig{
 			TokenURL: sim.TokenURL, ClientID: sim.ClientID, Scopes: []string{sim.Scope}, Secrets: f, AuthStyle: style,
 		})
-		tok, err := g.Token(context.Background())
+		tok, err := g.Token(testCtx(t))
 		if err != nil {
 			t.Fatalf("auth style %d: %v", style, err)
 		}
@@ -40,6 +39,7 @@ func TestSimClientCredentials(t *testing.T) {
 }
 
 func TestSimBrowserLoginThenRefresh(t *testing.T) {
+	noLeaks(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -47,9 +47,9 @@ func TestSimBrowserLoginThenRefresh(t *testing.T) {
 	redirect := fmt.Sprintf("http://localhost:%d/", l.Addr().(*net.TCPAddr).Port)
 	l.Close()
 	sim := gatewaysim.StartForTest(t, gatewaysim.Options{RedirectURL: redirect})
-	ctx := context.Background()
+	ctx := testCtx(t)
 
-	d, err := oauth.Discover(ctx, nil, sim.DiscoveryURL)
+	d, err := Discover(ctx, nil, sim.DiscoveryURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,12 +57,12 @@ func TestSimBrowserLoginThenRefresh(t *testing.T) {
 		t.Fatalf("discovery %+v does not match the emulator", d)
 	}
 	browserDone := make(chan error, 1)
-	tok, err := oauth.LoginWithBrowser(ctx, oauth.LoginConfig{
+	tok, err := LoginWithBrowser(ctx, LoginConfig{
 		AuthorizeURL: d.AuthorizeURL, TokenURL: d.TokenURL, ClientID: sim.WebClientID,
 		Scopes: []string{"openid", sim.Scope}, RedirectURL: redirect, Timeout: 10 * time.Second,
 		OpenURL: func(u string) error {
 			go func() { // the browser follows the redirect to the loopback listener
-				resp, err := http.Get(u)
+				resp, err := testClient.Get(u)
 				if err == nil {
 					io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
@@ -78,7 +78,7 @@ func TestSimBrowserLoginThenRefresh(t *testing.T) {
 	if err != nil {
 		t.Fatalf("LoginWithBrowser: %v", err)
 	}
-	if err := <-browserDone; err != nil {
+	if err := await(t, browserDone, "the browser"); err != nil {
 		t.Fatal(err)
 	}
 	if tok.RefreshToken == "" || len(tok.RefreshToken) > tokenstore.MaxSecretSize {
@@ -89,7 +89,7 @@ func TestSimBrowserLoginThenRefresh(t *testing.T) {
 	if err := f.Set(ctx, "default", tokenstore.RefreshTokenName, tokenstore.Secret(tok.RefreshToken)); err != nil {
 		t.Fatal(err)
 	}
-	g := oauth.NewAuthorizationCode(oauth.AuthorizationCodeConfig{
+	g := NewAuthorizationCode(AuthorizationCodeConfig{
 		TokenURL: d.TokenURL, ClientID: sim.WebClientID, Secrets: f, Profile: "default",
 	})
 	sim.FailTokenNext(2, http.StatusServiceUnavailable)

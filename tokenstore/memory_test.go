@@ -1,7 +1,6 @@
 package tokenstore
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"sync"
@@ -11,7 +10,8 @@ import (
 const testValue = Secret("tok-9f8e7d6c5b4a") // never printed
 
 func TestMemorySetGetDelete(t *testing.T) {
-	ctx := context.Background()
+	noLeaks(t)
+	ctx := testCtx(t)
 	var m Memory // the zero Memory works
 	if _, err := m.Get(ctx, "default", "asana"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Get before Set: err = %v, want ErrNotFound", err)
@@ -37,23 +37,25 @@ func TestMemorySetGetDelete(t *testing.T) {
 }
 
 func TestMemoryTooLarge(t *testing.T) {
+	noLeaks(t)
 	m := NewMemory()
 	big := Secret(strings.Repeat("x", MaxSecretSize+1))
-	err := m.Set(context.Background(), "default", "asana", big)
+	err := m.Set(testCtx(t), "default", "asana", big)
 	if !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("err = %v, want ErrTooLarge", err)
 	}
 	if strings.Contains(err.Error(), "xxxx") {
 		t.Error("the value leaked into the error")
 	}
-	if err := m.Set(context.Background(), "default", "asana", big[1:]); err != nil {
+	if err := m.Set(testCtx(t), "default", "asana", big[1:]); err != nil {
 		t.Fatalf("a value of exactly MaxSecretSize: %v", err)
 	}
 }
 
 func TestMemoryConcurrent(t *testing.T) {
+	noLeaks(t)
 	m := NewMemory()
-	ctx := context.Background()
+	ctx := testCtx(t)
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
@@ -64,5 +66,5 @@ func TestMemoryConcurrent(t *testing.T) {
 			}
 		})
 	}
-	wg.Wait()
+	waitAll(t, &wg, "8 goroutines using one Memory")
 }

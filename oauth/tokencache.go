@@ -299,6 +299,7 @@ type LoginError struct {
 	Reason  string // why, for a person: "no refresh token stored"
 }
 
+// Error says for which profile a login is needed, and why.
 func (e *LoginError) Error() string {
 	return fmt.Sprintf("oauth: gateway login needed for profile %q: %s", e.Profile, e.Reason)
 }

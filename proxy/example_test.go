@@ -9,8 +9,10 @@ import (
 	"strings"
 
 	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
+	"github.com/agw-proxy/agw-proxy/oauth"
 	"github.com/agw-proxy/agw-proxy/proxy"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
+	"github.com/agw-proxy/agw-proxy/tokenstore/tokenstoretest"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -23,14 +25,14 @@ func Example() {
 	}
 	defer sim.Close()
 
-	secrets := tokenstore.NewFake()
+	secrets := tokenstoretest.NewFake()
 	ctx := context.Background()
 	secrets.Set(ctx, "default", "asana", "example-asana-token")
 	secrets.Set(ctx, "default", tokenstore.ClientSecretName, tokenstore.Secret(sim.ClientSecret))
 
 	p, err := proxy.New(proxy.Options{
 		GatewayURL: sim.GatewayURL,
-		OAuthHandler: tokenstore.NewClientCredentials(tokenstore.ClientCredentialsConfig{
+		OAuthHandler: oauth.NewClientCredentials(oauth.ClientCredentialsConfig{
 			TokenURL: sim.TokenURL, ClientID: sim.ClientID, Secrets: secrets,
 		}),
 		Rules: []proxy.Rule{{

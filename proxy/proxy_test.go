@@ -17,8 +17,10 @@ import (
 	"github.com/agw-proxy/agw-proxy/configs"
 	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
 	"github.com/agw-proxy/agw-proxy/internal/leakcheck"
+	"github.com/agw-proxy/agw-proxy/oauth"
 	"github.com/agw-proxy/agw-proxy/proxy"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
+	"github.com/agw-proxy/agw-proxy/tokenstore/tokenstoretest"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -38,9 +40,9 @@ var asanaRule = proxy.Rule{
 // as a desktop client would use stdio) and the emulator.
 type harness struct {
 	sim     *gatewaysim.Sim
-	secrets *tokenstore.Fake // the injected secrets the proxy reads
-	gateway *tokenstore.Fake // the Gateway's client secret, which the token source reads
-	auth    *tokenstore.GatewayAuth
+	secrets *tokenstoretest.Fake // the injected secrets the proxy reads
+	gateway *tokenstoretest.Fake // the Gateway's client secret, which the token source reads
+	auth    *oauth.TokenCache
 	client  *mcp.ClientSession
 	out     *syncBuffer // everything the proxy wrote toward the client
 	logs    *syncBuffer // the proxy's log at debug level
@@ -94,7 +96,7 @@ func start(t *testing.T, s setup) *harness {
 	}
 	sim := gatewaysim.StartForTest(t, s.sim)
 
-	h := &harness{sim: sim, secrets: tokenstore.NewFake(), gateway: tokenstore.NewFake(), out: &syncBuffer{}, logs: &syncBuffer{}, scrub: proxy.NewScrubber(), changed: make(chan struct{}, 10)}
+	h := &harness{sim: sim, secrets: tokenstoretest.NewFake(), gateway: tokenstoretest.NewFake(), out: &syncBuffer{}, logs: &syncBuffer{}, scrub: proxy.NewScrubber(), changed: make(chan struct{}, 10)}
 	ctx := context.Background()
 	if !s.noSecret {
 		h.secrets.Set(ctx, "default", "asana", asanaToken)
@@ -127,7 +129,7 @@ func start(t *testing.T, s setup) *harness {
 		opts.Secrets = s.secrets(opts.Secrets)
 	}
 	if !s.noAuth {
-		h.auth = tokenstore.NewClientCredentials(tokenstore.ClientCredentialsConfig{
+		h.auth = oauth.NewClientCredentials(oauth.ClientCredentialsConfig{
 			TokenURL: sim.TokenURL,
 			ClientID: sim.ClientID,
 			Scopes:   []string{sim.Scope},

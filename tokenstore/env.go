@@ -17,7 +17,7 @@ type Env struct {
 	Getenv func(string) string
 }
 
-// Source tells where a secret came from, for `agw-proxy status`:
+// Source tells where a secret came from, for a status report:
 // SourceKeychain or "environment (AGW_PROXY_SECRET_ASANA)".
 type Source string
 

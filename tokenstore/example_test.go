@@ -10,7 +10,7 @@ import (
 // The environment overrides the keychain, and Lookup says which one answered.
 func ExampleEnv() {
 	ctx := context.Background()
-	keychain := tokenstore.NewFake() // tokenstore.NewKeychain() in the real program
+	keychain := tokenstore.NewMemory() // tokenstore.NewKeychain() in the real program
 	keychain.Set(ctx, "default", "asana", "stored-token")
 
 	env := map[string]string{tokenstore.EnvVar("asana"): "ci-token"}

@@ -21,7 +21,12 @@ import (
 // end.
 func realName(t *testing.T, k *Keychain) string {
 	name := fmt.Sprintf("test-%d-%d", os.Getpid(), time.Now().UnixNano())
-	t.Cleanup(func() { k.Delete(context.Background(), "default", name) })
+	t.Cleanup(func() {
+		// t.Context() is done by now: the removal gets a deadline of its own.
+		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+		defer cancel()
+		k.Delete(ctx, "default", name)
+	})
 	return name
 }
 
@@ -32,7 +37,7 @@ func secretTool(t *testing.T, user string) (value string, found, ok bool) {
 	if _, err := exec.LookPath("secret-tool"); err != nil {
 		return "", false, false
 	}
-	out, err := exec.Command("secret-tool", "lookup", "service", Service, "username", user).Output()
+	out, err := exec.CommandContext(testCtx(t), "secret-tool", "lookup", "service", Service, "username", user).Output()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) && ee.ExitCode() == 1 {
 		return "", false, true
@@ -44,7 +49,8 @@ func secretTool(t *testing.T, user string) (value string, found, ok bool) {
 }
 
 func TestRealKeychainSetGetDelete(t *testing.T) {
-	ctx := context.Background()
+	noLeaks(t)
+	ctx := testCtx(t)
 	k := NewKeychain()
 	name := realName(t, k)
 
@@ -83,7 +89,8 @@ func TestRealKeychainSetGetDelete(t *testing.T) {
 }
 
 func TestRealKeychainLargestValue(t *testing.T) {
-	ctx := context.Background()
+	noLeaks(t)
+	ctx := testCtx(t)
 	k := NewKeychain()
 	name := realName(t, k)
 	big := Secret(strings.Repeat("r", MaxSecretSize))
@@ -99,7 +106,8 @@ func TestRealKeychainLargestValue(t *testing.T) {
 }
 
 func TestRealKeychainUnderEnv(t *testing.T) {
-	ctx := context.Background()
+	noLeaks(t)
+	ctx := testCtx(t)
 	k := NewKeychain()
 	name := realName(t, k)
 	e := &Env{Base: k, Getenv: func(string) string { return "" }}

@@ -74,9 +74,10 @@ func (b *stubBackend) Delete(service, user string) error {
 }
 
 func TestKeychainEntryNames(t *testing.T) {
+	noLeaks(t)
 	b := newStub()
 	k := newKeychain(b)
-	ctx := context.Background()
+	ctx := testCtx(t)
 	if err := k.Set(ctx, "work", "asana", testValue); err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +93,33 @@ func TestKeychainEntryNames(t *testing.T) {
 	}
 }
 
+// hungLimit is how long a call to a hung keychain may take in these tests,
+// whose Keychain.Timeout is far shorter: a call that ignores its timer fails
+// its test within it.
+const hungLimit = 2 * time.Second
+
+// within runs call in a goroutine of its own, under a context that ends
+// after limit, and returns its error; it fails the test if call has not
+// returned within limit, even if call ignores the context too.
+func within(t *testing.T, limit time.Duration, call func(ctx context.Context) error) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), limit)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- call(ctx) }()
+	timer := time.NewTimer(limit)
+	defer timer.Stop()
+	select {
+	case err := <-errc:
+		return err
+	case <-timer.C:
+		t.Fatalf("the keychain call did not return within %s", limit)
+		return nil
+	}
+}
+
 func TestKeychainTimeout(t *testing.T) {
+	noLeaks(t)
 	b := newStub()
 	b.hang = make(chan struct{})
 	defer close(b.hang)
@@ -100,12 +127,15 @@ func TestKeychainTimeout(t *testing.T) {
 	k.Timeout = 100 * time.Millisecond
 
 	start := time.Now()
-	_, err := k.Get(context.Background(), "default", "asana")
+	err := within(t, hungLimit, func(ctx context.Context) error {
+		_, err := k.Get(ctx, "default", "asana")
+		return err
+	})
 	elapsed := time.Since(start)
 	if !errors.Is(err, ErrTimeout) {
 		t.Fatalf("err = %v, want ErrTimeout", err)
 	}
-	if elapsed > 2*time.Second {
+	if elapsed > time.Second {
 		t.Fatalf("Get returned after %v; the timeout is 100ms", elapsed)
 	}
 	msg := err.Error()
@@ -117,41 +147,48 @@ func TestKeychainTimeout(t *testing.T) {
 }
 
 func TestKeychainContextCancelled(t *testing.T) {
+	noLeaks(t)
 	b := newStub()
 	b.hang = make(chan struct{})
 	defer close(b.hang)
 	k := newKeychain(b)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
-	defer cancel()
-	if err := k.Set(ctx, "default", "asana", testValue); !errors.Is(err, context.DeadlineExceeded) {
+	err := within(t, hungLimit, func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Millisecond)
+		defer cancel()
+		return k.Set(ctx, "default", "asana", testValue)
+	})
+	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrTimeout) {
 		t.Fatalf("err = %v, want the context's error", err)
 	}
 }
 
 func TestKeychainHungCallsAreBounded(t *testing.T) {
+	noLeaks(t)
 	b := newStub()
 	b.hang = make(chan struct{})
 	b.started = make(chan struct{}, 100)
 	k := newKeychain(b)
 	k.Timeout = 50 * time.Millisecond
-	var wg sync.WaitGroup
-	for i := 0; i < 3*maxPending; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if _, err := k.Get(context.Background(), "default", "asana"); !errors.Is(err, ErrTimeout) {
-				t.Errorf("err = %v, want ErrTimeout", err)
-			}
-		}()
-	}
-	wg.Wait()
+	defer close(b.hang) // also when the test fails
+	within(t, hungLimit, func(ctx context.Context) error {
+		var wg sync.WaitGroup
+		for range 3 * maxPending {
+			wg.Go(func() {
+				if _, err := k.Get(ctx, "default", "asana"); !errors.Is(err, ErrTimeout) {
+					t.Errorf("err = %v, want ErrTimeout", err)
+				}
+			})
+		}
+		wg.Wait()
+		return nil
+	})
 	if n := len(b.started); n > maxPending {
 		t.Errorf("%d keychain calls hang at once, want at most %d", n, maxPending)
 	}
-	close(b.hang)
 }
 
 func TestKeychainErrors(t *testing.T) {
+	noLeaks(t)
 	for _, tc := range []struct {
 		backendErr error
 		want       error
@@ -166,7 +203,7 @@ func TestKeychainErrors(t *testing.T) {
 		b := newStub()
 		b.err = tc.backendErr
 		k := newKeychain(b)
-		err := k.Set(context.Background(), "default", "asana", testValue)
+		err := k.Set(testCtx(t), "default", "asana", testValue)
 		if !errors.Is(err, tc.want) {
 			t.Errorf("backend error %q: got %v, want %v", tc.backendErr, err, tc.want)
 		}
@@ -177,25 +214,27 @@ func TestKeychainErrors(t *testing.T) {
 }
 
 func TestKeychainTooLargeRefusedBeforeCalling(t *testing.T) {
+	noLeaks(t)
 	b := newStub()
 	k := newKeychain(b)
-	err := k.Set(context.Background(), "default", RefreshTokenName, Secret(strings.Repeat("r", MaxSecretSize+1)))
+	err := k.Set(testCtx(t), "default", RefreshTokenName, Secret(strings.Repeat("r", MaxSecretSize+1)))
 	if !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("err = %v, want ErrTooLarge", err)
 	}
 	if len(b.calls) != 0 {
 		t.Errorf("the keychain was called for a value over the limit: %q", b.calls)
 	}
-	if err := k.Set(context.Background(), "default", RefreshTokenName, Secret(strings.Repeat("r", MaxSecretSize))); err != nil {
+	if err := k.Set(testCtx(t), "default", RefreshTokenName, Secret(strings.Repeat("r", MaxSecretSize))); err != nil {
 		t.Fatalf("value of exactly the limit: %v", err)
 	}
 }
 
 func TestKeychainErrorNeverCarriesValue(t *testing.T) {
+	noLeaks(t)
 	b := newStub()
 	b.err = errors.New("dbus: bad argument " + string(testValue)) // a backend that echoes its input
 	k := newKeychain(b)
-	err := k.Set(context.Background(), "default", "asana", testValue)
+	err := k.Set(testCtx(t), "default", "asana", testValue)
 	if err == nil {
 		t.Fatal("no error")
 	}

@@ -1,7 +1,8 @@
-// Package tokenstore keeps agw-proxy's secrets and Gateway tokens: the OS
-// keychain behind a timeout, an environment override for CI and containers,
-// an in-memory fake for tests, and the Cognito token sources that turn stored
-// credentials into Gateway access tokens.
+// Package tokenstore keeps agw-proxy's secrets: the OS keychain behind a
+// timeout (Keychain), an environment override for CI and containers (Env),
+// and an in-memory store (Memory). Turning a stored credential into Gateway
+// access tokens is package oauth's job; a test double with failure hooks is
+// in tokenstore/tokenstoretest.
 package tokenstore
 
 import (
@@ -12,6 +13,12 @@ import (
 
 // ErrNotFound reports that no value is stored for a secret.
 var ErrNotFound = errors.New("tokenstore: secret not found")
+
+// ErrLoginNeeded reports that the stored Gateway credential is missing,
+// expired or revoked (the token endpoint answered invalid_grant or
+// invalid_client): only a new login helps. Package oauth returns it wrapped
+// in an *oauth.LoginError that says for which profile and why.
+var ErrLoginNeeded = errors.New("tokenstore: gateway login needed")
 
 // ErrTimeout reports that the keychain did not answer in time (for example a
 // Secret Service collection waiting on an unlock prompt).
@@ -57,7 +64,7 @@ const (
 	RefreshTokenName = "refresh-token"
 )
 
-// MaxSecretSize is the largest value, in bytes, that Keychain and Fake
+// MaxSecretSize is the largest value, in bytes, that Keychain and Memory
 // store: Windows Credential Manager's limit, which is also below the macOS
 // keychain's (about 3000 bytes after go-keyring's encoding).
 const MaxSecretSize = 2560

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/agw-proxy/agw-proxy/internal/profile"
+	"github.com/agw-proxy/agw-proxy/oauth"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
@@ -47,8 +48,8 @@ func (authorizationCode) credential() *gatewayCredential {
 	}
 }
 
-func (authorizationCode) cache(p *profile.Profile, tokenURL string, secrets tokenstore.Secrets, client *http.Client) *tokenstore.GatewayAuth {
-	return tokenstore.NewAuthorizationCode(tokenstore.AuthorizationCodeConfig{
+func (authorizationCode) cache(p *profile.Profile, tokenURL string, secrets tokenstore.Secrets, client *http.Client) *oauth.TokenCache {
+	return oauth.NewAuthorizationCode(oauth.AuthorizationCodeConfig{
 		TokenURL:   tokenURL,
 		ClientID:   p.Auth.ClientID,
 		Scopes:     p.Auth.Scopes,
@@ -90,7 +91,7 @@ func (m authorizationCode) login(ctx context.Context, e *env, p *profile.Profile
 	if noBrowser {
 		open = nil
 	}
-	tok, err := tokenstore.LoginWithBrowser(ctx, tokenstore.LoginConfig{
+	tok, err := oauth.LoginWithBrowser(ctx, oauth.LoginConfig{
 		AuthorizeURL: authorizeURL,
 		TokenURL:     tokenURL,
 		ClientID:     p.Auth.ClientID,
@@ -102,7 +103,7 @@ func (m authorizationCode) login(ctx context.Context, e *env, p *profile.Profile
 	})
 	if err != nil {
 		var hints []string
-		if errors.Is(err, tokenstore.ErrLoginTimeout) {
+		if errors.Is(err, oauth.ErrLoginTimeout) {
 			hints = append(hints, fmt.Sprintf("run %q again; with --no-browser, open the printed URL yourself", p.Command("login", "")))
 		}
 		return withHints(err, hints...)

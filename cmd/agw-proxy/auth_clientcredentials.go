@@ -12,6 +12,7 @@ import (
 
 	"github.com/agw-proxy/agw-proxy/internal/httpguard"
 	"github.com/agw-proxy/agw-proxy/internal/profile"
+	"github.com/agw-proxy/agw-proxy/oauth"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
@@ -33,8 +34,8 @@ func (clientCredentials) credential() *gatewayCredential {
 	}
 }
 
-func (clientCredentials) cache(p *profile.Profile, tokenURL string, secrets tokenstore.Secrets, client *http.Client) *tokenstore.GatewayAuth {
-	return tokenstore.NewClientCredentials(tokenstore.ClientCredentialsConfig{
+func (clientCredentials) cache(p *profile.Profile, tokenURL string, secrets tokenstore.Secrets, client *http.Client) *oauth.TokenCache {
+	return oauth.NewClientCredentials(oauth.ClientCredentialsConfig{
 		TokenURL:   tokenURL,
 		ClientID:   p.Auth.ClientID,
 		Scopes:     p.Auth.Scopes,
@@ -73,7 +74,7 @@ func (m clientCredentials) login(ctx context.Context, e *env, p *profile.Profile
 		return inputError(p, "", err, stdinIsTerminal(e))
 	}
 
-	candidate := tokenstore.NewFake()
+	candidate := tokenstore.NewMemory()
 	if err := candidate.Set(ctx, p.Name, tokenstore.ClientSecretName, v); err != nil {
 		return keychainError(err)
 	}
@@ -88,7 +89,7 @@ func (m clientCredentials) login(ctx context.Context, e *env, p *profile.Profile
 	case errors.As(verr, new(*httpguard.RedirectError)):
 		return withHints(fmt.Errorf("%w; nothing stored", verr),
 			fmt.Sprintf("check auth.token_url (%s): it must be the token endpoint itself (Cognito's is https://DOMAIN.auth.REGION.amazoncognito.com/oauth2/token); a redirect of the token request is never followed", p.Origin("auth.token_url")))
-	case errors.Is(verr, tokenstore.ErrTokenRejected):
+	case errors.Is(verr, oauth.ErrTokenRejected):
 		return withHints(fmt.Errorf("%w; nothing stored", verr),
 			fmt.Sprintf("check auth.scopes (%s) and that the app client allows the client_credentials grant", p.Origin("auth.scopes")))
 	}

@@ -2,7 +2,7 @@ package main
 
 // What the two OAuth auth methods (client_credentials, authorization_code)
 // share: Gateway tokens from a Cognito token endpoint, found directly or
-// through OIDC discovery, and cached by a tokenstore.GatewayAuth.
+// through OIDC discovery, and cached by a oauth.TokenCache.
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 
 	"github.com/agw-proxy/agw-proxy/internal/httpguard"
 	"github.com/agw-proxy/agw-proxy/internal/profile"
+	"github.com/agw-proxy/agw-proxy/oauth"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
@@ -29,7 +30,7 @@ type oauthGrant interface {
 	// cache returns the token cache of the grant at tokenURL; the
 	// credential is read from secrets under the profile's name at every
 	// fetch.
-	cache(p *profile.Profile, tokenURL string, secrets tokenstore.Secrets, client *http.Client) *tokenstore.GatewayAuth
+	cache(p *profile.Profile, tokenURL string, secrets tokenstore.Secrets, client *http.Client) *oauth.TokenCache
 }
 
 // checkOAuth returns what every OAuth profile needs: the app client and a
@@ -60,7 +61,7 @@ func oauthHandler(g oauthGrant, p *profile.Profile, secrets tokenstore.Secrets, 
 		ga.OnToken = onToken
 		return ga
 	}
-	return &discoveredAuth{build: func(ctx context.Context) (*tokenstore.GatewayAuth, error) {
+	return &discoveredAuth{build: func(ctx context.Context) (*oauth.TokenCache, error) {
 		tokenURL, _, err := endpoints(ctx, p, client)
 		if err != nil {
 			return nil, err
@@ -90,7 +91,7 @@ func endpoints(ctx context.Context, p *profile.Profile, client *http.Client) (to
 	}
 	ctx, cancel := context.WithTimeout(ctx, discoveryTimeout)
 	defer cancel()
-	d, err := tokenstore.Discover(ctx, client, p.Auth.DiscoveryURL)
+	d, err := oauth.Discover(ctx, client, p.Auth.DiscoveryURL)
 	if err != nil {
 		return "", "", withHints(err, fmt.Sprintf("check auth.discovery_url (%s), or set auth.token_url directly", p.Origin("auth.discovery_url")))
 	}
@@ -126,15 +127,15 @@ func checkDiscovered(discoveryURL, field, raw string) error {
 // discovery, done at the first use and retried at the next use after a
 // failure.
 type discoveredAuth struct {
-	build func(context.Context) (*tokenstore.GatewayAuth, error)
+	build func(context.Context) (*oauth.TokenCache, error)
 
 	mu sync.Mutex
-	ga *tokenstore.GatewayAuth
+	ga *oauth.TokenCache
 }
 
 var _ auth.OAuthHandler = (*discoveredAuth)(nil)
 
-func (d *discoveredAuth) get(ctx context.Context) (*tokenstore.GatewayAuth, error) {
+func (d *discoveredAuth) get(ctx context.Context) (*oauth.TokenCache, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.ga == nil {
@@ -206,7 +207,7 @@ func (d *doctor) checkDiscovery(ctx context.Context, p *profile.Profile, client 
 	}
 	dctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	doc, err := tokenstore.Discover(dctx, client, p.Auth.DiscoveryURL)
+	doc, err := oauth.Discover(dctx, client, p.Auth.DiscoveryURL)
 	if err == nil {
 		err = checkDiscovered(p.Auth.DiscoveryURL, "token_endpoint", doc.TokenURL)
 	}
@@ -228,7 +229,7 @@ func (d *doctor) checkDiscovery(ctx context.Context, p *profile.Profile, client 
 
 // checkToken gets a Gateway access token the way serve does, and reports its
 // expiry and the clock skew between this machine and the token's issuer.
-func (d *doctor) checkToken(ctx context.Context, g oauthGrant, p *profile.Profile, client *http.Client, tokenURL string, timeout time.Duration) (*tokenstore.GatewayAuth, time.Time) {
+func (d *doctor) checkToken(ctx context.Context, g oauthGrant, p *profile.Profile, client *http.Client, tokenURL string, timeout time.Duration) (*oauth.TokenCache, time.Time) {
 	secrets := &scrubbedSecrets{Secrets: d.store, scrub: d.scrub}
 	ga := g.cache(p, tokenURL, secrets, client)
 	ga.OnToken = d.scrub.Add
@@ -277,7 +278,7 @@ func (d *doctor) tokenFailed(g oauthGrant, p *profile.Profile, err error, timeou
 		d.fail(true, "token: the token endpoint rejected the stored credential: "+err.Error(),
 			fmt.Sprintf("run %q", p.Command("login", "")),
 			fmt.Sprintf("check auth.client_id (%s): the credential must belong to app client %s", p.Origin("auth.client_id"), p.Auth.ClientID))
-	case errors.Is(err, tokenstore.ErrTokenRejected) && !errors.As(err, new(*httpguard.RedirectError)):
+	case errors.Is(err, oauth.ErrTokenRejected) && !errors.As(err, new(*httpguard.RedirectError)):
 		d.fail(false, "token: the token endpoint refused the request: "+err.Error(),
 			fmt.Sprintf("check auth.scopes (%s) and auth.client_id (%s): the app client must allow the %s grant and those scopes",
 				p.Origin("auth.scopes"), p.Origin("auth.client_id"), p.Auth.Type))

@@ -18,6 +18,7 @@ import (
 	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
 	"github.com/agw-proxy/agw-proxy/internal/leakcheck"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
+	"github.com/agw-proxy/agw-proxy/tokenstore/tokenstoretest"
 )
 
 func TestOpenerEnvHasNoAgwProxyVariables(t *testing.T) {
@@ -113,7 +114,7 @@ func TestBrowserLoginThroughTheOpener(t *testing.T) {
 		browsed <- err
 	}()
 
-	fake := tokenstore.NewFake()
+	fake := tokenstoretest.NewFake()
 	vars := map[string]string{envTestFake: registerFake(t, fake)}
 	var stdout, stderr bytes.Buffer
 	e := &env{testKeychain: testStore, stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr,

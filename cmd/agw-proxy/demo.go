@@ -93,7 +93,7 @@ type demo struct {
 	sim     *gatewaysim.Sim
 	profile *profile.Profile
 	args    []string // the serve flags that make the profile
-	secrets *tokenstore.Fake
+	secrets *tokenstore.Memory
 	scrub   *proxy.Scrubber
 }
 
@@ -102,7 +102,7 @@ func startDemo(ctx context.Context, serve bool) (*demo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("demo: start the emulator: %w", err)
 	}
-	d := &demo{sim: sim, secrets: tokenstore.NewFake(), scrub: proxy.NewScrubber()}
+	d := &demo{sim: sim, secrets: tokenstore.NewMemory(), scrub: proxy.NewScrubber()}
 	d.args = []string{
 		"--gateway-url", sim.GatewayURL,
 		"--token-url", sim.TokenURL,

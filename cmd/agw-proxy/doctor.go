@@ -23,6 +23,7 @@ import (
 
 	"github.com/agw-proxy/agw-proxy/internal/httpguard"
 	"github.com/agw-proxy/agw-proxy/internal/profile"
+	"github.com/agw-proxy/agw-proxy/oauth"
 	"github.com/agw-proxy/agw-proxy/proxy"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
@@ -685,7 +686,7 @@ func explainNetError(err error, p *profile.Profile, proxyURL *url.URL, timeout t
 	case errors.Is(err, syscall.ECONNREFUSED):
 		msg = "connection refused: " + msg
 		hints = append(hints, "nothing listens there: check the host and port in the URL")
-	case errors.Is(err, tokenstore.ErrTokenEndpoint):
+	case errors.Is(err, oauth.ErrTokenEndpoint):
 		// The text already says what failed.
 	}
 	if proxyURL != nil && !strings.Contains(msg, "proxyconnect") {

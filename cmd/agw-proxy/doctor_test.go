@@ -31,6 +31,7 @@ import (
 	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
 	"github.com/agw-proxy/agw-proxy/internal/profile"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
+	"github.com/agw-proxy/agw-proxy/tokenstore/tokenstoretest"
 )
 
 // doctorAsanaToken is the injected secret of the doctor tests.
@@ -46,9 +47,9 @@ type doctorRun struct {
 // doctorCase sets up a run: the emulator, the secrets and the arguments.
 type doctorCase struct {
 	sim     *gatewaysim.Sim
-	vars    map[string]string // environment; AGW_PROXY_TEST_FAKE is added
-	keyring *tokenstore.Fake  // the keychain; nil: an empty fake
-	args    []string          // after the emulator's profile flags
+	vars    map[string]string    // environment; AGW_PROXY_TEST_FAKE is added
+	keyring *tokenstoretest.Fake // the keychain; nil: an empty fake
+	args    []string             // after the emulator's profile flags
 	// noProfile leaves out the emulator's profile flags.
 	noProfile bool
 }
@@ -59,7 +60,7 @@ type doctorCase struct {
 func runDoctorCase(t *testing.T, c doctorCase) doctorRun {
 	t.Helper()
 	if c.keyring == nil {
-		c.keyring = tokenstore.NewFake()
+		c.keyring = tokenstoretest.NewFake()
 	}
 	vars := map[string]string{envTestFake: registerFake(t, c.keyring)}
 	for k, v := range c.vars {
@@ -151,7 +152,7 @@ func TestDoctorHealthy(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// The client secret in the keychain, the Asana token in the environment.
-			kc := tokenstore.NewFake()
+			kc := tokenstoretest.NewFake()
 			if err := kc.Set(context.Background(), "default", tokenstore.ClientSecretName, tokenstore.Secret(sim.ClientSecret)); err != nil {
 				t.Fatal(err)
 			}
@@ -224,7 +225,7 @@ func TestDoctorWrongClientSecret(t *testing.T) {
 		)
 	})
 	t.Run("from the keychain", func(t *testing.T) {
-		kc := tokenstore.NewFake()
+		kc := tokenstoretest.NewFake()
 		_ = kc.Set(context.Background(), "default", tokenstore.ClientSecretName, wrong)
 		r := runDoctorCase(t, doctorCase{sim: sim, keyring: kc, vars: map[string]string{"AGW_PROXY_SECRET_ASANA": doctorAsanaToken, "wrong": wrong}})
 		wantDoctorCode(t, r, exitLoginNeeded)
@@ -352,7 +353,7 @@ func TestDoctorMissingSecret(t *testing.T) {
 
 func TestDoctorKeychainHangs(t *testing.T) {
 	sim := gatewaysim.StartForTest(t, gatewaysim.Options{})
-	kc := tokenstore.NewFake()
+	kc := tokenstoretest.NewFake()
 	kc.Hang(time.Hour)
 	defer func(d time.Duration) { doctorKeychainTimeout = d }(doctorKeychainTimeout)
 	doctorKeychainTimeout = 300 * time.Millisecond

@@ -22,6 +22,7 @@ import (
 	"github.com/agw-proxy/agw-proxy/internal/leakcheck"
 	"github.com/agw-proxy/agw-proxy/internal/profile"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
+	"github.com/agw-proxy/agw-proxy/tokenstore/tokenstoretest"
 )
 
 // Redirects and oversized answers from the Gateway and Cognito, as the user
@@ -118,7 +119,7 @@ func TestLoginTokenEndpointRedirect(t *testing.T) {
 		redirect(w, http.StatusTemporaryRedirect, sink.where+"/oauth2/token?copy=1")
 		return true
 	})
-	fake := tokenstore.NewFake()
+	fake := tokenstoretest.NewFake()
 	vars := map[string]string{envTestFake: registerFake(t, fake)}
 	out, errOut, code := runInProcess(t, vars, sim.ClientSecret+"\n", "login",
 		"--gateway-url", sim.GatewayURL, "--token-url", tokenURL, "--client-id", sim.ClientID, "--scope", sim.Scope)

@@ -230,7 +230,7 @@ func defaultBrowserOpener(goos string) []string {
 }
 
 // openBrowser opens url in the user's browser without waiting for it. url
-// is the login's one-time URL (see tokenstore.LoginConfig.OpenURL), since
+// is the login's one-time URL (see oauth.LoginConfig.OpenURL), since
 // any local process can read the opener's arguments. The opener, and the
 // browser it may start, get this process's environment without the
 // AGW_PROXY_ variables: the secrets' environment override stays here.

@@ -20,6 +20,7 @@ import (
 
 	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
+	"github.com/agw-proxy/agw-proxy/tokenstore/tokenstoretest"
 )
 
 // runInProcess runs agw-proxy with args in this process, with stdin and the
@@ -60,7 +61,7 @@ func noLeak(t *testing.T, secrets []string, outputs ...string) {
 // token URL; status checks the stored credential with the token endpoint.
 func TestLoginClientCredentials(t *testing.T) {
 	sim := gatewaysim.StartForTest(t, gatewaysim.Options{})
-	fake := tokenstore.NewFake()
+	fake := tokenstoretest.NewFake()
 	vars := map[string]string{envTestFake: registerFake(t, fake)}
 	flags := []string{"--gateway-url", sim.GatewayURL, "--token-url", sim.TokenURL, "--client-id", sim.ClientID, "--scope", sim.Scope}
 	secrets := []string{sim.ClientSecret, "wrong-" + sim.ClientSecret}
@@ -111,7 +112,7 @@ func TestLoginClientCredentials(t *testing.T) {
 // and status fail fast with a clear error, and serve stays up and answers
 // the call as an isError result.
 func TestKeychainHang(t *testing.T) {
-	fake := tokenstore.NewFake()
+	fake := tokenstoretest.NewFake()
 	fake.Hang(300 * time.Millisecond)
 	vars := map[string]string{envTestFake: registerFake(t, fake)}
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/agw-proxy/agw-proxy/internal/profile"
 	"github.com/agw-proxy/agw-proxy/internal/textdist"
+	"github.com/agw-proxy/agw-proxy/oauth"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
@@ -59,6 +60,9 @@ type env struct {
 	// tests set it (secrets_test.go), so a released binary always uses the
 	// OS keychain and no environment variable can point it at a file.
 	testKeychain func(getenv func(string) string) tokenstore.Secrets
+	// profile is the profile the command resolved (e.resolve), for the
+	// advice in its errors; nil before.
+	profile *profile.Profile
 }
 
 func newEnv() *env {
@@ -76,7 +80,11 @@ func (e *env) configDir() (string, error) {
 // resolve resolves the profile that pf and the environment select, checked
 // by its auth method.
 func (e *env) resolve(pf *profile.Flags) (*profile.Profile, error) {
-	return pf.Resolve(profile.Env{Getenv: e.getenv, ConfigDir: e.configDir}, authTypes())
+	p, err := pf.Resolve(profile.Env{Getenv: e.getenv, ConfigDir: e.configDir}, authTypes())
+	if err == nil {
+		e.profile = p
+	}
+	return p, err
 }
 
 // command is one subcommand: it parses its own flags and returns an error,
@@ -274,10 +282,14 @@ func fail(e *env, err error) int {
 		}
 		errorf(e, "%s", one)
 		var h hinter
-		if errors.As(one, &h) {
+		var login *oauth.LoginError
+		switch {
+		case errors.As(one, &h):
 			for _, s := range h.Hints() {
 				hintf(e, "%s", s)
 			}
+		case errors.As(one, &login):
+			hintf(e, "run %q", e.loginHint(login))
 		}
 	}
 	if code >= 0 {
@@ -316,6 +328,19 @@ func (p problems) exitCode() int {
 		return exitLoginNeeded
 	}
 	return exitOK
+}
+
+// loginHint returns the command that logs in again after a *oauth.LoginError
+// (the oauth package names no command): the exact command of the profile
+// the command resolved, with every option that reaches it.
+func (e *env) loginHint(err *oauth.LoginError) string {
+	if p := e.profile; p != nil && p.Name == err.Profile {
+		return p.Command("login", "")
+	}
+	if err.Profile == "" || err.Profile == profile.DefaultName {
+		return "agw-proxy login"
+	}
+	return "agw-proxy login --profile " + profile.ShellQuote(err.Profile)
 }
 
 // errorf prints "agw-proxy: error: ..." to stderr. Never put a secret in it.

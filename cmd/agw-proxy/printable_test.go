@@ -14,7 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/agw-proxy/agw-proxy/proxy"
-	"github.com/agw-proxy/agw-proxy/tokenstore"
+	"github.com/agw-proxy/agw-proxy/tokenstore/tokenstoretest"
 )
 
 // Terminal control sequences a hostile Gateway, target or config file may
@@ -163,7 +163,7 @@ func hostileGateway(t *testing.T, serverName, serverVersion string, tools []stri
 func TestDoctorEscapesGatewayText(t *testing.T) {
 	gw := hostileGateway(t, "Evil"+seqC1+"Gateway", "1.0"+seqLink+seqClipboard,
 		[]string{"Tar" + seqClear + "get___list_projects", "Tar" + seqClear + "get___get_task", "loose" + seqClipboard + "tool\nagw-proxy: hint: run rm"})
-	vars := map[string]string{envTestFake: registerFake(t, tokenstore.NewFake()), "AGW_PROXY_SECRET_ASANA": "1/doctor-escape-token-3391"}
+	vars := map[string]string{envTestFake: registerFake(t, tokenstoretest.NewFake()), "AGW_PROXY_SECRET_ASANA": "1/doctor-escape-token-3391"}
 	out, errOut, code := runInProcess(t, vars, "", "doctor", "--connect-timeout", "5s", "--gateway-url", gw, "--auth-type", "none",
 		"--inject", "X-Asana-Token=asana", "--inject-tools", "Tar*get___*")
 	if code != exitError {
@@ -205,7 +205,7 @@ func TestStatusEscapesConfigText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vars := map[string]string{envTestFake: registerFake(t, tokenstore.NewFake()), "AGW_PROXY_CONFIG": cfg}
+	vars := map[string]string{envTestFake: registerFake(t, tokenstoretest.NewFake()), "AGW_PROXY_CONFIG": cfg}
 	for _, args := range [][]string{{"status"}, {"status", "--offline"}, {"login"}, {"logout"}, {"doctor", "--connect-timeout", "1s"}} {
 		out, errOut, code := runInProcess(t, vars, "client-secret-for-escape-test\n", args...)
 		for name, text := range map[string]string{"stdout": out, "stderr": errOut} {

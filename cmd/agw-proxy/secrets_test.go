@@ -9,7 +9,7 @@ package main
 //	AGW_PROXY_TEST_KEYRING_FAULT=hang|locked|unavailable
 //	                                   a keychain that hangs (for AGW_PROXY_TEST_KEYRING_HANG,
 //	                                   default 300ms, then times out) or fails
-//	AGW_PROXY_TEST_FAKE=KEY            the *tokenstore.Fake registered as KEY (in-process tests)
+//	AGW_PROXY_TEST_FAKE=KEY            the *tokenstoretest.Fake registered as KEY (in-process tests)
 //	AGW_PROXY_TEST_KEYRING=os          the OS keychain (only with the keychain build tag)
 
 import (
@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/agw-proxy/agw-proxy/tokenstore"
+	"github.com/agw-proxy/agw-proxy/tokenstore/tokenstoretest"
 )
 
 const (
@@ -47,7 +48,7 @@ func testStore(getenv func(string) string) tokenstore.Secrets {
 	}
 	if key := getenv(envTestFake); key != "" {
 		if f, ok := testFakes.Load(key); ok {
-			return f.(*tokenstore.Fake)
+			return f.(*tokenstoretest.Fake)
 		}
 	}
 	switch getenv(envTestKeyringFault) {
@@ -56,15 +57,15 @@ func testStore(getenv func(string) string) tokenstore.Secrets {
 		if err != nil {
 			d = 300 * time.Millisecond
 		}
-		f := tokenstore.NewFake()
+		f := tokenstoretest.NewFake()
 		f.Hang(d)
 		return f
 	case "locked":
-		f := tokenstore.NewFake()
+		f := tokenstoretest.NewFake()
 		f.FailWith(tokenstore.ErrLocked)
 		return f
 	case "unavailable":
-		f := tokenstore.NewFake()
+		f := tokenstoretest.NewFake()
 		f.FailWith(tokenstore.ErrUnavailable)
 		return f
 	}
@@ -74,7 +75,7 @@ func testStore(getenv func(string) string) tokenstore.Secrets {
 	}
 	if path == "" {
 		// No place for a file: nothing is stored, and nothing can be.
-		f := tokenstore.NewFake()
+		f := tokenstoretest.NewFake()
 		f.FailWith(tokenstore.ErrUnavailable)
 		return f
 	}
@@ -83,7 +84,7 @@ func testStore(getenv func(string) string) tokenstore.Secrets {
 
 // registerFake makes f the keychain of in-process runs whose environment
 // has AGW_PROXY_TEST_FAKE=key.
-func registerFake(t *testing.T, f *tokenstore.Fake) string {
+func registerFake(t *testing.T, f *tokenstoretest.Fake) string {
 	key := t.Name()
 	testFakes.Store(key, f)
 	t.Cleanup(func() { testFakes.Delete(key) })

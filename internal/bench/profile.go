@@ -15,13 +15,14 @@ import (
 
 	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
 	"github.com/agw-proxy/agw-proxy/internal/httpguard"
+	"github.com/agw-proxy/agw-proxy/oauth"
 	"github.com/agw-proxy/agw-proxy/proxy"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
 // Profile mode (-cpuprofile DIR). The serve command has no profiling hook,
 // so this mode runs the proxy package in-process, wired the way
-// cmd/agw-proxy's serve wires it (client-credentials GatewayAuth over the
+// cmd/agw-proxy's serve wires it (client-credentials oauth.TokenCache over the
 // same tuned HTTP client, env secrets, one scrubber), and talks to it over
 // pipes with the go-sdk client. Every goroutine carries a pprof label
 // side=proxy, side=client or side=emulator (labels pass to the goroutines a
@@ -130,12 +131,12 @@ func inProcessProxy(ctx context.Context, sim *gatewaysim.Sim) (*mcp.ClientSessio
 		tokenstore.EnvVar(tokenstore.ClientSecretName): sim.ClientSecret,
 		tokenstore.EnvVar("asana"):                     asanaToken,
 	}
-	secrets := &tokenstore.Env{Base: tokenstore.NewFake(), Getenv: func(k string) string { return env[k] }}
+	secrets := &tokenstore.Env{Base: tokenstore.NewMemory(), Getenv: func(k string) string { return env[k] }}
 	hc := proxy.DefaultHTTPClient()
 	if t, ok := httpguard.Base(hc).(*http.Transport); ok {
 		t.Proxy = nil // loopback only
 	}
-	ga := tokenstore.NewClientCredentials(tokenstore.ClientCredentialsConfig{
+	ga := oauth.NewClientCredentials(oauth.ClientCredentialsConfig{
 		TokenURL: sim.TokenURL, ClientID: sim.ClientID, Scopes: []string{sim.Scope},
 		Secrets: secrets, HTTPClient: hc,
 	})

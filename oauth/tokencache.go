@@ -1,4 +1,4 @@
-package tokenstore
+package oauth
 
 import (
 	"context"
@@ -15,28 +15,24 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/agw-proxy/agw-proxy/internal/httpguard"
+	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
 // timeNow is the clock; tests replace it.
 var timeNow = time.Now
 
-// ErrLoginNeeded reports that the Gateway credential is missing or was
-// rejected (invalid_grant, invalid_client): only `agw-proxy login` helps.
-// The wrapping error's text names the command to run.
-var ErrLoginNeeded = errors.New("tokenstore: gateway login needed")
-
 // ErrTokenEndpoint reports that the token endpoint could not be reached or
 // failed (network error, HTTP 5xx or 429, garbage) even after retries. The
 // stored credential is left alone: this is not a logout.
-var ErrTokenEndpoint = errors.New("tokenstore: token endpoint unavailable")
+var ErrTokenEndpoint = errors.New("oauth: token endpoint unavailable")
 
 // ErrTokenRejected reports that the token endpoint refused the request for a
 // reason a new login does not fix (invalid_scope, unauthorized_client,
 // unsupported_grant_type, invalid_request), or answered it with a redirect,
 // which is never followed: a configuration problem.
-var ErrTokenRejected = errors.New("tokenstore: token endpoint refused the request")
+var ErrTokenRejected = errors.New("oauth: token endpoint refused the request")
 
-// Defaults for GatewayAuth.
+// Defaults for TokenCache.
 const (
 	// DefaultFetchTimeout bounds one token fetch, retries included.
 	DefaultFetchTimeout = 30 * time.Second
@@ -54,20 +50,12 @@ const (
 	backoffCap    = 2 * time.Second
 )
 
-// LoginCommand returns the command that logs profile in to the Gateway:
-// "agw-proxy login", plus "--profile P" for a profile other than "default".
-func LoginCommand(profile string) string {
-	if profile == "" || profile == "default" {
-		return "agw-proxy login"
-	}
-	return "agw-proxy login --profile " + profile
-}
-
-// GatewayAuth gets, caches and refreshes the Gateway's access tokens. It is
-// the go-sdk auth.OAuthHandler of the upstream transport: TokenSource
-// supplies tokens, and after a 401 or 403 Authorize drops the cached token
-// and fetches a new one (reading the stored credential again, so a login done
-// in another terminal heals a running proxy), and the transport retries once.
+// TokenCache gets, caches and refreshes OAuth access tokens (the Gateway's).
+// It is a go-sdk auth.OAuthHandler, for an MCP client transport:
+// TokenSource supplies tokens, and after a 401 or 403 Authorize drops the
+// cached token and fetches a new one (reading the stored credential again,
+// so a login done in another terminal heals a running proxy), and the
+// transport retries once.
 //
 // Tokens are refreshed early (when a tenth of their lifetime or 60 s is
 // left), one fetch at a time, on a context of their own: a cancelled request
@@ -76,11 +64,11 @@ func LoginCommand(profile string) string {
 //
 // Make one with NewClientCredentials or NewAuthorizationCode. It is safe for
 // concurrent use.
-type GatewayAuth struct {
+type TokenCache struct {
 	// OnToken, if set, is called with every new access token before it is
 	// used (the proxy adds it to its scrubber). Calls never overlap; it
 	// must not block.
-	OnToken func(Secret)
+	OnToken func(tokenstore.Secret)
 
 	// fetch gets a new token: one attempt, reading the stored credential.
 	// It returns errors from tokenError or the Secrets.
@@ -95,7 +83,7 @@ type GatewayAuth struct {
 	failedAt time.Time     // when the last background refresh failed
 }
 
-var _ auth.OAuthHandler = (*GatewayAuth)(nil)
+var _ auth.OAuthHandler = (*TokenCache)(nil)
 
 // flight is one fetch that any number of callers wait for.
 type flight struct {
@@ -104,18 +92,18 @@ type flight struct {
 	err  error
 }
 
-func newGatewayAuth(fetch func(context.Context) (*oauth2.Token, error)) *GatewayAuth {
-	return &GatewayAuth{fetch: fetch, fetchTimeout: DefaultFetchTimeout, backoff: backoffBase}
+func newTokenCache(fetch func(context.Context) (*oauth2.Token, error)) *TokenCache {
+	return &TokenCache{fetch: fetch, fetchTimeout: DefaultFetchTimeout, backoff: backoffBase}
 }
 
 // TokenSource returns a source of valid access tokens backed by g's cache.
 // ctx bounds only how long a Token call waits, never the fetch itself.
-func (g *GatewayAuth) TokenSource(ctx context.Context) (oauth2.TokenSource, error) {
+func (g *TokenCache) TokenSource(ctx context.Context) (oauth2.TokenSource, error) {
 	return tokenSource{g: g, ctx: ctx}, nil
 }
 
 type tokenSource struct {
-	g   *GatewayAuth
+	g   *TokenCache
 	ctx context.Context
 }
 
@@ -123,9 +111,10 @@ func (s tokenSource) Token() (*oauth2.Token, error) { return s.g.Token(s.ctx) }
 
 // Token returns a valid access token, from the cache when it is fresh,
 // otherwise after a fetch. The returned token carries no refresh token.
-// Errors wrap ErrLoginNeeded, ErrTokenEndpoint, ErrTokenRejected, a keychain
-// error (ErrTimeout, ErrLocked, ...) or ctx's error.
-func (g *GatewayAuth) Token(ctx context.Context) (*oauth2.Token, error) {
+// Errors are a *LoginError (wrapping tokenstore.ErrLoginNeeded), or wrap
+// ErrTokenEndpoint, ErrTokenRejected, a keychain error (tokenstore.ErrTimeout,
+// tokenstore.ErrLocked, ...) or ctx's error.
+func (g *TokenCache) Token(ctx context.Context) (*oauth2.Token, error) {
 	g.mu.Lock()
 	now := timeNow()
 	if g.tok != nil {
@@ -153,13 +142,13 @@ func (g *GatewayAuth) Token(ctx context.Context) (*oauth2.Token, error) {
 		t := *f.tok
 		return &t, nil
 	case <-ctx.Done():
-		return nil, fmt.Errorf("tokenstore: waiting for a gateway token: %w", ctx.Err())
+		return nil, fmt.Errorf("oauth: waiting for a gateway token: %w", ctx.Err())
 	}
 }
 
 // Expiry returns when the cached access token expires; zero when none is
 // cached.
-func (g *GatewayAuth) Expiry() time.Time {
+func (g *TokenCache) Expiry() time.Time {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.tok == nil {
@@ -171,9 +160,9 @@ func (g *GatewayAuth) Expiry() time.Time {
 // Authorize handles a 401 or 403 from the Gateway: it closes resp.Body,
 // drops the cached token if the failed request used it, and fetches a new
 // one. It returns nil when a new token is ready for the transport's retry;
-// otherwise the fetch error (ErrLoginNeeded, or ErrTokenEndpoint after the
+// otherwise the fetch error (a *LoginError, or ErrTokenEndpoint after the
 // fetch's own retries), since retrying the request could not help.
-func (g *GatewayAuth) Authorize(ctx context.Context, req *http.Request, resp *http.Response) error {
+func (g *TokenCache) Authorize(ctx context.Context, req *http.Request, resp *http.Response) error {
 	if resp != nil && resp.Body != nil {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
 		resp.Body.Close()
@@ -201,7 +190,7 @@ const (
 	expired                   // wait for a new one
 )
 
-func (g *GatewayAuth) freshness(now time.Time) freshState {
+func (g *TokenCache) freshness(now time.Time) freshState {
 	exp := g.tok.Expiry
 	if exp.IsZero() {
 		return fresh
@@ -218,7 +207,7 @@ func (g *GatewayAuth) freshness(now time.Time) freshState {
 
 // startLocked returns the fetch in progress, starting one if needed.
 // g.mu must be held.
-func (g *GatewayAuth) startLocked() *flight {
+func (g *TokenCache) startLocked() *flight {
 	if g.flight != nil {
 		return g.flight
 	}
@@ -228,7 +217,7 @@ func (g *GatewayAuth) startLocked() *flight {
 	return f
 }
 
-func (g *GatewayAuth) run(f *flight) {
+func (g *TokenCache) run(f *flight) {
 	ctx, cancel := context.WithTimeout(context.Background(), g.fetchTimeout)
 	defer cancel()
 	tok, err := g.fetchWithRetry(ctx)
@@ -237,7 +226,7 @@ func (g *GatewayAuth) run(f *flight) {
 		issued = timeNow()
 		tok = &oauth2.Token{AccessToken: tok.AccessToken, TokenType: tok.TokenType, Expiry: localExpiry(tok, issued)}
 		if g.OnToken != nil {
-			g.OnToken(Secret(tok.AccessToken))
+			g.OnToken(tokenstore.Secret(tok.AccessToken))
 		}
 	}
 	g.mu.Lock()
@@ -276,7 +265,7 @@ func localExpiry(tok *oauth2.Token, issued time.Time) time.Time {
 
 // fetchWithRetry retries transient token-endpoint failures with a capped
 // exponential backoff, within ctx.
-func (g *GatewayAuth) fetchWithRetry(ctx context.Context) (*oauth2.Token, error) {
+func (g *TokenCache) fetchWithRetry(ctx context.Context) (*oauth2.Token, error) {
 	delay := g.backoff
 	for attempt := 1; ; attempt++ {
 		tok, err := g.fetch(ctx)
@@ -300,16 +289,23 @@ func (g *GatewayAuth) fetchWithRetry(ctx context.Context) (*oauth2.Token, error)
 	}
 }
 
-// loginError is an ErrLoginNeeded that says why and what to run.
-type loginError struct {
-	profile, reason string
+// LoginError reports that only a new login helps: the stored credential of
+// Profile is missing or empty, or the token endpoint rejected it
+// (invalid_grant, invalid_client). It wraps tokenstore.ErrLoginNeeded. Its
+// text says for which profile and why, never what to run: that is the
+// caller's to say, since only the caller knows its own command line.
+type LoginError struct {
+	Profile string // the profile whose credential is missing or rejected
+	Reason  string // why, for a person: "no refresh token stored"
 }
 
-func (e *loginError) Error() string {
-	return fmt.Sprintf("tokenstore: gateway login needed for profile %q: %s: run `%s`", e.profile, e.reason, LoginCommand(e.profile))
+// Error says for which profile a login is needed, and why.
+func (e *LoginError) Error() string {
+	return fmt.Sprintf("oauth: gateway login needed for profile %q: %s", e.Profile, e.Reason)
 }
 
-func (e *loginError) Unwrap() error { return ErrLoginNeeded }
+// Unwrap returns tokenstore.ErrLoginNeeded.
+func (e *LoginError) Unwrap() error { return tokenstore.ErrLoginNeeded }
 
 // tokenError maps an error from the oauth2 package to the package's errors,
 // keeping only the OAuth error code and status from the response (never its
@@ -330,7 +326,7 @@ func tokenError(err error, profile string, loginNeeded func(code string) string)
 		code := oauthCode(re.ErrorCode)
 		switch {
 		case code == "invalid_grant" || code == "invalid_client":
-			return &loginError{profile: profile, reason: loginNeeded(code)}
+			return &LoginError{Profile: profile, Reason: loginNeeded(code)}
 		case status >= 500 || status == http.StatusTooManyRequests || status == 0 || (status >= 200 && status < 300):
 			return fmt.Errorf("%w: HTTP %d%s", ErrTokenEndpoint, status, withCode(code))
 		default:
@@ -365,20 +361,20 @@ func oauthCode(code string) string {
 }
 
 // readCredential reads the stored credential that fetches need, mapping
-// "not stored" to ErrLoginNeeded.
-func readCredential(ctx context.Context, s Secrets, profile, name, what string) (Secret, error) {
+// "not stored" to a *LoginError.
+func readCredential(ctx context.Context, s tokenstore.Secrets, profile, name, what string) (tokenstore.Secret, error) {
 	if s == nil {
-		return "", &loginError{profile: profile, reason: "no " + what + " stored"}
+		return "", &LoginError{Profile: profile, Reason: "no " + what + " stored"}
 	}
 	v, err := s.Get(ctx, profile, name)
-	if errors.Is(err, ErrNotFound) {
-		return "", &loginError{profile: profile, reason: "no " + what + " stored"}
+	if errors.Is(err, tokenstore.ErrNotFound) {
+		return "", &LoginError{Profile: profile, Reason: "no " + what + " stored"}
 	}
 	if err != nil {
-		return "", fmt.Errorf("tokenstore: reading the %s: %w", what, err)
+		return "", fmt.Errorf("oauth: reading the %s: %w", what, err)
 	}
 	if v == "" {
-		return "", &loginError{profile: profile, reason: "the stored " + what + " is empty"}
+		return "", &LoginError{Profile: profile, Reason: "the stored " + what + " is empty"}
 	}
 	return v, nil
 }
@@ -391,4 +387,4 @@ func withHTTPClient(ctx context.Context, c *http.Client) context.Context {
 	return context.WithValue(ctx, oauth2.HTTPClient, c)
 }
 
-func isLoginNeeded(err error) bool { return errors.Is(err, ErrLoginNeeded) }
+func isLoginNeeded(err error) bool { return errors.Is(err, tokenstore.ErrLoginNeeded) }

@@ -1,4 +1,4 @@
-package tokenstore
+package oauth
 
 import (
 	"encoding/json"
@@ -10,7 +10,12 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
+
+// testValue is a secret that no output may show.
+const testValue = tokenstore.Secret("tok-9f8e7d6c5b4a")
 
 // tokenServer is a small Cognito-like token endpoint on loopback.
 type tokenServer struct {

@@ -1,19 +1,23 @@
-package tokenstore
+package tokenstoretest
 
 import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
-const testValue = Secret("tok-9f8e7d6c5b4a") // never printed
+const testValue = tokenstore.Secret("tok-9f8e7d6c5b4a") // never printed
 
 func TestFakeSetGetDelete(t *testing.T) {
-	ctx := context.Background()
+	noLeaks(t)
+	ctx := testCtx(t)
 	f := NewFake()
-	if _, err := f.Get(ctx, "default", "asana"); !errors.Is(err, ErrNotFound) {
+	if _, err := f.Get(ctx, "default", "asana"); !errors.Is(err, tokenstore.ErrNotFound) {
 		t.Fatalf("Get before Set: err = %v, want ErrNotFound", err)
 	}
 	if err := f.Set(ctx, "default", "asana", testValue); err != nil {
@@ -25,13 +29,13 @@ func TestFakeSetGetDelete(t *testing.T) {
 	if v, err := f.Get(ctx, "default", "asana"); err != nil || v != testValue+"2" {
 		t.Fatalf("Get after overwrite: wrong value or err %v", err)
 	}
-	if _, err := f.Get(ctx, "work", "asana"); !errors.Is(err, ErrNotFound) {
+	if _, err := f.Get(ctx, "work", "asana"); !errors.Is(err, tokenstore.ErrNotFound) {
 		t.Fatalf("profiles are not separate: err = %v", err)
 	}
 	if err := f.Delete(ctx, "default", "asana"); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.Delete(ctx, "default", "asana"); !errors.Is(err, ErrNotFound) {
+	if err := f.Delete(ctx, "default", "asana"); !errors.Is(err, tokenstore.ErrNotFound) {
 		t.Fatalf("second Delete: err = %v, want ErrNotFound", err)
 	}
 	if got := f.Calls("get"); got != 3 {
@@ -40,22 +44,24 @@ func TestFakeSetGetDelete(t *testing.T) {
 }
 
 func TestFakeTooLarge(t *testing.T) {
+	noLeaks(t)
 	f := NewFake()
-	big := Secret(strings.Repeat("x", MaxSecretSize+1))
-	if err := f.Set(context.Background(), "default", "asana", big); !errors.Is(err, ErrTooLarge) {
+	big := tokenstore.Secret(strings.Repeat("x", tokenstore.MaxSecretSize+1))
+	if err := f.Set(testCtx(t), "default", "asana", big); !errors.Is(err, tokenstore.ErrTooLarge) {
 		t.Fatalf("err = %v, want ErrTooLarge", err)
 	}
-	if err := f.Set(context.Background(), "default", "asana", big[1:]); err != nil {
+	if err := f.Set(testCtx(t), "default", "asana", big[1:]); err != nil {
 		t.Fatalf("a value of exactly MaxSecretSize: %v", err)
 	}
 }
 
 func TestFakeHang(t *testing.T) {
+	noLeaks(t)
 	f := NewFake()
 	f.Hang(50 * time.Millisecond)
 	start := time.Now()
-	_, err := f.Get(context.Background(), "default", "asana")
-	if !errors.Is(err, ErrTimeout) {
+	_, err := f.Get(testCtx(t), "default", "asana")
+	if !errors.Is(err, tokenstore.ErrTimeout) {
 		t.Fatalf("err = %v, want ErrTimeout", err)
 	}
 	if d := time.Since(start); d < 50*time.Millisecond || d > 2*time.Second {
@@ -63,49 +69,48 @@ func TestFakeHang(t *testing.T) {
 	}
 
 	f.Hang(time.Hour)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	ctx, cancel := context.WithTimeout(testCtx(t), 20*time.Millisecond)
 	defer cancel()
 	if err := f.Set(ctx, "default", "asana", testValue); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want the context's error", err)
 	}
 
 	f.Hang(0)
-	if err := f.Set(context.Background(), "default", "asana", testValue); err != nil {
+	if err := f.Set(testCtx(t), "default", "asana", testValue); err != nil {
 		t.Fatalf("after Hang(0): %v", err)
 	}
 }
 
 func TestFakeFailWith(t *testing.T) {
+	noLeaks(t)
 	f := NewFake()
-	f.FailWith(ErrLocked)
-	_, err := f.Get(context.Background(), "default", "asana")
-	if !errors.Is(err, ErrLocked) {
+	f.FailWith(tokenstore.ErrLocked)
+	_, err := f.Get(testCtx(t), "default", "asana")
+	if !errors.Is(err, tokenstore.ErrLocked) {
 		t.Fatalf("err = %v, want ErrLocked", err)
 	}
 	if !strings.Contains(err.Error(), `"asana"`) || !strings.Contains(err.Error(), `"default"`) {
 		t.Errorf("error %q does not name the secret and profile", err)
 	}
 	f.FailWith(nil)
-	if err := f.Set(context.Background(), "default", "asana", testValue); err != nil {
+	if err := f.Set(testCtx(t), "default", "asana", testValue); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestFakeConcurrent(t *testing.T) {
+	noLeaks(t)
 	f := NewFake()
-	ctx := context.Background()
-	done := make(chan bool)
-	for i := 0; i < 8; i++ {
-		go func() {
-			for j := 0; j < 100; j++ {
+	ctx := testCtx(t)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 100 {
 				f.Set(ctx, "default", "asana", testValue)
 				f.Get(ctx, "default", "asana")
 				f.Delete(ctx, "default", "asana")
 			}
-			done <- true
-		}()
+		})
 	}
-	for i := 0; i < 8; i++ {
-		<-done
-	}
+	waitAll(t, &wg, "8 goroutines using one Fake")
 }

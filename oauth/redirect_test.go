@@ -1,4 +1,4 @@
-package tokenstore
+package oauth
 
 import (
 	"context"
@@ -17,6 +17,8 @@ import (
 
 	"github.com/agw-proxy/agw-proxy/internal/httpguard"
 	"github.com/agw-proxy/agw-proxy/internal/leakcheck"
+	"github.com/agw-proxy/agw-proxy/tokenstore"
+	"github.com/agw-proxy/agw-proxy/tokenstore/tokenstoretest"
 )
 
 // counter is a server that counts the requests it gets and answers them
@@ -75,6 +77,7 @@ func wantTokenRedirectRefused(t *testing.T, err error, front, sink *counter, sec
 }
 
 func TestTokenRequestIsNeverRedirected(t *testing.T) {
+	noLeaks(t)
 	const clientSecret = "cognito-client-secret-0123456789abcdefgh"
 	const refreshToken = "cognito-refresh-token-0123456789abcdefgh"
 	for _, tt := range []struct {
@@ -92,15 +95,15 @@ func TestTokenRequestIsNeverRedirected(t *testing.T) {
 			sink := newCounter(t, nil)
 			loc := elsewhere(t, sink, "/oauth2/token?echo=location-carried-SECRET-0123456789")
 			front := newCounter(t, redirectTo(loc))
-			f := NewFake()
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			f := tokenstoretest.NewFake()
+			ctx, cancel := context.WithTimeout(testCtx(t), 10*time.Second)
 			defer cancel()
-			var g *GatewayAuth
+			var g *TokenCache
 			if tt.grant == "client_credentials" {
-				f.Set(ctx, "default", ClientSecretName, clientSecret)
+				f.Set(ctx, "default", tokenstore.ClientSecretName, clientSecret)
 				g = NewClientCredentials(ClientCredentialsConfig{TokenURL: front.URL + "/oauth2/token", ClientID: "client-1", Secrets: f, HTTPClient: tt.client, AuthStyle: tt.style})
 			} else {
-				f.Set(ctx, "default", RefreshTokenName, refreshToken)
+				f.Set(ctx, "default", tokenstore.RefreshTokenName, refreshToken)
 				g = NewAuthorizationCode(AuthorizationCodeConfig{TokenURL: front.URL + "/oauth2/token", ClientID: "client-1", Secrets: f, HTTPClient: tt.client})
 			}
 			g.backoff = time.Millisecond
@@ -114,6 +117,7 @@ func TestTokenRequestIsNeverRedirected(t *testing.T) {
 }
 
 func TestCodeExchangeIsNeverRedirected(t *testing.T) {
+	noLeaks(t)
 	srv := newTokenServer(t)
 	sink := newCounter(t, nil)
 	front := newCounter(t, redirectTo(elsewhere(t, sink, "/oauth2/token")))
@@ -122,7 +126,7 @@ func TestCodeExchangeIsNeverRedirected(t *testing.T) {
 	b := newBrowser()
 	cfg := loginConfig(srv, redirect, b, io.Discard)
 	cfg.TokenURL = front.URL + "/oauth2/token"
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(testCtx(t), 10*time.Second)
 	defer cancel()
 	_, err := LoginWithBrowser(ctx, cfg)
 	var re *httpguard.RedirectError
@@ -137,6 +141,7 @@ func TestCodeExchangeIsNeverRedirected(t *testing.T) {
 // Cognito's token endpoint takes client_secret_post as the AWS tutorial
 // sends it; the default style sends it so, once.
 func TestClientCredentialsDefaultIsClientSecretPost(t *testing.T) {
+	noLeaks(t)
 	var hits, basic, inBody atomic.Int64
 	srv := newTokenServer(t)
 	spy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -151,10 +156,10 @@ func TestClientCredentialsDefaultIsClientSecretPost(t *testing.T) {
 		srv.serve(w, r)
 	}))
 	defer spy.Close()
-	f := NewFake()
-	f.Set(context.Background(), "default", ClientSecretName, Secret(srv.clientSecret))
+	f := tokenstoretest.NewFake()
+	f.Set(testCtx(t), "default", tokenstore.ClientSecretName, tokenstore.Secret(srv.clientSecret))
 	g := NewClientCredentials(ClientCredentialsConfig{TokenURL: spy.URL, ClientID: srv.clientID, Secrets: f})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(testCtx(t), 10*time.Second)
 	defer cancel()
 	if _, err := g.Token(ctx); err != nil {
 		t.Fatal(err)
@@ -165,10 +170,11 @@ func TestClientCredentialsDefaultIsClientSecretPost(t *testing.T) {
 }
 
 func TestDiscoveryFollowsNoRedirectElsewhere(t *testing.T) {
+	noLeaks(t)
 	doc := func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `{"issuer":"http://%s/pool","token_endpoint":"http://%s/oauth2/token"}`, r.Host, r.Host)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(testCtx(t), 10*time.Second)
 	defer cancel()
 
 	// Within the origin: followed.
@@ -199,6 +205,7 @@ func TestDiscoveryFollowsNoRedirectElsewhere(t *testing.T) {
 }
 
 func TestHugeDiscoveryDocumentIsAnError(t *testing.T) {
+	noLeaks(t)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, `{"issuer":"`)
 		block := strings.Repeat("a", 64<<10)
@@ -209,7 +216,7 @@ func TestHugeDiscoveryDocumentIsAnError(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(testCtx(t), 10*time.Second)
 	defer cancel()
 	_, err := Discover(ctx, nil, srv.URL)
 	if err == nil || ctx.Err() != nil {

@@ -1,4 +1,4 @@
-package tokenstore
+package oauth
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/agw-proxy/agw-proxy/internal/httpguard"
+	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
 // AuthorizationCodeConfig configures NewAuthorizationCode.
@@ -18,11 +19,11 @@ type AuthorizationCodeConfig struct {
 	ClientID string
 	// Scopes are those of the login; a refresh does not send them.
 	Scopes []string
-	// Secrets holds the refresh token as RefreshTokenName for Profile,
-	// stored by `agw-proxy login`. It is read again at every fetch, so a
-	// login in another terminal heals a running proxy; a rotated refresh
-	// token is written back.
-	Secrets Secrets
+	// Secrets holds the refresh token as tokenstore.RefreshTokenName for
+	// Profile, stored after LoginWithBrowser. It is read again at every
+	// fetch, so a login in another terminal heals a running proxy; a
+	// rotated refresh token is written back.
+	Secrets tokenstore.Secrets
 	// Profile names the entry in Secrets ("default" when empty).
 	Profile string
 	// HTTPClient makes the token requests; nil means http.DefaultClient. A
@@ -35,11 +36,11 @@ type AuthorizationCodeConfig struct {
 	AuthStyle oauth2.AuthStyle
 }
 
-// NewAuthorizationCode returns a GatewayAuth that mints access tokens from
+// NewAuthorizationCode returns a TokenCache that mints access tokens from
 // the refresh token stored by the browser login (refresh_token grant).
 // Cognito returns no new refresh token on refresh; when a server does, it is
 // stored in place of the old one.
-func NewAuthorizationCode(cfg AuthorizationCodeConfig) *GatewayAuth {
+func NewAuthorizationCode(cfg AuthorizationCodeConfig) *TokenCache {
 	profile := cfg.Profile
 	if profile == "" {
 		profile = "default"
@@ -58,7 +59,7 @@ func NewAuthorizationCode(cfg AuthorizationCodeConfig) *GatewayAuth {
 			Scopes:   cfg.Scopes,
 		},
 	}
-	return newGatewayAuth(f.fetch)
+	return newTokenCache(f.fetch)
 }
 
 type acFetcher struct {
@@ -67,14 +68,14 @@ type acFetcher struct {
 	conf    *oauth2.Config
 
 	mu       sync.Mutex
-	rejected Secret // the refresh token last refused with invalid_grant
+	rejected tokenstore.Secret // the refresh token last refused with invalid_grant
 	// A rotated refresh token that could not be stored: used while the
 	// keychain still holds the one it replaced.
-	rotatedFrom, rotatedTo Secret
+	rotatedFrom, rotatedTo tokenstore.Secret
 }
 
 func (f *acFetcher) fetch(ctx context.Context) (*oauth2.Token, error) {
-	rt, err := readCredential(ctx, f.cfg.Secrets, f.profile, RefreshTokenName, "refresh token")
+	rt, err := readCredential(ctx, f.cfg.Secrets, f.profile, tokenstore.RefreshTokenName, "refresh token")
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +86,7 @@ func (f *acFetcher) fetch(ctx context.Context) (*oauth2.Token, error) {
 	}
 	if rt == f.rejected {
 		// Spare the token endpoint a request that cannot succeed.
-		return nil, &loginError{profile: f.profile, reason: expiredLogin("invalid_grant")}
+		return nil, &LoginError{Profile: f.profile, Reason: expiredLogin("invalid_grant")}
 	}
 	tok, err := f.conf.TokenSource(withHTTPClient(ctx, f.cfg.HTTPClient), &oauth2.Token{RefreshToken: string(rt)}).Token()
 	if err != nil {
@@ -96,8 +97,8 @@ func (f *acFetcher) fetch(ctx context.Context) (*oauth2.Token, error) {
 		return nil, err
 	}
 	f.rejected = ""
-	if next := Secret(tok.RefreshToken); next != "" && next != rt {
-		if err := f.cfg.Secrets.Set(ctx, f.profile, RefreshTokenName, next); err != nil {
+	if next := tokenstore.Secret(tok.RefreshToken); next != "" && next != rt {
+		if err := f.cfg.Secrets.Set(ctx, f.profile, tokenstore.RefreshTokenName, next); err != nil {
 			// Keep working with the new token in this process; the next
 			// login fixes the keychain.
 			f.rotatedFrom, f.rotatedTo = rt, next

@@ -1,4 +1,4 @@
-package tokenstore
+package oauth
 
 import (
 	"context"
@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/agw-proxy/agw-proxy/tokenstore"
+	"github.com/agw-proxy/agw-proxy/tokenstore/tokenstoretest"
 )
 
 func s256(verifier string) string {
@@ -46,10 +49,10 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-func newCC(t *testing.T, srv *tokenServer, profile string) (*GatewayAuth, *Fake) {
+func newCC(t *testing.T, srv *tokenServer, profile string) (*TokenCache, *tokenstoretest.Fake) {
 	t.Helper()
-	f := NewFake()
-	if err := f.Set(context.Background(), profile, ClientSecretName, Secret(srv.clientSecret)); err != nil {
+	f := tokenstoretest.NewFake()
+	if err := f.Set(testCtx(t), profile, tokenstore.ClientSecretName, tokenstore.Secret(srv.clientSecret)); err != nil {
 		t.Fatal(err)
 	}
 	g := NewClientCredentials(ClientCredentialsConfig{
@@ -62,6 +65,7 @@ func newCC(t *testing.T, srv *tokenServer, profile string) (*GatewayAuth, *Fake)
 }
 
 func TestClientCredentialsCachesWithOneFetch(t *testing.T) {
+	noLeaks(t)
 	srv := newTokenServer(t)
 	g, _ := newCC(t, srv, "default")
 	var (
@@ -69,7 +73,7 @@ func TestClientCredentialsCachesWithOneFetch(t *testing.T) {
 		tokens = map[string]int{}
 		wg     sync.WaitGroup
 	)
-	ts, _ := g.TokenSource(context.Background())
+	ts, _ := g.TokenSource(testCtx(t))
 	for i := 0; i < 50; i++ {
 		wg.Add(1)
 		go func() {
@@ -84,7 +88,7 @@ func TestClientCredentialsCachesWithOneFetch(t *testing.T) {
 			mu.Unlock()
 		}()
 	}
-	wg.Wait()
+	waitAll(t, &wg, "50 concurrent Token calls")
 	if n := srv.requests.Load(); n != 1 {
 		t.Errorf("%d token requests for 50 concurrent callers, want 1", n)
 	}
@@ -97,42 +101,45 @@ func TestClientCredentialsCachesWithOneFetch(t *testing.T) {
 }
 
 func TestClientCredentialsBothAuthStyles(t *testing.T) {
+	noLeaks(t)
 	for _, style := range []oauth2.AuthStyle{oauth2.AuthStyleInHeader, oauth2.AuthStyleInParams, oauth2.AuthStyleAutoDetect} {
 		srv := newTokenServer(t)
-		f := NewFake()
-		f.Set(context.Background(), "default", ClientSecretName, Secret(srv.clientSecret))
+		f := tokenstoretest.NewFake()
+		f.Set(testCtx(t), "default", tokenstore.ClientSecretName, tokenstore.Secret(srv.clientSecret))
 		g := NewClientCredentials(ClientCredentialsConfig{TokenURL: srv.URL, ClientID: srv.clientID, Secrets: f, AuthStyle: style})
-		if _, err := g.Token(context.Background()); err != nil {
+		if _, err := g.Token(testCtx(t)); err != nil {
 			t.Errorf("auth style %d: %v", style, err)
 		}
 	}
 }
 
 func TestOnTokenSeesEveryNewToken(t *testing.T) {
+	noLeaks(t)
 	srv := newTokenServer(t)
 	g, _ := newCC(t, srv, "default")
-	var seen []Secret
-	g.OnToken = func(s Secret) { seen = append(seen, s) } // flights are serial
-	tok1, err := g.Token(context.Background())
+	var seen []tokenstore.Secret
+	g.OnToken = func(s tokenstore.Secret) { seen = append(seen, s) } // flights are serial
+	tok1, err := g.Token(testCtx(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req, _ := http.NewRequest("POST", "http://127.0.0.1/mcp", nil)
 	req.Header.Set("Authorization", "Bearer "+tok1.AccessToken)
-	if err := g.Authorize(context.Background(), req, nil); err != nil {
+	if err := g.Authorize(testCtx(t), req, nil); err != nil {
 		t.Fatal(err)
 	}
-	tok2, _ := g.Token(context.Background())
+	tok2, _ := g.Token(testCtx(t))
 	if len(seen) != 2 || string(seen[0]) != tok1.AccessToken || string(seen[1]) != tok2.AccessToken {
 		t.Errorf("OnToken saw %d tokens, want both new tokens in order", len(seen))
 	}
 }
 
 func TestEarlyRefresh(t *testing.T) {
+	noLeaks(t)
 	clock := setClock(t)
 	srv := newTokenServer(t)
 	g, _ := newCC(t, srv, "default")
-	ctx := context.Background()
+	ctx := testCtx(t)
 	tok1, err := g.Token(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -175,16 +182,17 @@ func waitFor(t *testing.T, cond func() bool) {
 }
 
 func TestAuthorizeRefetchesAndRereadsTheSecret(t *testing.T) {
+	noLeaks(t)
 	srv := newTokenServer(t)
 	g, f := newCC(t, srv, "default")
-	ctx := context.Background()
+	ctx := testCtx(t)
 	tok1, err := g.Token(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The client secret is rotated and stored by a login in another terminal.
 	srv.set(func(s *tokenServer) { s.clientSecret = "rotated-client-secret" })
-	f.Set(ctx, "default", ClientSecretName, "rotated-client-secret")
+	f.Set(ctx, "default", tokenstore.ClientSecretName, "rotated-client-secret")
 	gets := f.Calls("get")
 
 	body := &closeRecorder{Reader: strings.NewReader(`{"error":"invalid_token"}`)}
@@ -223,15 +231,16 @@ type closeRecorder struct {
 func (c *closeRecorder) Close() error { c.closed = true; return nil }
 
 func TestCancelledRequestDoesNotPoisonRefresh(t *testing.T) {
+	noLeaks(t)
 	srv := newTokenServer(t)
 	srv.delay = 200 * time.Millisecond
 	g, _ := newCC(t, srv, "default")
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	ctx, cancel := context.WithTimeout(testCtx(t), 20*time.Millisecond)
 	defer cancel()
 	if _, err := g.Token(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want the request's deadline", err)
 	}
-	tok, err := g.Token(context.Background())
+	tok, err := g.Token(testCtx(t))
 	if err != nil {
 		t.Fatalf("after a cancelled request: %v", err)
 	}
@@ -241,10 +250,11 @@ func TestCancelledRequestDoesNotPoisonRefresh(t *testing.T) {
 }
 
 func TestTokenEndpoint503RetriedThenSuccess(t *testing.T) {
+	noLeaks(t)
 	srv := newTokenServer(t)
 	srv.set(func(s *tokenServer) { s.failNext, s.failStatus = 2, 503 })
 	g, _ := newCC(t, srv, "default")
-	if _, err := g.Token(context.Background()); err != nil {
+	if _, err := g.Token(testCtx(t)); err != nil {
 		t.Fatalf("Token after two 503s: %v", err)
 	}
 	if n := srv.requests.Load(); n != 3 {
@@ -253,89 +263,88 @@ func TestTokenEndpoint503RetriedThenSuccess(t *testing.T) {
 }
 
 func TestTokenEndpointDownIsNotLogout(t *testing.T) {
+	noLeaks(t)
 	srv := newTokenServer(t)
 	srv.set(func(s *tokenServer) { s.failNext, s.failStatus = 100, 503 })
 	g, f := newCC(t, srv, "default")
-	_, err := g.Token(context.Background())
-	if !errors.Is(err, ErrTokenEndpoint) || errors.Is(err, ErrLoginNeeded) {
+	_, err := g.Token(testCtx(t))
+	if !errors.Is(err, ErrTokenEndpoint) || errors.Is(err, tokenstore.ErrLoginNeeded) {
 		t.Fatalf("err = %v, want ErrTokenEndpoint and not ErrLoginNeeded", err)
 	}
 	if n := srv.requests.Load(); n != fetchAttempts {
 		t.Errorf("%d attempts, want %d", n, fetchAttempts)
 	}
-	if _, err := f.Get(context.Background(), "default", ClientSecretName); err != nil {
+	if _, err := f.Get(testCtx(t), "default", tokenstore.ClientSecretName); err != nil {
 		t.Error("the client secret is gone after a token endpoint outage")
 	}
 	srv.set(func(s *tokenServer) { s.failNext = 0 })
-	if _, err := g.Token(context.Background()); err != nil {
+	if _, err := g.Token(testCtx(t)); err != nil {
 		t.Fatalf("no recovery once the endpoint is back: %v", err)
 	}
 }
 
 func TestTokenEndpointUnreachable(t *testing.T) {
+	noLeaks(t)
 	srv := newTokenServer(t)
 	g, _ := newCC(t, srv, "default")
 	srv.Close()
-	if _, err := g.Token(context.Background()); !errors.Is(err, ErrTokenEndpoint) {
+	if _, err := g.Token(testCtx(t)); !errors.Is(err, ErrTokenEndpoint) {
 		t.Fatalf("err = %v, want ErrTokenEndpoint", err)
 	}
 }
 
 func TestWrongClientSecretNeedsLogin(t *testing.T) {
+	noLeaks(t)
 	srv := newTokenServer(t)
 	g, f := newCC(t, srv, "work")
-	f.Set(context.Background(), "work", ClientSecretName, testValue)
-	_, err := g.Token(context.Background())
-	if !errors.Is(err, ErrLoginNeeded) {
-		t.Fatalf("err = %v, want ErrLoginNeeded", err)
-	}
-	if !strings.Contains(err.Error(), "agw-proxy login --profile work") || !strings.Contains(err.Error(), "invalid_client") {
-		t.Errorf("error %q does not name the command and the reason", err)
-	}
+	f.Set(testCtx(t), "work", tokenstore.ClientSecretName, testValue)
+	_, err := g.Token(testCtx(t))
+	wantLoginError(t, err, "work", "invalid_client")
 	if strings.Contains(err.Error(), string(testValue)) {
 		t.Error("secret leaked into the error")
 	}
 	n := srv.requests.Load()
-	if _, err := g.Token(context.Background()); !errors.Is(err, ErrLoginNeeded) || srv.requests.Load() != n {
+	if _, err := g.Token(testCtx(t)); !errors.Is(err, tokenstore.ErrLoginNeeded) || srv.requests.Load() != n {
 		t.Errorf("the rejected secret was sent again (err %v)", err)
 	}
-	f.Set(context.Background(), "work", ClientSecretName, Secret(srv.clientSecret))
-	if _, err := g.Token(context.Background()); err != nil {
+	f.Set(testCtx(t), "work", tokenstore.ClientSecretName, tokenstore.Secret(srv.clientSecret))
+	if _, err := g.Token(testCtx(t)); err != nil {
 		t.Fatalf("a new login did not heal: %v", err)
 	}
 }
 
 func TestMissingClientSecretNeedsLogin(t *testing.T) {
+	noLeaks(t)
 	srv := newTokenServer(t)
 	g, f := newCC(t, srv, "default")
-	f.Delete(context.Background(), "default", ClientSecretName)
-	_, err := g.Token(context.Background())
-	if !errors.Is(err, ErrLoginNeeded) || !strings.HasSuffix(err.Error(), "run `agw-proxy login`") {
-		t.Fatalf("err = %v, want ErrLoginNeeded naming `agw-proxy login`", err)
-	}
+	f.Delete(testCtx(t), "default", tokenstore.ClientSecretName)
+	_, err := g.Token(testCtx(t))
+	wantLoginError(t, err, "default", "no client secret stored")
 	if srv.requests.Load() != 0 {
 		t.Error("a request was sent without a client secret")
 	}
 }
 
 func TestLockedKeychainIsNotLoginNeeded(t *testing.T) {
+	noLeaks(t)
 	srv := newTokenServer(t)
 	g, f := newCC(t, srv, "default")
-	f.FailWith(ErrLocked)
-	_, err := g.Token(context.Background())
-	if !errors.Is(err, ErrLocked) || errors.Is(err, ErrLoginNeeded) {
+	f.FailWith(tokenstore.ErrLocked)
+	_, err := g.Token(testCtx(t))
+	if !errors.Is(err, tokenstore.ErrLocked) || errors.Is(err, tokenstore.ErrLoginNeeded) {
 		t.Fatalf("err = %v, want ErrLocked only", err)
 	}
 }
 
 func TestInvalidScopeIsRejectedNotRetried(t *testing.T) {
+	noLeaks(t)
 	srv := newTokenServer(t)
 	g, _ := newCC(t, srv, "default")
 	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		srv.requests.Add(1)
 		oauthErr(w, 400, "invalid_scope")
 	})
-	_, err := g.Token(context.Background())
+	_, err := g.Token(testCtx(t))
 	if !errors.Is(err, ErrTokenRejected) || !strings.Contains(err.Error(), "invalid_scope") {
 		t.Fatalf("err = %v, want ErrTokenRejected naming invalid_scope", err)
 	}
@@ -351,19 +360,20 @@ func bearerRequest(token string) *http.Request {
 }
 
 func TestHangingKeychainBoundsTheFetch(t *testing.T) {
+	noLeaks(t)
 	srv := newTokenServer(t)
 	g, f := newCC(t, srv, "default")
 	f.Hang(50 * time.Millisecond)
 	start := time.Now()
-	_, err := g.Token(context.Background())
-	if !errors.Is(err, ErrTimeout) || errors.Is(err, ErrLoginNeeded) {
+	_, err := g.Token(testCtx(t))
+	if !errors.Is(err, tokenstore.ErrTimeout) || errors.Is(err, tokenstore.ErrLoginNeeded) {
 		t.Fatalf("err = %v, want ErrTimeout only", err)
 	}
 	if time.Since(start) > 5*time.Second {
 		t.Error("a hanging keychain held the fetch past its timeout")
 	}
 	f.Hang(0)
-	if _, err := g.Token(context.Background()); err != nil {
+	if _, err := g.Token(testCtx(t)); err != nil {
 		t.Fatalf("no recovery after the keychain answers again: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package tokenstore
+package oauth
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/agw-proxy/agw-proxy/internal/httpguard"
+	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
 // ClientCredentialsConfig configures NewClientCredentials.
@@ -19,10 +20,10 @@ type ClientCredentialsConfig struct {
 	ClientID string
 	// Scopes to request; none means the client's default scopes.
 	Scopes []string
-	// Secrets holds the client secret as ClientSecretName for Profile. It
-	// is read again at every fetch, so a new `agw-proxy login` takes
-	// effect without a restart.
-	Secrets Secrets
+	// Secrets holds the client secret as tokenstore.ClientSecretName for
+	// Profile. It is read again at every fetch, so a new login takes effect
+	// without a restart.
+	Secrets tokenstore.Secrets
 	// Profile names the entry in Secrets ("default" when empty).
 	Profile string
 	// HTTPClient makes the token requests; nil means http.DefaultClient. A
@@ -37,9 +38,9 @@ type ClientCredentialsConfig struct {
 	AuthStyle oauth2.AuthStyle
 }
 
-// NewClientCredentials returns a GatewayAuth that gets Cognito access tokens
+// NewClientCredentials returns a TokenCache that gets Cognito access tokens
 // with the client_credentials grant (machine app client).
-func NewClientCredentials(cfg ClientCredentialsConfig) *GatewayAuth {
+func NewClientCredentials(cfg ClientCredentialsConfig) *TokenCache {
 	profile := cfg.Profile
 	if profile == "" {
 		profile = "default"
@@ -59,7 +60,7 @@ func NewClientCredentials(cfg ClientCredentialsConfig) *GatewayAuth {
 			AuthStyle: style,
 		},
 	}
-	return newGatewayAuth(f.fetch)
+	return newTokenCache(f.fetch)
 }
 
 type ccFetcher struct {
@@ -68,11 +69,11 @@ type ccFetcher struct {
 
 	mu       sync.Mutex // fetches are single flight; this only orders memory
 	conf     clientcredentials.Config
-	rejected Secret // the client secret last refused with invalid_client
+	rejected tokenstore.Secret // the client secret last refused with invalid_client
 }
 
 func (f *ccFetcher) fetch(ctx context.Context) (*oauth2.Token, error) {
-	secret, err := readCredential(ctx, f.cfg.Secrets, f.profile, ClientSecretName, "client secret")
+	secret, err := readCredential(ctx, f.cfg.Secrets, f.profile, tokenstore.ClientSecretName, "client secret")
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +81,7 @@ func (f *ccFetcher) fetch(ctx context.Context) (*oauth2.Token, error) {
 	defer f.mu.Unlock()
 	if secret == f.rejected {
 		// Spare the token endpoint a request that cannot succeed.
-		return nil, &loginError{profile: f.profile, reason: rejectedClient("invalid_client")}
+		return nil, &LoginError{Profile: f.profile, Reason: rejectedClient("invalid_client")}
 	}
 	f.conf.ClientSecret = string(secret)
 	tok, err := f.conf.Token(withHTTPClient(ctx, f.cfg.HTTPClient))

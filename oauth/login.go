@@ -1,4 +1,4 @@
-package tokenstore
+package oauth
 
 import (
 	"context"
@@ -41,16 +41,16 @@ func Discover(ctx context.Context, httpClient *http.Client, discoveryURL string)
 	httpClient = httpguard.Client(httpClient)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, discoveryURL, nil)
 	if err != nil {
-		return nil, fmt.Errorf("tokenstore: discovery URL: %w", err)
+		return nil, fmt.Errorf("oauth: discovery URL: %w", err)
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := httpClient.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("tokenstore: fetching the discovery document: %w", err)
+		return nil, fmt.Errorf("oauth: fetching the discovery document: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("tokenstore: fetching the discovery document %s: HTTP %d", discoveryURL, resp.StatusCode)
+		return nil, fmt.Errorf("oauth: fetching the discovery document %s: HTTP %d", discoveryURL, resp.StatusCode)
 	}
 	var doc struct {
 		Issuer                string `json:"issuer"`
@@ -59,10 +59,10 @@ func Discover(ctx context.Context, httpClient *http.Client, discoveryURL string)
 		JWKSURI               string `json:"jwks_uri"`
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&doc); err != nil {
-		return nil, fmt.Errorf("tokenstore: the discovery document at %s is not valid JSON: %w", discoveryURL, err)
+		return nil, fmt.Errorf("oauth: the discovery document at %s is not valid JSON: %w", discoveryURL, err)
 	}
 	if doc.TokenEndpoint == "" {
-		return nil, fmt.Errorf("tokenstore: the discovery document at %s has no token_endpoint", discoveryURL)
+		return nil, fmt.Errorf("oauth: the discovery document at %s has no token_endpoint", discoveryURL)
 	}
 	return &Discovery{Issuer: doc.Issuer, TokenURL: doc.TokenEndpoint, AuthorizeURL: doc.AuthorizationEndpoint, JWKSURL: doc.JWKSURI}, nil
 }
@@ -102,13 +102,13 @@ type LoginConfig struct {
 }
 
 // ErrLoginTimeout reports that the browser login did not complete in time.
-var ErrLoginTimeout = errors.New("tokenstore: browser login timed out")
+var ErrLoginTimeout = errors.New("oauth: browser login timed out")
 
 // ErrLoginURLReused reports that the one-time login URL was requested a
 // second time: it reached someone besides the browser (another program may
 // have read it from the opener's arguments), so the login is abandoned
 // rather than accept a callback that may not be the user's.
-var ErrLoginURLReused = errors.New("tokenstore: the one-time login URL was opened a second time")
+var ErrLoginURLReused = errors.New("oauth: the one-time login URL was opened a second time")
 
 // loginStartPrefix begins the path of the one-time URL, on the callback's
 // listener.
@@ -179,10 +179,10 @@ type callbackResult struct {
 func newBrowserLogin(cfg LoginConfig) (*browserLogin, error) {
 	redirect, err := url.Parse(cfg.RedirectURL)
 	if err != nil || redirect.Scheme != "http" || !isLoopbackHost(redirect.Hostname()) {
-		return nil, fmt.Errorf("tokenstore: redirect URL %q must be an http URL on localhost or a loopback address", cfg.RedirectURL)
+		return nil, fmt.Errorf("oauth: redirect URL %q must be an http URL on localhost or a loopback address", cfg.RedirectURL)
 	}
 	if cfg.AuthorizeURL == "" || cfg.TokenURL == "" {
-		return nil, errors.New("tokenstore: the browser login needs both an authorize URL and a token URL")
+		return nil, errors.New("oauth: the browser login needs both an authorize URL and a token URL")
 	}
 	style := cfg.AuthStyle
 	if style == oauth2.AuthStyleAutoDetect {
@@ -255,7 +255,7 @@ func (l *browserLogin) serveStart(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	if !l.startUsed.CompareAndSwap(false, true) {
 		writePage(w, http.StatusNotFound, "Login link already used",
-			"This login link works once and was already opened, maybe by another program; the login was cancelled. Run agw-proxy login again.")
+			"This login link works once and was already opened, maybe by another program; the login was cancelled. Run the login again.")
 		l.report(callbackResult{err: fmt.Errorf("%w, so it may have reached another program; nothing was stored: run the login again, and open its URL once", ErrLoginURLReused)})
 		return
 	}
@@ -274,10 +274,10 @@ func (l *browserLogin) serveCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	var res callbackResult
 	if e := q.Get("error"); e != "" {
-		res.err = fmt.Errorf("tokenstore: the authorization server refused the login: %s%s", oauthCodeOr(e), describe(q.Get("error_description")))
+		res.err = fmt.Errorf("oauth: the authorization server refused the login: %s%s", oauthCodeOr(e), describe(q.Get("error_description")))
 		writePage(w, http.StatusBadRequest, "Login failed", "The authorization server refused the login ("+oauthCodeOr(e)+"). You can close this tab and check the terminal.")
 	} else if res.code = q.Get("code"); res.code == "" {
-		res.err = errors.New("tokenstore: the login callback carried no authorization code")
+		res.err = errors.New("oauth: the login callback carried no authorization code")
 		writePage(w, http.StatusBadRequest, "Login failed", "The callback carried no authorization code. You can close this tab and check the terminal.")
 	} else {
 		writePage(w, http.StatusOK, "Logged in", "agw-proxy is logged in. You can close this tab.")
@@ -306,7 +306,7 @@ func (l *browserLogin) wait(ctx context.Context, timeout time.Duration) (string,
 	case <-timer.C:
 		return "", fmt.Errorf("%w: no callback on %s within %s; run the login again and finish it in the browser", ErrLoginTimeout, l.redirectURL, timeout)
 	case <-ctx.Done():
-		return "", fmt.Errorf("tokenstore: browser login: %w", ctx.Err())
+		return "", fmt.Errorf("oauth: browser login: %w", ctx.Err())
 	}
 }
 
@@ -322,9 +322,9 @@ func (l *browserLogin) exchange(ctx context.Context, client *http.Client, code s
 			if re.Response != nil {
 				status = re.Response.StatusCode
 			}
-			return nil, fmt.Errorf("tokenstore: exchanging the authorization code: HTTP %d%s", status, withCode(oauthCode(re.ErrorCode)))
+			return nil, fmt.Errorf("oauth: exchanging the authorization code: HTTP %d%s", status, withCode(oauthCode(re.ErrorCode)))
 		}
-		return nil, fmt.Errorf("tokenstore: exchanging the authorization code: %w", err)
+		return nil, fmt.Errorf("oauth: exchanging the authorization code: %w", err)
 	}
 	return tok, nil
 }
@@ -347,9 +347,9 @@ func listenLoopback(host, port string) ([]net.Listener, error) {
 				l.Close()
 			}
 			if errors.Is(err, syscall.EADDRINUSE) {
-				return nil, fmt.Errorf("tokenstore: port %s on %s is in use, so the login cannot receive its callback; free the port (the redirect URL must stay the callback URL registered on the app client, so another port only works if it is registered too)", port, h)
+				return nil, fmt.Errorf("oauth: port %s on %s is in use, so the login cannot receive its callback; free the port (the redirect URL must stay the callback URL registered on the app client, so another port only works if it is registered too)", port, h)
 			}
-			return nil, fmt.Errorf("tokenstore: cannot listen on %s for the login callback (the redirect URL must be the callback URL registered on the app client): %w", net.JoinHostPort(h, port), err)
+			return nil, fmt.Errorf("oauth: cannot listen on %s for the login callback (the redirect URL must be the callback URL registered on the app client): %w", net.JoinHostPort(h, port), err)
 		}
 		ls = append(ls, l)
 	}

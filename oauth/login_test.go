@@ -1,8 +1,7 @@
-package tokenstore
+package oauth
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +13,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/agw-proxy/agw-proxy/tokenstore"
+	"github.com/agw-proxy/agw-proxy/tokenstore/tokenstoretest"
 )
 
 // freeRedirect returns a loopback callback URL on a port that was free a
@@ -50,7 +52,7 @@ func (b *browser) open(u string) error {
 		if b.before != nil {
 			b.before()
 		}
-		resp, err := http.Get(u)
+		resp, err := testClient.Get(u)
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		if err != nil {
@@ -78,6 +80,7 @@ func loginConfig(srv *tokenServer, redirect string, b *browser, out io.Writer) L
 }
 
 func TestLoginWithBrowserPKCE(t *testing.T) {
+	noLeaks(t)
 	for _, host := range []string{"localhost", "127.0.0.1"} {
 		t.Run(host, func(t *testing.T) {
 			srv := newTokenServer(t)
@@ -85,14 +88,14 @@ func TestLoginWithBrowserPKCE(t *testing.T) {
 			srv.set(func(s *tokenServer) { s.redirectURI = redirect })
 			b := newBrowser()
 			var out bytes.Buffer
-			tok, err := LoginWithBrowser(context.Background(), loginConfig(srv, redirect, b, &out))
+			tok, err := LoginWithBrowser(testCtx(t), loginConfig(srv, redirect, b, &out))
 			if err != nil {
 				t.Fatalf("LoginWithBrowser: %v\noutput:\n%s", err, out.String())
 			}
 			if tok.RefreshToken == "" || tok.AccessToken == "" {
 				t.Fatal("no refresh or access token")
 			}
-			<-b.done
+			await(t, b.done, "the browser")
 			if b.err != nil || b.status != 200 || !strings.Contains(b.page, "close this tab") {
 				t.Errorf("browser saw status %d, err %v, page %q", b.status, b.err, b.page)
 			}
@@ -104,9 +107,9 @@ func TestLoginWithBrowserPKCE(t *testing.T) {
 			}
 
 			// The refresh token from the login works with NewAuthorizationCode.
-			f := NewFake()
-			f.Set(context.Background(), "default", RefreshTokenName, Secret(tok.RefreshToken))
-			if _, err := newAC(t, srv, "default", f).Token(context.Background()); err != nil {
+			f := tokenstoretest.NewFake()
+			f.Set(testCtx(t), "default", tokenstore.RefreshTokenName, tokenstore.Secret(tok.RefreshToken))
+			if _, err := newAC(t, srv, "default", f).Token(testCtx(t)); err != nil {
 				t.Fatalf("refresh with the login's refresh token: %v", err)
 			}
 		})
@@ -114,13 +117,14 @@ func TestLoginWithBrowserPKCE(t *testing.T) {
 }
 
 func TestLoginWithBrowserIgnoresForgedCallback(t *testing.T) {
+	noLeaks(t)
 	srv := newTokenServer(t)
 	redirect := freeRedirect(t, "127.0.0.1")
 	srv.set(func(s *tokenServer) { s.redirectURI = redirect })
 	b := newBrowser()
 	forged := make(chan int, 1)
 	b.before = func() {
-		resp, err := http.Get(redirect + "?code=attacker-code&state=wrong")
+		resp, err := testClient.Get(redirect + "?code=attacker-code&state=wrong")
 		if err != nil {
 			forged <- -1
 			return
@@ -128,11 +132,11 @@ func TestLoginWithBrowserIgnoresForgedCallback(t *testing.T) {
 		resp.Body.Close()
 		forged <- resp.StatusCode
 	}
-	tok, err := LoginWithBrowser(context.Background(), loginConfig(srv, redirect, b, io.Discard))
+	tok, err := LoginWithBrowser(testCtx(t), loginConfig(srv, redirect, b, io.Discard))
 	if err != nil {
 		t.Fatalf("a forged callback broke the login: %v", err)
 	}
-	if st := <-forged; st != http.StatusBadRequest {
+	if st := await(t, forged, "the forged callback"); st != http.StatusBadRequest {
 		t.Errorf("forged callback got status %d, want 400", st)
 	}
 	if tok.RefreshToken == "" {
@@ -141,6 +145,7 @@ func TestLoginWithBrowserIgnoresForgedCallback(t *testing.T) {
 }
 
 func TestLoginWithBrowserPortTaken(t *testing.T) {
+	noLeaks(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -151,7 +156,7 @@ func TestLoginWithBrowserPortTaken(t *testing.T) {
 	opened := false
 	cfg := loginConfig(srv, "http://127.0.0.1:"+port+"/", newBrowser(), io.Discard)
 	cfg.OpenURL = func(string) error { opened = true; return nil }
-	_, err = LoginWithBrowser(context.Background(), cfg)
+	_, err = LoginWithBrowser(testCtx(t), cfg)
 	if err == nil {
 		t.Fatal("no error with the callback port taken")
 	}
@@ -166,12 +171,13 @@ func TestLoginWithBrowserPortTaken(t *testing.T) {
 }
 
 func TestLoginWithBrowserTimeout(t *testing.T) {
+	noLeaks(t)
 	srv := newTokenServer(t)
 	cfg := loginConfig(srv, freeRedirect(t, "127.0.0.1"), newBrowser(), io.Discard)
 	cfg.OpenURL = nil // nobody logs in
 	cfg.Timeout = 100 * time.Millisecond
 	start := time.Now()
-	_, err := LoginWithBrowser(context.Background(), cfg)
+	_, err := LoginWithBrowser(testCtx(t), cfg)
 	if !errors.Is(err, ErrLoginTimeout) || !strings.Contains(err.Error(), "100ms") {
 		t.Fatalf("err = %v, want ErrLoginTimeout naming the timeout", err)
 	}
@@ -181,23 +187,25 @@ func TestLoginWithBrowserTimeout(t *testing.T) {
 }
 
 func TestLoginWithBrowserDenied(t *testing.T) {
+	noLeaks(t)
 	srv := newTokenServer(t)
 	redirect := freeRedirect(t, "127.0.0.1")
 	srv.set(func(s *tokenServer) { s.redirectURI, s.denyLogin = redirect, true })
 	b := newBrowser()
-	_, err := LoginWithBrowser(context.Background(), loginConfig(srv, redirect, b, io.Discard))
+	_, err := LoginWithBrowser(testCtx(t), loginConfig(srv, redirect, b, io.Discard))
 	if err == nil || !strings.Contains(err.Error(), "access_denied") {
 		t.Fatalf("err = %v, want the access_denied refusal", err)
 	}
-	<-b.done
+	await(t, b.done, "the browser")
 	if b.status != http.StatusBadRequest || !strings.Contains(b.page, "Login failed") {
 		t.Errorf("browser saw %d %q", b.status, b.page)
 	}
 }
 
 func TestLoginWithBrowserRejectsNonLoopbackRedirect(t *testing.T) {
+	noLeaks(t)
 	for _, u := range []string{"https://localhost:8501/", "http://example.com:8501/", "://bad"} {
-		_, err := LoginWithBrowser(context.Background(), LoginConfig{RedirectURL: u, AuthorizeURL: "http://127.0.0.1/a", TokenURL: "http://127.0.0.1/t"})
+		_, err := LoginWithBrowser(testCtx(t), LoginConfig{RedirectURL: u, AuthorizeURL: "http://127.0.0.1/a", TokenURL: "http://127.0.0.1/t"})
 		if err == nil || !strings.Contains(err.Error(), "loopback") {
 			t.Errorf("redirect %q: err = %v, want a loopback error", u, err)
 		}
@@ -218,8 +226,9 @@ func startLogin(t *testing.T, cfg LoginConfig) (opened string, result <-chan err
 	urls := make(chan string, 1)
 	cfg.OpenURL = func(u string) error { urls <- u; return nil }
 	done := make(chan error, 1)
+	ctx := testCtx(t)
 	go func() {
-		tok, err := LoginWithBrowser(context.Background(), cfg)
+		tok, err := LoginWithBrowser(ctx, cfg)
 		if err == nil && tok.RefreshToken == "" {
 			err = errors.New("no refresh token")
 		}
@@ -265,6 +274,7 @@ func getStatus(t *testing.T, method, u string) (int, http.Header, string) {
 // redirect); wrong tokens and other methods are not found and do not use
 // it up.
 func TestLoginWithBrowserOpensAOneTimeURL(t *testing.T) {
+	noLeaks(t)
 	srv := newTokenServer(t)
 	redirect := freeRedirect(t, "127.0.0.1")
 	srv.set(func(s *tokenServer) { s.redirectURI = redirect })
@@ -308,7 +318,7 @@ func TestLoginWithBrowserOpensAOneTimeURL(t *testing.T) {
 
 	// The browser goes on to the authorization server, which redirects it
 	// to the callback.
-	resp, err := http.Get(loc.String())
+	resp, err := testClient.Get(loc.String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,6 +336,7 @@ func TestLoginWithBrowserOpensAOneTimeURL(t *testing.T) {
 // is not found, and ends the login: the URL reached someone else, who now
 // knows the state and the challenge.
 func TestLoginWithBrowserOneTimeURLWorksOnce(t *testing.T) {
+	noLeaks(t)
 	srv := newTokenServer(t)
 	redirect := freeRedirect(t, "127.0.0.1")
 	srv.set(func(s *tokenServer) { s.redirectURI = redirect })
@@ -345,7 +356,7 @@ func TestLoginWithBrowserOneTimeURLWorksOnce(t *testing.T) {
 	}
 	// The one who took the URL first cannot complete the login now.
 	forged := redirect + "?code=attacker-code&state=" + url.QueryEscape(mustQuery(t, h.Get("Location")).Get("state"))
-	if resp, err := http.Get(forged); err == nil {
+	if resp, err := testClient.Get(forged); err == nil {
 		resp.Body.Close()
 		t.Errorf("the callback listener still answers after the login ended (HTTP %d)", resp.StatusCode)
 	}
@@ -361,6 +372,7 @@ func mustQuery(t *testing.T, u string) url.Values {
 }
 
 func TestDiscover(t *testing.T) {
+	noLeaks(t)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/pool/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"issuer":"https://cognito-idp.us-east-1.amazonaws.com/pool","token_endpoint":"https://d.auth/oauth2/token",
@@ -372,7 +384,7 @@ func TestDiscover(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
-	d, err := Discover(context.Background(), srv.Client(), srv.URL+"/pool/.well-known/openid-configuration")
+	d, err := Discover(testCtx(t), srv.Client(), srv.URL+"/pool/.well-known/openid-configuration")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -381,10 +393,10 @@ func TestDiscover(t *testing.T) {
 	if *d != want {
 		t.Errorf("Discover = %+v, want %+v", *d, want)
 	}
-	if _, err := Discover(context.Background(), nil, srv.URL+"/empty/.well-known/openid-configuration"); err == nil || !strings.Contains(err.Error(), "token_endpoint") {
+	if _, err := Discover(testCtx(t), nil, srv.URL+"/empty/.well-known/openid-configuration"); err == nil || !strings.Contains(err.Error(), "token_endpoint") {
 		t.Errorf("no token_endpoint: err = %v", err)
 	}
-	if _, err := Discover(context.Background(), nil, srv.URL+"/missing"); err == nil || !strings.Contains(err.Error(), "HTTP 404") {
+	if _, err := Discover(testCtx(t), nil, srv.URL+"/missing"); err == nil || !strings.Contains(err.Error(), "HTTP 404") {
 		t.Errorf("404: err = %v", err)
 	}
 }
@@ -392,6 +404,7 @@ func TestDiscover(t *testing.T) {
 // TestLoginCallbackBeforeTheOneTimeURLIsRefused: even with the right state,
 // a callback before the browser was sent on its way is not the browser's.
 func TestLoginCallbackBeforeTheOneTimeURLIsRefused(t *testing.T) {
+	noLeaks(t)
 	l, err := newBrowserLogin(LoginConfig{AuthorizeURL: "http://127.0.0.1:1/oauth2/authorize", TokenURL: "http://127.0.0.1:1/oauth2/token",
 		ClientID: "web-client", RedirectURL: "http://localhost:8501/cb"})
 	if err != nil {

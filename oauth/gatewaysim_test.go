@@ -1,7 +1,6 @@
-package tokenstore_test
+package oauth
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,20 +13,22 @@ import (
 
 	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
+	"github.com/agw-proxy/agw-proxy/tokenstore/tokenstoretest"
 )
 
 // These tests run tokenstore against the project's Cognito emulator, a
 // second opinion on the small fake token server of the unit tests.
 
 func TestSimClientCredentials(t *testing.T) {
+	noLeaks(t)
 	sim := gatewaysim.StartForTest(t, gatewaysim.Options{})
 	for _, style := range []oauth2.AuthStyle{oauth2.AuthStyleInHeader, oauth2.AuthStyleInParams} {
-		f := tokenstore.NewFake()
-		f.Set(context.Background(), "default", tokenstore.ClientSecretName, tokenstore.Secret(sim.ClientSecret))
-		g := tokenstore.NewClientCredentials(tokenstore.ClientCredentialsConfig{
+		f := tokenstoretest.NewFake()
+		f.Set(testCtx(t), "default", tokenstore.ClientSecretName, tokenstore.Secret(sim.ClientSecret))
+		g := NewClientCredentials(ClientCredentialsConfig{
 			TokenURL: sim.TokenURL, ClientID: sim.ClientID, Scopes: []string{sim.Scope}, Secrets: f, AuthStyle: style,
 		})
-		tok, err := g.Token(context.Background())
+		tok, err := g.Token(testCtx(t))
 		if err != nil {
 			t.Fatalf("auth style %d: %v", style, err)
 		}
@@ -38,6 +39,7 @@ func TestSimClientCredentials(t *testing.T) {
 }
 
 func TestSimBrowserLoginThenRefresh(t *testing.T) {
+	noLeaks(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -45,9 +47,9 @@ func TestSimBrowserLoginThenRefresh(t *testing.T) {
 	redirect := fmt.Sprintf("http://localhost:%d/", l.Addr().(*net.TCPAddr).Port)
 	l.Close()
 	sim := gatewaysim.StartForTest(t, gatewaysim.Options{RedirectURL: redirect})
-	ctx := context.Background()
+	ctx := testCtx(t)
 
-	d, err := tokenstore.Discover(ctx, nil, sim.DiscoveryURL)
+	d, err := Discover(ctx, nil, sim.DiscoveryURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,12 +57,12 @@ func TestSimBrowserLoginThenRefresh(t *testing.T) {
 		t.Fatalf("discovery %+v does not match the emulator", d)
 	}
 	browserDone := make(chan error, 1)
-	tok, err := tokenstore.LoginWithBrowser(ctx, tokenstore.LoginConfig{
+	tok, err := LoginWithBrowser(ctx, LoginConfig{
 		AuthorizeURL: d.AuthorizeURL, TokenURL: d.TokenURL, ClientID: sim.WebClientID,
 		Scopes: []string{"openid", sim.Scope}, RedirectURL: redirect, Timeout: 10 * time.Second,
 		OpenURL: func(u string) error {
 			go func() { // the browser follows the redirect to the loopback listener
-				resp, err := http.Get(u)
+				resp, err := testClient.Get(u)
 				if err == nil {
 					io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
@@ -76,18 +78,18 @@ func TestSimBrowserLoginThenRefresh(t *testing.T) {
 	if err != nil {
 		t.Fatalf("LoginWithBrowser: %v", err)
 	}
-	if err := <-browserDone; err != nil {
+	if err := await(t, browserDone, "the browser"); err != nil {
 		t.Fatal(err)
 	}
 	if tok.RefreshToken == "" || len(tok.RefreshToken) > tokenstore.MaxSecretSize {
 		t.Fatalf("refresh token of %d bytes, want 1..%d", len(tok.RefreshToken), tokenstore.MaxSecretSize)
 	}
 
-	f := tokenstore.NewFake()
+	f := tokenstoretest.NewFake()
 	if err := f.Set(ctx, "default", tokenstore.RefreshTokenName, tokenstore.Secret(tok.RefreshToken)); err != nil {
 		t.Fatal(err)
 	}
-	g := tokenstore.NewAuthorizationCode(tokenstore.AuthorizationCodeConfig{
+	g := NewAuthorizationCode(AuthorizationCodeConfig{
 		TokenURL: d.TokenURL, ClientID: sim.WebClientID, Secrets: f, Profile: "default",
 	})
 	sim.FailTokenNext(2, http.StatusServiceUnavailable)

@@ -1,8 +1,7 @@
-package tokenstore
+package oauth
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/agw-proxy/agw-proxy/tokenstore/tokenstoretest"
 )
 
 // gateway is a minimal Gateway for the SDK round trip: an MCP server behind
@@ -56,10 +57,10 @@ func (g *gateway) revoke(tok string) {
 	g.revoked[tok] = true
 }
 
-func connectSDK(t *testing.T, gw *gateway, auth *GatewayAuth) *mcp.ClientSession {
+func connectSDK(t *testing.T, gw *gateway, auth *TokenCache) *mcp.ClientSession {
 	t.Helper()
 	client := mcp.NewClient(&mcp.Implementation{Name: "agw-proxy-test", Version: "test"}, nil)
-	cs, err := client.Connect(context.Background(), &mcp.StreamableClientTransport{
+	cs, err := client.Connect(testCtx(t), &mcp.StreamableClientTransport{
 		Endpoint: gw.URL, OAuthHandler: auth, HTTPClient: gw.Client(), MaxRetries: -1,
 	}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-06-18"})
 	if err != nil {
@@ -72,11 +73,12 @@ func connectSDK(t *testing.T, gw *gateway, auth *GatewayAuth) *mcp.ClientSession
 // The go-sdk transport retries once after Authorize: a token revoked
 // mid-session is replaced and the call goes through.
 func TestSDKRevokedTokenRecoveredByOneRefresh(t *testing.T) {
+	noLeaks(t)
 	srv := newTokenServer(t)
 	auth, _ := newCC(t, srv, "default")
 	gw := newGateway(t)
 	cs := connectSDK(t, gw, auth)
-	ctx := context.Background()
+	ctx := testCtx(t)
 	if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "ping"}); err != nil {
 		t.Fatal(err)
 	}
@@ -102,22 +104,21 @@ func TestSDKRevokedTokenRecoveredByOneRefresh(t *testing.T) {
 // A rejected login surfaces as ErrLoginNeeded from the call, and the
 // session survives for the next call once a new login is stored.
 func TestSDKLoginNeededThenHealed(t *testing.T) {
+	noLeaks(t)
 	srv := newTokenServer(t)
-	f := NewFake()
+	f := tokenstoretest.NewFake()
 	storedRefresh(t, srv, f, "default", "refresh-a")
 	auth := newAC(t, srv, "default", f)
 	gw := newGateway(t)
 	cs := connectSDK(t, gw, auth)
-	ctx := context.Background()
+	ctx := testCtx(t)
 
 	srv.set(func(s *tokenServer) { delete(s.refreshTokens, "refresh-a") })
 	gw.revoke("access-1")
 	_, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "ping"})
-	if !errors.Is(err, ErrLoginNeeded) {
-		t.Fatalf("err = %v, want ErrLoginNeeded", err)
-	}
+	wantLoginError(t, err, "default", "invalid_grant") // through the SDK's wrapping
 
-	storedRefresh(t, srv, f, "default", "refresh-b") // `agw-proxy login` elsewhere
+	storedRefresh(t, srv, f, "default", "refresh-b") // a login elsewhere
 	if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "ping"}); err != nil {
 		t.Fatalf("the session did not recover after a new login: %v", err)
 	}

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
@@ -22,7 +20,7 @@ import (
 // TestFailExitCodes: fail prints a command's error and returns 4 when a
 // login fixes it (tokenstore.ErrLoginNeeded, however wrapped), else 1.
 func TestFailExitCodes(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	noLeakedGoroutines(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	// A real login error: the token source of a profile whose client

@@ -74,6 +74,7 @@ func readOpenerDump(path string) (openerDump, error) {
 // nor the PKCE challenge, nor any AGW_PROXY_ variable, and the login
 // completes.
 func TestBrowserLoginThroughTheOpener(t *testing.T) {
+	noLeakedGoroutines(t, idleConnections...)
 	sh, err := exec.LookPath("sh")
 	if err != nil {
 		t.Skip("no sh for the test opener")

@@ -59,6 +59,7 @@ type doctorCase struct {
 // target) and c.args after it, which override.
 func runDoctorCase(t *testing.T, c doctorCase) doctorRun {
 	t.Helper()
+	noLeakedGoroutines(t, idleConnections...)
 	if c.keyring == nil {
 		c.keyring = tokenstoretest.NewFake()
 	}

@@ -37,6 +37,7 @@ func (s *syncBuffer) String() string {
 // as in the binary (secrets from the environment override, over the
 // keychain, which is then never asked), and drives it with an MCP client.
 func TestServeAgainstEmulator(t *testing.T) {
+	noLeakedGoroutines(t)
 	sim, err := gatewaysim.Start(gatewaysim.Options{EchoToken: true})
 	if err != nil {
 		t.Fatal(err)

@@ -171,6 +171,9 @@ func (s *Sim) serveToken(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, errCode)
 		return
 	}
+	if c.secret != "" {
+		s.recordCredential(&s.creds.ClientSecrets, c.secret)
+	}
 	grant := form.Get("grant_type")
 	switch grant {
 	case "":
@@ -338,10 +341,7 @@ func (s *Sim) grantAuthorizationCode(w http.ResponseWriter, c *client, form url.
 		oauthError(w, "invalid_grant")
 		return
 	}
-	rt := newRefreshToken()
-	s.mu.Lock()
-	s.refresh[rt] = &refreshGrant{clientID: c.id, scope: ac.scope, expires: now.Add(s.opts.RefreshTokenLifetime)}
-	s.mu.Unlock()
+	rt := s.newRefreshGrant(c.id, ac.scope, now.Add(s.opts.RefreshTokenLifetime))
 	resp := s.userTokens(c.id, ac.scope)
 	resp["refresh_token"] = rt
 	writeJSON(w, http.StatusOK, resp)
@@ -353,16 +353,46 @@ func (s *Sim) grantRefresh(w http.ResponseWriter, c *client, form url.Values) {
 		oauthError(w, "invalid_request")
 		return
 	}
+	s.recordCredential(&s.creds.RefreshTokens, rt)
 	now := s.now()
 	s.mu.Lock()
 	g := s.refresh[rt]
+	live := g != nil && !g.revoked && g.clientID == c.id && !now.After(g.expires)
+	if live && s.opts.RefreshTokenRotation {
+		g.revoked = true // the grace period is 0 seconds
+	}
 	s.mu.Unlock()
-	if g == nil || g.revoked || g.clientID != c.id || now.After(g.expires) {
+	if !live {
 		oauthError(w, "invalid_grant")
 		return
 	}
-	// Cognito's refresh_token grant returns no new refresh token.
-	writeJSON(w, http.StatusOK, s.userTokens(c.id, g.scope))
+	resp := s.userTokens(c.id, g.scope)
+	// Without rotation, Cognito's refresh_token grant returns no new
+	// refresh token. The rotated one keeps the replaced one's expiry.
+	if s.opts.RefreshTokenRotation {
+		resp["refresh_token"] = s.newRefreshGrant(c.id, g.scope, g.expires)
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// newRefreshGrant issues a refresh token for clientID.
+func (s *Sim) newRefreshGrant(clientID, scope string, expires time.Time) string {
+	rt := newRefreshToken()
+	s.mu.Lock()
+	s.refresh[rt] = &refreshGrant{clientID: clientID, scope: scope, expires: expires}
+	s.mu.Unlock()
+	s.recordCredential(&s.creds.RefreshTokens, rt)
+	return rt
+}
+
+// IssueRefreshToken returns a refresh token of the web client for the
+// pool's user with scope (empty: every scope of the web client), as a
+// code exchange would: a stored login, for tests that need one without a
+// browser.
+func (s *Sim) IssueRefreshToken(scope string) string {
+	c := s.clients[s.WebClientID]
+	scope, _ = grantScope(c, scope, false)
+	return s.newRefreshGrant(c.id, scope, s.now().Add(s.opts.RefreshTokenLifetime))
 }
 
 // serveRevoke is Cognito's /oauth2/revoke: it revokes a refresh token.
@@ -429,6 +459,7 @@ func (s *Sim) mintAccess(sub, clientID, scope string) string {
 	s.issued[jti] = true
 	s.counts.TokensIssued++
 	s.mu.Unlock()
+	s.recordCredential(&s.creds.AccessTokens, tok)
 	return tok
 }
 

@@ -5,9 +5,9 @@
 //
 //   - Cognito: /oauth2/token (client_credentials with client_secret_basic or
 //     client_secret_post; authorization_code with PKCE; refresh_token, which
-//     returns no new refresh token), /oauth2/authorize (auto-approves the
-//     pool's one user; exact redirect_uri match, else redirect_mismatch),
-//     OIDC discovery and JWKS. Access tokens are RS256 JWTs with Cognito's
+//     returns no new refresh token unless RefreshTokenRotation is on),
+//     /oauth2/authorize (auto-approves the pool's one user; exact
+//     redirect_uri match, else redirect_mismatch), OIDC discovery and JWKS. Access tokens are RS256 JWTs with Cognito's
 //     claims and no aud. Errors are HTTP 400 {"error":"invalid_client"} etc.
 //   - Gateway: MCP over Streamable HTTP at /mcp (go-sdk's handler:
 //     stateless JSON by default; SSE and Mcp-Session-Id sessions as
@@ -32,6 +32,13 @@
 // DropSessions, SetClockSkew, AddTarget, RemoveTool) and Counts let
 // reliability tests break things on purpose and count what happened; all
 // are safe for concurrent use.
+//
+// Options.EchoCredentials is not AWS behaviour but a hostile Gateway, for
+// tests of a client's secret hygiene: it echoes the credentials the client
+// used into its answers (see Sim.Credentials). EchoToken makes
+// the backend, not AWS, reflect the X-Asana-Token it received.
+// RefreshTokenRotation is Cognito's refresh token rotation, off by default
+// as on a new app client.
 //
 // Facts behind each behaviour: shared/reference/gateway-facts.md.
 package gatewaysim

@@ -66,6 +66,9 @@ func (s *Sim) newGateway() error {
 			return next(ctx, method, req)
 		}
 	})
+	if s.opts.EchoCredentials {
+		srv.AddReceivingMiddleware(s.echoMiddleware)
+	}
 	s.mcpServer = srv
 	if s.opts.Search {
 		s.addSearchTool()

@@ -60,6 +60,21 @@ type Options struct {
 	Search    bool // offer x_amz_bedrock_agentcore_search
 	EchoToken bool // the Asana-like backend reflects the received X-Asana-Token in its body
 
+	// EchoCredentials makes a hostile Gateway, for tests only (AWS never
+	// does this): each MCP answer echoes the bearer token of its request
+	// and every client secret and refresh token the token endpoint has
+	// received or issued, raw, \u-escaped inside JSON and percent-encoded,
+	// as one more text content of a tools/call result, in the message of
+	// a JSON-RPC error, and in a notifications/progress before a call with
+	// a progress token (over SSE only). Sim.Credentials lists them.
+	EchoCredentials bool
+
+	// RefreshTokenRotation is the web client's refresh token rotation
+	// (a Cognito app client setting): the refresh_token grant also returns
+	// a new refresh token, and the one it replaces stops working (a grace
+	// period of 0 seconds).
+	RefreshTokenRotation bool
+
 	// Debug is the Gateway's exceptionLevel DEBUG: a failed target call's
 	// result carries the target's status and body instead of the generic
 	// "An internal error occurred. Please retry later.".
@@ -179,6 +194,7 @@ type Sim struct {
 	skew           time.Duration
 	faults         faults
 	conns          map[net.Conn]bool // open connections to the Gateway listener
+	creds          Credentials       // recorded with EchoCredentials only
 }
 
 type faults struct {

@@ -86,6 +86,7 @@ type setup struct {
 
 func start(t *testing.T, s setup) *harness {
 	t.Helper()
+	proxy.CheckGoroutines(t)
 	if s.sim.Targets == nil {
 		s.sim.Targets = []gatewaysim.Target{
 			{Name: gatewaysim.DefaultTargetName, Spec: configs.AsanaOpenAPI, APIKey: gatewaysim.DefaultAPIKey},

@@ -24,6 +24,7 @@ type rawSession struct {
 
 func startRaw(t *testing.T) *rawSession {
 	t.Helper()
+	checkGoroutines(t)
 	p, err := New(Options{GatewayURL: "http://127.0.0.1:1/mcp", ConnectTimeout: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -191,6 +192,7 @@ func TestOversizedLineIsRefused(t *testing.T) {
 }
 
 func TestEOFEndsRun(t *testing.T) {
+	checkGoroutines(t)
 	p, err := New(Options{GatewayURL: "http://127.0.0.1:1/mcp"})
 	if err != nil {
 		t.Fatal(err)

@@ -44,6 +44,11 @@ func (p *Proxy) post(ctx context.Context, cs *mcp.ClientSession, method string, 
 
 	resp, err := p.send(ctx, cs, body)
 	if err != nil {
+		if ctx.Err() != nil {
+			// Given up before the answer began (a JSON answer comes whole,
+			// when the target is done): the request may be running.
+			p.cancelUpstream(cs, id, ctx.Err())
+		}
 		return nil, err
 	}
 	defer resp.Body.Close()

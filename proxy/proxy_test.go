@@ -19,6 +19,7 @@ import (
 	"github.com/agw-proxy/agw-proxy/internal/leakcheck"
 	"github.com/agw-proxy/agw-proxy/proxy"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
+	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -82,6 +83,9 @@ type setup struct {
 	secrets func(proxy.SecretSource) proxy.SecretSource
 	// httpClient is Options.HTTPClient; nil means the default.
 	httpClient *http.Client
+	// oauth, with noAuth, is Options.OAuthHandler in place of the
+	// emulator's token source.
+	oauth auth.OAuthHandler
 }
 
 func start(t *testing.T, s setup) *harness {
@@ -125,6 +129,9 @@ func start(t *testing.T, s setup) *harness {
 	}
 	if s.secrets != nil {
 		opts.Secrets = s.secrets(opts.Secrets)
+	}
+	if s.oauth != nil {
+		opts.OAuthHandler = s.oauth
 	}
 	if !s.noAuth {
 		h.auth = tokenstore.NewClientCredentials(tokenstore.ClientCredentialsConfig{

@@ -100,7 +100,7 @@ func start(t *testing.T, s setup) *harness {
 	sim := gatewaysim.StartForTest(t, s.sim)
 
 	h := &harness{sim: sim, secrets: tokenstore.NewFake(), gateway: tokenstore.NewFake(), out: &syncBuffer{}, logs: &syncBuffer{}, scrub: proxy.NewScrubber(), changed: make(chan struct{}, 10)}
-	ctx := context.Background()
+	ctx := t.Context()
 	if !s.noSecret {
 		h.secrets.Set(ctx, "default", "asana", asanaToken)
 	}
@@ -160,7 +160,9 @@ func start(t *testing.T, s setup) *harness {
 	client := mcp.NewClient(&mcp.Implementation{Name: "test-client", Version: "1"}, &mcp.ClientOptions{
 		ToolListChangedHandler: func(context.Context, *mcp.ToolListChangedRequest) { h.changed <- struct{}{} },
 	})
-	cs, err := client.Connect(ctx, &mcp.IOTransport{Reader: outR, Writer: inW}, nil)
+	connectCtx, connected := context.WithTimeout(ctx, 10*time.Second)
+	defer connected()
+	cs, err := client.Connect(connectCtx, &mcp.IOTransport{Reader: outR, Writer: inW}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -363,13 +363,21 @@ func TestMissingSecretIsAnActionableToolError(t *testing.T) {
 }
 
 func TestHangingKeychainIsAToolErrorNotAHang(t *testing.T) {
-	// The keychain hangs from the start: the read at start gives up after
-	// SecretTimeout, and so does the call's.
+	// The keychain of injected secrets hangs from before Run (the Gateway's
+	// client secret is in a fake of its own, so the token fetch does not
+	// hang): the read at start gives up after SecretTimeout, and listing
+	// waits for that; then the call reads again and gives up too.
 	h := start(t, setup{prepare: func(h *harness) { h.secrets.Hang(time.Hour) }})
 	h.tools(t) // listing needs no secret
 	res := h.call(t, asanaTool, map[string]any{"tool_name": "x"})
 	if !res.IsError || !strings.Contains(text(res), "keychain") {
 		t.Errorf("want a keychain error result, got isError=%v %q", res.IsError, text(res))
+	}
+	if n := h.secrets.Calls("get"); n != 2 {
+		t.Errorf("%d keychain reads, want 2: at start, and for the call", n)
+	}
+	if n := len(h.sim.Received()); n != 0 {
+		t.Errorf("the call went out without its secret (%d backend requests)", n)
 	}
 }
 

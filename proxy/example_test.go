@@ -7,6 +7,7 @@ import (
 	"log"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
 	"github.com/agw-proxy/agw-proxy/oauth"
@@ -26,7 +27,8 @@ func Example() {
 	defer sim.Close()
 
 	secrets := tokenstoretest.NewFake()
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	secrets.Set(ctx, "default", "asana", "example-asana-token")
 	secrets.Set(ctx, "default", tokenstore.ClientSecretName, tokenstore.Secret(sim.ClientSecret))
 

@@ -26,6 +26,7 @@ import (
 // answer answers itself.
 func hostileFront(t *testing.T, sim *gatewaysim.Sim, method string, answer http.HandlerFunc) string {
 	t.Helper()
+	proxy.CheckGoroutines(t)
 	target, err := url.Parse(sim.GatewayURL)
 	if err != nil {
 		t.Fatal(err)

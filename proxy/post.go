@@ -64,6 +64,11 @@ func (g *gatewayHTTP) post(ctx context.Context, h wireHeaders, method string, pa
 
 	resp, err := g.send(ctx, h, body)
 	if err != nil {
+		if ctx.Err() != nil {
+			// Given up before the answer began (a JSON answer comes whole,
+			// when the target is done): the request may be running.
+			g.cancel(h, id, ctx.Err())
+		}
 		return nil, err
 	}
 	defer resp.Body.Close()

@@ -2,16 +2,23 @@ package proxy
 
 import (
 	"context"
+	"io"
 	"strings"
 	"testing"
+	"time"
 )
 
 // endlessDataLines is an event stream whose one event never ends: data
-// lines forever, never the blank line that would close the event.
+// lines, never the blank line that would close the event. It does end,
+// after twice the event limit, so that a reader without the limit fails
+// the test instead of reading forever.
 type endlessDataLines struct{ read int }
 
 func (r *endlessDataLines) Read(p []byte) (int, error) {
 	const line = "data: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n"
+	if r.read > 2*maxResponseSize {
+		return 0, io.EOF
+	}
 	n := 0
 	for n+len(line) <= len(p) {
 		n += copy(p[n:], line)
@@ -26,7 +33,9 @@ func TestEventOfEndlessDataLinesIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := &endlessDataLines{}
-	_, err = (&gatewayHTTP{events: p}).readEvents(context.Background(), body, "agw-1")
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	within(t, 20*time.Second, "reading an endless event", func() { _, err = (&gatewayHTTP{events: p}).readEvents(ctx, body, "agw-1") })
 	if err == nil || !strings.Contains(err.Error(), "larger than 32 MiB") {
 		t.Fatalf("readEvents = %v, want an error naming the event limit", err)
 	}

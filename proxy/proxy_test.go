@@ -21,6 +21,7 @@ import (
 	"github.com/agw-proxy/agw-proxy/proxy"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 	"github.com/agw-proxy/agw-proxy/tokenstore/tokenstoretest"
+	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -84,10 +85,14 @@ type setup struct {
 	secrets func(proxy.SecretSource) proxy.SecretSource
 	// httpClient is Options.HTTPClient; nil means the default.
 	httpClient *http.Client
+	// oauth, with noAuth, is Options.OAuthHandler in place of the
+	// emulator's token source.
+	oauth auth.OAuthHandler
 }
 
 func start(t *testing.T, s setup) *harness {
 	t.Helper()
+	proxy.CheckGoroutines(t)
 	if s.sim.Targets == nil {
 		s.sim.Targets = []gatewaysim.Target{
 			{Name: gatewaysim.DefaultTargetName, Spec: configs.AsanaOpenAPI, APIKey: gatewaysim.DefaultAPIKey},
@@ -97,7 +102,7 @@ func start(t *testing.T, s setup) *harness {
 	sim := gatewaysim.StartForTest(t, s.sim)
 
 	h := &harness{sim: sim, secrets: tokenstoretest.NewFake(), gateway: tokenstoretest.NewFake(), out: &syncBuffer{}, logs: &syncBuffer{}, scrub: proxy.NewScrubber(), changed: make(chan struct{}, 10)}
-	ctx := context.Background()
+	ctx := t.Context()
 	if !s.noSecret {
 		h.secrets.Set(ctx, "default", "asana", asanaToken)
 	}
@@ -128,6 +133,9 @@ func start(t *testing.T, s setup) *harness {
 	if s.secrets != nil {
 		opts.Secrets = s.secrets(opts.Secrets)
 	}
+	if s.oauth != nil {
+		opts.OAuthHandler = s.oauth
+	}
 	if !s.noAuth {
 		h.auth = oauth.NewClientCredentials(oauth.ClientCredentialsConfig{
 			TokenURL: sim.TokenURL,
@@ -155,7 +163,9 @@ func start(t *testing.T, s setup) *harness {
 	client := mcp.NewClient(&mcp.Implementation{Name: "test-client", Version: "1"}, &mcp.ClientOptions{
 		ToolListChangedHandler: func(context.Context, *mcp.ToolListChangedRequest) { h.changed <- struct{}{} },
 	})
-	cs, err := client.Connect(ctx, &mcp.IOTransport{Reader: outR, Writer: inW}, nil)
+	connectCtx, connected := context.WithTimeout(ctx, 10*time.Second)
+	defer connected()
+	cs, err := client.Connect(connectCtx, &mcp.IOTransport{Reader: outR, Writer: inW}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,13 +380,21 @@ func TestMissingSecretIsAnActionableToolError(t *testing.T) {
 }
 
 func TestHangingKeychainIsAToolErrorNotAHang(t *testing.T) {
-	// The keychain hangs from the start: the read at start gives up after
-	// SecretTimeout, and so does the call's.
+	// The keychain of injected secrets hangs from before Run (the Gateway's
+	// client secret is in a fake of its own, so the token fetch does not
+	// hang): the read at start gives up after SecretTimeout, and listing
+	// waits for that; then the call reads again and gives up too.
 	h := start(t, setup{prepare: func(h *harness) { h.secrets.Hang(time.Hour) }})
 	h.tools(t) // listing needs no secret
 	res := h.call(t, asanaTool, map[string]any{"tool_name": "x"})
 	if !res.IsError || !strings.Contains(text(res), "keychain") {
 		t.Errorf("want a keychain error result, got isError=%v %q", res.IsError, text(res))
+	}
+	if n := h.secrets.Calls("get"); n != 2 {
+		t.Errorf("%d keychain reads, want 2: at start, and for the call", n)
+	}
+	if n := len(h.sim.Received()); n != 0 {
+		t.Errorf("the call went out without its secret (%d backend requests)", n)
 	}
 }
 

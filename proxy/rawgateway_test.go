@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+
+	"github.com/agw-proxy/agw-proxy/proxy"
 )
 
 // rawGateway is a Gateway stand-in written at the HTTP level, for shapes the
@@ -41,6 +43,7 @@ type rawCall struct {
 
 func newRawGateway(t *testing.T, tools string) *rawGateway {
 	t.Helper()
+	proxy.CheckGoroutines(t)
 	g := &rawGateway{tools: tools, results: map[string]json.RawMessage{}}
 	srv := httptest.NewServer(http.HandlerFunc(g.serve))
 	t.Cleanup(srv.Close)

@@ -16,6 +16,7 @@ import (
 // long enough to overlap.
 func startRawWith(t testing.TB, connect time.Duration) (*io.PipeWriter, *bufio.Reader, chan error) {
 	t.Helper()
+	checkGoroutines(t)
 	p, err := New(Options{GatewayURL: "http://127.0.0.1:1/mcp", ConnectTimeout: connect})
 	if err != nil {
 		t.Fatal(err)

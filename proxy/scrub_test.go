@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"html"
 	"math/rand/v2"
 	"net/url"
 	"strings"
@@ -15,14 +16,18 @@ import (
 )
 
 // The scrub tests build every form of a secret with encoders of their own
-// (encoding/json, net/url, hand-written escapes), never with the scrubber's
-// decoder, and judge the output with internal/leakcheck, which decodes it as
-// a client would.
+// (encoding/json with and without HTML escaping, net/url, html, hand-written
+// \u escapes), never with the scrubber's decoder, and judge the output
+// with internal/leakcheck, which decodes it as a client would.
 
 const (
 	asanaShaped  = "2/1205123456789012/1206987654321098:3f9a0c1d2e3f405162738495a6b7c8d9"
 	clientSecret = "k3j4h5g6f7d8s9a0q1w2e3r4t5y6u7i8o9p0l1k2j3h4g5f6d7s"
 	specialToken = `tok<en>&"q\uote'/+= with space`
+	// htmlDense has <, > or & in every run of MinRun characters, which
+	// encoding/json writes as \u003c, \u003e and \u0026 by default: in
+	// that form only a scrubber that decodes those escapes finds any of it.
+	htmlDense = "a<b>c&d<e>f&g<h>i&j<k>l&m<n>o"
 )
 
 // jsonString is s as a JSON string, quotes included, as encoding/json
@@ -76,14 +81,14 @@ func slashEscaped(s string) string {
 
 func TestScrubJSONFindsEveryForm(t *testing.T) {
 	sc := NewScrubber()
-	for _, s := range []string{asanaShaped, clientSecret, specialToken} {
+	for _, s := range []string{asanaShaped, clientSecret, specialToken, htmlDense} {
 		sc.Add(tokenstore.Secret(s))
 	}
 	doc := func(body string) string { return `{"t":"` + body + `"}` } // a JSON document holding a string body
 	text := func(v string) string {
 		return `{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":` + jsonString(v, true) + `}]}}`
 	}
-	for _, secret := range []string{asanaShaped, specialToken} {
+	for _, secret := range []string{asanaShaped, specialToken, htmlDense} {
 		forms := map[string]string{
 			"raw":                       `{"a":` + jsonString(secret, false) + `}`,
 			"html-escaped":              `{"a":` + jsonString(secret, true) + `}`,
@@ -103,6 +108,7 @@ func TestScrubJSONFindsEveryForm(t *testing.T) {
 			"lower-case percent hex":    text(strings.ToLower(url.QueryEscape(secret))),
 			"html references":           text(strings.NewReplacer("/", "&#x2F;", ":", "&#58;", "<", "&lt;").Replace(secret)),
 			"named reference":           text(strings.ReplaceAll(secret, "/", "&sol;")),
+			"html.EscapeString":         text(html.EscapeString(secret)),
 			"minus its first char":      `{"a":` + jsonString(secret[1:], false) + `}`,
 			"minus its last char":       `{"a":` + jsonString(secret[:len(secret)-1], false) + `}`,
 			"twice":                     `{"a":` + jsonString(secret+" and "+secret, false) + `}`,

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"reflect"
 	"strings"
@@ -24,6 +25,7 @@ type rawSession struct {
 
 func startRaw(t *testing.T) *rawSession {
 	t.Helper()
+	checkGoroutines(t)
 	p, err := New(Options{GatewayURL: "http://127.0.0.1:1/mcp", ConnectTimeout: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +50,19 @@ func startRaw(t *testing.T) *rawSession {
 
 func (s *rawSession) send(t *testing.T, line string) {
 	t.Helper()
-	if _, err := io.WriteString(s.in, line+"\n"); err != nil {
+	s.sendWithin(t, 5*time.Second, line)
+}
+
+// sendWithin writes one line, failing the test if the proxy has not read
+// it within d: a proxy that stopped reading stdin would block the write
+// forever (until Cleanup closes the pipe, which ends it).
+func (s *rawSession) sendWithin(t *testing.T, d time.Duration, line string) {
+	t.Helper()
+	var err error
+	within(t, d, "the proxy reading a line from stdin", func() {
+		_, err = io.WriteString(s.in, line+"\n")
+	})
+	if err != nil {
 		t.Fatalf("write: %v", err)
 	}
 }
@@ -190,7 +204,27 @@ func TestOversizedLineIsRefused(t *testing.T) {
 	}
 }
 
+func TestOversizedLineGetsAnErrorAndTheSessionGoesOn(t *testing.T) {
+	s := startRaw(t)
+	s.send(t, initLine)
+	s.recv(t)
+	s.send(t, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	big := `{"jsonrpc":"2.0","id":5,"method":"ping","params":{"pad":"` + strings.Repeat("x", MaxMessageSize) + `"}}`
+	// 64 MiB through a pipe: generous under the race detector.
+	s.sendWithin(t, 30*time.Second, big)
+	m := s.recv(t)
+	e, _ := m["error"].(map[string]any)
+	if errorCode(m) != codeInvalidRequest || !strings.Contains(fmt.Sprint(e["message"]), "larger than") {
+		t.Errorf("a line over MaxMessageSize answered %v, want an invalid-request error saying it is too large", m)
+	}
+	s.send(t, `{"jsonrpc":"2.0","id":"after","method":"ping"}`)
+	if m := s.recv(t); m["id"] != "after" || m["result"] == nil {
+		t.Errorf("ping after the oversized line answered %v", m)
+	}
+}
+
 func TestEOFEndsRun(t *testing.T) {
+	checkGoroutines(t)
 	p, err := New(Options{GatewayURL: "http://127.0.0.1:1/mcp"})
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agw-proxy/agw-proxy/internal/testwait"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 	"github.com/agw-proxy/agw-proxy/tokenstore/tokenstoretest"
 )
@@ -25,45 +26,45 @@ func newAC(t *testing.T, srv *tokenServer, profile string, secrets tokenstore.Se
 func storedRefresh(t *testing.T, srv *tokenServer, f *tokenstoretest.Fake, profile, rt string) {
 	t.Helper()
 	srv.set(func(s *tokenServer) { s.refreshTokens[rt] = true })
-	if err := f.Set(testCtx(t), profile, tokenstore.RefreshTokenName, tokenstore.Secret(rt)); err != nil {
+	if err := f.Set(testwait.Context(t), profile, tokenstore.RefreshTokenName, tokenstore.Secret(rt)); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestAuthorizationCodeRefreshKeepsRefreshToken(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	srv := newTokenServer(t)
 	f := tokenstoretest.NewFake()
 	storedRefresh(t, srv, f, "default", "refresh-a")
 	g := newAC(t, srv, "default", f)
-	tok, err := g.Token(testCtx(t))
+	tok, err := g.Token(testwait.Context(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if tok.AccessToken != "access-1" || tok.RefreshToken != "" {
 		t.Errorf("Token returned a refresh token or the wrong access token")
 	}
-	if v, _ := f.Get(testCtx(t), "default", tokenstore.RefreshTokenName); v != "refresh-a" || f.Calls("set") != 1 {
+	if v, _ := f.Get(testwait.Context(t), "default", tokenstore.RefreshTokenName); v != "refresh-a" || f.Calls("set") != 1 {
 		t.Errorf("the refresh token was rewritten although the server returned none (%d sets)", f.Calls("set"))
 	}
 }
 
 func TestAuthorizationCodeRotatedRefreshTokenPersisted(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	srv := newTokenServer(t)
 	f := tokenstoretest.NewFake()
 	storedRefresh(t, srv, f, "default", "refresh-a")
 	srv.set(func(s *tokenServer) { s.rotateTo = "refresh-b" })
 	g := newAC(t, srv, "default", f)
-	tok1, err := g.Token(testCtx(t))
+	tok1, err := g.Token(testwait.Context(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, _ := f.Get(testCtx(t), "default", tokenstore.RefreshTokenName); v != "refresh-b" {
+	if v, _ := f.Get(testwait.Context(t), "default", tokenstore.RefreshTokenName); v != "refresh-b" {
 		t.Fatal("the rotated refresh token was not stored")
 	}
 	// refresh-a is now invalid at the server: the next fetch must use refresh-b.
-	if err := g.Authorize(testCtx(t), bearerRequest(tok1.AccessToken), nil); err != nil {
+	if err := g.Authorize(testwait.Context(t), bearerRequest(tok1.AccessToken), nil); err != nil {
 		t.Fatalf("refresh with the rotated token: %v", err)
 	}
 }
@@ -76,29 +77,29 @@ func (failingSet) Set(context.Context, string, string, tokenstore.Secret) error 
 }
 
 func TestAuthorizationCodeRotatedTokenKeptWhenStoreFails(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	srv := newTokenServer(t)
 	f := tokenstoretest.NewFake()
 	storedRefresh(t, srv, f, "default", "refresh-a")
 	srv.set(func(s *tokenServer) { s.rotateTo = "refresh-b" })
 	g := newAC(t, srv, "default", failingSet{f})
-	tok1, err := g.Token(testCtx(t))
+	tok1, err := g.Token(testwait.Context(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := g.Authorize(testCtx(t), bearerRequest(tok1.AccessToken), nil); err != nil {
+	if err := g.Authorize(testwait.Context(t), bearerRequest(tok1.AccessToken), nil); err != nil {
 		t.Fatalf("the rotated refresh token was lost when the keychain refused it: %v", err)
 	}
 }
 
 func TestAuthorizationCodeInvalidGrantNeedsLogin(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	for _, profile := range []string{"default", "work"} {
 		srv := newTokenServer(t)
 		f := tokenstoretest.NewFake()
-		f.Set(testCtx(t), profile, tokenstore.RefreshTokenName, "revoked-refresh-token")
+		f.Set(testwait.Context(t), profile, tokenstore.RefreshTokenName, "revoked-refresh-token")
 		g := newAC(t, srv, profile, f)
-		_, err := g.Token(testCtx(t))
+		_, err := g.Token(testwait.Context(t))
 		if errors.Is(err, ErrTokenEndpoint) {
 			t.Fatalf("err = %v, want ErrLoginNeeded only", err)
 		}
@@ -106,17 +107,17 @@ func TestAuthorizationCodeInvalidGrantNeedsLogin(t *testing.T) {
 		if strings.Contains(err.Error(), "revoked-refresh-token") {
 			t.Error("secret leaked into the error")
 		}
-		if _, err := f.Get(testCtx(t), profile, tokenstore.RefreshTokenName); err != nil {
+		if _, err := f.Get(testwait.Context(t), profile, tokenstore.RefreshTokenName); err != nil {
 			t.Error("the stored refresh token was deleted on invalid_grant")
 		}
 	}
 }
 
 func TestAuthorizationCodeNoRefreshTokenNeedsLogin(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	srv := newTokenServer(t)
 	g := newAC(t, srv, "default", tokenstoretest.NewFake())
-	_, err := g.Token(testCtx(t))
+	_, err := g.Token(testwait.Context(t))
 	if !errors.Is(err, tokenstore.ErrLoginNeeded) || !strings.Contains(err.Error(), "no refresh token stored") {
 		t.Fatalf("err = %v, want ErrLoginNeeded saying no refresh token is stored", err)
 	}
@@ -126,13 +127,13 @@ func TestAuthorizationCodeNoRefreshTokenNeedsLogin(t *testing.T) {
 }
 
 func TestAuthorizationCode503RetriedThenSuccess(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	srv := newTokenServer(t)
 	f := tokenstoretest.NewFake()
 	storedRefresh(t, srv, f, "default", "refresh-a")
 	srv.set(func(s *tokenServer) { s.failNext, s.failStatus = 2, 503 })
 	g := newAC(t, srv, "default", f)
-	if _, err := g.Token(testCtx(t)); err != nil {
+	if _, err := g.Token(testwait.Context(t)); err != nil {
 		t.Fatalf("after two 503s: %v", err)
 	}
 	if n := srv.requests.Load(); n != 3 {
@@ -141,26 +142,26 @@ func TestAuthorizationCode503RetriedThenSuccess(t *testing.T) {
 }
 
 func TestLoginElsewhereHealsRunningProxy(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	srv := newTokenServer(t)
 	f := tokenstoretest.NewFake()
 	storedRefresh(t, srv, f, "default", "refresh-a")
 	g := newAC(t, srv, "default", f)
-	tok1, err := g.Token(testCtx(t))
+	tok1, err := g.Token(testwait.Context(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The refresh token is revoked and the Gateway starts refusing the token.
 	srv.set(func(s *tokenServer) { delete(s.refreshTokens, "refresh-a") })
-	if err := g.Authorize(testCtx(t), bearerRequest(tok1.AccessToken), nil); !errors.Is(err, tokenstore.ErrLoginNeeded) {
+	if err := g.Authorize(testwait.Context(t), bearerRequest(tok1.AccessToken), nil); !errors.Is(err, tokenstore.ErrLoginNeeded) {
 		t.Fatalf("Authorize with a revoked refresh token: err = %v, want ErrLoginNeeded", err)
 	}
-	if _, err := g.Token(testCtx(t)); !errors.Is(err, tokenstore.ErrLoginNeeded) {
+	if _, err := g.Token(testwait.Context(t)); !errors.Is(err, tokenstore.ErrLoginNeeded) {
 		t.Fatalf("Token: err = %v, want ErrLoginNeeded", err)
 	}
 	// A login in another terminal stores a new refresh token.
 	storedRefresh(t, srv, f, "default", "refresh-new")
-	tok2, err := g.Token(testCtx(t))
+	tok2, err := g.Token(testwait.Context(t))
 	if err != nil {
 		t.Fatalf("the new login did not heal the running proxy: %v", err)
 	}

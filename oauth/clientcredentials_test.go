@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/agw-proxy/agw-proxy/internal/testwait"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 	"github.com/agw-proxy/agw-proxy/tokenstore/tokenstoretest"
 )
@@ -52,7 +53,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 func newCC(t *testing.T, srv *tokenServer, profile string) (*TokenCache, *tokenstoretest.Fake) {
 	t.Helper()
 	f := tokenstoretest.NewFake()
-	if err := f.Set(testCtx(t), profile, tokenstore.ClientSecretName, tokenstore.Secret(srv.clientSecret)); err != nil {
+	if err := f.Set(testwait.Context(t), profile, tokenstore.ClientSecretName, tokenstore.Secret(srv.clientSecret)); err != nil {
 		t.Fatal(err)
 	}
 	g := NewClientCredentials(ClientCredentialsConfig{
@@ -65,7 +66,7 @@ func newCC(t *testing.T, srv *tokenServer, profile string) (*TokenCache, *tokens
 }
 
 func TestClientCredentialsCachesWithOneFetch(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	srv := newTokenServer(t)
 	g, _ := newCC(t, srv, "default")
 	var (
@@ -73,7 +74,7 @@ func TestClientCredentialsCachesWithOneFetch(t *testing.T) {
 		tokens = map[string]int{}
 		wg     sync.WaitGroup
 	)
-	ts, _ := g.TokenSource(testCtx(t))
+	ts, _ := g.TokenSource(testwait.Context(t))
 	for i := 0; i < 50; i++ {
 		wg.Add(1)
 		go func() {
@@ -88,7 +89,7 @@ func TestClientCredentialsCachesWithOneFetch(t *testing.T) {
 			mu.Unlock()
 		}()
 	}
-	waitAll(t, &wg, "50 concurrent Token calls")
+	testwait.WaitAll(t, &wg, "50 concurrent Token calls")
 	if n := srv.requests.Load(); n != 1 {
 		t.Errorf("%d token requests for 50 concurrent callers, want 1", n)
 	}
@@ -101,45 +102,45 @@ func TestClientCredentialsCachesWithOneFetch(t *testing.T) {
 }
 
 func TestClientCredentialsBothAuthStyles(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	for _, style := range []oauth2.AuthStyle{oauth2.AuthStyleInHeader, oauth2.AuthStyleInParams, oauth2.AuthStyleAutoDetect} {
 		srv := newTokenServer(t)
 		f := tokenstoretest.NewFake()
-		f.Set(testCtx(t), "default", tokenstore.ClientSecretName, tokenstore.Secret(srv.clientSecret))
+		f.Set(testwait.Context(t), "default", tokenstore.ClientSecretName, tokenstore.Secret(srv.clientSecret))
 		g := NewClientCredentials(ClientCredentialsConfig{TokenURL: srv.URL, ClientID: srv.clientID, Secrets: f, AuthStyle: style})
-		if _, err := g.Token(testCtx(t)); err != nil {
+		if _, err := g.Token(testwait.Context(t)); err != nil {
 			t.Errorf("auth style %d: %v", style, err)
 		}
 	}
 }
 
 func TestOnTokenSeesEveryNewToken(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	srv := newTokenServer(t)
 	g, _ := newCC(t, srv, "default")
 	var seen []tokenstore.Secret
 	g.OnToken = func(s tokenstore.Secret) { seen = append(seen, s) } // flights are serial
-	tok1, err := g.Token(testCtx(t))
+	tok1, err := g.Token(testwait.Context(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req, _ := http.NewRequest("POST", "http://127.0.0.1/mcp", nil)
 	req.Header.Set("Authorization", "Bearer "+tok1.AccessToken)
-	if err := g.Authorize(testCtx(t), req, nil); err != nil {
+	if err := g.Authorize(testwait.Context(t), req, nil); err != nil {
 		t.Fatal(err)
 	}
-	tok2, _ := g.Token(testCtx(t))
+	tok2, _ := g.Token(testwait.Context(t))
 	if len(seen) != 2 || string(seen[0]) != tok1.AccessToken || string(seen[1]) != tok2.AccessToken {
 		t.Errorf("OnToken saw %d tokens, want both new tokens in order", len(seen))
 	}
 }
 
 func TestEarlyRefresh(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	clock := setClock(t)
 	srv := newTokenServer(t)
 	g, _ := newCC(t, srv, "default")
-	ctx := testCtx(t)
+	ctx := testwait.Context(t)
 	tok1, err := g.Token(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -182,10 +183,10 @@ func waitFor(t *testing.T, cond func() bool) {
 }
 
 func TestAuthorizeRefetchesAndRereadsTheSecret(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	srv := newTokenServer(t)
 	g, f := newCC(t, srv, "default")
-	ctx := testCtx(t)
+	ctx := testwait.Context(t)
 	tok1, err := g.Token(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -231,16 +232,16 @@ type closeRecorder struct {
 func (c *closeRecorder) Close() error { c.closed = true; return nil }
 
 func TestCancelledRequestDoesNotPoisonRefresh(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	srv := newTokenServer(t)
 	srv.delay = 200 * time.Millisecond
 	g, _ := newCC(t, srv, "default")
-	ctx, cancel := context.WithTimeout(testCtx(t), 20*time.Millisecond)
+	ctx, cancel := context.WithTimeout(testwait.Context(t), 20*time.Millisecond)
 	defer cancel()
 	if _, err := g.Token(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want the request's deadline", err)
 	}
-	tok, err := g.Token(testCtx(t))
+	tok, err := g.Token(testwait.Context(t))
 	if err != nil {
 		t.Fatalf("after a cancelled request: %v", err)
 	}
@@ -250,11 +251,11 @@ func TestCancelledRequestDoesNotPoisonRefresh(t *testing.T) {
 }
 
 func TestTokenEndpoint503RetriedThenSuccess(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	srv := newTokenServer(t)
 	srv.set(func(s *tokenServer) { s.failNext, s.failStatus = 2, 503 })
 	g, _ := newCC(t, srv, "default")
-	if _, err := g.Token(testCtx(t)); err != nil {
+	if _, err := g.Token(testwait.Context(t)); err != nil {
 		t.Fatalf("Token after two 503s: %v", err)
 	}
 	if n := srv.requests.Load(); n != 3 {
@@ -263,62 +264,62 @@ func TestTokenEndpoint503RetriedThenSuccess(t *testing.T) {
 }
 
 func TestTokenEndpointDownIsNotLogout(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	srv := newTokenServer(t)
 	srv.set(func(s *tokenServer) { s.failNext, s.failStatus = 100, 503 })
 	g, f := newCC(t, srv, "default")
-	_, err := g.Token(testCtx(t))
+	_, err := g.Token(testwait.Context(t))
 	if !errors.Is(err, ErrTokenEndpoint) || errors.Is(err, tokenstore.ErrLoginNeeded) {
 		t.Fatalf("err = %v, want ErrTokenEndpoint and not ErrLoginNeeded", err)
 	}
 	if n := srv.requests.Load(); n != fetchAttempts {
 		t.Errorf("%d attempts, want %d", n, fetchAttempts)
 	}
-	if _, err := f.Get(testCtx(t), "default", tokenstore.ClientSecretName); err != nil {
+	if _, err := f.Get(testwait.Context(t), "default", tokenstore.ClientSecretName); err != nil {
 		t.Error("the client secret is gone after a token endpoint outage")
 	}
 	srv.set(func(s *tokenServer) { s.failNext = 0 })
-	if _, err := g.Token(testCtx(t)); err != nil {
+	if _, err := g.Token(testwait.Context(t)); err != nil {
 		t.Fatalf("no recovery once the endpoint is back: %v", err)
 	}
 }
 
 func TestTokenEndpointUnreachable(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	srv := newTokenServer(t)
 	g, _ := newCC(t, srv, "default")
 	srv.Close()
-	if _, err := g.Token(testCtx(t)); !errors.Is(err, ErrTokenEndpoint) {
+	if _, err := g.Token(testwait.Context(t)); !errors.Is(err, ErrTokenEndpoint) {
 		t.Fatalf("err = %v, want ErrTokenEndpoint", err)
 	}
 }
 
 func TestWrongClientSecretNeedsLogin(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	srv := newTokenServer(t)
 	g, f := newCC(t, srv, "work")
-	f.Set(testCtx(t), "work", tokenstore.ClientSecretName, testValue)
-	_, err := g.Token(testCtx(t))
+	f.Set(testwait.Context(t), "work", tokenstore.ClientSecretName, testValue)
+	_, err := g.Token(testwait.Context(t))
 	wantLoginError(t, err, "work", "invalid_client")
 	if strings.Contains(err.Error(), string(testValue)) {
 		t.Error("secret leaked into the error")
 	}
 	n := srv.requests.Load()
-	if _, err := g.Token(testCtx(t)); !errors.Is(err, tokenstore.ErrLoginNeeded) || srv.requests.Load() != n {
+	if _, err := g.Token(testwait.Context(t)); !errors.Is(err, tokenstore.ErrLoginNeeded) || srv.requests.Load() != n {
 		t.Errorf("the rejected secret was sent again (err %v)", err)
 	}
-	f.Set(testCtx(t), "work", tokenstore.ClientSecretName, tokenstore.Secret(srv.clientSecret))
-	if _, err := g.Token(testCtx(t)); err != nil {
+	f.Set(testwait.Context(t), "work", tokenstore.ClientSecretName, tokenstore.Secret(srv.clientSecret))
+	if _, err := g.Token(testwait.Context(t)); err != nil {
 		t.Fatalf("a new login did not heal: %v", err)
 	}
 }
 
 func TestMissingClientSecretNeedsLogin(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	srv := newTokenServer(t)
 	g, f := newCC(t, srv, "default")
-	f.Delete(testCtx(t), "default", tokenstore.ClientSecretName)
-	_, err := g.Token(testCtx(t))
+	f.Delete(testwait.Context(t), "default", tokenstore.ClientSecretName)
+	_, err := g.Token(testwait.Context(t))
 	wantLoginError(t, err, "default", "no client secret stored")
 	if srv.requests.Load() != 0 {
 		t.Error("a request was sent without a client secret")
@@ -326,25 +327,25 @@ func TestMissingClientSecretNeedsLogin(t *testing.T) {
 }
 
 func TestLockedKeychainIsNotLoginNeeded(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	srv := newTokenServer(t)
 	g, f := newCC(t, srv, "default")
 	f.FailWith(tokenstore.ErrLocked)
-	_, err := g.Token(testCtx(t))
+	_, err := g.Token(testwait.Context(t))
 	if !errors.Is(err, tokenstore.ErrLocked) || errors.Is(err, tokenstore.ErrLoginNeeded) {
 		t.Fatalf("err = %v, want ErrLocked only", err)
 	}
 }
 
 func TestInvalidScopeIsRejectedNotRetried(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	srv := newTokenServer(t)
 	g, _ := newCC(t, srv, "default")
 	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		srv.requests.Add(1)
 		oauthErr(w, 400, "invalid_scope")
 	})
-	_, err := g.Token(testCtx(t))
+	_, err := g.Token(testwait.Context(t))
 	if !errors.Is(err, ErrTokenRejected) || !strings.Contains(err.Error(), "invalid_scope") {
 		t.Fatalf("err = %v, want ErrTokenRejected naming invalid_scope", err)
 	}
@@ -360,12 +361,12 @@ func bearerRequest(token string) *http.Request {
 }
 
 func TestHangingKeychainBoundsTheFetch(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	srv := newTokenServer(t)
 	g, f := newCC(t, srv, "default")
 	f.Hang(50 * time.Millisecond)
 	start := time.Now()
-	_, err := g.Token(testCtx(t))
+	_, err := g.Token(testwait.Context(t))
 	if !errors.Is(err, tokenstore.ErrTimeout) || errors.Is(err, tokenstore.ErrLoginNeeded) {
 		t.Fatalf("err = %v, want ErrTimeout only", err)
 	}
@@ -373,7 +374,7 @@ func TestHangingKeychainBoundsTheFetch(t *testing.T) {
 		t.Error("a hanging keychain held the fetch past its timeout")
 	}
 	f.Hang(0)
-	if _, err := g.Token(testCtx(t)); err != nil {
+	if _, err := g.Token(testwait.Context(t)); err != nil {
 		t.Fatalf("no recovery after the keychain answers again: %v", err)
 	}
 }

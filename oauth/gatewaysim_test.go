@@ -12,6 +12,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
+	"github.com/agw-proxy/agw-proxy/internal/testwait"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 	"github.com/agw-proxy/agw-proxy/tokenstore/tokenstoretest"
 )
@@ -20,15 +21,15 @@ import (
 // second opinion on the small fake token server of the unit tests.
 
 func TestSimClientCredentials(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	sim := gatewaysim.StartForTest(t, gatewaysim.Options{})
 	for _, style := range []oauth2.AuthStyle{oauth2.AuthStyleInHeader, oauth2.AuthStyleInParams} {
 		f := tokenstoretest.NewFake()
-		f.Set(testCtx(t), "default", tokenstore.ClientSecretName, tokenstore.Secret(sim.ClientSecret))
+		f.Set(testwait.Context(t), "default", tokenstore.ClientSecretName, tokenstore.Secret(sim.ClientSecret))
 		g := NewClientCredentials(ClientCredentialsConfig{
 			TokenURL: sim.TokenURL, ClientID: sim.ClientID, Scopes: []string{sim.Scope}, Secrets: f, AuthStyle: style,
 		})
-		tok, err := g.Token(testCtx(t))
+		tok, err := g.Token(testwait.Context(t))
 		if err != nil {
 			t.Fatalf("auth style %d: %v", style, err)
 		}
@@ -39,7 +40,7 @@ func TestSimClientCredentials(t *testing.T) {
 }
 
 func TestSimBrowserLoginThenRefresh(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +48,7 @@ func TestSimBrowserLoginThenRefresh(t *testing.T) {
 	redirect := fmt.Sprintf("http://localhost:%d/", l.Addr().(*net.TCPAddr).Port)
 	l.Close()
 	sim := gatewaysim.StartForTest(t, gatewaysim.Options{RedirectURL: redirect})
-	ctx := testCtx(t)
+	ctx := testwait.Context(t)
 
 	d, err := Discover(ctx, nil, sim.DiscoveryURL)
 	if err != nil {
@@ -78,7 +79,7 @@ func TestSimBrowserLoginThenRefresh(t *testing.T) {
 	if err != nil {
 		t.Fatalf("LoginWithBrowser: %v", err)
 	}
-	if err := await(t, browserDone, "the browser"); err != nil {
+	if err := testwait.Await(t, browserDone, "the browser"); err != nil {
 		t.Fatal(err)
 	}
 	if tok.RefreshToken == "" || len(tok.RefreshToken) > tokenstore.MaxSecretSize {

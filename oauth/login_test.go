@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agw-proxy/agw-proxy/internal/testwait"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 	"github.com/agw-proxy/agw-proxy/tokenstore/tokenstoretest"
 )
@@ -80,7 +81,7 @@ func loginConfig(srv *tokenServer, redirect string, b *browser, out io.Writer) L
 }
 
 func TestLoginWithBrowserPKCE(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	for _, host := range []string{"localhost", "127.0.0.1"} {
 		t.Run(host, func(t *testing.T) {
 			srv := newTokenServer(t)
@@ -88,14 +89,14 @@ func TestLoginWithBrowserPKCE(t *testing.T) {
 			srv.set(func(s *tokenServer) { s.redirectURI = redirect })
 			b := newBrowser()
 			var out bytes.Buffer
-			tok, err := LoginWithBrowser(testCtx(t), loginConfig(srv, redirect, b, &out))
+			tok, err := LoginWithBrowser(testwait.Context(t), loginConfig(srv, redirect, b, &out))
 			if err != nil {
 				t.Fatalf("LoginWithBrowser: %v\noutput:\n%s", err, out.String())
 			}
 			if tok.RefreshToken == "" || tok.AccessToken == "" {
 				t.Fatal("no refresh or access token")
 			}
-			await(t, b.done, "the browser")
+			testwait.Await(t, b.done, "the browser")
 			if b.err != nil || b.status != 200 || !strings.Contains(b.page, "close this tab") {
 				t.Errorf("browser saw status %d, err %v, page %q", b.status, b.err, b.page)
 			}
@@ -108,8 +109,8 @@ func TestLoginWithBrowserPKCE(t *testing.T) {
 
 			// The refresh token from the login works with NewAuthorizationCode.
 			f := tokenstoretest.NewFake()
-			f.Set(testCtx(t), "default", tokenstore.RefreshTokenName, tokenstore.Secret(tok.RefreshToken))
-			if _, err := newAC(t, srv, "default", f).Token(testCtx(t)); err != nil {
+			f.Set(testwait.Context(t), "default", tokenstore.RefreshTokenName, tokenstore.Secret(tok.RefreshToken))
+			if _, err := newAC(t, srv, "default", f).Token(testwait.Context(t)); err != nil {
 				t.Fatalf("refresh with the login's refresh token: %v", err)
 			}
 		})
@@ -117,7 +118,7 @@ func TestLoginWithBrowserPKCE(t *testing.T) {
 }
 
 func TestLoginWithBrowserIgnoresForgedCallback(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	srv := newTokenServer(t)
 	redirect := freeRedirect(t, "127.0.0.1")
 	srv.set(func(s *tokenServer) { s.redirectURI = redirect })
@@ -132,11 +133,11 @@ func TestLoginWithBrowserIgnoresForgedCallback(t *testing.T) {
 		resp.Body.Close()
 		forged <- resp.StatusCode
 	}
-	tok, err := LoginWithBrowser(testCtx(t), loginConfig(srv, redirect, b, io.Discard))
+	tok, err := LoginWithBrowser(testwait.Context(t), loginConfig(srv, redirect, b, io.Discard))
 	if err != nil {
 		t.Fatalf("a forged callback broke the login: %v", err)
 	}
-	if st := await(t, forged, "the forged callback"); st != http.StatusBadRequest {
+	if st := testwait.Await(t, forged, "the forged callback"); st != http.StatusBadRequest {
 		t.Errorf("forged callback got status %d, want 400", st)
 	}
 	if tok.RefreshToken == "" {
@@ -145,7 +146,7 @@ func TestLoginWithBrowserIgnoresForgedCallback(t *testing.T) {
 }
 
 func TestLoginWithBrowserPortTaken(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -156,7 +157,7 @@ func TestLoginWithBrowserPortTaken(t *testing.T) {
 	opened := false
 	cfg := loginConfig(srv, "http://127.0.0.1:"+port+"/", newBrowser(), io.Discard)
 	cfg.OpenURL = func(string) error { opened = true; return nil }
-	_, err = LoginWithBrowser(testCtx(t), cfg)
+	_, err = LoginWithBrowser(testwait.Context(t), cfg)
 	if err == nil {
 		t.Fatal("no error with the callback port taken")
 	}
@@ -171,13 +172,13 @@ func TestLoginWithBrowserPortTaken(t *testing.T) {
 }
 
 func TestLoginWithBrowserTimeout(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	srv := newTokenServer(t)
 	cfg := loginConfig(srv, freeRedirect(t, "127.0.0.1"), newBrowser(), io.Discard)
 	cfg.OpenURL = nil // nobody logs in
 	cfg.Timeout = 100 * time.Millisecond
 	start := time.Now()
-	_, err := LoginWithBrowser(testCtx(t), cfg)
+	_, err := LoginWithBrowser(testwait.Context(t), cfg)
 	if !errors.Is(err, ErrLoginTimeout) || !strings.Contains(err.Error(), "100ms") {
 		t.Fatalf("err = %v, want ErrLoginTimeout naming the timeout", err)
 	}
@@ -187,25 +188,25 @@ func TestLoginWithBrowserTimeout(t *testing.T) {
 }
 
 func TestLoginWithBrowserDenied(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	srv := newTokenServer(t)
 	redirect := freeRedirect(t, "127.0.0.1")
 	srv.set(func(s *tokenServer) { s.redirectURI, s.denyLogin = redirect, true })
 	b := newBrowser()
-	_, err := LoginWithBrowser(testCtx(t), loginConfig(srv, redirect, b, io.Discard))
+	_, err := LoginWithBrowser(testwait.Context(t), loginConfig(srv, redirect, b, io.Discard))
 	if err == nil || !strings.Contains(err.Error(), "access_denied") {
 		t.Fatalf("err = %v, want the access_denied refusal", err)
 	}
-	await(t, b.done, "the browser")
+	testwait.Await(t, b.done, "the browser")
 	if b.status != http.StatusBadRequest || !strings.Contains(b.page, "Login failed") {
 		t.Errorf("browser saw %d %q", b.status, b.page)
 	}
 }
 
 func TestLoginWithBrowserRejectsNonLoopbackRedirect(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	for _, u := range []string{"https://localhost:8501/", "http://example.com:8501/", "://bad"} {
-		_, err := LoginWithBrowser(testCtx(t), LoginConfig{RedirectURL: u, AuthorizeURL: "http://127.0.0.1/a", TokenURL: "http://127.0.0.1/t"})
+		_, err := LoginWithBrowser(testwait.Context(t), LoginConfig{RedirectURL: u, AuthorizeURL: "http://127.0.0.1/a", TokenURL: "http://127.0.0.1/t"})
 		if err == nil || !strings.Contains(err.Error(), "loopback") {
 			t.Errorf("redirect %q: err = %v, want a loopback error", u, err)
 		}
@@ -226,7 +227,7 @@ func startLogin(t *testing.T, cfg LoginConfig) (opened string, result <-chan err
 	urls := make(chan string, 1)
 	cfg.OpenURL = func(u string) error { urls <- u; return nil }
 	done := make(chan error, 1)
-	ctx := testCtx(t)
+	ctx := testwait.Context(t)
 	go func() {
 		tok, err := LoginWithBrowser(ctx, cfg)
 		if err == nil && tok.RefreshToken == "" {
@@ -274,7 +275,7 @@ func getStatus(t *testing.T, method, u string) (int, http.Header, string) {
 // redirect); wrong tokens and other methods are not found and do not use
 // it up.
 func TestLoginWithBrowserOpensAOneTimeURL(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	srv := newTokenServer(t)
 	redirect := freeRedirect(t, "127.0.0.1")
 	srv.set(func(s *tokenServer) { s.redirectURI = redirect })
@@ -336,7 +337,7 @@ func TestLoginWithBrowserOpensAOneTimeURL(t *testing.T) {
 // is not found, and ends the login: the URL reached someone else, who now
 // knows the state and the challenge.
 func TestLoginWithBrowserOneTimeURLWorksOnce(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	srv := newTokenServer(t)
 	redirect := freeRedirect(t, "127.0.0.1")
 	srv.set(func(s *tokenServer) { s.redirectURI = redirect })
@@ -372,7 +373,7 @@ func mustQuery(t *testing.T, u string) url.Values {
 }
 
 func TestDiscover(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/pool/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"issuer":"https://cognito-idp.us-east-1.amazonaws.com/pool","token_endpoint":"https://d.auth/oauth2/token",
@@ -384,7 +385,7 @@ func TestDiscover(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
-	d, err := Discover(testCtx(t), srv.Client(), srv.URL+"/pool/.well-known/openid-configuration")
+	d, err := Discover(testwait.Context(t), srv.Client(), srv.URL+"/pool/.well-known/openid-configuration")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -393,10 +394,10 @@ func TestDiscover(t *testing.T) {
 	if *d != want {
 		t.Errorf("Discover = %+v, want %+v", *d, want)
 	}
-	if _, err := Discover(testCtx(t), nil, srv.URL+"/empty/.well-known/openid-configuration"); err == nil || !strings.Contains(err.Error(), "token_endpoint") {
+	if _, err := Discover(testwait.Context(t), nil, srv.URL+"/empty/.well-known/openid-configuration"); err == nil || !strings.Contains(err.Error(), "token_endpoint") {
 		t.Errorf("no token_endpoint: err = %v", err)
 	}
-	if _, err := Discover(testCtx(t), nil, srv.URL+"/missing"); err == nil || !strings.Contains(err.Error(), "HTTP 404") {
+	if _, err := Discover(testwait.Context(t), nil, srv.URL+"/missing"); err == nil || !strings.Contains(err.Error(), "HTTP 404") {
 		t.Errorf("404: err = %v", err)
 	}
 }
@@ -404,7 +405,7 @@ func TestDiscover(t *testing.T) {
 // TestLoginCallbackBeforeTheOneTimeURLIsRefused: even with the right state,
 // a callback before the browser was sent on its way is not the browser's.
 func TestLoginCallbackBeforeTheOneTimeURLIsRefused(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	l, err := newBrowserLogin(LoginConfig{AuthorizeURL: "http://127.0.0.1:1/oauth2/authorize", TokenURL: "http://127.0.0.1:1/oauth2/token",
 		ClientID: "web-client", RedirectURL: "http://localhost:8501/cb"})
 	if err != nil {

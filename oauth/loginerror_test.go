@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/agw-proxy/agw-proxy/internal/testwait"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
@@ -30,7 +31,7 @@ func wantLoginError(t *testing.T, err error, profile, reason string) {
 }
 
 func TestLoginErrorWrapped(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	err := fmt.Errorf("connecting: %w", &LoginError{Profile: "work", Reason: "no refresh token stored"})
 	wantLoginError(t, err, "work", "no refresh token stored")
 	if got, want := err.Error(), `connecting: oauth: gateway login needed for profile "work": no refresh token stored`; got != want {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/agw-proxy/agw-proxy/internal/httpguard"
 	"github.com/agw-proxy/agw-proxy/internal/leakcheck"
+	"github.com/agw-proxy/agw-proxy/internal/testwait"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 	"github.com/agw-proxy/agw-proxy/tokenstore/tokenstoretest"
 )
@@ -77,7 +78,7 @@ func wantTokenRedirectRefused(t *testing.T, err error, front, sink *counter, sec
 }
 
 func TestTokenRequestIsNeverRedirected(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	const clientSecret = "cognito-client-secret-0123456789abcdefgh"
 	const refreshToken = "cognito-refresh-token-0123456789abcdefgh"
 	for _, tt := range []struct {
@@ -96,7 +97,7 @@ func TestTokenRequestIsNeverRedirected(t *testing.T) {
 			loc := elsewhere(t, sink, "/oauth2/token?echo=location-carried-SECRET-0123456789")
 			front := newCounter(t, redirectTo(loc))
 			f := tokenstoretest.NewFake()
-			ctx, cancel := context.WithTimeout(testCtx(t), 10*time.Second)
+			ctx, cancel := context.WithTimeout(testwait.Context(t), 10*time.Second)
 			defer cancel()
 			var g *TokenCache
 			if tt.grant == "client_credentials" {
@@ -117,7 +118,7 @@ func TestTokenRequestIsNeverRedirected(t *testing.T) {
 }
 
 func TestCodeExchangeIsNeverRedirected(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	srv := newTokenServer(t)
 	sink := newCounter(t, nil)
 	front := newCounter(t, redirectTo(elsewhere(t, sink, "/oauth2/token")))
@@ -126,7 +127,7 @@ func TestCodeExchangeIsNeverRedirected(t *testing.T) {
 	b := newBrowser()
 	cfg := loginConfig(srv, redirect, b, io.Discard)
 	cfg.TokenURL = front.URL + "/oauth2/token"
-	ctx, cancel := context.WithTimeout(testCtx(t), 10*time.Second)
+	ctx, cancel := context.WithTimeout(testwait.Context(t), 10*time.Second)
 	defer cancel()
 	_, err := LoginWithBrowser(ctx, cfg)
 	var re *httpguard.RedirectError
@@ -141,7 +142,7 @@ func TestCodeExchangeIsNeverRedirected(t *testing.T) {
 // Cognito's token endpoint takes client_secret_post as the AWS tutorial
 // sends it; the default style sends it so, once.
 func TestClientCredentialsDefaultIsClientSecretPost(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	var hits, basic, inBody atomic.Int64
 	srv := newTokenServer(t)
 	spy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -157,9 +158,9 @@ func TestClientCredentialsDefaultIsClientSecretPost(t *testing.T) {
 	}))
 	defer spy.Close()
 	f := tokenstoretest.NewFake()
-	f.Set(testCtx(t), "default", tokenstore.ClientSecretName, tokenstore.Secret(srv.clientSecret))
+	f.Set(testwait.Context(t), "default", tokenstore.ClientSecretName, tokenstore.Secret(srv.clientSecret))
 	g := NewClientCredentials(ClientCredentialsConfig{TokenURL: spy.URL, ClientID: srv.clientID, Secrets: f})
-	ctx, cancel := context.WithTimeout(testCtx(t), 10*time.Second)
+	ctx, cancel := context.WithTimeout(testwait.Context(t), 10*time.Second)
 	defer cancel()
 	if _, err := g.Token(ctx); err != nil {
 		t.Fatal(err)
@@ -170,11 +171,11 @@ func TestClientCredentialsDefaultIsClientSecretPost(t *testing.T) {
 }
 
 func TestDiscoveryFollowsNoRedirectElsewhere(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	doc := func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `{"issuer":"http://%s/pool","token_endpoint":"http://%s/oauth2/token"}`, r.Host, r.Host)
 	}
-	ctx, cancel := context.WithTimeout(testCtx(t), 10*time.Second)
+	ctx, cancel := context.WithTimeout(testwait.Context(t), 10*time.Second)
 	defer cancel()
 
 	// Within the origin: followed.
@@ -205,7 +206,7 @@ func TestDiscoveryFollowsNoRedirectElsewhere(t *testing.T) {
 }
 
 func TestHugeDiscoveryDocumentIsAnError(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, `{"issuer":"`)
 		block := strings.Repeat("a", 64<<10)
@@ -216,7 +217,7 @@ func TestHugeDiscoveryDocumentIsAnError(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	ctx, cancel := context.WithTimeout(testCtx(t), 10*time.Second)
+	ctx, cancel := context.WithTimeout(testwait.Context(t), 10*time.Second)
 	defer cancel()
 	_, err := Discover(ctx, nil, srv.URL)
 	if err == nil || ctx.Err() != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/agw-proxy/agw-proxy/internal/testwait"
 	"github.com/agw-proxy/agw-proxy/tokenstore/tokenstoretest"
 )
 
@@ -60,7 +61,7 @@ func (g *gateway) revoke(tok string) {
 func connectSDK(t *testing.T, gw *gateway, auth *TokenCache) *mcp.ClientSession {
 	t.Helper()
 	client := mcp.NewClient(&mcp.Implementation{Name: "agw-proxy-test", Version: "test"}, nil)
-	cs, err := client.Connect(testCtx(t), &mcp.StreamableClientTransport{
+	cs, err := client.Connect(testwait.Context(t), &mcp.StreamableClientTransport{
 		Endpoint: gw.URL, OAuthHandler: auth, HTTPClient: gw.Client(), MaxRetries: -1,
 	}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-06-18"})
 	if err != nil {
@@ -73,12 +74,12 @@ func connectSDK(t *testing.T, gw *gateway, auth *TokenCache) *mcp.ClientSession 
 // The go-sdk transport retries once after Authorize: a token revoked
 // mid-session is replaced and the call goes through.
 func TestSDKRevokedTokenRecoveredByOneRefresh(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	srv := newTokenServer(t)
 	auth, _ := newCC(t, srv, "default")
 	gw := newGateway(t)
 	cs := connectSDK(t, gw, auth)
-	ctx := testCtx(t)
+	ctx := testwait.Context(t)
 	if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "ping"}); err != nil {
 		t.Fatal(err)
 	}
@@ -104,14 +105,14 @@ func TestSDKRevokedTokenRecoveredByOneRefresh(t *testing.T) {
 // A rejected login surfaces as ErrLoginNeeded from the call, and the
 // session survives for the next call once a new login is stored.
 func TestSDKLoginNeededThenHealed(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	srv := newTokenServer(t)
 	f := tokenstoretest.NewFake()
 	storedRefresh(t, srv, f, "default", "refresh-a")
 	auth := newAC(t, srv, "default", f)
 	gw := newGateway(t)
 	cs := connectSDK(t, gw, auth)
-	ctx := testCtx(t)
+	ctx := testwait.Context(t)
 
 	srv.set(func(s *tokenServer) { delete(s.refreshTokens, "refresh-a") })
 	gw.revoke("access-1")

@@ -7,9 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/agw-proxy/agw-proxy/tokenstore"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
 // Benchmarks of the proxy's hot pure functions. The end-to-end numbers

@@ -15,10 +15,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
 	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
 	"github.com/agw-proxy/agw-proxy/internal/leakcheck"
+	"github.com/agw-proxy/agw-proxy/internal/testwait"
 	"github.com/agw-proxy/agw-proxy/proxy"
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // hostileFront is a raw HTTP Gateway in front of the emulator: it passes
@@ -26,7 +28,7 @@ import (
 // answer answers itself.
 func hostileFront(t *testing.T, sim *gatewaysim.Sim, method string, answer http.HandlerFunc) string {
 	t.Helper()
-	proxy.CheckGoroutines(t)
+	testwait.NoLeaks(t)
 	target, err := url.Parse(sim.GatewayURL)
 	if err != nil {
 		t.Fatal(err)

@@ -9,11 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
 	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
 	"github.com/agw-proxy/agw-proxy/internal/leakcheck"
 	"github.com/agw-proxy/agw-proxy/proxy"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // Tools a rawGateway lists in these tests: rawTool and rawOther match the

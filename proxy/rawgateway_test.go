@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/agw-proxy/agw-proxy/proxy"
+	"github.com/agw-proxy/agw-proxy/internal/testwait"
 )
 
 // rawGateway is a Gateway stand-in written at the HTTP level, for shapes the
@@ -43,7 +43,7 @@ type rawCall struct {
 
 func newRawGateway(t *testing.T, tools string) *rawGateway {
 	t.Helper()
-	proxy.CheckGoroutines(t)
+	testwait.NoLeaks(t)
 	g := &rawGateway{tools: tools, results: map[string]json.RawMessage{}}
 	srv := httptest.NewServer(http.HandlerFunc(g.serve))
 	t.Cleanup(srv.Close)

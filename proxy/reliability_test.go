@@ -15,12 +15,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
 	"github.com/agw-proxy/agw-proxy/configs"
 	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
 	"github.com/agw-proxy/agw-proxy/internal/leakcheck"
+	"github.com/agw-proxy/agw-proxy/internal/testwait"
 	"github.com/agw-proxy/agw-proxy/proxy"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 func TestSearchResultsHideTheSecretArgument(t *testing.T) {
@@ -191,7 +193,7 @@ func TestThousandConcurrentCalls(t *testing.T) {
 			}
 		}()
 	}
-	proxy.Within(t, 40*time.Second, "1000 concurrent calls", wg.Wait)
+	testwait.Within(t, 40*time.Second, "1000 concurrent calls", wg.Wait)
 	close(errs)
 	for e := range errs {
 		t.Error(e)
@@ -236,7 +238,7 @@ func TestCancelledCallIsCancelledUpstreamAndTheSessionGoesOn(t *testing.T) {
 // content, errors, progress and log messages.
 func leakyUpstream(t *testing.T, secrets []string, seed uint64) string {
 	t.Helper()
-	proxy.CheckGoroutines(t)
+	testwait.NoLeaks(t)
 	r := rand.New(rand.NewPCG(seed, seed))
 	forms := func() string {
 		s := secrets[r.IntN(len(secrets))]
@@ -440,7 +442,7 @@ type frontDoor struct {
 
 func newFrontDoor(t *testing.T, gatewayURL string) *frontDoor {
 	t.Helper()
-	proxy.CheckGoroutines(t)
+	testwait.NoLeaks(t)
 	target, _ := url.Parse(gatewayURL)
 	target.Path = ""
 	l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -6,9 +6,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/agw-proxy/agw-proxy/tokenstore"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
 // loginNeeded is a login-needed error as the OAuth code reports it: a

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/agw-proxy/agw-proxy/internal/testwait"
 )
 
 // startRawWith is startRaw with the connect timeout given: requests for
@@ -16,7 +18,7 @@ import (
 // long enough to overlap.
 func startRawWith(t testing.TB, connect time.Duration) (*io.PipeWriter, *bufio.Reader, chan error) {
 	t.Helper()
-	checkGoroutines(t)
+	testwait.NoLeaks(t)
 	p, err := New(Options{GatewayURL: "http://127.0.0.1:1/mcp", ConnectTimeout: connect})
 	if err != nil {
 		t.Fatal(err)

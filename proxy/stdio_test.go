@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+
+	"github.com/agw-proxy/agw-proxy/internal/testwait"
 )
 
 // rawSession runs a proxy (whose Gateway is unreachable) on pipes and lets
@@ -25,7 +27,7 @@ type rawSession struct {
 
 func startRaw(t *testing.T) *rawSession {
 	t.Helper()
-	checkGoroutines(t)
+	testwait.NoLeaks(t)
 	p, err := New(Options{GatewayURL: "http://127.0.0.1:1/mcp", ConnectTimeout: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +61,7 @@ func (s *rawSession) send(t *testing.T, line string) {
 func (s *rawSession) sendWithin(t *testing.T, d time.Duration, line string) {
 	t.Helper()
 	var err error
-	within(t, d, "the proxy reading a line from stdin", func() {
+	testwait.Within(t, d, "the proxy reading a line from stdin", func() {
 		_, err = io.WriteString(s.in, line+"\n")
 	})
 	if err != nil {
@@ -224,7 +226,7 @@ func TestOversizedLineGetsAnErrorAndTheSessionGoesOn(t *testing.T) {
 }
 
 func TestEOFEndsRun(t *testing.T) {
-	checkGoroutines(t)
+	testwait.NoLeaks(t)
 	p, err := New(Options{GatewayURL: "http://127.0.0.1:1/mcp"})
 	if err != nil {
 		t.Fatal(err)

@@ -12,9 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agw-proxy/agw-proxy/proxy"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"golang.org/x/oauth2"
+
+	"github.com/agw-proxy/agw-proxy/internal/testwait"
 )
 
 // tapGateway is a rawGateway behind a tap: it records every POST as it
@@ -42,7 +43,7 @@ type tapPost struct {
 // first about each POST and reports whether it answered it.
 func newTapGateway(t *testing.T, tools string, answer func(w http.ResponseWriter, r *http.Request, p tapPost) bool) *tapGateway {
 	t.Helper()
-	proxy.CheckGoroutines(t)
+	testwait.NoLeaks(t)
 	g := &tapGateway{rawGateway: &rawGateway{tools: tools, results: map[string]json.RawMessage{}}, answer: answer}
 	srv := httptest.NewServer(http.HandlerFunc(g.serve))
 	t.Cleanup(srv.Close)

@@ -3,10 +3,12 @@ package tokenstore
 import (
 	"errors"
 	"testing"
+
+	"github.com/agw-proxy/agw-proxy/internal/testwait"
 )
 
 func TestEnvVar(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	for name, want := range map[string]string{
 		"asana":          "AGW_PROXY_SECRET_ASANA",
 		"my-api":         "AGW_PROXY_SECRET_MY_API",
@@ -25,8 +27,8 @@ func envMap(m map[string]string) func(string) string {
 }
 
 func TestEnvWins(t *testing.T) {
-	noLeaks(t)
-	ctx := testCtx(t)
+	testwait.NoLeaks(t)
+	ctx := testwait.Context(t)
 	base := NewMemory()
 	base.Set(ctx, "default", "asana", "from-keychain")
 	base.Set(ctx, "default", ClientSecretName, "client-from-keychain")
@@ -65,8 +67,8 @@ func TestEnvWins(t *testing.T) {
 }
 
 func TestEnvWritesGoToBase(t *testing.T) {
-	noLeaks(t)
-	ctx := testCtx(t)
+	testwait.NoLeaks(t)
+	ctx := testwait.Context(t)
 	base := NewMemory()
 	e := &Env{Base: base, Getenv: envMap(map[string]string{"AGW_PROXY_SECRET_ASANA": "from-env"})}
 	if err := e.Set(ctx, "default", "asana", "stored"); err != nil {
@@ -84,14 +86,14 @@ func TestEnvWritesGoToBase(t *testing.T) {
 }
 
 func TestEnvDefaultsToOSEnviron(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	t.Setenv("AGW_PROXY_SECRET_OS_TEST", "from-os")
 	e := &Env{}
-	v, src, err := e.Lookup(testCtx(t), "default", "os-test")
+	v, src, err := e.Lookup(testwait.Context(t), "default", "os-test")
 	if err != nil || v != "from-os" || src != "environment (AGW_PROXY_SECRET_OS_TEST)" {
 		t.Fatalf("Lookup = value from %q, err %v", src, err)
 	}
-	if _, err := e.Get(testCtx(t), "default", "absent"); !errors.Is(err, ErrNotFound) {
+	if _, err := e.Get(testwait.Context(t), "default", "absent"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("nil Base: err = %v, want ErrNotFound", err)
 	}
 }

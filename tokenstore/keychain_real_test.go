@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/agw-proxy/agw-proxy/internal/testwait"
 )
 
 // realName returns a secret name unique to this run, and removes it at the
@@ -23,7 +25,7 @@ func realName(t *testing.T, k *Keychain) string {
 	name := fmt.Sprintf("test-%d-%d", os.Getpid(), time.Now().UnixNano())
 	t.Cleanup(func() {
 		// t.Context() is done by now: the removal gets a deadline of its own.
-		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+		ctx, cancel := context.WithTimeout(context.Background(), testwait.Limit)
 		defer cancel()
 		k.Delete(ctx, "default", name)
 	})
@@ -37,7 +39,7 @@ func secretTool(t *testing.T, user string) (value string, found, ok bool) {
 	if _, err := exec.LookPath("secret-tool"); err != nil {
 		return "", false, false
 	}
-	out, err := exec.CommandContext(testCtx(t), "secret-tool", "lookup", "service", Service, "username", user).Output()
+	out, err := exec.CommandContext(testwait.Context(t), "secret-tool", "lookup", "service", Service, "username", user).Output()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) && ee.ExitCode() == 1 {
 		return "", false, true
@@ -49,8 +51,8 @@ func secretTool(t *testing.T, user string) (value string, found, ok bool) {
 }
 
 func TestRealKeychainSetGetDelete(t *testing.T) {
-	noLeaks(t)
-	ctx := testCtx(t)
+	testwait.NoLeaks(t)
+	ctx := testwait.Context(t)
 	k := NewKeychain()
 	name := realName(t, k)
 
@@ -89,8 +91,8 @@ func TestRealKeychainSetGetDelete(t *testing.T) {
 }
 
 func TestRealKeychainLargestValue(t *testing.T) {
-	noLeaks(t)
-	ctx := testCtx(t)
+	testwait.NoLeaks(t)
+	ctx := testwait.Context(t)
 	k := NewKeychain()
 	name := realName(t, k)
 	big := Secret(strings.Repeat("r", MaxSecretSize))
@@ -106,8 +108,8 @@ func TestRealKeychainLargestValue(t *testing.T) {
 }
 
 func TestRealKeychainUnderEnv(t *testing.T) {
-	noLeaks(t)
-	ctx := testCtx(t)
+	testwait.NoLeaks(t)
+	ctx := testwait.Context(t)
 	k := NewKeychain()
 	name := realName(t, k)
 	e := &Env{Base: k, Getenv: func(string) string { return "" }}

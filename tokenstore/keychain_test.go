@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/zalando/go-keyring"
+
+	"github.com/agw-proxy/agw-proxy/internal/testwait"
 )
 
 // stubBackend is a keyringBackend that records calls and can hang or fail.
@@ -74,10 +76,10 @@ func (b *stubBackend) Delete(service, user string) error {
 }
 
 func TestKeychainEntryNames(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	b := newStub()
 	k := newKeychain(b)
-	ctx := testCtx(t)
+	ctx := testwait.Context(t)
 	if err := k.Set(ctx, "work", "asana", testValue); err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +121,7 @@ func within(t *testing.T, limit time.Duration, call func(ctx context.Context) er
 }
 
 func TestKeychainTimeout(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	b := newStub()
 	b.hang = make(chan struct{})
 	defer close(b.hang)
@@ -147,7 +149,7 @@ func TestKeychainTimeout(t *testing.T) {
 }
 
 func TestKeychainContextCancelled(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	b := newStub()
 	b.hang = make(chan struct{})
 	defer close(b.hang)
@@ -163,7 +165,7 @@ func TestKeychainContextCancelled(t *testing.T) {
 }
 
 func TestKeychainHungCallsAreBounded(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	b := newStub()
 	b.hang = make(chan struct{})
 	b.started = make(chan struct{}, 100)
@@ -188,7 +190,7 @@ func TestKeychainHungCallsAreBounded(t *testing.T) {
 }
 
 func TestKeychainErrors(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	for _, tc := range []struct {
 		backendErr error
 		want       error
@@ -203,7 +205,7 @@ func TestKeychainErrors(t *testing.T) {
 		b := newStub()
 		b.err = tc.backendErr
 		k := newKeychain(b)
-		err := k.Set(testCtx(t), "default", "asana", testValue)
+		err := k.Set(testwait.Context(t), "default", "asana", testValue)
 		if !errors.Is(err, tc.want) {
 			t.Errorf("backend error %q: got %v, want %v", tc.backendErr, err, tc.want)
 		}
@@ -214,27 +216,27 @@ func TestKeychainErrors(t *testing.T) {
 }
 
 func TestKeychainTooLargeRefusedBeforeCalling(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	b := newStub()
 	k := newKeychain(b)
-	err := k.Set(testCtx(t), "default", RefreshTokenName, Secret(strings.Repeat("r", MaxSecretSize+1)))
+	err := k.Set(testwait.Context(t), "default", RefreshTokenName, Secret(strings.Repeat("r", MaxSecretSize+1)))
 	if !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("err = %v, want ErrTooLarge", err)
 	}
 	if len(b.calls) != 0 {
 		t.Errorf("the keychain was called for a value over the limit: %q", b.calls)
 	}
-	if err := k.Set(testCtx(t), "default", RefreshTokenName, Secret(strings.Repeat("r", MaxSecretSize))); err != nil {
+	if err := k.Set(testwait.Context(t), "default", RefreshTokenName, Secret(strings.Repeat("r", MaxSecretSize))); err != nil {
 		t.Fatalf("value of exactly the limit: %v", err)
 	}
 }
 
 func TestKeychainErrorNeverCarriesValue(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	b := newStub()
 	b.err = errors.New("dbus: bad argument " + string(testValue)) // a backend that echoes its input
 	k := newKeychain(b)
-	err := k.Set(testCtx(t), "default", "asana", testValue)
+	err := k.Set(testwait.Context(t), "default", "asana", testValue)
 	if err == nil {
 		t.Fatal("no error")
 	}

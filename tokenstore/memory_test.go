@@ -5,13 +5,15 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/agw-proxy/agw-proxy/internal/testwait"
 )
 
 const testValue = Secret("tok-9f8e7d6c5b4a") // never printed
 
 func TestMemorySetGetDelete(t *testing.T) {
-	noLeaks(t)
-	ctx := testCtx(t)
+	testwait.NoLeaks(t)
+	ctx := testwait.Context(t)
 	var m Memory // the zero Memory works
 	if _, err := m.Get(ctx, "default", "asana"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Get before Set: err = %v, want ErrNotFound", err)
@@ -37,25 +39,25 @@ func TestMemorySetGetDelete(t *testing.T) {
 }
 
 func TestMemoryTooLarge(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	m := NewMemory()
 	big := Secret(strings.Repeat("x", MaxSecretSize+1))
-	err := m.Set(testCtx(t), "default", "asana", big)
+	err := m.Set(testwait.Context(t), "default", "asana", big)
 	if !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("err = %v, want ErrTooLarge", err)
 	}
 	if strings.Contains(err.Error(), "xxxx") {
 		t.Error("the value leaked into the error")
 	}
-	if err := m.Set(testCtx(t), "default", "asana", big[1:]); err != nil {
+	if err := m.Set(testwait.Context(t), "default", "asana", big[1:]); err != nil {
 		t.Fatalf("a value of exactly MaxSecretSize: %v", err)
 	}
 }
 
 func TestMemoryConcurrent(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	m := NewMemory()
-	ctx := testCtx(t)
+	ctx := testwait.Context(t)
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
@@ -66,5 +68,5 @@ func TestMemoryConcurrent(t *testing.T) {
 			}
 		})
 	}
-	waitAll(t, &wg, "8 goroutines using one Memory")
+	testwait.WaitAll(t, &wg, "8 goroutines using one Memory")
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
 	"github.com/agw-proxy/agw-proxy/internal/leakcheck"
+	"github.com/agw-proxy/agw-proxy/internal/testwait"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 	"github.com/agw-proxy/agw-proxy/tokenstore/tokenstoretest"
 )
@@ -74,7 +75,7 @@ func readOpenerDump(path string) (openerDump, error) {
 // nor the PKCE challenge, nor any AGW_PROXY_ variable, and the login
 // completes.
 func TestBrowserLoginThroughTheOpener(t *testing.T) {
-	noLeakedGoroutines(t, idleConnections...)
+	testwait.NoLeaks(t, idleConnections...)
 	sh, err := exec.LookPath("sh")
 	if err != nil {
 		t.Skip("no sh for the test opener")

@@ -30,6 +30,7 @@ import (
 
 	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
 	"github.com/agw-proxy/agw-proxy/internal/profile"
+	"github.com/agw-proxy/agw-proxy/internal/testwait"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 	"github.com/agw-proxy/agw-proxy/tokenstore/tokenstoretest"
 )
@@ -59,7 +60,7 @@ type doctorCase struct {
 // target) and c.args after it, which override.
 func runDoctorCase(t *testing.T, c doctorCase) doctorRun {
 	t.Helper()
-	noLeakedGoroutines(t, idleConnections...)
+	testwait.NoLeaks(t, idleConnections...)
 	if c.keyring == nil {
 		c.keyring = tokenstoretest.NewFake()
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agw-proxy/agw-proxy/internal/testwait"
 	"github.com/agw-proxy/agw-proxy/oauth"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 	"github.com/agw-proxy/agw-proxy/tokenstore/tokenstoretest"
@@ -22,7 +23,7 @@ import (
 // TestFailExitCodes: fail prints a command's error and returns 4 when a
 // login fixes it (tokenstore.ErrLoginNeeded, however wrapped), else 1.
 func TestFailExitCodes(t *testing.T) {
-	noLeakedGoroutines(t)
+	testwait.NoLeaks(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	// A real login error: the token source of a profile whose client

@@ -1,21 +1,8 @@
 package main
 
 import (
-	"testing"
-
 	"go.uber.org/goleak"
 )
-
-// noLeakedGoroutines fails t if a goroutine started after this call is
-// still running once the cleanups registered after it are done (so after
-// an emulator started later is closed). Call it first in a test of a
-// command run in this process; tests that run agw-proxy as a process of its
-// own need no such check, their goroutines are not in this one.
-func noLeakedGoroutines(t *testing.T, opts ...goleak.Option) {
-	t.Helper()
-	opts = append(opts, goleak.IgnoreCurrent())
-	t.Cleanup(func() { goleak.VerifyNone(t, opts...) })
-}
 
 // idleConnections excuses idle HTTP keep-alive connections, both ends. A
 // one-shot command (login, status, doctor) leaves its client's in the pool,

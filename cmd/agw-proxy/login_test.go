@@ -19,6 +19,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
+	"github.com/agw-proxy/agw-proxy/internal/testwait"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 	"github.com/agw-proxy/agw-proxy/tokenstore/tokenstoretest"
 )
@@ -27,7 +28,7 @@ import (
 // given environment (nothing else of the real one), and returns its output.
 func runInProcess(t *testing.T, vars map[string]string, stdin string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	noLeakedGoroutines(t, idleConnections...)
+	testwait.NoLeaks(t, idleConnections...)
 	var out, errOut bytes.Buffer
 	e := &env{testKeychain: testStore,
 		stdin:         strings.NewReader(stdin),
@@ -113,7 +114,7 @@ func TestLoginClientCredentials(t *testing.T) {
 // and status fail fast with a clear error, and serve stays up and answers
 // the call as an isError result.
 func TestKeychainHang(t *testing.T) {
-	noLeakedGoroutines(t)
+	testwait.NoLeaks(t)
 	fake := tokenstoretest.NewFake()
 	fake.Hang(300 * time.Millisecond)
 	vars := map[string]string{envTestFake: registerFake(t, fake)}

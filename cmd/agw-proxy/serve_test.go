@@ -13,6 +13,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
+	"github.com/agw-proxy/agw-proxy/internal/testwait"
 )
 
 // syncBuffer is a bytes.Buffer safe for concurrent writes and reads.
@@ -37,7 +38,7 @@ func (s *syncBuffer) String() string {
 // as in the binary (secrets from the environment override, over the
 // keychain, which is then never asked), and drives it with an MCP client.
 func TestServeAgainstEmulator(t *testing.T) {
-	noLeakedGoroutines(t)
+	testwait.NoLeaks(t)
 	sim, err := gatewaysim.Start(gatewaysim.Options{EchoToken: true})
 	if err != nil {
 		t.Fatal(err)

@@ -8,14 +8,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agw-proxy/agw-proxy/internal/testwait"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
 const testValue = tokenstore.Secret("tok-9f8e7d6c5b4a") // never printed
 
 func TestFakeSetGetDelete(t *testing.T) {
-	noLeaks(t)
-	ctx := testCtx(t)
+	testwait.NoLeaks(t)
+	ctx := testwait.Context(t)
 	f := NewFake()
 	if _, err := f.Get(ctx, "default", "asana"); !errors.Is(err, tokenstore.ErrNotFound) {
 		t.Fatalf("Get before Set: err = %v, want ErrNotFound", err)
@@ -44,23 +45,23 @@ func TestFakeSetGetDelete(t *testing.T) {
 }
 
 func TestFakeTooLarge(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	f := NewFake()
 	big := tokenstore.Secret(strings.Repeat("x", tokenstore.MaxSecretSize+1))
-	if err := f.Set(testCtx(t), "default", "asana", big); !errors.Is(err, tokenstore.ErrTooLarge) {
+	if err := f.Set(testwait.Context(t), "default", "asana", big); !errors.Is(err, tokenstore.ErrTooLarge) {
 		t.Fatalf("err = %v, want ErrTooLarge", err)
 	}
-	if err := f.Set(testCtx(t), "default", "asana", big[1:]); err != nil {
+	if err := f.Set(testwait.Context(t), "default", "asana", big[1:]); err != nil {
 		t.Fatalf("a value of exactly MaxSecretSize: %v", err)
 	}
 }
 
 func TestFakeHang(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	f := NewFake()
 	f.Hang(50 * time.Millisecond)
 	start := time.Now()
-	_, err := f.Get(testCtx(t), "default", "asana")
+	_, err := f.Get(testwait.Context(t), "default", "asana")
 	if !errors.Is(err, tokenstore.ErrTimeout) {
 		t.Fatalf("err = %v, want ErrTimeout", err)
 	}
@@ -69,23 +70,23 @@ func TestFakeHang(t *testing.T) {
 	}
 
 	f.Hang(time.Hour)
-	ctx, cancel := context.WithTimeout(testCtx(t), 20*time.Millisecond)
+	ctx, cancel := context.WithTimeout(testwait.Context(t), 20*time.Millisecond)
 	defer cancel()
 	if err := f.Set(ctx, "default", "asana", testValue); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want the context's error", err)
 	}
 
 	f.Hang(0)
-	if err := f.Set(testCtx(t), "default", "asana", testValue); err != nil {
+	if err := f.Set(testwait.Context(t), "default", "asana", testValue); err != nil {
 		t.Fatalf("after Hang(0): %v", err)
 	}
 }
 
 func TestFakeFailWith(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	f := NewFake()
 	f.FailWith(tokenstore.ErrLocked)
-	_, err := f.Get(testCtx(t), "default", "asana")
+	_, err := f.Get(testwait.Context(t), "default", "asana")
 	if !errors.Is(err, tokenstore.ErrLocked) {
 		t.Fatalf("err = %v, want ErrLocked", err)
 	}
@@ -93,15 +94,15 @@ func TestFakeFailWith(t *testing.T) {
 		t.Errorf("error %q does not name the secret and profile", err)
 	}
 	f.FailWith(nil)
-	if err := f.Set(testCtx(t), "default", "asana", testValue); err != nil {
+	if err := f.Set(testwait.Context(t), "default", "asana", testValue); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestFakeConcurrent(t *testing.T) {
-	noLeaks(t)
+	testwait.NoLeaks(t)
 	f := NewFake()
-	ctx := testCtx(t)
+	ctx := testwait.Context(t)
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
@@ -112,5 +113,5 @@ func TestFakeConcurrent(t *testing.T) {
 			}
 		})
 	}
-	waitAll(t, &wg, "8 goroutines using one Fake")
+	testwait.WaitAll(t, &wg, "8 goroutines using one Fake")
 }

@@ -2,54 +2,19 @@ package oauth
 
 import (
 	"context"
-	"net/http"
 	"sync"
 
 	"golang.org/x/oauth2"
 
-	"github.com/agw-proxy/agw-proxy/internal/httpguard"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
-
-// AuthorizationCodeConfig configures NewAuthorizationCode.
-type AuthorizationCodeConfig struct {
-	// TokenURL is the Cognito token endpoint (…/oauth2/token).
-	TokenURL string
-	// ClientID is the (public) app client ID used at login.
-	ClientID string
-	// Scopes are those of the login; a refresh does not send them.
-	Scopes []string
-	// Secrets holds the refresh token as tokenstore.RefreshTokenName for
-	// Profile, stored after LoginWithBrowser. It is read again at every
-	// fetch, so a login in another terminal heals a running proxy; a
-	// rotated refresh token is written back.
-	Secrets tokenstore.Secrets
-	// Profile names the entry in Secrets ("default" when empty).
-	Profile string
-	// HTTPClient makes the token requests; nil means http.DefaultClient. A
-	// guarded copy is used (internal/httpguard): a redirect of the token
-	// request is an error, so the refresh token never goes elsewhere.
-	HTTPClient *http.Client
-	// AuthStyle says how the client identifies itself; zero means
-	// client_id in the form body (a public client has no secret), never
-	// auto-detection.
-	AuthStyle oauth2.AuthStyle
-}
 
 // NewAuthorizationCode returns a TokenCache that mints access tokens from
 // the refresh token stored by the browser login (refresh_token grant).
 // Cognito returns no new refresh token on refresh; when a server does, it is
 // stored in place of the old one.
-func NewAuthorizationCode(cfg AuthorizationCodeConfig) *TokenCache {
-	profile := cfg.Profile
-	if profile == "" {
-		profile = "default"
-	}
-	style := cfg.AuthStyle
-	if style == oauth2.AuthStyleAutoDetect {
-		style = oauth2.AuthStyleInParams
-	}
-	cfg.HTTPClient = httpguard.Client(cfg.HTTPClient)
+func NewAuthorizationCode(cfg Config) *TokenCache {
+	cfg, profile, style := cfg.withDefaults()
 	f := &acFetcher{
 		cfg:     cfg,
 		profile: profile,
@@ -63,7 +28,7 @@ func NewAuthorizationCode(cfg AuthorizationCodeConfig) *TokenCache {
 }
 
 type acFetcher struct {
-	cfg     AuthorizationCodeConfig
+	cfg     Config
 	profile string
 	conf    *oauth2.Config
 

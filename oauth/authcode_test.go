@@ -14,7 +14,7 @@ import (
 
 func newAC(t *testing.T, srv *tokenServer, profile string, secrets tokenstore.Secrets) *TokenCache {
 	t.Helper()
-	g := NewAuthorizationCode(AuthorizationCodeConfig{
+	g := NewAuthorizationCode(Config{
 		TokenURL: srv.URL + "/oauth2/token", ClientID: srv.clientID, Scopes: []string{"openid", "gw/read"},
 		Secrets: secrets, Profile: profile, HTTPClient: srv.Client(),
 	})

@@ -2,54 +2,18 @@ package oauth
 
 import (
 	"context"
-	"net/http"
 	"sync"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
-	"github.com/agw-proxy/agw-proxy/internal/httpguard"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
-// ClientCredentialsConfig configures NewClientCredentials.
-type ClientCredentialsConfig struct {
-	// TokenURL is the Cognito token endpoint (…/oauth2/token).
-	TokenURL string
-	// ClientID is the app client ID.
-	ClientID string
-	// Scopes to request; none means the client's default scopes.
-	Scopes []string
-	// Secrets holds the client secret as tokenstore.ClientSecretName for
-	// Profile. It is read again at every fetch, so a new login takes effect
-	// without a restart.
-	Secrets tokenstore.Secrets
-	// Profile names the entry in Secrets ("default" when empty).
-	Profile string
-	// HTTPClient makes the token requests; nil means http.DefaultClient. A
-	// guarded copy is used (internal/httpguard): a redirect of the token
-	// request is an error, so the client secret never goes elsewhere.
-	HTTPClient *http.Client
-	// AuthStyle says how the client authenticates. Zero means
-	// client_secret_post (oauth2.AuthStyleInParams), as the AWS tutorial
-	// does; Cognito accepts client_secret_basic too. It is never
-	// auto-detected: detection sends the secret a second time after a
-	// failure.
-	AuthStyle oauth2.AuthStyle
-}
-
 // NewClientCredentials returns a TokenCache that gets Cognito access tokens
 // with the client_credentials grant (machine app client).
-func NewClientCredentials(cfg ClientCredentialsConfig) *TokenCache {
-	profile := cfg.Profile
-	if profile == "" {
-		profile = "default"
-	}
-	style := cfg.AuthStyle
-	if style == oauth2.AuthStyleAutoDetect {
-		style = oauth2.AuthStyleInParams
-	}
-	cfg.HTTPClient = httpguard.Client(cfg.HTTPClient)
+func NewClientCredentials(cfg Config) *TokenCache {
+	cfg, profile, style := cfg.withDefaults()
 	f := &ccFetcher{
 		cfg:     cfg,
 		profile: profile,
@@ -64,7 +28,7 @@ func NewClientCredentials(cfg ClientCredentialsConfig) *TokenCache {
 }
 
 type ccFetcher struct {
-	cfg     ClientCredentialsConfig
+	cfg     Config
 	profile string
 
 	mu       sync.Mutex // fetches are single flight; this only orders memory

@@ -56,7 +56,7 @@ func newCC(t *testing.T, srv *tokenServer, profile string) (*TokenCache, *tokens
 	if err := f.Set(testwait.Context(t), profile, tokenstore.ClientSecretName, tokenstore.Secret(srv.clientSecret)); err != nil {
 		t.Fatal(err)
 	}
-	g := NewClientCredentials(ClientCredentialsConfig{
+	g := NewClientCredentials(Config{
 		TokenURL: srv.URL, ClientID: srv.clientID, Scopes: []string{"gw/read"},
 		Secrets: f, Profile: profile, HTTPClient: srv.Client(),
 		AuthStyle: oauth2.AuthStyleInHeader, // one request per attempt, so counts are exact
@@ -107,7 +107,7 @@ func TestClientCredentialsBothAuthStyles(t *testing.T) {
 		srv := newTokenServer(t)
 		f := tokenstoretest.NewFake()
 		f.Set(testwait.Context(t), "default", tokenstore.ClientSecretName, tokenstore.Secret(srv.clientSecret))
-		g := NewClientCredentials(ClientCredentialsConfig{TokenURL: srv.URL, ClientID: srv.clientID, Secrets: f, AuthStyle: style})
+		g := NewClientCredentials(Config{TokenURL: srv.URL, ClientID: srv.clientID, Secrets: f, AuthStyle: style})
 		if _, err := g.Token(testwait.Context(t)); err != nil {
 			t.Errorf("auth style %d: %v", style, err)
 		}

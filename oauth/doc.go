@@ -11,7 +11,7 @@
 // only a new login helps, the error is a *LoginError, which wraps
 // tokenstore.ErrLoginNeeded; what to run is the caller's to say.
 //
-//	cache := oauth.NewClientCredentials(oauth.ClientCredentialsConfig{
+//	cache := oauth.NewClientCredentials(oauth.Config{
 //		TokenURL: "https://example.auth.us-east-1.amazoncognito.com/oauth2/token",
 //		ClientID: "3n4b5urk1ft4fl3mg5e8c5ecbl",
 //		Secrets:  tokenstore.NewKeychain(), // holds tokenstore.ClientSecretName

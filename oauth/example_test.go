@@ -28,7 +28,7 @@ func ExampleNewClientCredentials() {
 	defer cancel()
 	secrets := tokenstore.NewMemory() // tokenstore.NewKeychain() in a real program
 	secrets.Set(ctx, "work", tokenstore.ClientSecretName, "client-secret")
-	cache := oauth.NewClientCredentials(oauth.ClientCredentialsConfig{
+	cache := oauth.NewClientCredentials(oauth.Config{
 		TokenURL: tokenEndpoint.URL, ClientID: "app-client", Secrets: secrets, Profile: "work",
 	})
 

@@ -26,7 +26,7 @@ func TestSimClientCredentials(t *testing.T) {
 	for _, style := range []oauth2.AuthStyle{oauth2.AuthStyleInHeader, oauth2.AuthStyleInParams} {
 		f := tokenstoretest.NewFake()
 		f.Set(testwait.Context(t), "default", tokenstore.ClientSecretName, tokenstore.Secret(sim.ClientSecret))
-		g := NewClientCredentials(ClientCredentialsConfig{
+		g := NewClientCredentials(Config{
 			TokenURL: sim.TokenURL, ClientID: sim.ClientID, Scopes: []string{sim.Scope}, Secrets: f, AuthStyle: style,
 		})
 		tok, err := g.Token(testwait.Context(t))
@@ -90,7 +90,7 @@ func TestSimBrowserLoginThenRefresh(t *testing.T) {
 	if err := f.Set(ctx, "default", tokenstore.RefreshTokenName, tokenstore.Secret(tok.RefreshToken)); err != nil {
 		t.Fatal(err)
 	}
-	g := NewAuthorizationCode(AuthorizationCodeConfig{
+	g := NewAuthorizationCode(Config{
 		TokenURL: d.TokenURL, ClientID: sim.WebClientID, Secrets: f, Profile: "default",
 	})
 	sim.FailTokenNext(2, http.StatusServiceUnavailable)

@@ -102,10 +102,10 @@ func TestTokenRequestIsNeverRedirected(t *testing.T) {
 			var g *TokenCache
 			if tt.grant == "client_credentials" {
 				f.Set(ctx, "default", tokenstore.ClientSecretName, clientSecret)
-				g = NewClientCredentials(ClientCredentialsConfig{TokenURL: front.URL + "/oauth2/token", ClientID: "client-1", Secrets: f, HTTPClient: tt.client, AuthStyle: tt.style})
+				g = NewClientCredentials(Config{TokenURL: front.URL + "/oauth2/token", ClientID: "client-1", Secrets: f, HTTPClient: tt.client, AuthStyle: tt.style})
 			} else {
 				f.Set(ctx, "default", tokenstore.RefreshTokenName, refreshToken)
-				g = NewAuthorizationCode(AuthorizationCodeConfig{TokenURL: front.URL + "/oauth2/token", ClientID: "client-1", Secrets: f, HTTPClient: tt.client})
+				g = NewAuthorizationCode(Config{TokenURL: front.URL + "/oauth2/token", ClientID: "client-1", Secrets: f, HTTPClient: tt.client})
 			}
 			g.backoff = time.Millisecond
 			_, err := g.Token(ctx)
@@ -159,7 +159,7 @@ func TestClientCredentialsDefaultIsClientSecretPost(t *testing.T) {
 	defer spy.Close()
 	f := tokenstoretest.NewFake()
 	f.Set(testwait.Context(t), "default", tokenstore.ClientSecretName, tokenstore.Secret(srv.clientSecret))
-	g := NewClientCredentials(ClientCredentialsConfig{TokenURL: spy.URL, ClientID: srv.clientID, Secrets: f})
+	g := NewClientCredentials(Config{TokenURL: spy.URL, ClientID: srv.clientID, Secrets: f})
 	ctx, cancel := context.WithTimeout(testwait.Context(t), 10*time.Second)
 	defer cancel()
 	if _, err := g.Token(ctx); err != nil {

@@ -35,7 +35,7 @@ func Example() {
 
 	p, err := proxy.New(proxy.Options{
 		GatewayURL: sim.GatewayURL,
-		OAuthHandler: oauth.NewClientCredentials(oauth.ClientCredentialsConfig{
+		OAuthHandler: oauth.NewClientCredentials(oauth.Config{
 			TokenURL: sim.TokenURL, ClientID: sim.ClientID, Secrets: secrets,
 		}),
 		Rules: []proxy.Rule{{

@@ -139,7 +139,7 @@ func start(t *testing.T, s setup) *harness {
 		opts.OAuthHandler = s.oauth
 	}
 	if !s.noAuth {
-		h.auth = oauth.NewClientCredentials(oauth.ClientCredentialsConfig{
+		h.auth = oauth.NewClientCredentials(oauth.Config{
 			TokenURL: sim.TokenURL,
 			ClientID: sim.ClientID,
 			Scopes:   []string{sim.Scope},

@@ -66,7 +66,7 @@ type gatewayCredential struct {
 }
 
 // authMethods are the auth types, in the order help lists them.
-var authMethods = []authMethod{clientCredentials{}, authorizationCode{}, noAuth{}}
+var authMethods = []authMethod{clientCredentials, authorizationCode, noAuth{}}
 
 // authTypes describes authMethods to the profile model, which checks a
 // profile with the method of its auth.type.

@@ -4,11 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"time"
-
-	"github.com/modelcontextprotocol/go-sdk/auth"
-	"golang.org/x/oauth2"
 
 	"github.com/agw-proxy/agw-proxy/internal/profile"
 	"github.com/agw-proxy/agw-proxy/oauth"
@@ -18,13 +13,23 @@ import (
 // authorizationCode is auth type authorization_code: a user signs in
 // through the Cognito hosted UI in the browser (PKCE); the refresh token is
 // the stored credential.
-type authorizationCode struct{}
+var authorizationCode = &oauthMethod{
+	typ: profile.AuthAuthorizationCode,
+	cred: gatewayCredential{
+		secret:  tokenstore.RefreshTokenName,
+		label:   "the Gateway refresh token",
+		role:    "the Gateway login",
+		missing: "not logged in to the Gateway with profile %q (no refresh token stored)",
+	},
+	checkMore: checkAuthorizationCode,
+	newCache:  oauth.NewAuthorizationCode,
+	logIn:     loginBrowser,
+}
 
-func (authorizationCode) name() string                       { return profile.AuthAuthorizationCode }
-func (authorizationCode) describe(p *profile.Profile) string { return describeOAuth(p) }
-
-func (authorizationCode) check(p *profile.Profile) []error {
-	errs := checkOAuth(p)
+// checkAuthorizationCode returns what a browser login needs besides the
+// app client and the token endpoint.
+func checkAuthorizationCode(p *profile.Profile) []error {
+	var errs []error
 	a := p.Auth
 	if a.AuthorizeURL == "" && a.DiscoveryURL == "" {
 		errs = append(errs, p.Problem("auth.authorize_url", p.MissingHints("auth.authorize_url", "--authorize-url URL"),
@@ -39,42 +44,10 @@ func (authorizationCode) check(p *profile.Profile) []error {
 	return errs
 }
 
-func (authorizationCode) credential() *gatewayCredential {
-	return &gatewayCredential{
-		secret:  tokenstore.RefreshTokenName,
-		label:   "the Gateway refresh token",
-		role:    "the Gateway login",
-		missing: "not logged in to the Gateway with profile %q (no refresh token stored)",
-	}
-}
-
-func (authorizationCode) cache(p *profile.Profile, tokenURL string, secrets tokenstore.Secrets, client *http.Client) *oauth.TokenCache {
-	return oauth.NewAuthorizationCode(oauth.AuthorizationCodeConfig{
-		TokenURL:   tokenURL,
-		ClientID:   p.Auth.ClientID,
-		Scopes:     p.Auth.Scopes,
-		Secrets:    secrets,
-		Profile:    p.Name,
-		HTTPClient: client,
-	})
-}
-
-func (m authorizationCode) handler(p *profile.Profile, secrets tokenstore.Secrets, client *http.Client, onToken func(tokenstore.Secret)) auth.OAuthHandler {
-	return oauthHandler(m, p, secrets, client, onToken)
-}
-
-func (m authorizationCode) token(ctx context.Context, p *profile.Profile, secrets tokenstore.Secrets, client *http.Client) (*oauth2.Token, error) {
-	return oauthToken(ctx, m, p, secrets, client)
-}
-
-func (m authorizationCode) doctor(ctx context.Context, d *doctor, p *profile.Profile, client *http.Client, credOK bool) (auth.OAuthHandler, time.Time, bool) {
-	return doctorOAuth(ctx, m, d, p, client, credOK)
-}
-
 // loginBrowser runs the authorization-code login and stores the refresh
 // token alone (the access token is short-lived and the keychain entry must
 // stay small).
-func (m authorizationCode) login(ctx context.Context, e *env, p *profile.Profile, noBrowser bool) error {
+func loginBrowser(ctx context.Context, m *oauthMethod, e *env, p *profile.Profile, noBrowser bool) error {
 	client, err := httpClient(p)
 	if err != nil {
 		return err

@@ -4,11 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"time"
-
-	"github.com/modelcontextprotocol/go-sdk/auth"
-	"golang.org/x/oauth2"
 
 	"github.com/agw-proxy/agw-proxy/internal/httpguard"
 	"github.com/agw-proxy/agw-proxy/internal/profile"
@@ -18,49 +13,23 @@ import (
 
 // clientCredentials is auth type client_credentials: a Cognito app client
 // with a secret (machine-to-machine); the secret is the stored credential.
-type clientCredentials struct{}
-
-func (clientCredentials) name() string                       { return profile.AuthClientCredentials }
-func (clientCredentials) check(p *profile.Profile) []error   { return checkOAuth(p) }
-func (clientCredentials) describe(p *profile.Profile) string { return describeOAuth(p) }
-
-func (clientCredentials) credential() *gatewayCredential {
-	return &gatewayCredential{
+var clientCredentials = &oauthMethod{
+	typ: profile.AuthClientCredentials,
+	cred: gatewayCredential{
 		secret:  tokenstore.ClientSecretName,
 		label:   "the Gateway client secret",
 		role:    "the Gateway's client secret",
 		missing: "no Gateway client secret stored for profile %q",
 		envHint: true,
-	}
-}
-
-func (clientCredentials) cache(p *profile.Profile, tokenURL string, secrets tokenstore.Secrets, client *http.Client) *oauth.TokenCache {
-	return oauth.NewClientCredentials(oauth.ClientCredentialsConfig{
-		TokenURL:   tokenURL,
-		ClientID:   p.Auth.ClientID,
-		Scopes:     p.Auth.Scopes,
-		Secrets:    secrets,
-		Profile:    p.Name,
-		HTTPClient: client,
-	})
-}
-
-func (m clientCredentials) handler(p *profile.Profile, secrets tokenstore.Secrets, client *http.Client, onToken func(tokenstore.Secret)) auth.OAuthHandler {
-	return oauthHandler(m, p, secrets, client, onToken)
-}
-
-func (m clientCredentials) token(ctx context.Context, p *profile.Profile, secrets tokenstore.Secrets, client *http.Client) (*oauth2.Token, error) {
-	return oauthToken(ctx, m, p, secrets, client)
-}
-
-func (m clientCredentials) doctor(ctx context.Context, d *doctor, p *profile.Profile, client *http.Client, credOK bool) (auth.OAuthHandler, time.Time, bool) {
-	return doctorOAuth(ctx, m, d, p, client, credOK)
+	},
+	newCache: oauth.NewClientCredentials,
+	logIn:    loginClientCredentials,
 }
 
 // loginClientCredentials stores the app client secret once it has proved
 // itself: a rejected secret is not stored, so a working one is not lost to
 // a typo.
-func (m clientCredentials) login(ctx context.Context, e *env, p *profile.Profile, _ bool) error {
+func loginClientCredentials(ctx context.Context, m *oauthMethod, e *env, p *profile.Profile, _ bool) error {
 	client, err := httpClient(p)
 	if err != nil {
 		return err

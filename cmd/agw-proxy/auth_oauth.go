@@ -2,7 +2,7 @@ package main
 
 // What the two OAuth auth methods (client_credentials, authorization_code)
 // share: Gateway tokens from a Cognito token endpoint, found directly or
-// through OIDC discovery, and cached by a oauth.TokenCache.
+// through OIDC discovery, and cached by an oauth.TokenCache.
 
 import (
 	"context"
@@ -23,14 +23,49 @@ import (
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
-// An oauthGrant is an auth method whose Gateway tokens come from an OAuth
-// token endpoint.
-type oauthGrant interface {
-	authMethod
-	// cache returns the token cache of the grant at tokenURL; the
-	// credential is read from secrets under the profile's name at every
-	// fetch.
-	cache(p *profile.Profile, tokenURL string, secrets tokenstore.Secrets, client *http.Client) *oauth.TokenCache
+// An oauthMethod is an auth method whose Gateway tokens come from an OAuth
+// token endpoint: client_credentials and authorization_code are two values
+// of it, which differ in their credential, their grant and their login.
+type oauthMethod struct {
+	typ  string
+	cred gatewayCredential
+	// checkMore returns what a profile needs beyond checkOAuth; may be nil.
+	checkMore func(p *profile.Profile) []error
+	// newCache is the grant's token cache.
+	newCache func(oauth.Config) *oauth.TokenCache
+	// logIn stores the credential after proving it works.
+	logIn func(ctx context.Context, m *oauthMethod, e *env, p *profile.Profile, noBrowser bool) error
+}
+
+func (m *oauthMethod) name() string                   { return m.typ }
+func (m *oauthMethod) credential() *gatewayCredential { c := m.cred; return &c }
+func (m *oauthMethod) describe(p *profile.Profile) string {
+	return p.Auth.Type + ", client ID " + p.Auth.ClientID
+}
+
+func (m *oauthMethod) check(p *profile.Profile) []error {
+	errs := checkOAuth(p)
+	if m.checkMore != nil {
+		errs = append(errs, m.checkMore(p)...)
+	}
+	return errs
+}
+
+func (m *oauthMethod) login(ctx context.Context, e *env, p *profile.Profile, noBrowser bool) error {
+	return m.logIn(ctx, m, e, p, noBrowser)
+}
+
+// cache returns the grant's token cache at tokenURL; the credential is read
+// from secrets under the profile's name at every fetch.
+func (m *oauthMethod) cache(p *profile.Profile, tokenURL string, secrets tokenstore.Secrets, client *http.Client) *oauth.TokenCache {
+	return m.newCache(oauth.Config{
+		TokenURL:   tokenURL,
+		ClientID:   p.Auth.ClientID,
+		Scopes:     p.Auth.Scopes,
+		Secrets:    secrets,
+		Profile:    p.Name,
+		HTTPClient: client,
+	})
 }
 
 // checkOAuth returns what every OAuth profile needs: the app client and a
@@ -48,16 +83,13 @@ func checkOAuth(p *profile.Profile) []error {
 	return errs
 }
 
-// describeOAuth is the Auth line of status and doctor.
-func describeOAuth(p *profile.Profile) string { return p.Auth.Type + ", client ID " + p.Auth.ClientID }
-
-// oauthHandler returns the grant's OAuth handler for the proxy. With a
+// handler returns the grant's OAuth handler for the proxy. With a
 // discovery URL and no token URL, discovery happens at the first token
 // fetch, so that serve answers the client's initialize without waiting for
 // the network.
-func oauthHandler(g oauthGrant, p *profile.Profile, secrets tokenstore.Secrets, client *http.Client, onToken func(tokenstore.Secret)) auth.OAuthHandler {
+func (m *oauthMethod) handler(p *profile.Profile, secrets tokenstore.Secrets, client *http.Client, onToken func(tokenstore.Secret)) auth.OAuthHandler {
 	if p.Auth.TokenURL != "" {
-		ga := g.cache(p, p.Auth.TokenURL, secrets, client)
+		ga := m.cache(p, p.Auth.TokenURL, secrets, client)
 		ga.OnToken = onToken
 		return ga
 	}
@@ -66,19 +98,19 @@ func oauthHandler(g oauthGrant, p *profile.Profile, secrets tokenstore.Secrets, 
 		if err != nil {
 			return nil, err
 		}
-		ga := g.cache(p, tokenURL, secrets, client)
+		ga := m.cache(p, tokenURL, secrets, client)
 		ga.OnToken = onToken
 		return ga, nil
 	}}
 }
 
-// oauthToken gets an access token with the stored credential.
-func oauthToken(ctx context.Context, g oauthGrant, p *profile.Profile, secrets tokenstore.Secrets, client *http.Client) (*oauth2.Token, error) {
+// token gets an access token with the stored credential.
+func (m *oauthMethod) token(ctx context.Context, p *profile.Profile, secrets tokenstore.Secrets, client *http.Client) (*oauth2.Token, error) {
 	tokenURL, err := tokenURLFor(ctx, p, client)
 	if err != nil {
 		return nil, err
 	}
-	return g.cache(p, tokenURL, secrets, client).Token(ctx)
+	return m.cache(p, tokenURL, secrets, client).Token(ctx)
 }
 
 // endpoints returns the token and authorize URLs: as configured, with the
@@ -180,17 +212,17 @@ func tokenURLFor(ctx context.Context, p *profile.Profile, client *http.Client) (
 	return u, err
 }
 
-// doctorOAuth runs the checks of an OAuth method: discovery (when a
+// doctor runs the checks of an OAuth method: discovery (when a
 // discovery URL is set), then a token.
-func doctorOAuth(ctx context.Context, g oauthGrant, d *doctor, p *profile.Profile, client *http.Client, credOK bool) (auth.OAuthHandler, time.Time, bool) {
+func (m *oauthMethod) doctor(ctx context.Context, d *doctor, p *profile.Profile, client *http.Client, credOK bool) (auth.OAuthHandler, time.Time, bool) {
 	tokenURL, discoveryOK := d.checkDiscovery(ctx, p, client, p.ConnectTimeout)
 	switch {
 	case !credOK:
-		d.skip("token", fmt.Sprintf("no Gateway credential (secret %q)", g.credential().secret))
+		d.skip("token", fmt.Sprintf("no Gateway credential (secret %q)", m.credential().secret))
 	case tokenURL == "" && !discoveryOK:
 		d.skip("token", "no token endpoint: discovery failed")
 	default:
-		if ga, issuedAt := d.checkToken(ctx, g, p, client, tokenURL, p.ConnectTimeout); ga != nil {
+		if ga, issuedAt := d.checkToken(ctx, m, p, client, tokenURL, p.ConnectTimeout); ga != nil {
 			return ga, issuedAt, true
 		}
 	}
@@ -229,15 +261,15 @@ func (d *doctor) checkDiscovery(ctx context.Context, p *profile.Profile, client 
 
 // checkToken gets a Gateway access token the way serve does, and reports its
 // expiry and the clock skew between this machine and the token's issuer.
-func (d *doctor) checkToken(ctx context.Context, g oauthGrant, p *profile.Profile, client *http.Client, tokenURL string, timeout time.Duration) (*oauth.TokenCache, time.Time) {
+func (d *doctor) checkToken(ctx context.Context, m *oauthMethod, p *profile.Profile, client *http.Client, tokenURL string, timeout time.Duration) (*oauth.TokenCache, time.Time) {
 	secrets := &scrubbedSecrets{Secrets: d.store, scrub: d.scrub}
-	ga := g.cache(p, tokenURL, secrets, client)
+	ga := m.cache(p, tokenURL, secrets, client)
 	ga.OnToken = d.scrub.Add
 	tctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	tok, err := ga.Token(tctx)
 	if err != nil {
-		d.tokenFailed(g, p, err, timeout)
+		d.tokenFailed(m, p, err, timeout)
 		return nil, time.Time{}
 	}
 	// iat has whole seconds: compare whole seconds.
@@ -263,8 +295,8 @@ func (d *doctor) checkToken(ctx context.Context, g oauthGrant, p *profile.Profil
 const maxSkew = time.Minute
 
 // tokenFailed explains a failed token fetch.
-func (d *doctor) tokenFailed(g oauthGrant, p *profile.Profile, err error, timeout time.Duration) {
-	cred := g.credential()
+func (d *doctor) tokenFailed(m *oauthMethod, p *profile.Profile, err error, timeout time.Duration) {
+	cred := m.credential()
 	envVar := tokenstore.EnvVar(cred.secret)
 	inEnv := cred.envHint && strings.TrimSpace(d.e.getenv(envVar)) != ""
 	switch {

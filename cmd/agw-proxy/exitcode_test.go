@@ -28,7 +28,7 @@ func TestFailExitCodes(t *testing.T) {
 	defer cancel()
 	// A real login error: the token source of a profile whose client
 	// secret is not stored (nothing is fetched).
-	_, loginErr := oauth.NewClientCredentials(oauth.ClientCredentialsConfig{
+	_, loginErr := oauth.NewClientCredentials(oauth.Config{
 		TokenURL: "http://127.0.0.1:9/oauth2/token", ClientID: "abc", Secrets: tokenstoretest.NewFake(), Profile: "p",
 	}).Token(ctx)
 	if !errors.Is(loginErr, tokenstore.ErrLoginNeeded) {

@@ -136,7 +136,7 @@ func inProcessProxy(ctx context.Context, sim *gatewaysim.Sim) (*mcp.ClientSessio
 	if t, ok := httpguard.Base(hc).(*http.Transport); ok {
 		t.Proxy = nil // loopback only
 	}
-	ga := oauth.NewClientCredentials(oauth.ClientCredentialsConfig{
+	ga := oauth.NewClientCredentials(oauth.Config{
 		TokenURL: sim.TokenURL, ClientID: sim.ClientID, Scopes: []string{sim.Scope},
 		Secrets: secrets, HTTPClient: hc,
 	})

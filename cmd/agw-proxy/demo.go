@@ -165,7 +165,42 @@ func (d *demo) run(ctx context.Context, w io.Writer) error {
 	p("  Secret     %q: a demo Asana token, stored in memory (never shown)\n", demoSecret)
 	p("  Rule       fill %s with \"Bearer {secret}\" on tools %s___*\n\n", demoArgument, gatewaysim.DefaultTargetName)
 
-	// What a client would get from the Gateway directly.
+	if err := d.showDirect(ctx, p); err != nil {
+		return err
+	}
+	px, err := d.newProxy(nil)
+	if err != nil {
+		return err
+	}
+	cs, stop, err := d.connect(ctx, px)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	if err := d.showListed(ctx, cs, p); err != nil {
+		return err
+	}
+	if err := d.showCall(ctx, cs, p); err != nil {
+		return err
+	}
+	if err := d.showReceived(p); err != nil {
+		return err
+	}
+	p("Next steps:\n")
+	p("  Try it in an MCP client:     agw-proxy demo --serve   (see agw-proxy demo --help)\n")
+	p("  Describe your Gateway:       a profile in the config file (configs/config.yaml shows one),\n")
+	p("                               or flags: agw-proxy serve --help\n")
+	p("  Store the Cognito secret:    agw-proxy login\n")
+	p("  Store your Asana token:      agw-proxy login asana\n")
+	p("  Check and connect a client:  agw-proxy status; agw-proxy mcp-config --client amazonq\n")
+	return nil
+}
+
+// printer prints one line of the demo's story.
+type printer func(format string, a ...any)
+
+// showDirect prints step 1: the tool as the Gateway lists it.
+func (d *demo) showDirect(ctx context.Context, p printer) error {
 	direct, err := d.gatewayTools(ctx)
 	if err != nil {
 		return err
@@ -176,16 +211,12 @@ func (d *demo) run(ctx context.Context, w io.Writer) error {
 	}
 	p("   The model would have to know the user's Asana token and pass it as %s.\n\n", demoArgument)
 
-	px, err := d.newProxy(nil)
-	if err != nil {
-		return err
-	}
-	cs, stop, err := d.connect(ctx, px)
-	if err != nil {
-		return err
-	}
-	defer stop()
+	return nil
+}
 
+// showListed prints step 2, the tool through the proxy, and checks that
+// the secret argument is gone.
+func (d *demo) showListed(ctx context.Context, cs *mcp.ClientSession, p printer) error {
 	res, err := cs.ListTools(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("demo: tools/list through the proxy: %w", err)
@@ -206,6 +237,12 @@ func (d *demo) run(ctx context.Context, w io.Writer) error {
 	}
 	p("   %s is gone: the model never learns that a token exists.\n\n", demoArgument)
 
+	return nil
+}
+
+// showCall prints steps 3 and 4, a call and its result, and checks that the
+// token did not come back.
+func (d *demo) showCall(ctx context.Context, cs *mcp.ClientSession, p printer) error {
 	callArgs := map[string]any{
 		"tool_name": "create_task",
 		"name":      "Try agw-proxy",
@@ -234,6 +271,12 @@ func (d *demo) run(ctx context.Context, w io.Writer) error {
 	}
 	p("\n")
 
+	return nil
+}
+
+// showReceived prints step 5, what the API received, and checks the token
+// arrived where it belongs and nowhere else.
+func (d *demo) showReceived(p printer) error {
 	got := d.sim.Received()
 	if len(got) != 1 {
 		return fmt.Errorf("demo: the API received %d requests, want 1", len(got))
@@ -255,13 +298,6 @@ func (d *demo) run(ctx context.Context, w io.Writer) error {
 	}
 	p("\n")
 
-	p("Next steps:\n")
-	p("  Try it in an MCP client:     agw-proxy demo --serve   (see agw-proxy demo --help)\n")
-	p("  Describe your Gateway:       a profile in the config file (configs/config.yaml shows one),\n")
-	p("                               or flags: agw-proxy serve --help\n")
-	p("  Store the Cognito secret:    agw-proxy login\n")
-	p("  Store your Asana token:      agw-proxy login asana\n")
-	p("  Check and connect a client:  agw-proxy status; agw-proxy mcp-config --client amazonq\n")
 	return nil
 }
 

@@ -209,27 +209,7 @@ type faults struct {
 // the Cognito user-pool issuer (discovery, JWKS), the Cognito hosted domain
 // (token, authorize), the Gateway and the backend.
 func Start(opts Options) (*Sim, error) {
-	if opts.Region == "" {
-		opts.Region = "us-east-1"
-	}
-	if opts.PoolID == "" {
-		opts.PoolID = opts.Region + "_AgwSim01"
-	}
-	if opts.TokenLifetime <= 0 {
-		opts.TokenLifetime = time.Hour
-	}
-	if opts.RefreshTokenLifetime <= 0 {
-		opts.RefreshTokenLifetime = 30 * 24 * time.Hour
-	}
-	if opts.RedirectURL == "" {
-		opts.RedirectURL = "http://localhost:8501/"
-	}
-	if opts.Targets == nil {
-		opts.Targets = []Target{{Name: DefaultTargetName, Spec: configs.AsanaOpenAPI, APIKey: DefaultAPIKey}}
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
+	opts.setDefaults()
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -280,36 +260,11 @@ func Start(opts Options) (*Sim, error) {
 		s.opts.AllowedScopes = []string{s.Scope}
 	}
 
-	idp, err := s.listen()
+	ls, err := s.listenAll()
 	if err != nil {
 		return nil, err
 	}
-	hosted, err := s.listen()
-	if err != nil {
-		s.Close()
-		return nil, err
-	}
-	gw, err := s.listen()
-	if err != nil {
-		s.Close()
-		return nil, err
-	}
-	backend, err := s.listen()
-	if err != nil {
-		s.Close()
-		return nil, err
-	}
-	s.Issuer = "http://" + idp.Addr().String() + "/" + opts.PoolID
-	s.DiscoveryURL = s.Issuer + "/.well-known/openid-configuration"
-	s.JWKSURL = s.Issuer + "/.well-known/jwks.json"
-	hostedBase := "http://" + hosted.Addr().String()
-	s.TokenURL = hostedBase + "/oauth2/token"
-	s.AuthorizeURL = hostedBase + "/oauth2/authorize"
-	gwBase := "http://" + gw.Addr().String()
-	s.GatewayURL = gwBase + "/mcp"
-	s.ResourceURL = gwBase + "/.well-known/oauth-protected-resource"
-	s.BackendURL = "http://" + backend.Addr().String()
-
+	idp, hosted, gw, backend := ls[0], ls[1], ls[2], ls[3]
 	if err := s.newGateway(); err != nil {
 		s.Close()
 		return nil, err
@@ -326,6 +281,58 @@ func Start(opts Options) (*Sim, error) {
 	s.serve(gw, s.gatewayHandler(), s.trackConn)
 	s.serve(backend, http.HandlerFunc(s.serveBackend), nil)
 	return s, nil
+}
+
+// setDefaults fills what the options leave unset.
+func (opts *Options) setDefaults() {
+	if opts.Region == "" {
+		opts.Region = "us-east-1"
+	}
+	if opts.PoolID == "" {
+		opts.PoolID = opts.Region + "_AgwSim01"
+	}
+	if opts.TokenLifetime <= 0 {
+		opts.TokenLifetime = time.Hour
+	}
+	if opts.RefreshTokenLifetime <= 0 {
+		opts.RefreshTokenLifetime = 30 * 24 * time.Hour
+	}
+	if opts.RedirectURL == "" {
+		opts.RedirectURL = "http://localhost:8501/"
+	}
+	if opts.Targets == nil {
+		opts.Targets = []Target{{Name: DefaultTargetName, Spec: configs.AsanaOpenAPI, APIKey: DefaultAPIKey}}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+}
+
+// listenAll opens the emulator's four listeners (identity provider, hosted
+// UI, Gateway, backend) and sets the URLs they serve.
+func (s *Sim) listenAll() ([]net.Listener, error) {
+	var ls []net.Listener
+	for range 4 {
+		l, err := s.listen()
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		ls = append(ls, l)
+	}
+	idp, hosted, gw, backend := ls[0], ls[1], ls[2], ls[3]
+	s.Issuer = "http://" + idp.Addr().String() + "/" + s.opts.PoolID
+	s.DiscoveryURL = s.Issuer + "/.well-known/openid-configuration"
+	s.JWKSURL = s.Issuer + "/.well-known/jwks.json"
+	hostedBase := "http://" + hosted.Addr().String()
+	s.TokenURL = hostedBase + "/oauth2/token"
+	s.AuthorizeURL = hostedBase + "/oauth2/authorize"
+	gwBase := "http://" + gw.Addr().String()
+	s.GatewayURL = gwBase + "/mcp"
+	s.ResourceURL = gwBase + "/.well-known/oauth-protected-resource"
+	s.BackendURL = "http://" + backend.Addr().String()
+
+	return ls, nil
 }
 
 func (s *Sim) listen() (net.Listener, error) {

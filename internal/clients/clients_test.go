@@ -1,6 +1,7 @@
 package clients
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -171,6 +172,35 @@ func TestExamples(t *testing.T) {
 		snippet, err := c.Snippet("agw-proxy", exampleServer)
 		if err != nil || string(snippet) != string(data) {
 			t.Errorf("%s:\n%s\nthe snippet for %s (%v):\n%s", path, data, c.Name, err, snippet)
+		}
+	}
+}
+
+// TestReadmeListsEveryClient: configs/clients/README.md has a row for each
+// client of the table, linking its example, and the --write line names them
+// all: the README is written by hand, the table decides.
+func TestReadmeListsEveryClient(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "configs", "clients", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(data)
+	rows := 0
+	for _, line := range strings.Split(readme, "\n") {
+		if strings.HasPrefix(line, "| ") && strings.Contains(line, "](") {
+			rows++
+		}
+	}
+	if rows != len(All) {
+		t.Errorf("README.md has %d client rows, the table %d clients", rows, len(All))
+	}
+	for _, c := range All {
+		link := fmt.Sprintf("[%s/%s](%s/%s)", c.Name, c.File, c.Name, c.File)
+		if !strings.Contains(readme, "| "+c.Label) || !strings.Contains(readme, link) {
+			t.Errorf("README.md has no row for %s linking %s", c.Label, link)
+		}
+		if !strings.Contains(readme, c.Name) {
+			t.Errorf("README.md does not name --client %s", c.Name)
 		}
 	}
 }

@@ -101,6 +101,8 @@ func FuzzRequestIDs(f *testing.F) {
 
 		answers := map[float64]int{}
 		lines := make(chan []byte)
+		stop := make(chan struct{})
+		defer close(stop) // the proxy may write on after the last answer
 		go func() {
 			for {
 				line, err := out.ReadBytes('\n')
@@ -108,7 +110,11 @@ func FuzzRequestIDs(f *testing.F) {
 					close(lines)
 					return
 				}
-				lines <- line
+				select {
+				case lines <- line:
+				case <-stop:
+					return
+				}
 			}
 		}()
 		deadline := time.After(10 * time.Second)

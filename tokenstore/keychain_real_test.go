@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/agw-proxy/agw-proxy/internal/testwait"
 )
 
@@ -51,7 +53,7 @@ func secretTool(t *testing.T, user string) (value string, found, ok bool) {
 }
 
 func TestRealKeychainSetGetDelete(t *testing.T) {
-	testwait.NoLeaks(t)
+	testwait.NoLeaks(t, sessionBus...)
 	ctx := testwait.Context(t)
 	k := NewKeychain()
 	name := realName(t, k)
@@ -91,7 +93,7 @@ func TestRealKeychainSetGetDelete(t *testing.T) {
 }
 
 func TestRealKeychainLargestValue(t *testing.T) {
-	testwait.NoLeaks(t)
+	testwait.NoLeaks(t, sessionBus...)
 	ctx := testwait.Context(t)
 	k := NewKeychain()
 	name := realName(t, k)
@@ -108,7 +110,7 @@ func TestRealKeychainLargestValue(t *testing.T) {
 }
 
 func TestRealKeychainUnderEnv(t *testing.T) {
-	testwait.NoLeaks(t)
+	testwait.NoLeaks(t, sessionBus...)
 	ctx := testwait.Context(t)
 	k := NewKeychain()
 	name := realName(t, k)
@@ -120,4 +122,11 @@ func TestRealKeychainUnderEnv(t *testing.T) {
 	if err != nil || v != "via-env-overlay" || src != SourceKeychain {
 		t.Fatalf("Lookup: source %q, err %v", src, err)
 	}
+}
+
+// sessionBus excuses the D-Bus session bus connection: go-keyring opens it
+// once, at the first call, and it lasts as long as the process, by design.
+var sessionBus = []goleak.Option{
+	goleak.IgnoreAnyFunction("github.com/godbus/dbus/v5.newConn.func1"),
+	goleak.IgnoreAnyFunction("github.com/godbus/dbus/v5.(*Conn).inWorker"),
 }

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -49,21 +51,17 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	pf := profile.AddFlags(fs)
 	lf := addLogFlags(fs)
 	if done, err := parseFlags(e, fs, serveUsage, args); done {
-		return err
+		if err != nil {
+			return cannotServe(ctx, e, err)
+		}
+		return nil
 	}
 	if fs.NArg() > 0 {
-		return usageErrorf("serve", "unexpected argument %q", fs.Arg(0))
+		return cannotServe(ctx, e, usageErrorf("serve", "unexpected argument %q", fs.Arg(0)))
 	}
 	level, err := lf.level()
 	if err != nil {
-		return usageErrorf("serve", "%v", err)
-	}
-	p, err := e.resolve(pf)
-	if err == nil {
-		err = p.RequireGateway()
-	}
-	if err != nil {
-		return err
+		return cannotServe(ctx, e, usageErrorf("serve", "%v", err))
 	}
 
 	// Every secret in use is scrubbed from what reaches the client and the
@@ -72,23 +70,17 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	scrub := proxy.NewScrubber()
 	logger, closeLog, err := lf.open(e, scrub, level)
 	if err != nil {
-		return err
+		return cannotServe(ctx, e, err)
 	}
 	defer closeLog()
 
-	client, err := httpClient(p)
+	px, p, err := newServeProxy(e, pf, scrub, logger)
 	if err != nil {
-		return err
-	}
-	secrets := &scrubbedSecrets{
-		Secrets: e.secretStore(),
-		scrub:   scrub,
-	}
-	opts := proxyOptions(p, secrets, client, scrub)
-	opts.Logger = logger
-	px, err := proxy.New(opts)
-	if err != nil {
-		return err
+		if lf.file != "" {
+			// Whoever reads the log file reads why serve did nothing.
+			logger.Error("cannot serve", "err", err)
+		}
+		return cannotServe(ctx, e, err)
 	}
 	logger.Info("serving", "profile", p.Name, "config", p.ConfigPath, "gateway", p.GatewayURL,
 		"auth", p.Auth.Type, "rules", len(p.Inject))
@@ -98,6 +90,63 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	logger.Debug("stopped")
 	return nil
+}
+
+// newServeProxy resolves the profile pf selects and makes its proxy.
+func newServeProxy(e *env, pf *profile.Flags, scrub *proxy.Scrubber, logger *slog.Logger) (*proxy.Proxy, *profile.Profile, error) {
+	p, err := e.resolve(pf)
+	if err == nil {
+		err = p.RequireGateway()
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	client, err := httpClient(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	secrets := &scrubbedSecrets{
+		Secrets: e.secretStore(),
+		scrub:   scrub,
+	}
+	opts := proxyOptions(p, secrets, client, scrub)
+	opts.Logger = logger
+	px, err := proxy.New(opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return px, p, nil
+}
+
+// cannotServe reports err, which keeps serve from serving its profile (a
+// usage error, a config error, a missing profile or gateway URL, a log file
+// it may not use), and returns err's exit code.
+//
+// The report is the one every command prints on stderr ("agw-proxy: error:
+// …", "agw-proxy: hint: …"), printed at once. But an MCP client launched
+// serve, and most clients hide its stderr: one that only sees the process
+// exit says "server disconnected". So serve goes on speaking MCP on stdin and
+// stdout (proxy.ServeError): initialize succeeds and every tools/list and
+// tools/call is answered with the same text, which the client shows. It ends
+// when stdin does, as serve always does, with err's exit code (1, or 2 for a
+// usage error: a client started with a mistyped flag shows it too).
+//
+// A person at a terminal is no MCP client: with stdin a terminal (or no
+// stdin at all), cannotServe returns at once.
+func cannotServe(ctx context.Context, e *env, err error) error {
+	// fail renders err as it does for every command (escaped, with the
+	// hints), into text; the caller's fail then has only the code left.
+	var text bytes.Buffer
+	report := *e
+	report.stderr = &text
+	code := fail(&report, err)
+	_, _ = e.stderr.Write(text.Bytes())
+	if e.stdin == nil || e.stdout == nil || stdinIsTerminal(e) {
+		return &codeError{code: code}
+	}
+	message := strings.TrimSuffix(text.String(), "\n")
+	_ = proxy.ServeError(ctx, e.stdin, e.stdout, currentBuild().Version, message)
+	return &codeError{code: code}
 }
 
 // logFlags are --log-level and --log-file.

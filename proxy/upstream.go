@@ -101,10 +101,23 @@ const (
 	maxBackoff = 30 * time.Second
 )
 
+// loginRetry is how often the proxy tries to connect again, unasked, while
+// the Gateway needs a login. Between tries only a client request (ready)
+// wakes it: a login in another process then heals the next call.
+var loginRetry = 5 * time.Minute
+
 // maintain keeps an upstream session alive until ctx is done: connect, list
 // tools, watch for changes and loss, reconnect with capped backoff.
+//
+// A connect that fails because the Gateway needs a login (its credential is
+// missing or was rejected) is not retried with backoff: only the user can
+// fix it, and each try costs a keychain read and, for a rejected
+// credential, a round trip to the token endpoint. It is logged once, and
+// tried again when a client request arrives (ready wakes maintain through
+// p.resync, which no session is reading then) or every loginRetry.
 func (p *Proxy) maintain(ctx context.Context) {
 	backoff := minBackoff
+	loginLogged := false
 	for ctx.Err() == nil {
 		s, err := p.connect(ctx)
 		if err == nil {
@@ -118,6 +131,23 @@ func (p *Proxy) maintain(ctx context.Context) {
 				return
 			}
 			p.setLost(nil, err)
+			if errors.Is(err, tokenstore.ErrLoginNeeded) {
+				if !loginLogged {
+					p.log.Warn("gateway login needed", "error", p.scrub.String(loginReason(err)), "advice", p.advice(Remedy{Kind: GatewayLogin}))
+					loginLogged = true
+				} else {
+					p.log.Debug("gateway login still needed", "error", p.redact(err))
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-p.resync:
+				case <-time.After(loginRetry):
+				}
+				backoff = minBackoff
+				continue
+			}
+			loginLogged = false
 			p.log.Warn("gateway not reachable", "error", p.redact(err), "retry_in", backoff)
 			select {
 			case <-ctx.Done():
@@ -127,7 +157,7 @@ func (p *Proxy) maintain(ctx context.Context) {
 			backoff = min(backoff*2, maxBackoff)
 			continue
 		}
-		backoff = minBackoff
+		backoff, loginLogged = minBackoff, false
 		p.watch(ctx, s)
 	}
 }
@@ -409,9 +439,14 @@ func (p *Proxy) toolsChanged() {
 }
 
 // ready returns the live, synced upstream session, waiting for it at most
-// the connect timeout.
+// the connect timeout. While the Gateway needs a login, it asks maintain for
+// one more connect attempt and answers with its outcome: the login error at
+// once when there is still none, the session when a login has happened.
 func (p *Proxy) ready(ctx context.Context) (upstreamSession, error) {
 	var timeout <-chan time.Time
+	// fresh: the state changed since this request came, so a login error
+	// is the outcome of a connect attempt newer than the request.
+	fresh := false
 	for {
 		p.mu.Lock()
 		s, synced, lastErr, changed := p.live, p.synced, p.lastErr, p.changed
@@ -420,9 +455,19 @@ func (p *Proxy) ready(ctx context.Context) (upstreamSession, error) {
 			return s, nil
 		}
 		if errors.Is(lastErr, tokenstore.ErrLoginNeeded) {
-			// Waiting will not help; the user must log in (the proxy
-			// retries in the background and heals once they have).
-			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "agw-proxy: the Gateway needs a login: " + p.loginMessage(lastErr)}
+			if fresh {
+				// The attempt this request asked for (or one that ended
+				// after it came) needs a login too: the user must log
+				// in, and waiting longer will not help.
+				return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "agw-proxy: the Gateway needs a login: " + p.loginMessage(lastErr)}
+			}
+			// maintain waits for a request before it tries again (a
+			// login may have happened since): ask it, and wait for the
+			// outcome. Without a login that is one quick failure.
+			select {
+			case p.resync <- struct{}{}:
+			default: // a wake is pending already
+			}
 		}
 		if timeout == nil {
 			t := time.NewTimer(p.opts.ConnectTimeout)
@@ -431,6 +476,7 @@ func (p *Proxy) ready(ctx context.Context) (upstreamSession, error) {
 		}
 		select {
 		case <-changed:
+			fresh = true
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		case <-timeout:

@@ -22,7 +22,9 @@ import (
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
-// Exit codes, part of the command-line contract.
+// Exit codes, part of the command-line contract. A command that a signal
+// or Ctrl-C at a prompt interrupts exits 128 + the signal's number, as a
+// shell reports it: 130 for SIGINT, 143 for SIGTERM (see interrupted).
 const (
 	exitOK          = 0
 	exitError       = 1
@@ -40,9 +42,59 @@ func main() {
 // SIGINT or SIGTERM arrives, and returns the exit code.
 func start(e *env) int {
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext(context.Background())
 	defer stop()
 	return run(ctx, os.Args[1:], e)
+}
+
+// interrupted is why a command stopped early: a SIGINT or SIGTERM (the cause
+// of the command's context, see interruptContext), or Ctrl-C at a prompt
+// (readSecret). It is context.Canceled to errors.Is, like any cancellation;
+// fail prints it as one short line and exits 128 + sig.
+type interrupted struct{ sig syscall.Signal }
+
+func (x *interrupted) Error() string { return "interrupted" }
+
+func (x *interrupted) Is(target error) bool { return target == context.Canceled }
+
+// exitCode is what a shell reports for a process that sig ended: 130 for
+// SIGINT, 143 for SIGTERM.
+func (x *interrupted) exitCode() int { return 128 + int(x.sig) }
+
+// interruptContext returns a context that the first SIGINT or SIGTERM
+// cancels, with an *interrupted naming it as the cause (context.Cause). A
+// second signal then ends the process at once, the default action: a wait
+// that ignores the context cannot keep a user who presses Ctrl-C twice.
+// stop undoes it.
+func interruptContext(parent context.Context) (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case s := <-ch:
+			sig, _ := s.(syscall.Signal)
+			cancel(&interrupted{sig: sig})
+			signal.Stop(ch)
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(ch)
+		cancel(nil)
+	}
+}
+
+// asInterrupted returns the signal that interrupted ctx when err came after
+// it, else err: whatever a command failed with once the user pressed Ctrl-C
+// (a canceled request, a report of unfinished checks), the interruption is
+// the news.
+func asInterrupted(ctx context.Context, err error) error {
+	var x *interrupted
+	if err != nil && errors.As(context.Cause(ctx), &x) {
+		return x
+	}
+	return err
 }
 
 // env is everything a subcommand may touch outside its arguments, so that
@@ -169,7 +221,8 @@ func run(ctx context.Context, args []string, e *env) int {
 		args = []string{"version"}
 	}
 	if c, ok := lookupCommand(args[0]); ok {
-		return fail(e, c.run(ctx, e, args[1:]))
+		err := c.run(ctx, e, args[1:])
+		return fail(e, asInterrupted(ctx, err))
 	}
 	errorf(e, "unknown command %q", args[0])
 	var names []string
@@ -256,12 +309,18 @@ func withHints(err error, hints ...string) error { return &hintedError{err: err,
 const maxReported = 10
 
 // fail prints err (every error of an errors.Join, each followed by its hints)
-// and returns the exit code for it: the code of an exitError, else
+// and returns the exit code for it: 128 + the signal for an *interrupted
+// (one short line, nothing else), the code of a codeError, else
 // exitLoginNeeded when a login would fix every one of them, else exitError.
 // It is the one place that turns a command's error into an exit code.
 func fail(e *env, err error) int {
 	if err == nil {
 		return exitOK
+	}
+	if x, ok := errors.AsType[*interrupted](err); ok {
+		// The user asked for it: no error, no hints.
+		fmt.Fprintln(e.stderr, "agw-proxy: interrupted")
+		return x.exitCode()
 	}
 	code := -1
 	var x *codeError

@@ -208,32 +208,81 @@ func run(ctx context.Context, args []string, e *env) int {
 		printUsage(e.stdout)
 		return exitOK
 	case "help":
-		// "agw-proxy help serve" is "agw-proxy serve --help".
-		if len(args) > 1 {
-			if _, ok := lookupCommand(args[1]); ok {
-				args = []string{args[1], "--help"}
-				break
-			}
+		// "agw-proxy help serve" is "agw-proxy serve --help"; "help nosuch"
+		// is the usage error of "agw-proxy nosuch".
+		if len(args) == 1 || args[1] == "-h" || args[1] == "--help" {
+			printUsage(e.stdout)
+			return exitOK
 		}
-		printUsage(e.stdout)
-		return exitOK
-	case "--version":
+		if _, ok := lookupCommand(args[1]); !ok {
+			return unknownCommand(e, args[1])
+		}
+		args = []string{args[1], "--help"}
+	case "--version", "-v":
+		// -v is --version, not verbose: no command has a verbose mode
+		// (serve has --log-level).
 		args = []string{"version"}
 	}
 	if c, ok := lookupCommand(args[0]); ok {
 		err := c.run(ctx, e, args[1:])
-		return fail(e, asInterrupted(ctx, err))
+		return fail(e, usageAtFlag(c.name, asInterrupted(ctx, err)))
 	}
-	errorf(e, "unknown command %q", args[0])
+	return unknownCommand(e, args[0])
+}
+
+// unknownCommand reports an unknown command name, with the nearest command
+// when one is close: a usage error.
+func unknownCommand(e *env, name string) int {
+	errorf(e, "unknown command %q", name)
 	var names []string
 	for _, c := range commands {
 		names = append(names, c.name)
 	}
-	if s := textdist.Nearest(args[0], names); s != "" && !strings.HasPrefix(args[0], "-") {
+	if s := textdist.Nearest(name, names); s != "" && !strings.HasPrefix(name, "-") {
 		hintf(e, "did you mean %q?", "agw-proxy "+s)
 	}
 	hintf(e, `run "agw-proxy --help" for the list of commands`)
 	return exitUsage
+}
+
+// usageAtFlag makes err a usage error of command name (exit 2, with the hint
+// to read its help) when every problem in it is a flag value that cannot be
+// used, or an environment variable that stands for a flag: a
+// *profile.Error located at "--FLAG" or "$VAR". A problem in the config
+// file stays an error (exit 1). err is returned as it is otherwise.
+func usageAtFlag(name string, err error) error {
+	if err == nil || errors.As(err, new(*codeError)) || errors.As(err, new(*interrupted)) {
+		return err
+	}
+	list := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		list = slices.Clone(j.Unwrap())
+	}
+	for _, one := range list {
+		if !atFlag(one) {
+			return err
+		}
+	}
+	last := list[len(list)-1]
+	var hints []string
+	if h := hinter(nil); errors.As(last, &h) {
+		hints = h.Hints()
+	}
+	list[len(list)-1] = withHints(last, append(slices.Clone(hints), fmt.Sprintf(`run "agw-proxy %s --help" for usage`, name))...)
+	return usageError(errors.Join(list...))
+}
+
+// atFlag reports whether err is a *profile.Error located at a flag or an
+// environment variable: its text starts with the location ("--inject: ...",
+// "$AGW_PROXY_PROFILE: ..."), where a config file's problem starts with the
+// file's path.
+func atFlag(err error) bool {
+	pe, ok := errors.AsType[*profile.Error](err)
+	if !ok {
+		return false
+	}
+	s := pe.Error()
+	return strings.HasPrefix(s, "--") || strings.HasPrefix(s, "$")
 }
 
 // parseFlags parses a subcommand's args into fs. done reports that the

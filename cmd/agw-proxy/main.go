@@ -188,6 +188,36 @@ Usage:
 Commands:
 %s
 Run "agw-proxy <command> --help" for a command's options.
+
+Examples:
+    Try the whole flow against the built-in emulator, no AWS needed:
+    $ agw-proxy demo
+
+    First run: log in to the Gateway (profile "default" of the config file),
+    store a secret that an inject rule fills, install the client's entry,
+    then check:
+    $ agw-proxy login
+    $ agw-proxy login asana
+    $ agw-proxy mcp-config --client amazonq --write
+    $ agw-proxy status
+
+Environment:
+    AGW_PROXY_CONFIG         Config file (default <user config dir>/agw-proxy/config.yaml)
+    AGW_PROXY_PROFILE        Profile to use (default "default")
+    AGW_PROXY_CLIENT_SECRET  The Gateway's client secret, instead of the keychain
+    AGW_PROXY_SECRET_<NAME>  Secret NAME (e.g. AGW_PROXY_SECRET_ASANA), instead of
+                             the keychain; for CI and containers
+    HTTPS_PROXY, NO_PROXY    Proxy for the Gateway and Cognito, and the hosts
+                             that bypass it
+
+Exit status:
+    0    success
+    1    an error
+    2    a usage error: unknown command, flag or flag value
+    4    a login is needed: a secret is missing or was rejected
+    130  interrupted (Ctrl-C, SIGINT)
+    143  terminated (SIGTERM)
+    serve and demo end with 0 on SIGINT or SIGTERM: that is how they stop.
 `
 
 func printUsage(w io.Writer) {

@@ -3,6 +3,7 @@ module github.com/agw-proxy/agw-proxy
 go 1.26.0
 
 require (
+	github.com/creack/pty v1.1.24
 	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/goccy/go-yaml v1.19.2
 	github.com/modelcontextprotocol/go-sdk v1.8.0

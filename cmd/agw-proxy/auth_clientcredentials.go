@@ -38,7 +38,7 @@ func loginClientCredentials(ctx context.Context, m *oauthMethod, e *env, p *prof
 	if err != nil {
 		return err
 	}
-	v, err := readSecret(e, fmt.Sprintf("Client secret of Cognito app client %s (input hidden): ", p.Auth.ClientID))
+	v, err := readSecret(ctx, e, fmt.Sprintf("Client secret of Cognito app client %s (input hidden): ", p.Auth.ClientID))
 	if err != nil {
 		return inputError(p, "", err, stdinIsTerminal(e))
 	}

@@ -86,6 +86,10 @@ type doctor struct {
 	// scrub knows every secret and token the checks read, in case one
 	// ever shows up in an error text.
 	scrub *proxy.Scrubber
+	// ctx is the command's: once it ends (Ctrl-C, SIGTERM), the checks
+	// stop and print nothing more, since what fails then is the
+	// interruption, not the setup.
+	ctx context.Context
 
 	passed, skipped int
 	failed          problems
@@ -121,6 +125,9 @@ func (d *doctor) skip(what, why string) {
 // texts), and a newline in those must not forge a line. Scrubbing comes
 // first, so that escaping cannot hide a secret from the scrubber.
 func (d *doctor) print(line string, hints []string) {
+	if d.ctx.Err() != nil {
+		return
+	}
 	var b strings.Builder
 	b.WriteString(printable(d.scrub.String(line)))
 	b.WriteByte('\n')
@@ -164,8 +171,11 @@ func runDoctor(ctx context.Context, e *env, args []string) error {
 		return usageErrorf("doctor", "takes no arguments, got %q", fs.Arg(0))
 	}
 	scrub := proxy.NewScrubber()
-	d := &doctor{e: e, pf: pf, store: e.secretStore(), w: scrub.Writer(e.stdout), scrub: scrub}
+	d := &doctor{e: e, pf: pf, store: e.secretStore(), w: scrub.Writer(e.stdout), scrub: scrub, ctx: ctx}
 	d.run(ctx)
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
 	d.summary()
 	return reported(d.exitCode())
 }
@@ -180,10 +190,19 @@ func (d *doctor) run(ctx context.Context) {
 	timeout := p.ConnectTimeout
 	method := methodOf(p)
 	credOK := d.checkSecrets(ctx, p)
+	if ctx.Err() != nil {
+		return
+	}
 	handler, issuedAt, authOK := method.doctor(ctx, d, p, client, credOK)
+	if ctx.Err() != nil {
+		return
+	}
 
 	proxyURL := d.checkProxy(p, client)
 	reachable := d.checkConnection(ctx, p, client, proxyURL, issuedAt, timeout)
+	if ctx.Err() != nil {
+		return
+	}
 
 	var cs *mcp.ClientSession
 	switch {
@@ -194,12 +213,15 @@ func (d *doctor) run(ctx context.Context) {
 	default:
 		cs = d.checkInitialize(ctx, p, client, handler, proxyURL, timeout)
 	}
+	if ctx.Err() != nil {
+		return // a session is left to the process's end: closing it would wait on the Gateway
+	}
 	if cs == nil {
 		d.skip("tools/list", "no MCP session")
 		d.skipRules(p, "no tool list")
 		return
 	}
-	defer closeBounded(cs, timeout)
+	defer closeBounded(ctx, cs, timeout)
 	tools, ok := d.checkTools(ctx, cs, timeout)
 	if !ok {
 		d.skipRules(p, "no tool list")
@@ -621,8 +643,9 @@ func limit(list []string, n int) []string {
 }
 
 // closeBounded closes the session without waiting more than timeout (a
-// session DELETE to an unresponsive Gateway must not hang doctor).
-func closeBounded(cs *mcp.ClientSession, timeout time.Duration) {
+// session DELETE to an unresponsive Gateway must not hang doctor), nor at
+// all once ctx has ended.
+func closeBounded(ctx context.Context, cs *mcp.ClientSession, timeout time.Duration) {
 	done := make(chan struct{})
 	go func() {
 		_ = cs.Close()
@@ -631,6 +654,7 @@ func closeBounded(cs *mcp.ClientSession, timeout time.Duration) {
 	select {
 	case <-done:
 	case <-time.After(timeout):
+	case <-ctx.Done():
 	}
 }
 

@@ -122,7 +122,7 @@ func loginSecret(ctx context.Context, e *env, p *profile.Profile, name string, f
 		return usageError(withHints(fmt.Errorf("no inject rule of profile %q uses a secret named %q", p.Name, name), hints...))
 	}
 
-	v, err := readSecret(e, fmt.Sprintf("Token for %q (input hidden): ", name))
+	v, err := readSecret(ctx, e, fmt.Sprintf("Token for %q (input hidden): ", name))
 	if err != nil {
 		return inputError(p, name, err, stdinIsTerminal(e))
 	}

@@ -22,7 +22,9 @@ import (
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
-// Exit codes, part of the command-line contract.
+// Exit codes, part of the command-line contract. A command that a signal
+// or Ctrl-C at a prompt interrupts exits 128 + the signal's number, as a
+// shell reports it: 130 for SIGINT, 143 for SIGTERM (see interrupted).
 const (
 	exitOK          = 0
 	exitError       = 1
@@ -40,9 +42,59 @@ func main() {
 // SIGINT or SIGTERM arrives, and returns the exit code.
 func start(e *env) int {
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext(context.Background())
 	defer stop()
 	return run(ctx, os.Args[1:], e)
+}
+
+// interrupted is why a command stopped early: a SIGINT or SIGTERM (the cause
+// of the command's context, see interruptContext), or Ctrl-C at a prompt
+// (readSecret). It is context.Canceled to errors.Is, like any cancellation;
+// fail prints it as one short line and exits 128 + sig.
+type interrupted struct{ sig syscall.Signal }
+
+func (x *interrupted) Error() string { return "interrupted" }
+
+func (x *interrupted) Is(target error) bool { return target == context.Canceled }
+
+// exitCode is what a shell reports for a process that sig ended: 130 for
+// SIGINT, 143 for SIGTERM.
+func (x *interrupted) exitCode() int { return 128 + int(x.sig) }
+
+// interruptContext returns a context that the first SIGINT or SIGTERM
+// cancels, with an *interrupted naming it as the cause (context.Cause). A
+// second signal then ends the process at once, the default action: a wait
+// that ignores the context cannot keep a user who presses Ctrl-C twice.
+// stop undoes it.
+func interruptContext(parent context.Context) (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case s := <-ch:
+			sig, _ := s.(syscall.Signal)
+			cancel(&interrupted{sig: sig})
+			signal.Stop(ch)
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(ch)
+		cancel(nil)
+	}
+}
+
+// asInterrupted returns the signal that interrupted ctx when err came after
+// it, else err: whatever a command failed with once the user pressed Ctrl-C
+// (a canceled request, a report of unfinished checks), the interruption is
+// the news.
+func asInterrupted(ctx context.Context, err error) error {
+	var x *interrupted
+	if err != nil && errors.As(context.Cause(ctx), &x) {
+		return x
+	}
+	return err
 }
 
 // env is everything a subcommand may touch outside its arguments, so that
@@ -136,6 +188,36 @@ Usage:
 Commands:
 %s
 Run "agw-proxy <command> --help" for a command's options.
+
+Examples:
+    Try the whole flow against the built-in emulator, no AWS needed:
+    $ agw-proxy demo
+
+    First run: log in to the Gateway (profile "default" of the config file),
+    store a secret that an inject rule fills, install the client's entry,
+    then check:
+    $ agw-proxy login
+    $ agw-proxy login asana
+    $ agw-proxy mcp-config --client amazonq --write
+    $ agw-proxy status
+
+Environment:
+    AGW_PROXY_CONFIG         Config file (default <user config dir>/agw-proxy/config.yaml)
+    AGW_PROXY_PROFILE        Profile to use (default "default")
+    AGW_PROXY_CLIENT_SECRET  The Gateway's client secret, instead of the keychain
+    AGW_PROXY_SECRET_<NAME>  Secret NAME (e.g. AGW_PROXY_SECRET_ASANA), instead of
+                             the keychain; for CI and containers
+    HTTPS_PROXY, NO_PROXY    Proxy for the Gateway and Cognito, and the hosts
+                             that bypass it
+
+Exit status:
+    0    success
+    1    an error
+    2    a usage error: unknown command, flag or flag value
+    4    a login is needed: a secret is missing or was rejected
+    130  interrupted (Ctrl-C, SIGINT)
+    143  terminated (SIGTERM)
+    serve and demo end with 0 on SIGINT or SIGTERM: that is how they stop.
 `
 
 func printUsage(w io.Writer) {
@@ -156,31 +238,81 @@ func run(ctx context.Context, args []string, e *env) int {
 		printUsage(e.stdout)
 		return exitOK
 	case "help":
-		// "agw-proxy help serve" is "agw-proxy serve --help".
-		if len(args) > 1 {
-			if _, ok := lookupCommand(args[1]); ok {
-				args = []string{args[1], "--help"}
-				break
-			}
+		// "agw-proxy help serve" is "agw-proxy serve --help"; "help nosuch"
+		// is the usage error of "agw-proxy nosuch".
+		if len(args) == 1 || args[1] == "-h" || args[1] == "--help" {
+			printUsage(e.stdout)
+			return exitOK
 		}
-		printUsage(e.stdout)
-		return exitOK
-	case "--version":
+		if _, ok := lookupCommand(args[1]); !ok {
+			return unknownCommand(e, args[1])
+		}
+		args = []string{args[1], "--help"}
+	case "--version", "-v":
+		// -v is --version, not verbose: no command has a verbose mode
+		// (serve has --log-level).
 		args = []string{"version"}
 	}
 	if c, ok := lookupCommand(args[0]); ok {
-		return fail(e, c.run(ctx, e, args[1:]))
+		err := c.run(ctx, e, args[1:])
+		return fail(e, usageAtFlag(c.name, asInterrupted(ctx, err)))
 	}
-	errorf(e, "unknown command %q", args[0])
+	return unknownCommand(e, args[0])
+}
+
+// unknownCommand reports an unknown command name, with the nearest command
+// when one is close: a usage error.
+func unknownCommand(e *env, name string) int {
+	errorf(e, "unknown command %q", name)
 	var names []string
 	for _, c := range commands {
 		names = append(names, c.name)
 	}
-	if s := textdist.Nearest(args[0], names); s != "" && !strings.HasPrefix(args[0], "-") {
+	if s := textdist.Nearest(name, names); s != "" && !strings.HasPrefix(name, "-") {
 		hintf(e, "did you mean %q?", "agw-proxy "+s)
 	}
 	hintf(e, `run "agw-proxy --help" for the list of commands`)
 	return exitUsage
+}
+
+// usageAtFlag makes err a usage error of command name (exit 2, with the hint
+// to read its help) when every problem in it is a flag value that cannot be
+// used, or an environment variable that stands for a flag: a
+// *profile.Error located at "--FLAG" or "$VAR". A problem in the config
+// file stays an error (exit 1). err is returned as it is otherwise.
+func usageAtFlag(name string, err error) error {
+	if err == nil || errors.As(err, new(*codeError)) || errors.As(err, new(*interrupted)) {
+		return err
+	}
+	list := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		list = slices.Clone(j.Unwrap())
+	}
+	for _, one := range list {
+		if !atFlag(one) {
+			return err
+		}
+	}
+	last := list[len(list)-1]
+	var hints []string
+	if h := hinter(nil); errors.As(last, &h) {
+		hints = h.Hints()
+	}
+	list[len(list)-1] = withHints(last, append(slices.Clone(hints), fmt.Sprintf(`run "agw-proxy %s --help" for usage`, name))...)
+	return usageError(errors.Join(list...))
+}
+
+// atFlag reports whether err is a *profile.Error located at a flag or an
+// environment variable: its text starts with the location ("--inject: ...",
+// "$AGW_PROXY_PROFILE: ..."), where a config file's problem starts with the
+// file's path.
+func atFlag(err error) bool {
+	pe, ok := errors.AsType[*profile.Error](err)
+	if !ok {
+		return false
+	}
+	s := pe.Error()
+	return strings.HasPrefix(s, "--") || strings.HasPrefix(s, "$")
 }
 
 // parseFlags parses a subcommand's args into fs. done reports that the
@@ -256,12 +388,18 @@ func withHints(err error, hints ...string) error { return &hintedError{err: err,
 const maxReported = 10
 
 // fail prints err (every error of an errors.Join, each followed by its hints)
-// and returns the exit code for it: the code of an exitError, else
+// and returns the exit code for it: 128 + the signal for an *interrupted
+// (one short line, nothing else), the code of a codeError, else
 // exitLoginNeeded when a login would fix every one of them, else exitError.
 // It is the one place that turns a command's error into an exit code.
 func fail(e *env, err error) int {
 	if err == nil {
 		return exitOK
+	}
+	if x, ok := errors.AsType[*interrupted](err); ok {
+		// The user asked for it: no error, no hints.
+		fmt.Fprintln(e.stderr, "agw-proxy: interrupted")
+		return x.exitCode()
 	}
 	code := -1
 	var x *codeError

@@ -3,11 +3,14 @@ package main
 // Where the commands keep secrets, and how they read one from the user.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"syscall"
+	"unicode/utf8"
 
 	"golang.org/x/term"
 
@@ -47,19 +50,30 @@ var (
 // terminal, otherwise everything on stdin (one line; a trailing newline is
 // dropped). Surrounding white space is trimmed; empty input, inner newlines
 // and other control characters are refused. The prompt goes to stderr.
-func readSecret(e *env, prompt string) (tokenstore.Secret, error) {
+//
+// Either read ends when ctx does, with its cause (an *interrupted after
+// SIGINT or SIGTERM). At the prompt, Ctrl-C and Ctrl-\ interrupt (exit 130)
+// and Ctrl-D on an empty line is no input; the terminal is restored in every
+// case.
+func readSecret(ctx context.Context, e *env, prompt string) (tokenstore.Secret, error) {
 	var raw []byte
 	if f, ok := e.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		fmt.Fprint(e.stderr, printable(prompt)) // it may name a client ID from the config file
-		b, err := term.ReadPassword(int(f.Fd()))
+		b, err := readHidden(ctx, f, func() {
+			fmt.Fprint(e.stderr, printable(prompt)) // it may name a client ID from the config file
+		})
 		fmt.Fprintln(e.stderr)
 		if err != nil {
-			return "", fmt.Errorf("reading the secret from the terminal: %w", err)
+			return "", err
 		}
 		raw = b
 	} else {
-		b, err := io.ReadAll(io.LimitReader(e.stdin, maxSecretInput+1))
+		b, err := whileActive(ctx, func() ([]byte, error) {
+			return io.ReadAll(io.LimitReader(e.stdin, maxSecretInput+1))
+		})
 		if err != nil {
+			if ctx.Err() != nil {
+				return "", err
+			}
 			return "", fmt.Errorf("reading the secret from stdin: %w", err)
 		}
 		if len(b) > maxSecretInput {
@@ -77,6 +91,108 @@ func readSecret(e *env, prompt string) (tokenstore.Secret, error) {
 		return "", errControl
 	}
 	return tokenstore.Secret(s), nil
+}
+
+// whileActive returns what read returns, or the cause of ctx as soon as ctx
+// ends. A read that cannot be canceled (a terminal, a pipe) is left running
+// on its goroutine then: the command is ending, and the process with it.
+func whileActive(ctx context.Context, read func() ([]byte, error)) ([]byte, error) {
+	type result struct {
+		b   []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		b, err := read()
+		done <- result{b, err}
+	}()
+	select {
+	case r := <-done:
+		return r.b, r.err
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+}
+
+// readHidden reads one line from the terminal f without echo. The terminal
+// is in raw mode meanwhile, so that the keys that would otherwise send a
+// signal (Ctrl-C, Ctrl-\) or end the input (Ctrl-D) arrive as bytes:
+// term.ReadPassword keeps ISIG, so Ctrl-C sent a SIGINT that only cancels
+// the context it does not watch, and Ctrl-\ a SIGQUIT that dumps every
+// goroutine. The terminal's state is restored before readHidden returns,
+// also when ctx ends first.
+//
+// prompt runs once echo is off: keys typed (or a paste) as soon as the
+// prompt shows must not be echoed.
+func readHidden(ctx context.Context, f *os.File, prompt func()) ([]byte, error) {
+	fd := int(f.Fd())
+	state, err := term.MakeRaw(fd)
+	if err != nil {
+		return nil, fmt.Errorf("reading the secret from the terminal: %w", err)
+	}
+	defer term.Restore(fd, state)
+	prompt()
+	return whileActive(ctx, func() ([]byte, error) { return readKeys(f) })
+}
+
+// Keys that readKeys acts on (the terminal sends them as these bytes in raw mode).
+const (
+	keyInterrupt = 0x03 // Ctrl-C
+	keyEOF       = 0x04 // Ctrl-D
+	keyBackspace = 0x08 // Ctrl-H
+	keyKill      = 0x15 // Ctrl-U: erase the line
+	keyQuit      = 0x1c // Ctrl-\
+	keyDelete    = 0x7f // Backspace on most terminals
+)
+
+// readKeys reads a line typed at a terminal in raw mode, byte by byte so that
+// nothing after the line is consumed: Enter ends it; Backspace erases a
+// character and Ctrl-U the line; Ctrl-C and Ctrl-\ interrupt; Ctrl-D (or the
+// end of input) ends the line, and on an empty one means no input. Other
+// bytes are kept for readSecret to judge.
+func readKeys(r io.Reader) ([]byte, error) {
+	var line []byte
+	buf := make([]byte, 1)
+	for {
+		n, err := r.Read(buf)
+		if n == 0 && err == nil {
+			// A terminal's end is io.EOF from os.File; a reader that
+			// answers nothing is taken as at its end too, not spun on.
+			err = io.EOF
+		}
+		if err != nil {
+			if err == io.EOF {
+				if len(line) == 0 {
+					return nil, errEmptySecret
+				}
+				return line, nil
+			}
+			return nil, fmt.Errorf("reading the secret from the terminal: %w", err)
+		}
+		if len(line) > maxSecretInput {
+			return nil, fmt.Errorf("input is over %d bytes; a secret is one line", maxSecretInput)
+		}
+		switch c := buf[0]; c {
+		case '\r', '\n':
+			return line, nil
+		case keyInterrupt, keyQuit:
+			return nil, &interrupted{sig: syscall.SIGINT}
+		case keyEOF:
+			if len(line) == 0 {
+				return nil, errEmptySecret
+			}
+			return line, nil
+		case keyBackspace, keyDelete:
+			if len(line) > 0 {
+				_, size := utf8.DecodeLastRune(line)
+				line = line[:len(line)-size]
+			}
+		case keyKill:
+			line = line[:0]
+		default:
+			line = append(line, c)
+		}
+	}
 }
 
 // stdinIsTerminal reports whether readSecret would prompt.

@@ -188,7 +188,7 @@ func TestReadSecret(t *testing.T) {
 		{"tok\x1b[2J", "", errControl},
 	} {
 		e := &env{testKeychain: testStore, stdin: strings.NewReader(tc.in), stderr: new(strings.Builder)}
-		got, err := readSecret(e, "prompt: ")
+		got, err := readSecret(t.Context(), e, "prompt: ")
 		if !errors.Is(err, tc.err) || string(got) != tc.want {
 			t.Errorf("readSecret(%q) = %q, %v; want %q, %v", tc.in, string(got), err, tc.want, tc.err)
 		}
@@ -197,7 +197,7 @@ func TestReadSecret(t *testing.T) {
 		}
 	}
 	e := &env{testKeychain: testStore, stdin: strings.NewReader(strings.Repeat("x", maxSecretInput+1)), stderr: new(strings.Builder)}
-	if _, err := readSecret(e, ""); err == nil {
+	if _, err := readSecret(t.Context(), e, ""); err == nil {
 		t.Error("readSecret accepted input over maxSecretInput")
 	}
 }

@@ -139,7 +139,7 @@ func cannotServe(ctx context.Context, e *env, err error) error {
 	var text bytes.Buffer
 	report := *e
 	report.stderr = &text
-	code := fail(&report, err)
+	code := fail(&report, usageAtFlag("serve", err))
 	_, _ = e.stderr.Write(text.Bytes())
 	if e.stdin == nil || e.stdout == nil || stdinIsTerminal(e) {
 		return &codeError{code: code}

@@ -79,15 +79,6 @@ func underTemp(path string) bool {
 	return err == nil && filepath.IsAbs(path) && !strings.HasPrefix(rel, "..")
 }
 
-func sameFile(a, b string) bool {
-	fa, err := os.Stat(a)
-	if err != nil {
-		return false
-	}
-	fb, err := os.Stat(b)
-	return err == nil && os.SameFile(fa, fb)
-}
-
 // TestChildEnvCannotReachTheKeychain: the helpers' environment passes the
 // check, and an environment that could reach a keychain does not.
 func TestChildEnvCannotReachTheKeychain(t *testing.T) {

@@ -191,7 +191,8 @@ var errCallTimeout = errors.New("call timed out")
 // secret returns one secret, from memory when it was read from the store
 // less than SecretTTL ago (a keychain read can cost milliseconds, or a
 // process on macOS), and remembers it for scrubbing. A missing secret is
-// not remembered, so a login heals the next call.
+// not remembered, so a login heals the next call; nor is one shorter than
+// tokenstore.MinSecretSize, which is an error.
 func (p *Proxy) secret(ctx context.Context, name string) (tokenstore.Secret, error) {
 	p.secretsMu.Lock()
 	c, ok := p.secretCache[name]
@@ -207,6 +208,11 @@ func (p *Proxy) secret(ctx context.Context, name string) (tokenstore.Secret, err
 	}
 	if s == "" {
 		return "", tokenstore.ErrNotFound
+	}
+	// A secret shorter than tokenstore.MinSecretSize would be scrubbed out
+	// of ordinary words in every result: it is refused, and not scrubbed.
+	if err := tokenstore.CheckSize(name, s); err != nil {
+		return "", err
 	}
 	p.scrub.Add(s)
 	p.secretsMu.Lock()

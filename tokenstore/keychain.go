@@ -24,7 +24,10 @@ const maxPending = 8
 // entry for a secret has service Service and user "<profile>:<name>".
 //
 // Every call is bounded by Timeout: the Secret Service can block forever on
-// an unlock prompt, and a proxy must report that, not hang.
+// an unlock prompt, and a proxy must report that, not hang. On Linux and the
+// other Unix systems that use the Secret Service, a call without a D-Bus
+// session bus to connect to fails at once with ErrUnavailable: a bus is
+// never launched (no dbus-launch, so no daemons left behind).
 type Keychain struct {
 	// Timeout bounds each call; zero means DefaultKeychainTimeout.
 	Timeout time.Duration
@@ -105,6 +108,12 @@ func (k *Keychain) do(ctx context.Context, op, profile, name, value string, call
 	backend, pending := k.backend, k.pending
 	if backend == nil { // a zero Keychain works too
 		backend = goKeyring{}
+	}
+	if _, real := backend.(goKeyring); real {
+		// Never let go-keyring start a D-Bus session (sessionbus_unix.go).
+		if why := noSessionBus(); why != "" {
+			return &opError{op: op, profile: profile, name: name, err: ErrUnavailable, msg: "no keychain service is reachable: " + why}
+		}
 	}
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()

@@ -39,6 +39,9 @@ func loginClientCredentials(ctx context.Context, m *oauthMethod, e *env, p *prof
 		return err
 	}
 	v, err := readSecret(ctx, e, fmt.Sprintf("Client secret of Cognito app client %s (input hidden): ", p.Auth.ClientID))
+	if err == nil && len(v) < tokenstore.MinSecretSize {
+		err = errTooShort
+	}
 	if err != nil {
 		return inputError(p, "", err, stdinIsTerminal(e))
 	}

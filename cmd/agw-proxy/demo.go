@@ -54,9 +54,6 @@ Examples:
 // output looks like the real thing. It is never printed.
 const demoAsanaToken = "2/1200000000000001/1209999999999999:d3m0a5anat0k3n4agwpr0xy"
 
-// demoMask replaces the demo secrets in what the demo prints.
-const demoMask = "****"
-
 const (
 	demoTool      = gatewaysim.DefaultTargetName + "___asanaInvoke"
 	demoArgument  = "X-Asana-Token"
@@ -294,17 +291,18 @@ func (d *demo) showReceived(p printer) error {
 	p("     %s: %s   <- filled in by agw-proxy from the stored secret\n", demoArgument, d.mask(header))
 	p("     body: %s   (no token in it)\n", r.Body)
 	if r.Query.Has("api_key") {
-		p("     query: api_key=%s   <- the Gateway's own outbound API key, not the user's\n", demoMask)
+		p("     query: api_key=%s   <- the Gateway's own outbound API key, not the user's\n", proxy.Mask)
 	}
 	p("\n")
 
 	return nil
 }
 
-// mask hides the demo secrets in s.
+// mask hides the demo secrets in s, with the scrubber's mask: one style in
+// all the demo prints.
 func (d *demo) mask(s string) string {
 	for _, v := range []string{demoAsanaToken, d.sim.ClientSecret, gatewaysim.DefaultAPIKey} {
-		s = strings.ReplaceAll(s, v, demoMask)
+		s = strings.ReplaceAll(s, v, proxy.Mask)
 	}
 	return s
 }

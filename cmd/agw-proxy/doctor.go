@@ -301,7 +301,9 @@ func (d *doctor) checkSecrets(ctx context.Context, p *profile.Profile) (credOK b
 		pctx, cancel := context.WithTimeout(ctx, doctorKeychainTimeout)
 		v, err := store.Base.Get(pctx, p.Name, probe)
 		cancel()
-		d.scrub.Add(v)
+		if len(v) >= tokenstore.MinSecretSize { // a shorter one is reported below
+			d.scrub.Add(v)
+		}
 		switch {
 		case err == nil || errors.Is(err, tokenstore.ErrNotFound):
 			d.pass("keychain: reachable")
@@ -324,8 +326,18 @@ func (d *doctor) checkSecrets(ctx context.Context, p *profile.Profile) (credOK b
 		sctx, cancel := context.WithTimeout(ctx, doctorKeychainTimeout)
 		v, src, err := store.Lookup(sctx, p.Name, s.name)
 		cancel()
-		d.scrub.Add(v)
+		short := err == nil && len(v) < tokenstore.MinSecretSize
+		if !short { // scrubbing a short one would mangle this report
+			d.scrub.Add(v)
+		}
 		switch {
+		case short:
+			hints := loginHints(p, s)
+			if src != tokenstore.SourceKeychain {
+				hints = []string{fmt.Sprintf("set %s to the whole secret", tokenstore.EnvVar(s.name))}
+			}
+			d.fail(true, fmt.Sprintf("%s: too short (under %d bytes) in the %s: serve refuses it, since a secret that short cannot be scrubbed from results without mangling them",
+				what, tokenstore.MinSecretSize, src), hints...)
 		case err == nil:
 			d.pass("%s: present in the %s", what, src)
 			if s.cred != nil {

@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -14,7 +13,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,36 +23,34 @@ import (
 	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
 )
 
-// The end-to-end tests build the real binary and run `agw-proxy serve` as a
-// subprocess over stdio, as a desktop MCP client does, against the emulator.
+// The end-to-end tests run `agw-proxy serve` as a subprocess over stdio, as
+// a desktop MCP client does, against the emulator. The subprocess is this
+// test binary as agw-proxy (TestMain): the command as released, except that
+// its keychain is the test keychain (secrets_test.go), so a test never reads
+// or writes the developer's own keychain entries. Every child gets
+// testChildEnv's variables.
 
-var (
-	e2eBuildOnce sync.Once
-	e2eBinPath   string
-	e2eBuildErr  error
-)
-
+// e2eBinary is the agw-proxy the end-to-end tests run: the test binary,
+// installed on PATH by TestMain.
 func e2eBinary(t *testing.T) string {
 	t.Helper()
-	e2eBuildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "agw-proxy-e2e")
-		if err != nil {
-			e2eBuildErr = err
-			return
-		}
-		e2eBinPath = filepath.Join(dir, "agw-proxy")
-		if runtime.GOOS == "windows" {
-			e2eBinPath += ".exe"
-		}
-		out, err := exec.Command("go", "build", "-o", e2eBinPath, ".").CombinedOutput()
-		if err != nil {
-			e2eBuildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if e2eBuildErr != nil {
-		t.Fatal(e2eBuildErr)
+	bin, err := exec.LookPath("agw-proxy")
+	if err != nil {
+		t.Fatal(err)
 	}
-	return e2eBinPath
+	return bin
+}
+
+// testChildEnv is the environment of an agw-proxy child: the caller's, with
+// a test keychain file of its own in a temporary folder, and no D-Bus
+// session bus to reach the OS keychain with (checkChildEnv). vars come last,
+// so they win.
+func testChildEnv(t *testing.T, vars ...string) []string {
+	t.Helper()
+	dir := t.TempDir()
+	env := append(os.Environ(), envTestKeyringFile+"="+filepath.Join(dir, "keyring.json"),
+		"DBUS_SESSION_BUS_ADDRESS=", "XDG_RUNTIME_DIR="+dir, envTestKeyring+"=")
+	return append(env, vars...)
 }
 
 const e2eAsanaToken = "1/e2e-asana-token-<&>-9f8e7d6c5b4a"
@@ -84,10 +80,11 @@ func e2eServeCmd(t *testing.T, sim *gatewaysim.Sim, asana string, extra ...strin
 	cmd := exec.Command(e2eBinary(t), args...)
 	// No config file: the flags make the whole profile.
 	cfg := t.TempDir()
-	cmd.Env = append(os.Environ(), "AGW_PROXY_CLIENT_SECRET="+sim.ClientSecret, "AGW_PROXY_CONFIG=", "AGW_PROXY_PROFILE=", "XDG_CONFIG_HOME="+cfg, "APPDATA="+cfg)
+	cmd.Env = testChildEnv(t, "AGW_PROXY_CLIENT_SECRET="+sim.ClientSecret, "AGW_PROXY_CONFIG=", "AGW_PROXY_PROFILE=", "XDG_CONFIG_HOME="+cfg, "APPDATA="+cfg)
 	if asana != "" {
 		cmd.Env = append(cmd.Env, "AGW_PROXY_SECRET_ASANA="+asana)
 	}
+	checkChildEnv(t, cmd)
 	return cmd
 }
 
@@ -96,6 +93,7 @@ func e2eConnect(t *testing.T, cmd *exec.Cmd) *mcp.ClientSession {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	checkChildEnv(t, cmd)
 	client := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, nil)
 	cs, err := client.Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
 	if err != nil {
@@ -237,6 +235,7 @@ func TestEndToEndMissingSecret(t *testing.T) {
 // rawServe starts serve with raw pipes and answers initialize.
 func e2eRawServe(t *testing.T, cmd *exec.Cmd) (stdin io.WriteCloser, stdout *bufio.Reader, stdoutPipe io.ReadCloser) {
 	t.Helper()
+	checkChildEnv(t, cmd)
 	var err error
 	if stdin, err = cmd.StdinPipe(); err != nil {
 		t.Fatal(err)

@@ -119,6 +119,13 @@ type scrubbedSecrets struct {
 // Get implements tokenstore.Secrets.
 func (s *scrubbedSecrets) Get(ctx context.Context, profile, name string) (tokenstore.Secret, error) {
 	v, err := s.Secrets.Get(ctx, profile, name)
+	if err == nil && v != "" {
+		// Too short to scrub without mangling every result: refused, not
+		// scrubbed (an error that asks for a login).
+		if err := tokenstore.CheckSize(name, v); err != nil {
+			return "", err
+		}
+	}
 	if err == nil {
 		s.scrub.Add(v)
 	}

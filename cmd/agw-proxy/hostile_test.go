@@ -61,7 +61,7 @@ func hostileProfileArgs(gw *hostile.Server) []string {
 // environment override (so no keychain is asked), no config file.
 func hostileEnv(t *testing.T, gw *hostile.Server) []string {
 	cfg := t.TempDir()
-	return append(os.Environ(),
+	return testChildEnv(t,
 		"AGW_PROXY_CLIENT_SECRET="+gw.ClientSecret, "AGW_PROXY_SECRET_ASANA="+hostileAsanaToken,
 		"AGW_PROXY_CONFIG=", "AGW_PROXY_PROFILE=", "XDG_CONFIG_HOME="+cfg, "APPDATA="+cfg)
 }
@@ -111,6 +111,9 @@ func startHostileProc(t *testing.T, gw *hostile.Server, capMemory bool, extra ..
 	args = append(args, extra...)
 	bin := e2eBinary(t)
 	if capMemory && runtime.GOOS == "linux" {
+		// The released binary: the test binary may carry the race
+		// detector, whose memory is not the proxy's.
+		bin = productionBinary(t)
 		// exec keeps the pid, so /proc/<pid> is the proxy's.
 		script := fmt.Sprintf(`ulimit -v %d && exec "$0" "$@"`, hostileAddressSpace>>10)
 		r.cmd = exec.Command("/bin/sh", append([]string{"-c", script, bin}, args...)...)
@@ -118,6 +121,7 @@ func startHostileProc(t *testing.T, gw *hostile.Server, capMemory bool, extra ..
 		r.cmd = exec.Command(bin, args...)
 	}
 	r.cmd.Env = hostileEnv(t, gw)
+	checkChildEnv(t, r.cmd)
 	r.cmd.Stderr = r.stderr
 	var err error
 	if r.stdin, err = r.cmd.StdinPipe(); err != nil {
@@ -1075,6 +1079,7 @@ func runOnce(t *testing.T, gw *hostile.Server, args ...string) (code int, stdout
 	defer cancel()
 	cmd := exec.CommandContext(ctx, e2eBinary(t), args...)
 	cmd.Env = hostileEnv(t, gw)
+	checkChildEnv(t, cmd)
 	cmd.Stdin = strings.NewReader("")
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut

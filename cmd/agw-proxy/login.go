@@ -134,6 +134,9 @@ func loginSecret(ctx context.Context, e *env, p *profile.Profile, name string, f
 		}
 		v, stripped = rest, true
 	}
+	if len(v) < tokenstore.MinSecretSize {
+		return inputError(p, name, errTooShort, stdinIsTerminal(e))
+	}
 
 	if err := e.keychain().Set(ctx, p.Name, name, v); err != nil {
 		return keychainError(err)
@@ -158,11 +161,18 @@ func loginSecret(ctx context.Context, e *env, p *profile.Profile, name string, f
 	return nil
 }
 
+// errTooShort refuses a secret under tokenstore.MinSecretSize, which serve
+// could not scrub from results without mangling them; it never quotes the
+// input.
+var errTooShort = fmt.Errorf("input is shorter than %d bytes: a secret that short could not be scrubbed from results without mangling them; nothing stored", tokenstore.MinSecretSize)
+
 // inputError reports unusable input for a secret (name "" for the Gateway
 // credential); terminal says it was read from a prompt.
 func inputError(p *profile.Profile, name string, err error, terminal bool) error {
 	cmd := p.Command("login", name)
 	switch {
+	case errors.Is(err, errTooShort):
+		return withHints(err, "check that you pasted the whole secret: "+`printf %s "$TOKEN" | `+cmd)
 	case errors.Is(err, errEmptySecret) && !terminal:
 		return withHints(err, "stdin is not a terminal, so the secret is read from it: "+`printf %s "$TOKEN" | `+cmd)
 	case errors.Is(err, errEmptySecret):

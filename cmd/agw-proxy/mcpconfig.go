@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -221,10 +222,13 @@ func mcpServer(e *env, o *mcpConfigOptions) (clients.Server, string, error) {
 			name += "-" + p.Name
 		}
 	}
-	exe, err := executablePath()
+	exe, note, err := executablePath()
 	if err != nil {
 		return clients.Server{}, "", withHints(fmt.Errorf("cannot find the agw-proxy binary: %w", err),
 			"run agw-proxy by its full path")
+	}
+	if note != "" {
+		hintf(e, "%s", note)
 	}
 	s := clients.Server{Command: exe, Args: serveArgs(o.fs, o.pf, p), CallTimeout: p.CallTimeout}
 	if o.lf.file != "" {
@@ -267,27 +271,71 @@ func printableLines(doc []byte) []byte {
 	return []byte(b.String())
 }
 
-// executablePath is the absolute path of the running binary with symlinks
-// resolved, except into a Homebrew Cellar: its versioned folder disappears on
-// upgrade, while the symlink in bin/ stays.
-func executablePath() (string, error) {
-	exe, err := os.Executable()
+// executablePath is the path the entry runs: the one agw-proxy was run by,
+// made absolute, never where a link leads. A package manager's link (such as
+// Homebrew's bin/agw-proxy -> ../Cellar/agw-proxy/1.2.3/bin/agw-proxy) stays
+// when an upgrade replaces the versioned folder it leads to. note, when not
+// empty, says which path was chosen and why, or that it is a temporary
+// build (go run) the client cannot keep using.
+func executablePath() (exe, note string, err error) {
+	self, err := os.Executable()
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	return resolveExecutable(exe), nil
+	exe, why := resolveExecutable(os.Args[0], self, exec.LookPath)
+	switch {
+	case temporaryBuild(exe):
+		note = fmt.Sprintf("%s is a temporary build (go run) that is deleted when it ends: build a lasting binary (go build -o agw-proxy ./cmd/agw-proxy) and run its mcp-config", exe)
+	case why != "":
+		note = fmt.Sprintf("the entry runs %s (%s), not %s where it leads: a link stays when an upgrade moves the binary", exe, why, self)
+	}
+	return exe, note, nil
 }
 
-func resolveExecutable(exe string) string {
-	exe = absPath(exe)
-	real, err := filepath.EvalSymlinks(exe)
+// resolveExecutable returns the path agw-proxy was run by, given argv[0]
+// and os.Executable (self): argv0 itself when it is a path (a link, say),
+// else the PATH entry that lookPath finds for it; either only when it is
+// the same file as self, which is returned otherwise. why says which it
+// was, "" for self.
+func resolveExecutable(argv0, self string, lookPath func(string) (string, error)) (exe, why string) {
+	invoked, how := argv0, "the path it was run by"
+	if !strings.ContainsAny(argv0, "/"+string(filepath.Separator)) {
+		p, err := lookPath(argv0)
+		if err != nil && !errors.Is(err, exec.ErrDot) {
+			return self, ""
+		}
+		invoked, how = p, "found on PATH as "+argv0
+	}
+	invoked, err := filepath.Abs(invoked)
+	if err != nil || !sameFile(invoked, self) {
+		return self, ""
+	}
+	if invoked == self {
+		return self, ""
+	}
+	return invoked, how
+}
+
+// sameFile reports whether a and b name the same existing file.
+func sameFile(a, b string) bool {
+	fa, err := os.Stat(a)
 	if err != nil {
-		return exe
+		return false
 	}
-	if strings.Contains(filepath.ToSlash(real), "/Cellar/") && !strings.Contains(filepath.ToSlash(exe), "/Cellar/") {
-		return exe
+	fb, err := os.Stat(b)
+	return err == nil && os.SameFile(fa, fb)
+}
+
+// temporaryBuild reports whether exe is in a go-build<digits> folder, where
+// go run puts the binary it deletes on exit.
+func temporaryBuild(exe string) bool {
+	for _, part := range strings.Split(filepath.ToSlash(filepath.Dir(exe)), "/") {
+		n, ok := strings.CutPrefix(part, "go-build")
+		if ok && n != "" && strings.Trim(n, "0123456789") == "" {
+			return true
+		}
 	}
-	return real
+	return false
 }
 
 // absPath makes a file name absolute (expanding a leading "~/"): a client

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -15,38 +16,66 @@ import (
 	"github.com/agw-proxy/agw-proxy/internal/profile"
 )
 
+// TestResolveExecutable: the entry runs the path agw-proxy was run by
+// (argv[0], or the PATH entry it names), never where a link leads; a path
+// that is not this binary is not used.
 func TestResolveExecutable(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("symlinks")
 	}
 	dir := t.TempDir()
-	for _, d := range []string{"Cellar/agw-proxy/1.0/bin", "bin", "opt"} {
+	for _, d := range []string{"Cellar/agw-proxy/1.2.3/bin", "bin", "other"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	cellar := filepath.Join(dir, "Cellar/agw-proxy/1.0/bin/agw-proxy")
-	real := filepath.Join(dir, "opt/agw-proxy")
-	for _, f := range []string{cellar, real} {
+	self := filepath.Join(dir, "Cellar/agw-proxy/1.2.3/bin/agw-proxy")
+	other := filepath.Join(dir, "other/agw-proxy")
+	for _, f := range []string{self, other} {
 		if err := os.WriteFile(f, nil, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	brew := filepath.Join(dir, "bin/brew-agw-proxy")
 	link := filepath.Join(dir, "bin/agw-proxy")
-	if err := os.Symlink(cellar, brew); err != nil {
+	if err := os.Symlink("../Cellar/agw-proxy/1.2.3/bin/agw-proxy", link); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(real, link); err != nil {
-		t.Fatal(err)
+	onPath := func(p string) func(string) (string, error) {
+		return func(name string) (string, error) {
+			if p == "" || name != "agw-proxy" {
+				return "", exec.ErrNotFound
+			}
+			return p, nil
+		}
 	}
-	realDir, _ := filepath.EvalSymlinks(dir)
-	if got, want := resolveExecutable(link), filepath.Join(realDir, "opt/agw-proxy"); got != want {
-		t.Errorf("symlink: %q, want the target %q", got, want)
+	t.Chdir(dir)
+	for _, tc := range []struct {
+		name, argv0, path string
+		want, why         string
+	}{
+		{"run by the link", link, "", link, "the path it was run by"},
+		{"run by a relative path", "bin/agw-proxy", "", link, "the path it was run by"},
+		{"run from PATH", "agw-proxy", link, link, "found on PATH as agw-proxy"},
+		{"run by its own path", self, "", self, ""},
+		{"argv[0] names another file", other, "", self, ""},
+		{"PATH has another agw-proxy", "agw-proxy", other, self, ""},
+		{"not on PATH", "agw-proxy", "", self, ""},
+		{"no argv[0]", "", "", self, ""},
+	} {
+		got, why := resolveExecutable(tc.argv0, self, onPath(tc.path))
+		if got != tc.want || why != tc.why {
+			t.Errorf("%s: %q (%q), want %q (%q)", tc.name, got, why, tc.want, tc.why)
+		}
 	}
-	// A Homebrew Cellar path changes on upgrade; the link in bin/ does not.
-	if got := resolveExecutable(brew); got != brew {
-		t.Errorf("Homebrew link resolved to %q, want it kept as %q", got, brew)
+	for exe, want := range map[string]bool{
+		"/tmp/go-build1234/b001/exe/agw-proxy": true,
+		"/usr/local/bin/agw-proxy":             false,
+		"/home/me/go-builder/agw-proxy":        false,
+		"/home/me/src/go-build.txt":            false,
+	} {
+		if got := temporaryBuild(exe); got != want {
+			t.Errorf("temporaryBuild(%q) = %v", exe, got)
+		}
 	}
 }
 
@@ -120,7 +149,7 @@ var exampleArgs = []string{
 // its args make a valid serve profile. internal/clients checks that there is
 // no other example.
 func TestClientExamples(t *testing.T) {
-	exe, err := executablePath()
+	exe, _, err := executablePath()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -20,6 +21,7 @@ func TestMain(m *testing.M) {
 // testMain is main with the test keychains (secrets_test.go): testscript
 // runs it as "agw-proxy".
 func testMain() {
+	restoreArgv0()
 	e := newEnv()
 	e.testKeychain = testStore
 	os.Exit(start(e))
@@ -45,11 +47,10 @@ func TestScripts(t *testing.T) {
 			e.Setenv("XDG_CONFIG_HOME", filepath.Join(e.WorkDir, "config"))
 			e.Setenv("AGW_PROXY_CONFIG", "")
 			e.Setenv("AGW_PROXY_PROFILE", "")
+			// As scripts run it (and mcp-config writes it): the path on
+			// PATH, links not resolved.
 			exe, err := exec.LookPath("agw-proxy")
 			if err != nil {
-				return err
-			}
-			if exe, err = filepath.EvalSymlinks(exe); err != nil {
 				return err
 			}
 			e.Setenv("AGW_PROXY_EXE", exe)
@@ -79,5 +80,19 @@ func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if got != want {
 		ts.Fatalf("exit status %d, want %d", got, want)
+	}
+}
+
+// restoreArgv0 puts back the argv[0] that the test binary was run by, which
+// testscript.Main replaces with the command's name: mcp-config writes the
+// path agw-proxy was run by, as the released binary sees it. Linux only
+// (/proc); elsewhere argv[0] stays "agw-proxy".
+func restoreArgv0() {
+	b, err := os.ReadFile("/proc/self/cmdline")
+	if err != nil {
+		return
+	}
+	if argv0, _, ok := strings.Cut(string(b), "\x00"); ok && argv0 != "" {
+		os.Args[0] = argv0
 	}
 }

@@ -142,6 +142,9 @@ func (st *status) secret(ctx context.Context, s neededSecret) string {
 	}
 	v, src, err := st.store.Lookup(ctx, st.p.Name, s.name)
 	switch {
+	case err == nil && len(v) < tokenstore.MinSecretSize:
+		st.later(true, func() { reportTooShort(st.e, st.p, s, src) })
+		return fmt.Sprintf("too short: %d bytes in %s", len(v), src)
 	case err == nil:
 		return fmt.Sprintf("stored in %s, %d bytes", src, len(v))
 	case errors.Is(err, tokenstore.ErrNotFound):
@@ -191,6 +194,21 @@ func (st *status) gatewayLogin(ctx context.Context, credStored, offline bool) {
 	}
 	writef(w, "Gateway login: could not check\n")
 	st.later(false, func() { _ = fail(st.e, keychainError(err)) })
+}
+
+// reportTooShort prints the error and the fix for a secret shorter than
+// tokenstore.MinSecretSize, which serve refuses: it could not be scrubbed
+// from results without mangling them.
+func reportTooShort(e *env, p *profile.Profile, s neededSecret, src tokenstore.Source) {
+	errorf(e, "%q (profile %q) in the %s is shorter than %d bytes: serve refuses it, since a secret that short cannot be scrubbed from results without mangling them",
+		s.name, p.Name, src, tokenstore.MinSecretSize)
+	if src != tokenstore.SourceKeychain {
+		hintf(e, "set %s to the whole secret", tokenstore.EnvVar(s.name))
+		return
+	}
+	for _, h := range loginHints(p, s) {
+		hintf(e, "%s", h)
+	}
 }
 
 // reportMissing prints the error and the exact command for a missing secret.

@@ -203,7 +203,7 @@ func TestConfigErrors(t *testing.T) {
 		{
 			name: "client credentials without a client ID",
 			file: "profiles:\n  default:\n    auth:\n      token_url: https://auth.example.com/t\n",
-			want: []string{`config.yaml:2:3: auth.client_id: auth type client_credentials needs a client ID`, "set auth.client_id in profile \"default\""},
+			want: []string{`config.yaml:2:3: auth.client_id: auth type client_credentials (implied by auth.token_url) needs a client ID`, "set auth.client_id in profile \"default\""},
 		},
 		{
 			name: "client credentials without a token URL",
@@ -549,7 +549,8 @@ func TestLoginCommand(t *testing.T) {
 }
 
 func TestProfileFlagsArgs(t *testing.T) {
-	args := []string{"--profile", "ci", "--gateway-url", "https://gw.example.com/mcp", "--scope", "a", "--scope", "b",
+	args := []string{"--profile", "ci", "--gateway-url", "https://gw.example.com/mcp", "--token-url", "https://a.example.com/t",
+		"--client-id", "c", "--scope", "a", "--scope", "b",
 		"--inject", "X=s", "--inject-tools", "T___*", "--call-timeout", "1m0s"}
 	_, pf, err := resolveWith(t, "", nil, args...)
 	if err != nil {

@@ -48,7 +48,8 @@ const FlagsUsage = `Profile options (override the config file):
                            (default $AGW_PROXY_PROFILE, else "default")
     --gateway-url URL      Gateway MCP endpoint (https://, or http:// on loopback)
     --auth-type TYPE       client_credentials, authorization_code or none (default
-                           client_credentials when a token or discovery URL is set)
+                           none when no other auth option is set; authorization_code
+                           with an authorize or redirect URL; else client_credentials)
     --discovery-url URL    OpenID discovery document of the Cognito user pool
     --token-url URL        Cognito token endpoint (else from discovery)
     --authorize-url URL    Cognito authorize endpoint (authorization_code; else from discovery)

@@ -73,6 +73,9 @@ type Profile struct {
 	where map[string]string
 	// flagArgs are the profile flags it was resolved with (Flags.Args).
 	flagArgs []string
+	// impliedBy is the setting that made the auth type when auth.type was
+	// not set ("auth.client_id", "--client-id"); "" when it was set.
+	impliedBy string
 }
 
 // Auth is the auth: block of a profile.
@@ -172,11 +175,29 @@ func ShellQuote(s string) string {
 }
 
 // setDefaults fills what neither the file nor the flags set.
+//
+// The auth type, when not set, follows from the other auth settings: none
+// when there are none (a Gateway without an inbound authorizer, the
+// emulator); authorization_code when an authorize or a redirect URL is set,
+// the two settings only a browser login uses; client_credentials otherwise.
+// So a client ID without a token URL is an incomplete OAuth profile, which
+// its auth type's check reports, never a silent "auth: none".
 func (p *Profile) setDefaults() {
 	if p.Auth.Type == "" {
-		p.Auth.Type = AuthNone
-		if p.Auth.TokenURL != "" || p.Auth.DiscoveryURL != "" {
+		set := p.AuthSettings()
+		switch {
+		case len(set) == 0:
+			p.Auth.Type = AuthNone
+		case p.Auth.AuthorizeURL != "" || p.Auth.RedirectURL != "":
+			p.Auth.Type = AuthAuthorizationCode
+			key := "auth.authorize_url"
+			if p.Auth.AuthorizeURL == "" {
+				key = "auth.redirect_url"
+			}
+			p.impliedBy = p.settingName(key)
+		default:
 			p.Auth.Type = AuthClientCredentials
+			p.impliedBy = p.settingName(set[0])
 		}
 		p.where["auth.type"] = p.where[""]
 	}
@@ -191,6 +212,44 @@ func (p *Profile) setDefaults() {
 	if p.ConnectTimeout == 0 && p.where["timeouts.connect"] == "" {
 		p.ConnectTimeout = DefaultConnectTimeout
 	}
+}
+
+// AuthSettings returns the config keys of the auth settings that have a
+// value, auth.type aside ("auth.client_id", "auth.scopes"), in the config
+// file's order.
+func (p *Profile) AuthSettings() []string {
+	a := p.Auth
+	var out []string
+	for _, s := range []struct {
+		key string
+		set bool
+	}{
+		{"auth.discovery_url", a.DiscoveryURL != ""},
+		{"auth.token_url", a.TokenURL != ""},
+		{"auth.authorize_url", a.AuthorizeURL != ""},
+		{"auth.redirect_url", a.RedirectURL != ""},
+		{"auth.client_id", a.ClientID != ""},
+		{"auth.scopes", len(a.Scopes) > 0},
+	} {
+		if s.set {
+			out = append(out, s.key)
+		}
+	}
+	return out
+}
+
+// AuthImpliedBy returns the setting that made the auth type when auth.type
+// was not set, as the user wrote it ("auth.client_id" in the file,
+// "--client-id"), or "" when auth.type was set or nothing implied a type.
+func (p *Profile) AuthImpliedBy() string { return p.impliedBy }
+
+// settingName is how messages name the setting key: its flag when a flag
+// set it ("--client-id"), else the key ("auth.client_id").
+func (p *Profile) settingName(key string) string {
+	if at := p.where[key]; strings.HasPrefix(at, "--") {
+		return at
+	}
+	return key
 }
 
 // Problem returns a configError for the setting key, located where it was set.

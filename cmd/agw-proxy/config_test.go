@@ -33,7 +33,7 @@ func resolveWith(t *testing.T, file string, envv map[string]string, args ...stri
 		userConfigDir: func() (string, error) { return dir, nil },
 	}
 	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
-	pf := profile.AddFlags(fs)
+	pf := profile.AddFlags(fs, profile.AllFlags)
 	if err := fs.Parse(args); err != nil {
 		t.Fatalf("parse %v: %v", args, err)
 	}

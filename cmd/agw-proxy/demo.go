@@ -117,7 +117,7 @@ func startDemo(ctx context.Context, serve bool) (*demo, error) {
 	}
 	// Resolve the profile exactly as serve does, without a config file.
 	fs := pflag.NewFlagSet("demo", pflag.ContinueOnError)
-	pf := profile.AddFlags(fs)
+	pf := profile.AddFlags(fs, profile.AllFlags)
 	noFile := profile.Env{Getenv: func(string) string { return "" }, ConfigDir: func() (string, error) { return "", errors.New("none") }}
 	if err := fs.Parse(d.args); err != nil {
 		d.close()

@@ -268,8 +268,10 @@ func (p *Profile) Problem(key string, hints []string, format string, a ...any) *
 
 // validate checks every setting and returns all problems at once
 // (errors.Join of *configError). A missing gateway URL is not a problem
-// here: login and logout work without one; see requireGateway.
-func (p *Profile) validate(types []AuthType) error {
+// here: login and logout work without one; see requireGateway. checkAuth
+// false skips the auth type's own check, for a command that uses no auth
+// setting beyond the type (logout).
+func (p *Profile) validate(types []AuthType, checkAuth bool) error {
 	var errs []error
 	add := func(err *Error) {
 		if err != nil {
@@ -298,7 +300,7 @@ func (p *Profile) validate(types []AuthType) error {
 			add(p.CheckURL(u.key, u.val, false))
 		}
 	}
-	if t != nil && t.Check != nil {
+	if t != nil && t.Check != nil && checkAuth {
 		errs = append(errs, t.Check(p)...)
 	}
 	for i, s := range a.Scopes {

@@ -71,6 +71,10 @@ func (noAuth) token(context.Context, *profile.Profile, tokenstore.Secrets, *http
 }
 
 func (noAuth) login(_ context.Context, _ *env, p *profile.Profile, _ bool) error {
+	// No config file and no flags: a first run, not a profile of type none.
+	if err := p.CheckDefined(); err != nil {
+		return err
+	}
 	hint := `to store a secret, run "agw-proxy login NAME" (e.g. agw-proxy login asana)`
 	if names := p.SecretNames(); len(names) > 0 {
 		hint = fmt.Sprintf("to store a secret for an inject rule, run %q", p.Command("login", names[0]))

@@ -460,10 +460,22 @@ func TestMissingDefaultConfigIsFine(t *testing.T) {
 	if p.Name != profile.DefaultName || p.ConfigPath != "" {
 		t.Errorf("profile %+v", p)
 	}
+	// Nothing defines the profile: a first run, told where the file goes.
+	err = p.RequireGateway()
+	if err == nil || !strings.Contains(errorText(err), "error: no config file at "+p.SearchedPath+"\n") ||
+		!strings.HasSuffix(p.SearchedPath, filepath.Join("agw-proxy", "config.yaml")) ||
+		!strings.Contains(errorText(err), `hint: run "agw-proxy init"`) {
+		t.Errorf("requireGateway: %v", errorText(err))
+	}
+	// Flags that define a profile, without a gateway URL.
+	p, _, err = resolveWith(t, "", nil, "--inject", "X=asana", "--inject-tools", "T___*")
+	if err != nil {
+		t.Fatal(errorText(err))
+	}
 	err = p.RequireGateway()
 	if err == nil || !strings.Contains(errorText(err), `no gateway URL for profile "default"`) ||
-		!strings.Contains(errorText(err), "pass --gateway-url URL") {
-		t.Errorf("requireGateway: %v", err)
+		!strings.Contains(errorText(err), "pass --gateway-url URL") || !strings.Contains(errorText(err), `"agw-proxy init"`) {
+		t.Errorf("requireGateway: %v", errorText(err))
 	}
 }
 

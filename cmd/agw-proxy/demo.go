@@ -188,7 +188,7 @@ func (d *demo) run(ctx context.Context, w io.Writer) error {
 	}
 	p("Next steps:\n")
 	p("  Try it in an MCP client:     agw-proxy demo --serve   (see agw-proxy demo --help)\n")
-	p("  Describe your Gateway:       a profile in the config file (configs/config.yaml shows one),\n")
+	p("  Describe your Gateway:       a profile in the config file (agw-proxy init writes an example),\n")
 	p("                               or flags: agw-proxy serve --help\n")
 	p("  Store the Cognito secret:    agw-proxy login\n")
 	p("  Store your Asana token:      agw-proxy login asana\n")

@@ -239,6 +239,8 @@ func (d *doctor) checkConfig() (*profile.Profile, *http.Client, bool) {
 		from = "in " + p.ConfigPath
 	case p.ConfigPath != "":
 		from = "from flags (not in " + p.ConfigPath + ")"
+	case p.SearchedPath != "":
+		from = "from flags (no config file at " + p.SearchedPath + ")"
 	}
 	rules := fmt.Sprintf("%d inject rules", len(p.Inject))
 	if len(p.Inject) == 1 {

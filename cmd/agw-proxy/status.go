@@ -91,12 +91,19 @@ func (st *status) later(loginFixes bool, f func()) {
 // profile prints where the profile comes from, its Gateway and its auth.
 func (st *status) profile() {
 	p, w := st.p, st.w
-	from := "flags only, no config file"
+	// Always the file searched, found or not: a first run sees where the
+	// file is expected.
+	from := "no config file"
 	switch {
 	case p.InFile:
 		from = p.ConfigPath
 	case p.ConfigPath != "":
-		from = "flags only; not in " + p.ConfigPath
+		from = "not in " + p.ConfigPath
+	case p.SearchedPath != "":
+		from = "no config file at " + p.SearchedPath
+	}
+	if !p.InFile && p.CheckDefined() == nil {
+		from = "flags only; " + from
 	}
 	writef(w, "Profile:  %s (%s)\n", p.Name, from)
 	gw := p.GatewayURL

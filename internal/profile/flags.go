@@ -196,13 +196,25 @@ func (f *Flags) configPath(e Env) (path string, named bool, err error) {
 		}
 		return f.config, true, nil
 	}
+	path, named, err = ConfigFile(e)
+	if err != nil {
+		// No config dir (no $HOME): flags alone still make a profile.
+		return "", false, nil
+	}
+	return path, named, nil
+}
+
+// ConfigFile returns the config file the commands read when --config is not
+// given: $AGW_PROXY_CONFIG (named is true), else config.yaml in the
+// agw-proxy folder of the user's config directory. The error says there is
+// no user config directory.
+func ConfigFile(e Env) (path string, named bool, err error) {
 	if v := e.Getenv(EnvConfig); v != "" {
 		return v, true, nil
 	}
 	dir, err := e.ConfigDir()
 	if err != nil {
-		// No config dir (no $HOME): flags alone still make a profile.
-		return "", false, nil
+		return "", false, err
 	}
 	return filepath.Join(dir, "agw-proxy", "config.yaml"), false, nil
 }
@@ -231,6 +243,7 @@ func (f *Flags) Resolve(e Env, types []AuthType) (*Profile, error) {
 		return nil, &Error{at: nameAt, msg: fmt.Sprintf("profile name %q: %v", name, err)}
 	}
 
+	searched := cfgPath
 	var cfg *File
 	if cfgPath != "" {
 		cfg, err = Load(cfgPath)
@@ -239,12 +252,12 @@ func (f *Flags) Resolve(e Env, types []AuthType) (*Profile, error) {
 		case errors.Is(err, fs.ErrNotExist) && !named:
 			cfg, cfgPath = nil, ""
 		case errors.Is(err, fs.ErrNotExist):
-			src := "--config"
+			src, create := "--config", "agw-proxy init --config "+ShellQuote(cfgPath)
 			if !f.fs.Changed("config") {
-				src = "$" + EnvConfig
+				src, create = "$"+EnvConfig, "agw-proxy init"
 			}
 			return nil, &Error{msg: fmt.Sprintf("config file %s (from %s) does not exist", cfgPath, src),
-				hints: []string{"create it (see configs/config.yaml), or drop " + src + " to use flags alone"}}
+				hints: []string{fmt.Sprintf("create it with %q (the annotated example), or drop %s to use flags alone", create, src)}}
 		default:
 			return nil, err
 		}
@@ -268,6 +281,7 @@ func (f *Flags) Resolve(e Env, types []AuthType) (*Profile, error) {
 	}
 	p.NameSet = nameSet
 	p.ConfigSet = named
+	p.SearchedPath = searched
 	if err := f.apply(p); err != nil {
 		return nil, err
 	}

@@ -80,6 +80,37 @@ func TestAuthCheckNeedsTheGatewayFlags(t *testing.T) {
 	}
 }
 
+// The searched path is kept whether or not the file exists, and a profile
+// that nothing defines is a first run that names it.
+func TestCheckDefined(t *testing.T) {
+	names := []AuthType{{Name: AuthNone}}
+	p, err := resolveForTest(t, "", AllFlags, names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(p.SearchedPath, filepath.Join("agw-proxy", "config.yaml")) || p.ConfigPath != "" {
+		t.Errorf("searched %q, config %q", p.SearchedPath, p.ConfigPath)
+	}
+	if err := p.CheckDefined(); err == nil || err.Error() != "no config file at "+p.SearchedPath {
+		t.Errorf("CheckDefined: %v", err)
+	}
+	for _, args := range [][]string{{"--inject", "A=s", "--inject-tools", "T"}, {"--call-timeout", "1s"}} {
+		p, err := resolveForTest(t, "", AllFlags, names, args...)
+		if err != nil || p.CheckDefined() != nil {
+			t.Errorf("%v: %v, %v", args, err, p.CheckDefined())
+		}
+	}
+	// --profile alone defines nothing.
+	p, _ = resolveForTest(t, "", AllFlags, names, "--profile", "work")
+	if p.CheckDefined() == nil {
+		t.Error("--profile alone: defined")
+	}
+	p, _ = resolveForTest(t, "profiles:\n  default: {}\n", AllFlags, names)
+	if p.SearchedPath != p.ConfigPath || !p.InFile || p.CheckDefined() != nil {
+		t.Errorf("in a file: %+v", p)
+	}
+}
+
 func resolveForTest(t *testing.T, file string, groups Groups, types []AuthType, args ...string) (*Profile, error) {
 	t.Helper()
 	dir := t.TempDir()

@@ -59,6 +59,9 @@ type Profile struct {
 	ConfigPath string // config file consulted; "" when none exists
 	ConfigSet  bool   // configPath came from --config or $AGW_PROXY_CONFIG
 	InFile     bool   // the profile is defined in the config file
+	// SearchedPath is the config file looked for, found or not ("" only
+	// when there is no user config directory), for messages.
+	SearchedPath string
 
 	GatewayURL     string
 	Auth           Auth
@@ -391,19 +394,59 @@ func (p *Profile) MissingHints(key, flag string) []string {
 	return []string{"pass " + flag}
 }
 
-// RequireGateway reports a missing gateway URL, for the commands that need one.
+// RequireGateway reports a missing gateway URL, for the commands that need
+// one; for a profile that nothing defines, it reports that (CheckDefined).
 func (p *Profile) RequireGateway() error {
 	if p.GatewayURL != "" {
 		return nil
+	}
+	if err := p.CheckDefined(); err != nil {
+		return err
 	}
 	hint := "pass --gateway-url URL (the Gateway's MCP endpoint, https://....gateway.bedrock-agentcore.REGION.amazonaws.com/mcp)"
 	switch {
 	case p.InFile:
 		hint = fmt.Sprintf("set gateway_url in profile %q of %s, or pass --gateway-url URL", p.Name, p.ConfigPath)
 	case p.ConfigPath == "":
-		hint += ", or create a config file (see configs/config.yaml)"
+		hint += `, or create a config file with "agw-proxy init" (an annotated example)`
 	}
 	return &Error{at: p.where[""], msg: fmt.Sprintf("no gateway URL for profile %q", p.Name), hints: []string{hint}}
+}
+
+// CheckDefined reports a profile that nothing defines: the config file is
+// missing (or does not have the profile) and no profile flag sets anything.
+// That is a first run, and the message says where the file was looked for
+// and how to create it. The commands that need a profile (login without a
+// SECRET, status, doctor, serve) get it through RequireGateway or call it.
+func (p *Profile) CheckDefined() error {
+	if p.InFile || p.setByFlags() {
+		return nil
+	}
+	flagsHint := `or pass the profile flags: --gateway-url URL and the auth and inject flags ("agw-proxy serve --help" lists them)`
+	switch {
+	case p.ConfigPath != "":
+		return &Error{msg: fmt.Sprintf("no profile %q in %s: the file defines no profiles", p.Name, p.ConfigPath), hints: []string{
+			fmt.Sprintf(`add profile %q to it ("agw-proxy init --example" prints an annotated example)`, p.Name), flagsHint,
+		}}
+	case p.SearchedPath == "":
+		return &Error{msg: "no config file: there is no user config directory ($HOME, or %AppData% on Windows, is not set)", hints: []string{
+			`pass --config FILE; "agw-proxy init --config FILE" writes an annotated example there`, flagsHint,
+		}}
+	}
+	return &Error{msg: "no config file at " + p.SearchedPath, hints: []string{
+		`run "agw-proxy init" to write the annotated example there, then edit it for your Gateway`, flagsHint,
+	}}
+}
+
+// setByFlags reports whether a profile flag other than --config and
+// --profile was given.
+func (p *Profile) setByFlags() bool {
+	for i := 0; i < len(p.flagArgs); i += 2 {
+		if f := p.flagArgs[i]; f != "--config" && f != "--profile" {
+			return true
+		}
+	}
+	return false
 }
 
 // ValidSecretName reports whether name can name a secret: it becomes part of

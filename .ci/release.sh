@@ -7,9 +7,10 @@
 #   2. goreleaser.yaml is valid (goreleaser check)
 #   3. goreleaser release --snapshot --clean --skip=publish succeeds
 #   4. six archives: darwin/linux/windows x amd64/arm64, tar.gz (zip for Windows), each
-#      holding the binary, README.md and LICENSE; every binary built with CGO_ENABLED=0
-#      and -trimpath
+#      holding the binary, README.md, LICENSE and configs/config.yaml (the annotated
+#      example config); every binary built with CGO_ENABLED=0 and -trimpath
 #   5. four Linux packages: deb and rpm x amd64, arm64; the debs install /usr/bin/agw-proxy
+#      and /usr/share/doc/agw-proxy/config.yaml
 #   6. the archive's binary for this machine runs, and `version` prints the snapshot
 #      version, commit and build date goreleaser stamped into it
 #   7. an SPDX SBOM per archive naming the agw-proxy module and Go's stdlib
@@ -33,12 +34,12 @@ fail() {
 }
 step() { printf '==> [%3ds] %s\n' "$((SECONDS - start))" "$*"; }
 
-for tool in go git tar unzip sha256sum dpkg-deb; do
-	command -v "$tool" >/dev/null || fail "$tool not found (Debian: apt-get install dpkg unzip coreutils tar git)"
+for tool in go git tar unzip sha256sum dpkg-deb cmp; do
+	command -v "$tool" >/dev/null || fail "$tool not found (Debian: apt-get install dpkg unzip coreutils diffutils tar git)"
 done
 
 # Every archive ships these (goreleaser.yaml archives.files); fail early and clearly.
-for f in README.md LICENSE; do
+for f in README.md LICENSE configs/config.yaml; do
 	[[ -f $f ]] || fail "$f is missing: every archive and package ships it"
 done
 
@@ -144,7 +145,7 @@ for os in darwin linux windows; do
 			[[ -f $archive ]] || fail "missing archive $archive"
 			list=$(tar -tzf "$archive") || fail "$archive is not a readable tar.gz"
 		fi
-		for want in "$bin" README.md LICENSE; do
+		for want in "$bin" README.md LICENSE configs/config.yaml; do
 			grep -qx "$want" <<<"$list" || fail "$archive lacks $want (has: $(tr '\n' ' ' <<<"$list"))"
 		done
 		# The build settings Go records in every binary (readable for any target).
@@ -159,7 +160,7 @@ for os in darwin linux windows; do
 done
 count=$(find "$dist" -maxdepth 1 \( -name '*.tar.gz' -o -name '*.zip' \) | wc -l)
 [[ $count -eq 6 ]] || fail "expected 6 archives in $dist, found $count"
-step "6 archives present, each with the binary, README.md and LICENSE; no cgo, trimpath"
+step "6 archives present, each with the binary, README.md, LICENSE and configs/config.yaml; no cgo, trimpath"
 
 # 5. Linux packages.
 for arch in amd64 arm64; do
@@ -170,6 +171,8 @@ for arch in amd64 arm64; do
 	contents=$(dpkg-deb -c "$deb") || fail "$deb is not a readable deb"
 	grep -Eq '^-rwxr-xr-x .* \./usr/bin/agw-proxy$' <<<"$contents" ||
 		fail "$deb does not install an executable /usr/bin/agw-proxy:"$'\n'"$contents"
+	grep -Eq '^-rw-r--r-- .* \./usr/share/doc/agw-proxy/config\.yaml$' <<<"$contents" ||
+		fail "$deb does not install /usr/share/doc/agw-proxy/config.yaml:"$'\n'"$contents"
 	[[ $(dpkg-deb -f "$deb" Architecture) == "$arch" ]] || fail "$deb: Architecture is not $arch"
 	# rpm(8) is rarely installed on Debian CI: check the lead (magic) bytes, and the file
 	# list when rpm is there.
@@ -177,6 +180,7 @@ for arch in amd64 arm64; do
 	if command -v rpm >/dev/null; then
 		files=$(rpm -qlp "$rpm" 2>/dev/null) || fail "$rpm is not a readable rpm"
 		grep -qx /usr/bin/agw-proxy <<<"$files" || fail "$rpm does not install /usr/bin/agw-proxy"
+		grep -qx /usr/share/doc/agw-proxy/config.yaml <<<"$files" || fail "$rpm does not install /usr/share/doc/agw-proxy/config.yaml"
 		want_arch=x86_64
 		[[ $arch == arm64 ]] && want_arch=aarch64
 		[[ $(rpm -qp --qf '%{ARCH}' "$rpm" 2>/dev/null) == "$want_arch" ]] || fail "$rpm: architecture is not $want_arch"
@@ -184,12 +188,15 @@ for arch in amd64 arm64; do
 done
 count=$(find "$dist" -maxdepth 1 \( -name '*.deb' -o -name '*.rpm' \) | wc -l)
 [[ $count -eq 4 ]] || fail "expected 4 Linux packages in $dist, found $count"
-step "4 Linux packages present; the debs install ./usr/bin/agw-proxy"
+step "4 Linux packages present; the debs install ./usr/bin/agw-proxy and the example config"
 
 # 6. Run the binary a user gets from the archive for this machine.
 if [[ -n $host_archive ]]; then
-	tar -xzf "$host_archive" -C "$tmp" agw-proxy
+	tar -xzf "$host_archive" -C "$tmp" agw-proxy configs/config.yaml
 	out=$("$tmp/agw-proxy" version) || fail "$host_archive: 'agw-proxy version' failed"
+	# The shipped example is the one the binary writes ("agw-proxy init").
+	"$tmp/agw-proxy" init --example | cmp -s - "$tmp/configs/config.yaml" ||
+		fail "$host_archive: configs/config.yaml differs from what 'agw-proxy init --example' prints"
 	re="^agw-proxy ${version//./\\.} \\(commit ${commit:0:7}, built [0-9]{4}-[0-9]{2}-[0-9]{2}T[^,]+, go[0-9.]+, $host_os/$host_arch\\)\$"
 	[[ $out =~ $re ]] || fail "'agw-proxy version' printed '$out', want version $version, commit ${commit:0:7}, a build date"
 	step "$host_os/$host_arch binary runs: $out"

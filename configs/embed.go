@@ -10,3 +10,10 @@ import _ "embed"
 //
 //go:embed asana-openapi.json
 var AsanaOpenAPI []byte
+
+// ExampleConfig is config.yaml: an annotated example of the config file,
+// every key explained. "agw-proxy init" writes it where agw-proxy looks for
+// its config file, and "agw-proxy init --example" prints it.
+//
+//go:embed config.yaml
+var ExampleConfig []byte

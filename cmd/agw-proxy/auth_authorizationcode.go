@@ -33,11 +33,11 @@ func checkAuthorizationCode(p *profile.Profile) []error {
 	a := p.Auth
 	if a.AuthorizeURL == "" && a.DiscoveryURL == "" {
 		errs = append(errs, p.Problem("auth.authorize_url", p.MissingHints("auth.authorize_url", "--authorize-url URL"),
-			"auth type authorization_code needs an authorize URL or a discovery URL"))
+			"%s needs an authorize URL or a discovery URL", authTypeOf(p)))
 	}
 	if a.RedirectURL == "" {
 		errs = append(errs, p.Problem("auth.redirect_url", p.MissingHints("auth.redirect_url", "--redirect-url URL"),
-			"auth type authorization_code needs a redirect URL registered on the app client, e.g. http://localhost:8501/"))
+			"%s needs a redirect URL registered on the app client, e.g. http://localhost:8501/", authTypeOf(p)))
 	} else if err := p.CheckURL("auth.redirect_url", a.RedirectURL, true); err != nil {
 		errs = append(errs, err)
 	}

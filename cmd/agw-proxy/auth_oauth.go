@@ -74,13 +74,23 @@ func checkOAuth(p *profile.Profile) []error {
 	var errs []error
 	if p.Auth.ClientID == "" {
 		errs = append(errs, p.Problem("auth.client_id", p.MissingHints("auth.client_id", "--client-id ID"),
-			"auth type %s needs a client ID (the Cognito app client)", p.Auth.Type))
+			"%s needs a client ID (the Cognito app client)", authTypeOf(p)))
 	}
 	if p.Auth.TokenURL == "" && p.Auth.DiscoveryURL == "" {
-		errs = append(errs, p.Problem("auth.token_url", p.MissingHints("auth.token_url", "--token-url URL"),
-			"auth type %s needs a token URL or a discovery URL", p.Auth.Type))
+		errs = append(errs, p.Problem("auth.token_url", p.MissingHints("auth.token_url (or auth.discovery_url)", "--token-url URL (or --discovery-url URL)"),
+			"%s needs a token URL or a discovery URL", authTypeOf(p)))
 	}
 	return errs
+}
+
+// authTypeOf names the profile's auth type for messages, with the setting
+// that implied it when auth.type was not set: a user who set only a client
+// ID learns why a token URL is wanted.
+func authTypeOf(p *profile.Profile) string {
+	if by := p.AuthImpliedBy(); by != "" {
+		return fmt.Sprintf("auth type %s (implied by %s)", p.Auth.Type, by)
+	}
+	return "auth type " + p.Auth.Type
 }
 
 // handler returns the grant's OAuth handler for the proxy. With a

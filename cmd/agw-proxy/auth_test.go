@@ -17,7 +17,7 @@ func TestAuthMethodsAreTheAuthTypes(t *testing.T) {
 			t.Errorf("auth type %q has two methods", m.name())
 		}
 		names = append(names, m.name())
-		if !strings.Contains(profile.FlagsUsage, m.name()) {
+		if !strings.Contains(profile.FlagsUsage(profile.AllFlags), m.name()) {
 			t.Errorf("--auth-type help does not name %q", m.name())
 		}
 	}

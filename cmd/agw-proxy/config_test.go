@@ -33,7 +33,7 @@ func resolveWith(t *testing.T, file string, envv map[string]string, args ...stri
 		userConfigDir: func() (string, error) { return dir, nil },
 	}
 	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
-	pf := profile.AddFlags(fs)
+	pf := profile.AddFlags(fs, profile.AllFlags)
 	if err := fs.Parse(args); err != nil {
 		t.Fatalf("parse %v: %v", args, err)
 	}
@@ -203,7 +203,7 @@ func TestConfigErrors(t *testing.T) {
 		{
 			name: "client credentials without a client ID",
 			file: "profiles:\n  default:\n    auth:\n      token_url: https://auth.example.com/t\n",
-			want: []string{`config.yaml:2:3: auth.client_id: auth type client_credentials needs a client ID`, "set auth.client_id in profile \"default\""},
+			want: []string{`config.yaml:2:3: auth.client_id: auth type client_credentials (implied by auth.token_url) needs a client ID`, "set auth.client_id in profile \"default\""},
 		},
 		{
 			name: "client credentials without a token URL",
@@ -460,10 +460,22 @@ func TestMissingDefaultConfigIsFine(t *testing.T) {
 	if p.Name != profile.DefaultName || p.ConfigPath != "" {
 		t.Errorf("profile %+v", p)
 	}
+	// Nothing defines the profile: a first run, told where the file goes.
+	err = p.RequireGateway()
+	if err == nil || !strings.Contains(errorText(err), "error: no config file at "+p.SearchedPath+"\n") ||
+		!strings.HasSuffix(p.SearchedPath, filepath.Join("agw-proxy", "config.yaml")) ||
+		!strings.Contains(errorText(err), `hint: run "agw-proxy init"`) {
+		t.Errorf("requireGateway: %v", errorText(err))
+	}
+	// Flags that define a profile, without a gateway URL.
+	p, _, err = resolveWith(t, "", nil, "--inject", "X=asana", "--inject-tools", "T___*")
+	if err != nil {
+		t.Fatal(errorText(err))
+	}
 	err = p.RequireGateway()
 	if err == nil || !strings.Contains(errorText(err), `no gateway URL for profile "default"`) ||
-		!strings.Contains(errorText(err), "pass --gateway-url URL") {
-		t.Errorf("requireGateway: %v", err)
+		!strings.Contains(errorText(err), "pass --gateway-url URL") || !strings.Contains(errorText(err), `"agw-proxy init"`) {
+		t.Errorf("requireGateway: %v", errorText(err))
 	}
 }
 
@@ -549,7 +561,8 @@ func TestLoginCommand(t *testing.T) {
 }
 
 func TestProfileFlagsArgs(t *testing.T) {
-	args := []string{"--profile", "ci", "--gateway-url", "https://gw.example.com/mcp", "--scope", "a", "--scope", "b",
+	args := []string{"--profile", "ci", "--gateway-url", "https://gw.example.com/mcp", "--token-url", "https://a.example.com/t",
+		"--client-id", "c", "--scope", "a", "--scope", "b",
 		"--inject", "X=s", "--inject-tools", "T___*", "--call-timeout", "1m0s"}
 	_, pf, err := resolveWith(t, "", nil, args...)
 	if err != nil {

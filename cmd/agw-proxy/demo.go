@@ -114,7 +114,7 @@ func startDemo(ctx context.Context, serve bool) (*demo, error) {
 	}
 	// Resolve the profile exactly as serve does, without a config file.
 	fs := pflag.NewFlagSet("demo", pflag.ContinueOnError)
-	pf := profile.AddFlags(fs)
+	pf := profile.AddFlags(fs, profile.AllFlags)
 	noFile := profile.Env{Getenv: func(string) string { return "" }, ConfigDir: func() (string, error) { return "", errors.New("none") }}
 	if err := fs.Parse(d.args); err != nil {
 		d.close()
@@ -185,7 +185,7 @@ func (d *demo) run(ctx context.Context, w io.Writer) error {
 	}
 	p("Next steps:\n")
 	p("  Try it in an MCP client:     agw-proxy demo --serve   (see agw-proxy demo --help)\n")
-	p("  Describe your Gateway:       a profile in the config file (configs/config.yaml shows one),\n")
+	p("  Describe your Gateway:       a profile in the config file (agw-proxy init writes an example),\n")
 	p("                               or flags: agw-proxy serve --help\n")
 	p("  Store the Cognito secret:    agw-proxy login\n")
 	p("  Store your Asana token:      agw-proxy login asana\n")

@@ -32,7 +32,7 @@ func init() {
 	register(command{name: "doctor", summary: "Check the whole setup, with a hint for each problem", run: runDoctor})
 }
 
-const doctorUsage = `Usage:
+var doctorUsage = `Usage:
     agw-proxy doctor [options]
 
 Check everything serve needs, in order, one line per check: ✓ when it
@@ -62,7 +62,7 @@ secrets a login fixes (missing from the keychain, or rejected); 1 otherwise;
 Options:
     -h, --help             Show this help
 
-` + profile.FlagsUsage + `
+` + profile.FlagsUsage(profile.AllFlags) + `
 Examples:
     $ agw-proxy doctor
     $ agw-proxy doctor --profile work --connect-timeout 10s
@@ -163,7 +163,7 @@ func (d *doctor) summary() {
 
 func runDoctor(ctx context.Context, e *env, args []string) error {
 	fs := pflag.NewFlagSet("doctor", pflag.ContinueOnError)
-	pf := profile.AddFlags(fs)
+	pf := profile.AddFlags(fs, profile.AllFlags)
 	if done, err := parseFlags(e, fs, doctorUsage, args); done {
 		return err
 	}
@@ -261,6 +261,8 @@ func (d *doctor) checkConfig() (*profile.Profile, *http.Client, bool) {
 		from = "in " + p.ConfigPath
 	case p.ConfigPath != "":
 		from = "from flags (not in " + p.ConfigPath + ")"
+	case p.SearchedPath != "":
+		from = "from flags (no config file at " + p.SearchedPath + ")"
 	}
 	rules := fmt.Sprintf("%d inject rules", len(p.Inject))
 	if len(p.Inject) == 1 {

@@ -162,7 +162,7 @@ func TestDoctorHealthy(t *testing.T) {
 				vars: map[string]string{"AGW_PROXY_SECRET_ASANA": doctorAsanaToken}})
 			wantDoctorCode(t, r, exitOK)
 			wantDoctorLines(t, r, append([]string{
-				`✓ config: profile "default" from flags, no config file; gateway ` + regexp.QuoteMeta(sim.GatewayURL) + `, auth client_credentials, 1 inject rule`,
+				`✓ config: profile "default" from flags \(no config file at .*config.yaml\); gateway ` + regexp.QuoteMeta(sim.GatewayURL) + `, auth client_credentials, 1 inject rule`,
 				`✓ keychain: reachable`,
 				`✓ secret "client-secret" \(the Gateway's client secret\): present in the keychain`,
 				`✓ secret "asana" \(injected as X-Asana-Token\): present in the environment \(AGW_PROXY_SECRET_ASANA\)`,

@@ -22,7 +22,11 @@ func init() {
 	register(command{name: "login", summary: "Store a secret, or log in to the Gateway, in the OS keychain", run: runLogin})
 }
 
-const loginUsage = `Usage:
+// loginFlags are the profile flags login takes: no timeouts, which it
+// does not use.
+const loginFlags = profile.SelectionFlags | profile.GatewayFlags | profile.InjectFlags
+
+var loginUsage = `Usage:
     agw-proxy login SECRET [options]
     agw-proxy login [options]
 
@@ -44,7 +48,7 @@ Options:
                            (authorization_code)
     -h, --help             Show this help
 
-` + profile.FlagsUsage + `
+` + profile.FlagsUsage(loginFlags) + `
 Examples:
     Store the Asana token (hidden prompt):
     $ agw-proxy login asana
@@ -65,7 +69,7 @@ const verifyTimeout = 60 * time.Second
 
 func runLogin(ctx context.Context, e *env, args []string) error {
 	fs := pflag.NewFlagSet("login", pflag.ContinueOnError)
-	pf := profile.AddFlags(fs)
+	pf := profile.AddFlags(fs, loginFlags)
 	force := fs.Bool("force", false, "Store SECRET even if no rule uses it")
 	noBrowser := fs.Bool("no-browser", false, "Do not open a browser")
 	if done, err := parseFlags(e, fs, loginUsage, args); done {

@@ -24,7 +24,7 @@ func TestFailHintsLoginAfterLoginError(t *testing.T) {
 	}
 	e := &env{testKeychain: testStore, getenv: func(string) string { return "" }}
 	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
-	pf := profile.AddFlags(fs)
+	pf := profile.AddFlags(fs, profile.AllFlags)
 	if err := fs.Parse([]string{"--config", cfg, "--profile", "work"}); err != nil {
 		t.Fatal(err)
 	}

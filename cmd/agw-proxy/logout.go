@@ -17,7 +17,11 @@ func init() {
 	register(command{name: "logout", summary: "Remove stored secrets from the OS keychain", run: runLogout})
 }
 
-const logoutUsage = `Usage:
+// logoutFlags are the profile flags logout takes: the profile, the secret
+// names of its inject rules, and the auth type (which Gateway credential).
+const logoutFlags = profile.SelectionFlags | profile.AuthTypeFlag | profile.InjectFlags
+
+var logoutUsage = `Usage:
     agw-proxy logout SECRET [options]
     agw-proxy logout [--all] [options]
 
@@ -32,7 +36,7 @@ Options:
     --all                  Remove every secret of the profile
     -h, --help             Show this help
 
-` + profile.FlagsUsage + `
+` + profile.FlagsUsage(logoutFlags) + `
 Examples:
     $ agw-proxy logout asana
     $ agw-proxy logout --profile work --all
@@ -40,7 +44,7 @@ Examples:
 
 func runLogout(ctx context.Context, e *env, args []string) error {
 	fs := pflag.NewFlagSet("logout", pflag.ContinueOnError)
-	pf := profile.AddFlags(fs)
+	pf := profile.AddFlags(fs, logoutFlags)
 	all := fs.Bool("all", false, "Remove every secret of the profile")
 	if done, err := parseFlags(e, fs, logoutUsage, args); done {
 		return err

@@ -49,7 +49,7 @@ Options:
                            client's default (e.g. a workspace .amazonq/mcp.json)
 ` + logFlagsUsage + `    -h, --help             Show this help
 
-` + profile.FlagsUsage + `
+` + profile.FlagsUsage(profile.AllFlags) + `
 Examples:
     A profile from the config file, installed into Amazon Q:
     $ agw-proxy mcp-config --client amazonq --profile work --write
@@ -169,7 +169,7 @@ func parseMCPConfig(e *env, args []string) (o *mcpConfigOptions, done bool, err 
 	fs.BoolVar(&o.write, "write", false, "Merge into the client's config file")
 	fs.BoolVar(&o.force, "force", false, "Replace a differing entry")
 	fs.StringVar(&o.file, "file", "", "Config file")
-	o.pf, o.lf = profile.AddFlags(fs), addLogFlags(fs)
+	o.pf, o.lf = profile.AddFlags(fs, profile.AllFlags), addLogFlags(fs)
 	if done, err := parseFlags(e, fs, mcpConfigUsage, args); done {
 		return nil, true, err
 	}

@@ -199,7 +199,7 @@ func checkServeArgs(t *testing.T, c *clients.Client, example []byte) {
 		t.Fatalf("args %v do not start with serve", args)
 	}
 	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
-	pf := profile.AddFlags(fs)
+	pf := profile.AddFlags(fs, profile.AllFlags)
 	if err := fs.Parse(args[1:]); err != nil {
 		t.Fatalf("serve %v: %v", args[1:], err)
 	}

@@ -18,7 +18,7 @@ func init() {
 	register(command{name: "serve", summary: "Run the stdio MCP server a desktop MCP client launches", run: runServe})
 }
 
-const serveUsage = `Usage:
+var serveUsage = `Usage:
     agw-proxy serve [options]
 
 Run the stdio MCP server that a desktop MCP client (Amazon Q, Kiro, Claude
@@ -30,7 +30,7 @@ stdout carries MCP only; logs go to stderr or --log-file.
 Options:
 ` + logFlagsUsage + `    -h, --help             Show this help
 
-` + profile.FlagsUsage + `
+` + profile.FlagsUsage(profile.AllFlags) + `
 Examples:
     Everything in a client's args, no config file:
     $ agw-proxy serve --gateway-url https://GATEWAY.gateway.bedrock-agentcore.us-east-1.amazonaws.com/mcp \
@@ -48,7 +48,7 @@ Examples:
 
 func runServe(ctx context.Context, e *env, args []string) error {
 	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
-	pf := profile.AddFlags(fs)
+	pf := profile.AddFlags(fs, profile.AllFlags)
 	lf := addLogFlags(fs)
 	if done, err := parseFlags(e, fs, serveUsage, args); done {
 		if err != nil {

@@ -20,7 +20,7 @@ func init() {
 	register(command{name: "status", summary: "Show the profile and which secrets are stored (masked)", run: runStatus})
 }
 
-const statusUsage = `Usage:
+var statusUsage = `Usage:
     agw-proxy status [options]
 
 Show the profile, its Gateway and auth type, and for every secret the profile
@@ -35,7 +35,7 @@ Options:
     --offline              Do not contact the token endpoint
     -h, --help             Show this help
 
-` + profile.FlagsUsage + `
+` + profile.FlagsUsage(profile.AllFlags) + `
 Examples:
     $ agw-proxy status
     $ agw-proxy status --profile work --offline
@@ -46,7 +46,7 @@ const statusCheckTimeout = 30 * time.Second
 
 func runStatus(ctx context.Context, e *env, args []string) error {
 	fs := pflag.NewFlagSet("status", pflag.ContinueOnError)
-	pf := profile.AddFlags(fs)
+	pf := profile.AddFlags(fs, profile.AllFlags)
 	offline := fs.Bool("offline", false, "Do not contact the token endpoint")
 	if done, err := parseFlags(e, fs, statusUsage, args); done {
 		return err
@@ -91,12 +91,19 @@ func (st *status) later(loginFixes bool, f func()) {
 // profile prints where the profile comes from, its Gateway and its auth.
 func (st *status) profile() {
 	p, w := st.p, st.w
-	from := "flags only, no config file"
+	// Always the file searched, found or not: a first run sees where the
+	// file is expected.
+	from := "no config file"
 	switch {
 	case p.InFile:
 		from = p.ConfigPath
 	case p.ConfigPath != "":
-		from = "flags only; not in " + p.ConfigPath
+		from = "not in " + p.ConfigPath
+	case p.SearchedPath != "":
+		from = "no config file at " + p.SearchedPath
+	}
+	if !p.InFile && p.CheckDefined() == nil {
+		from = "flags only; " + from
 	}
 	writef(w, "Profile:  %s (%s)\n", p.Name, from)
 	gw := p.GatewayURL

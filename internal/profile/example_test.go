@@ -12,7 +12,7 @@ import (
 // A profile made of flags alone, and the login command that reaches it.
 func Example() {
 	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
-	flags := profile.AddFlags(fs)
+	flags := profile.AddFlags(fs, profile.AllFlags)
 	_ = fs.Parse([]string{
 		"--profile", "ci",
 		"--gateway-url", "https://gw.example.com/mcp",
@@ -38,7 +38,7 @@ func Example() {
 // Every problem comes back at once, each located where it was set.
 func Example_errors() {
 	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
-	flags := profile.AddFlags(fs)
+	flags := profile.AddFlags(fs, profile.AllFlags)
 	_ = fs.Parse([]string{"--gateway-url", "ftp://gw.example.com", "--auth-type", "kerberos"})
 	noFile := profile.Env{
 		Getenv:    func(string) string { return "" },

@@ -17,18 +17,17 @@ const (
 	EnvProfile = "AGW_PROXY_PROFILE"
 )
 
-// Flags are the flags that select and override a profile. serve,
-// login, status, doctor and mcp-config all take them:
+// Flags are the flags that select and override a profile. Each command
+// takes the groups of them it uses:
 //
 //	fs := pflag.NewFlagSet("status", pflag.ContinueOnError)
-//	pf := addProfileFlags(fs)
-//	if code, done := parseFlags(e, fs, statusUsage, args); done { return code }
-//	p, err := pf.resolve(e)
-//	if err != nil { return fail(e, err) }
-//
-// profileFlagsUsage is the matching block of usage text.
+//	pf := profile.AddFlags(fs, profile.AllFlags)
+//	usage := "..." + profile.FlagsUsage(profile.AllFlags) + "..."
+//	_ = fs.Parse(args)
+//	p, err := pf.Resolve(env, types)
 type Flags struct {
-	fs *pflag.FlagSet
+	fs     *pflag.FlagSet
+	groups Groups
 
 	config, profile                     string
 	gatewayURL, authType, discoveryURL  string
@@ -40,49 +39,119 @@ type Flags struct {
 	caFile                              string
 }
 
-// FlagsUsage documents addProfileFlags' flags, for a command's usage text.
-const FlagsUsage = `Profile options (override the config file):
-    --config FILE          Config file (default $AGW_PROXY_CONFIG, else
-                           <user config dir>/agw-proxy/config.yaml)
-    --profile NAME         Profile in the config file, also the keychain namespace
-                           (default $AGW_PROXY_PROFILE, else "default")
-    --gateway-url URL      Gateway MCP endpoint (https://, or http:// on loopback)
-    --auth-type TYPE       client_credentials, authorization_code or none (default
-                           client_credentials when a token or discovery URL is set)
-    --discovery-url URL    OpenID discovery document of the Cognito user pool
-    --token-url URL        Cognito token endpoint (else from discovery)
-    --authorize-url URL    Cognito authorize endpoint (authorization_code; else from discovery)
-    --redirect-url URL     Local callback registered on the app client (authorization_code)
-    --client-id ID         Cognito app client ID
-    --scope SCOPE          OAuth scope to request (repeatable)
-    --inject ARG=SECRET    Fill tool argument ARG from the stored secret SECRET (repeatable;
-                           replaces the config file's inject rules)
-    --inject-tools GLOB    Tools the --inject rules apply to (repeatable, required with --inject)
-    --inject-format FMT    Value format for the --inject rules (default "Bearer {secret}")
-    --call-timeout D       Time limit for one tool call (default 300s)
-    --connect-timeout D    Time limit for connecting to the Gateway (default 30s)
-    --ca-file FILE         Extra PEM CA certificates to trust for HTTPS
-`
+// Groups are sets of profile flags: a command registers (AddFlags) and
+// documents (FlagsUsage) the groups it uses, and only those.
+type Groups uint
 
-// AddFlags registers the profile flags on fs.
-func AddFlags(fs *pflag.FlagSet) *Flags {
-	f := &Flags{fs: fs}
-	fs.StringVar(&f.config, "config", "", "Config file")
-	fs.StringVar(&f.profile, "profile", "", "Profile name")
-	fs.StringVar(&f.gatewayURL, "gateway-url", "", "Gateway MCP endpoint")
-	fs.StringVar(&f.authType, "auth-type", "", "Gateway auth type")
-	fs.StringVar(&f.discoveryURL, "discovery-url", "", "OpenID discovery URL")
-	fs.StringVar(&f.tokenURL, "token-url", "", "Cognito token endpoint")
-	fs.StringVar(&f.authorizeURL, "authorize-url", "", "Cognito authorize endpoint")
-	fs.StringVar(&f.redirectURL, "redirect-url", "", "Local callback URL")
-	fs.StringVar(&f.clientID, "client-id", "", "Cognito app client ID")
-	fs.StringArrayVar(&f.scopes, "scope", nil, "OAuth scope (repeatable)")
-	fs.StringArrayVar(&f.inject, "inject", nil, "ARG=SECRET (repeatable)")
-	fs.StringArrayVar(&f.injectTools, "inject-tools", nil, "Tool glob for --inject (repeatable)")
-	fs.StringVar(&f.injectFormat, "inject-format", "", "Value format for --inject")
-	fs.DurationVar(&f.callTimeout, "call-timeout", 0, "Tool call time limit")
-	fs.DurationVar(&f.connectTimeout, "connect-timeout", 0, "Gateway connect time limit")
-	fs.StringVar(&f.caFile, "ca-file", "", "Extra PEM CA certificates")
+const (
+	// SelectionFlags are --config and --profile: which profile.
+	SelectionFlags Groups = 1 << 0
+	// AuthTypeFlag is --auth-type alone, for a command that needs to know
+	// which Gateway credential a profile keeps but uses no other auth
+	// setting (logout); its profile's auth is not checked further.
+	AuthTypeFlag Groups = 1 << 1
+	// GatewayFlags are the Gateway and how to authenticate to it:
+	// --gateway-url, --auth-type and every other auth flag, --ca-file.
+	GatewayFlags Groups = gatewayOnly | AuthTypeFlag
+	// InjectFlags are --inject, --inject-tools and --inject-format.
+	InjectFlags Groups = 1 << 3
+	// TimeoutFlags are --call-timeout and --connect-timeout.
+	TimeoutFlags Groups = 1 << 4
+	// AllFlags is every profile flag (serve, status, doctor, mcp-config).
+	AllFlags = SelectionFlags | GatewayFlags | InjectFlags | TimeoutFlags
+
+	gatewayOnly Groups = 1 << 2
+)
+
+// flagDocs are the lines of the usage text, flag by flag in the order help
+// shows them, each with its group.
+var flagDocs = [...]struct {
+	group Groups
+	text  string
+}{
+	{SelectionFlags, `    --config FILE          Config file (default $AGW_PROXY_CONFIG, else
+                           <user config dir>/agw-proxy/config.yaml)
+`},
+	{SelectionFlags, `    --profile NAME         Profile in the config file, also the keychain namespace
+                           (default $AGW_PROXY_PROFILE, else "default")
+`},
+	{gatewayOnly, `    --gateway-url URL      Gateway MCP endpoint (https://, or http:// on loopback)
+`},
+	{AuthTypeFlag, `    --auth-type TYPE       client_credentials, authorization_code or none (default
+                           none when no other auth option is set; authorization_code
+                           with an authorize or redirect URL; else client_credentials)
+`},
+	{gatewayOnly, `    --discovery-url URL    OpenID discovery document of the Cognito user pool
+`},
+	{gatewayOnly, `    --token-url URL        Cognito token endpoint (else from discovery)
+`},
+	{gatewayOnly, `    --authorize-url URL    Cognito authorize endpoint (authorization_code; else from discovery)
+`},
+	{gatewayOnly, `    --redirect-url URL     Local callback registered on the app client (authorization_code)
+`},
+	{gatewayOnly, `    --client-id ID         Cognito app client ID
+`},
+	{gatewayOnly, `    --scope SCOPE          OAuth scope to request (repeatable)
+`},
+	{InjectFlags, `    --inject ARG=SECRET    Fill tool argument ARG from the stored secret SECRET (repeatable;
+                           replaces the config file's inject rules)
+`},
+	{InjectFlags, `    --inject-tools GLOB    Tools the --inject rules apply to (repeatable, required with --inject)
+`},
+	{InjectFlags, `    --inject-format FMT    Value format for the --inject rules (default "Bearer {secret}")
+`},
+	{TimeoutFlags, `    --call-timeout D       Time limit for one tool call (default 300s)
+`},
+	{TimeoutFlags, `    --connect-timeout D    Time limit for connecting to the Gateway (default 30s)
+`},
+	{gatewayOnly, `    --ca-file FILE         Extra PEM CA certificates to trust for HTTPS
+`},
+}
+
+// FlagsUsage documents the flags AddFlags registers for groups: the block
+// of a command's usage text.
+func FlagsUsage(groups Groups) string {
+	var b strings.Builder
+	b.WriteString("Profile options (override the config file):\n")
+	for _, d := range flagDocs {
+		if groups&d.group != 0 {
+			b.WriteString(d.text)
+		}
+	}
+	return b.String()
+}
+
+// AddFlags registers the profile flags of groups on fs.
+func AddFlags(fs *pflag.FlagSet, groups Groups) *Flags {
+	f := &Flags{fs: fs, groups: groups}
+	if groups&SelectionFlags != 0 {
+		fs.StringVar(&f.config, "config", "", "Config file")
+		fs.StringVar(&f.profile, "profile", "", "Profile name")
+	}
+	if groups&gatewayOnly != 0 {
+		fs.StringVar(&f.gatewayURL, "gateway-url", "", "Gateway MCP endpoint")
+	}
+	if groups&AuthTypeFlag != 0 {
+		fs.StringVar(&f.authType, "auth-type", "", "Gateway auth type")
+	}
+	if groups&gatewayOnly != 0 {
+		fs.StringVar(&f.discoveryURL, "discovery-url", "", "OpenID discovery URL")
+		fs.StringVar(&f.tokenURL, "token-url", "", "Cognito token endpoint")
+		fs.StringVar(&f.authorizeURL, "authorize-url", "", "Cognito authorize endpoint")
+		fs.StringVar(&f.redirectURL, "redirect-url", "", "Local callback URL")
+		fs.StringVar(&f.clientID, "client-id", "", "Cognito app client ID")
+		fs.StringArrayVar(&f.scopes, "scope", nil, "OAuth scope (repeatable)")
+		fs.StringVar(&f.caFile, "ca-file", "", "Extra PEM CA certificates")
+	}
+	if groups&InjectFlags != 0 {
+		fs.StringArrayVar(&f.inject, "inject", nil, "ARG=SECRET (repeatable)")
+		fs.StringArrayVar(&f.injectTools, "inject-tools", nil, "Tool glob for --inject (repeatable)")
+		fs.StringVar(&f.injectFormat, "inject-format", "", "Value format for --inject")
+	}
+	if groups&TimeoutFlags != 0 {
+		fs.DurationVar(&f.callTimeout, "call-timeout", 0, "Tool call time limit")
+		fs.DurationVar(&f.connectTimeout, "connect-timeout", 0, "Gateway connect time limit")
+	}
 	return f
 }
 
@@ -127,13 +196,25 @@ func (f *Flags) configPath(e Env) (path string, named bool, err error) {
 		}
 		return f.config, true, nil
 	}
+	path, named, err = ConfigFile(e)
+	if err != nil {
+		// No config dir (no $HOME): flags alone still make a profile.
+		return "", false, nil
+	}
+	return path, named, nil
+}
+
+// ConfigFile returns the config file the commands read when --config is not
+// given: $AGW_PROXY_CONFIG (named is true), else config.yaml in the
+// agw-proxy folder of the user's config directory. The error says there is
+// no user config directory.
+func ConfigFile(e Env) (path string, named bool, err error) {
 	if v := e.Getenv(EnvConfig); v != "" {
 		return v, true, nil
 	}
 	dir, err := e.ConfigDir()
 	if err != nil {
-		// No config dir (no $HOME): flags alone still make a profile.
-		return "", false, nil
+		return "", false, err
 	}
 	return filepath.Join(dir, "agw-proxy", "config.yaml"), false, nil
 }
@@ -162,6 +243,7 @@ func (f *Flags) Resolve(e Env, types []AuthType) (*Profile, error) {
 		return nil, &Error{at: nameAt, msg: fmt.Sprintf("profile name %q: %v", name, err)}
 	}
 
+	searched := cfgPath
 	var cfg *File
 	if cfgPath != "" {
 		cfg, err = Load(cfgPath)
@@ -170,12 +252,12 @@ func (f *Flags) Resolve(e Env, types []AuthType) (*Profile, error) {
 		case errors.Is(err, fs.ErrNotExist) && !named:
 			cfg, cfgPath = nil, ""
 		case errors.Is(err, fs.ErrNotExist):
-			src := "--config"
+			src, create := "--config", "agw-proxy init --config "+ShellQuote(cfgPath)
 			if !f.fs.Changed("config") {
-				src = "$" + EnvConfig
+				src, create = "$"+EnvConfig, "agw-proxy init"
 			}
 			return nil, &Error{msg: fmt.Sprintf("config file %s (from %s) does not exist", cfgPath, src),
-				hints: []string{"create it (see configs/config.yaml), or drop " + src + " to use flags alone"}}
+				hints: []string{fmt.Sprintf("create it with %q (the annotated example), or drop %s to use flags alone", create, src)}}
 		default:
 			return nil, err
 		}
@@ -199,12 +281,15 @@ func (f *Flags) Resolve(e Env, types []AuthType) (*Profile, error) {
 	}
 	p.NameSet = nameSet
 	p.ConfigSet = named
+	p.SearchedPath = searched
 	if err := f.apply(p); err != nil {
 		return nil, err
 	}
 	p.flagArgs = f.Args()
 	p.setDefaults()
-	if err := p.validate(types); err != nil {
+	// A command without the Gateway flags uses no auth setting beyond the
+	// type, and could not complete one from its flags.
+	if err := p.validate(types, f.groups&gatewayOnly != 0); err != nil {
 		return nil, err
 	}
 	return p, nil

@@ -59,6 +59,9 @@ type Profile struct {
 	ConfigPath string // config file consulted; "" when none exists
 	ConfigSet  bool   // configPath came from --config or $AGW_PROXY_CONFIG
 	InFile     bool   // the profile is defined in the config file
+	// SearchedPath is the config file looked for, found or not ("" only
+	// when there is no user config directory), for messages.
+	SearchedPath string
 
 	GatewayURL     string
 	Auth           Auth
@@ -73,6 +76,9 @@ type Profile struct {
 	where map[string]string
 	// flagArgs are the profile flags it was resolved with (Flags.Args).
 	flagArgs []string
+	// impliedBy is the setting that made the auth type when auth.type was
+	// not set ("auth.client_id", "--client-id"); "" when it was set.
+	impliedBy string
 }
 
 // Auth is the auth: block of a profile.
@@ -172,11 +178,29 @@ func ShellQuote(s string) string {
 }
 
 // setDefaults fills what neither the file nor the flags set.
+//
+// The auth type, when not set, follows from the other auth settings: none
+// when there are none (a Gateway without an inbound authorizer, the
+// emulator); authorization_code when an authorize or a redirect URL is set,
+// the two settings only a browser login uses; client_credentials otherwise.
+// So a client ID without a token URL is an incomplete OAuth profile, which
+// its auth type's check reports, never a silent "auth: none".
 func (p *Profile) setDefaults() {
 	if p.Auth.Type == "" {
-		p.Auth.Type = AuthNone
-		if p.Auth.TokenURL != "" || p.Auth.DiscoveryURL != "" {
+		set := p.AuthSettings()
+		switch {
+		case len(set) == 0:
+			p.Auth.Type = AuthNone
+		case p.Auth.AuthorizeURL != "" || p.Auth.RedirectURL != "":
+			p.Auth.Type = AuthAuthorizationCode
+			key := "auth.authorize_url"
+			if p.Auth.AuthorizeURL == "" {
+				key = "auth.redirect_url"
+			}
+			p.impliedBy = p.settingName(key)
+		default:
 			p.Auth.Type = AuthClientCredentials
+			p.impliedBy = p.settingName(set[0])
 		}
 		p.where["auth.type"] = p.where[""]
 	}
@@ -191,6 +215,44 @@ func (p *Profile) setDefaults() {
 	if p.ConnectTimeout == 0 && p.where["timeouts.connect"] == "" {
 		p.ConnectTimeout = DefaultConnectTimeout
 	}
+}
+
+// AuthSettings returns the config keys of the auth settings that have a
+// value, auth.type aside ("auth.client_id", "auth.scopes"), in the config
+// file's order.
+func (p *Profile) AuthSettings() []string {
+	a := p.Auth
+	var out []string
+	for _, s := range []struct {
+		key string
+		set bool
+	}{
+		{"auth.discovery_url", a.DiscoveryURL != ""},
+		{"auth.token_url", a.TokenURL != ""},
+		{"auth.authorize_url", a.AuthorizeURL != ""},
+		{"auth.redirect_url", a.RedirectURL != ""},
+		{"auth.client_id", a.ClientID != ""},
+		{"auth.scopes", len(a.Scopes) > 0},
+	} {
+		if s.set {
+			out = append(out, s.key)
+		}
+	}
+	return out
+}
+
+// AuthImpliedBy returns the setting that made the auth type when auth.type
+// was not set, as the user wrote it ("auth.client_id" in the file,
+// "--client-id"), or "" when auth.type was set or nothing implied a type.
+func (p *Profile) AuthImpliedBy() string { return p.impliedBy }
+
+// settingName is how messages name the setting key: its flag when a flag
+// set it ("--client-id"), else the key ("auth.client_id").
+func (p *Profile) settingName(key string) string {
+	if at := p.where[key]; strings.HasPrefix(at, "--") {
+		return at
+	}
+	return key
 }
 
 // Problem returns a configError for the setting key, located where it was set.
@@ -209,8 +271,10 @@ func (p *Profile) Problem(key string, hints []string, format string, a ...any) *
 
 // validate checks every setting and returns all problems at once
 // (errors.Join of *configError). A missing gateway URL is not a problem
-// here: login and logout work without one; see requireGateway.
-func (p *Profile) validate(types []AuthType) error {
+// here: login and logout work without one; see requireGateway. checkAuth
+// false skips the auth type's own check, for a command that uses no auth
+// setting beyond the type (logout).
+func (p *Profile) validate(types []AuthType, checkAuth bool) error {
 	var errs []error
 	add := func(err *Error) {
 		if err != nil {
@@ -239,7 +303,7 @@ func (p *Profile) validate(types []AuthType) error {
 			add(p.CheckURL(u.key, u.val, false))
 		}
 	}
-	if t != nil && t.Check != nil {
+	if t != nil && t.Check != nil && checkAuth {
 		errs = append(errs, t.Check(p)...)
 	}
 	for i, s := range a.Scopes {
@@ -330,19 +394,59 @@ func (p *Profile) MissingHints(key, flag string) []string {
 	return []string{"pass " + flag}
 }
 
-// RequireGateway reports a missing gateway URL, for the commands that need one.
+// RequireGateway reports a missing gateway URL, for the commands that need
+// one; for a profile that nothing defines, it reports that (CheckDefined).
 func (p *Profile) RequireGateway() error {
 	if p.GatewayURL != "" {
 		return nil
+	}
+	if err := p.CheckDefined(); err != nil {
+		return err
 	}
 	hint := "pass --gateway-url URL (the Gateway's MCP endpoint, https://....gateway.bedrock-agentcore.REGION.amazonaws.com/mcp)"
 	switch {
 	case p.InFile:
 		hint = fmt.Sprintf("set gateway_url in profile %q of %s, or pass --gateway-url URL", p.Name, p.ConfigPath)
 	case p.ConfigPath == "":
-		hint += ", or create a config file (see configs/config.yaml)"
+		hint += `, or create a config file with "agw-proxy init" (an annotated example)`
 	}
 	return &Error{at: p.where[""], msg: fmt.Sprintf("no gateway URL for profile %q", p.Name), hints: []string{hint}}
+}
+
+// CheckDefined reports a profile that nothing defines: the config file is
+// missing (or does not have the profile) and no profile flag sets anything.
+// That is a first run, and the message says where the file was looked for
+// and how to create it. The commands that need a profile (login without a
+// SECRET, status, doctor, serve) get it through RequireGateway or call it.
+func (p *Profile) CheckDefined() error {
+	if p.InFile || p.setByFlags() {
+		return nil
+	}
+	flagsHint := `or pass the profile flags: --gateway-url URL and the auth and inject flags ("agw-proxy serve --help" lists them)`
+	switch {
+	case p.ConfigPath != "":
+		return &Error{msg: fmt.Sprintf("no profile %q in %s: the file defines no profiles", p.Name, p.ConfigPath), hints: []string{
+			fmt.Sprintf(`add profile %q to it ("agw-proxy init --example" prints an annotated example)`, p.Name), flagsHint,
+		}}
+	case p.SearchedPath == "":
+		return &Error{msg: "no config file: there is no user config directory ($HOME, or %AppData% on Windows, is not set)", hints: []string{
+			`pass --config FILE; "agw-proxy init --config FILE" writes an annotated example there`, flagsHint,
+		}}
+	}
+	return &Error{msg: "no config file at " + p.SearchedPath, hints: []string{
+		`run "agw-proxy init" to write the annotated example there, then edit it for your Gateway`, flagsHint,
+	}}
+}
+
+// setByFlags reports whether a profile flag other than --config and
+// --profile was given.
+func (p *Profile) setByFlags() bool {
+	for i := 0; i < len(p.flagArgs); i += 2 {
+		if f := p.flagArgs[i]; f != "--config" && f != "--profile" {
+			return true
+		}
+	}
+	return false
 }
 
 // ValidSecretName reports whether name can name a secret: it becomes part of

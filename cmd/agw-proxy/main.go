@@ -156,7 +156,7 @@ func register(c command) { commands = append(commands, c) }
 
 // commandOrder is the order help lists commands in: the everyday ones first.
 // Commands not named here follow, in registration order.
-var commandOrder = []string{"serve", "login", "logout", "status", "doctor", "mcp-config", "demo", "version"}
+var commandOrder = []string{"serve", "init", "login", "logout", "status", "doctor", "mcp-config", "demo", "version"}
 
 // orderedCommands returns the registered commands in commandOrder.
 func orderedCommands() []command {

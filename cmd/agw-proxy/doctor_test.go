@@ -703,12 +703,12 @@ func TestDoctorScripts(t *testing.T) {
 			e.Setenv("SCOPE", sim.Scope)
 			e.Setenv("PROXY_URL", proxyURL)
 			e.Setenv("PROXY_HOSTPORT", strings.TrimPrefix(proxyURL, "http://"))
-			l, err := net.Listen("tcp", "127.0.0.1:0")
+			closed, free, err := closedHostPort()
 			if err != nil {
 				return err
 			}
-			e.Setenv("CLOSED_HOSTPORT", l.Addr().String())
-			l.Close()
+			e.Defer(free)
+			e.Setenv("CLOSED_HOSTPORT", closed)
 			e.Setenv("AGW_PROXY_CLIENT_SECRET", sim.ClientSecret)
 			e.Setenv("AGW_PROXY_SECRET_ASANA", doctorAsanaToken)
 			return nil

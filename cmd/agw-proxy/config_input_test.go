@@ -97,3 +97,26 @@ func TestConfigBoundedWork(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigManyProfilesHint: with 5,000 profiles, "no profile" lists a
+// few, the near miss first, not all 5,000.
+func TestConfigManyProfilesHint(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("profiles:\n")
+	for i := range 5000 {
+		fmt.Fprintf(&b, "  team-%04d:\n    gateway_url: https://gw.example.com/mcp\n", i)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "c.yaml"), []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr := runBounded(t, dir, "status", "--offline", "--config", "c.yaml", "--profile", "team-123")
+	if code != 1 {
+		t.Errorf("exit code %d, want 1", code)
+	}
+	want := "agw-proxy: error: --profile: no profile \"team-123\" in c.yaml\n" +
+		"agw-proxy: hint: profiles in the file: team-0123, team-0000, team-0001, team-0002, team-0003, and 4995 more; choose one with --profile NAME\n"
+	if stderr != want {
+		t.Errorf("stderr:\n%.1000s\nwant:\n%s", stderr, want)
+	}
+}

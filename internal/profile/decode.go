@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,13 +57,38 @@ func (e *Error) Error() string {
 		b.WriteString(e.at)
 		b.WriteString(": ")
 	}
-	// A flag name already says which setting is meant.
-	if e.key != "" && !strings.HasPrefix(e.at, "-") {
-		b.WriteString(e.key)
+	// A flag name already says which setting is meant, but not which of
+	// the --inject rules.
+	flag := strings.HasPrefix(e.at, "-")
+	if key := displayKey(e.key, flag); key != "" && (!flag || key != e.key) {
+		b.WriteString(key)
 		b.WriteString(": ")
 	}
 	b.WriteString(e.msg)
 	return b.String()
+}
+
+// displayKey is how a message names the setting key. Inject rules go by
+// their number counted from 1, as every message and doctor count them:
+// "inject[1]" is "inject rule 2", "inject[1].tools" is "tools of inject
+// rule 2" (after a flag, which names the field, "inject rule 2"). The keys
+// themselves (Profile.At, Origin, FieldKey) stay "inject[1]..." as in a
+// YAML path.
+func displayKey(key string, flag bool) string {
+	rest, ok := strings.CutPrefix(key, "inject[")
+	if !ok {
+		return key
+	}
+	num, field, ok := strings.Cut(rest, "]")
+	i, err := strconv.Atoi(num)
+	if !ok || err != nil {
+		return key
+	}
+	rule := fmt.Sprintf("inject rule %d", i+1)
+	if field, ok := strings.CutPrefix(field, "."); ok && !flag {
+		return field + " of " + rule
+	}
+	return rule
 }
 
 // Hints returns advice printed after the error.

@@ -73,3 +73,52 @@ func TestNoProfileHintIsShort(t *testing.T) {
 	wantError(t, err, `no profile "team-123" in `+path,
 		"hint: profiles in the file: team-0123, team-0000, team-0001, team-0002, team-0003, and 4995 more; choose one with --profile NAME")
 }
+
+// TestRuleNumbers: an error about an inject rule numbers it from 1, as
+// doctor and the unknown-key errors do, and never shows the 0-based YAML
+// index; the keys Profile.At, Origin and FieldKey take are unchanged.
+// Before: "inject[0].tools: inject rule 1 needs tools".
+func TestRuleNumbers(t *testing.T) {
+	path := writeConfig(t, `profiles:
+  default:
+    gateway_url: https://gw.example.com/mcp
+    inject:
+      - {argument: A, secret: s, tools: ["T___*"]}
+      - {argument: B, secret: Bad}
+`)
+	_, err := resolve(t, "--config", path)
+	wantError(t, err,
+		path+":6:31: secret of inject rule 2: secret name must use only lowercase letters",
+		path+":6:10: inject rule 2: needs tools: globs over Gateway tool names")
+	if strings.Contains(err.Error(), "inject[") {
+		t.Errorf("the error shows a YAML index:\n%v", err)
+	}
+	_, err = resolve(t, "--gateway-url", "https://gw.example.com/mcp", "--inject", "A=s", "--inject", "B=t")
+	wantError(t, err, "--inject: inject rule 1: needs tools", "--inject: inject rule 2: needs tools")
+
+	path = writeConfig(t, `profiles:
+  default:
+    gateway_url: https://gw.example.com/mcp
+    inject:
+      - {argument: A, secret: s, tools: ["T___*"]}
+      - {argument: B, secret: t, tools: ["U___*"]}
+`)
+	p, err := resolve(t, "--config", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.FieldKey("inject[1]", "tools"); got != "inject[1].tools" {
+		t.Errorf("FieldKey = %q", got)
+	}
+	if got := p.Origin("inject[1].tools"); got != path+":6:41" {
+		t.Errorf("Origin(inject[1].tools) = %q", got)
+	}
+	for key, want := range map[string]string{
+		"inject[0]": "inject rule 1", "inject[11].tools": "tools of inject rule 12", "auth.token_url": "auth.token_url",
+		"inject[x]": "inject[x]", "inject": "inject", "": "",
+	} {
+		if got := displayKey(key, false); got != want {
+			t.Errorf("displayKey(%q) = %q, want %q", key, got, want)
+		}
+	}
+}

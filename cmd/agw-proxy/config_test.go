@@ -223,42 +223,42 @@ func TestConfigErrors(t *testing.T) {
 		{
 			name: "inject rule without tools",
 			file: "profiles:\n  default:\n    inject:\n      - argument: X-Asana-Token\n        secret: asana\n",
-			want: []string{"config.yaml:4:9: inject[0]: inject rule 1 needs tools", "hint: tools is required so a secret only reaches the targets you name"},
+			want: []string{"config.yaml:4:9: inject rule 1: needs tools: globs over Gateway tool names", "hint: tools is required so a secret only reaches the targets you name"},
 		},
 		{
 			name: "inject flag without --inject-tools",
 			args: []string{"--inject", "X-Asana-Token=asana"},
-			want: []string{"--inject: inject rule 1 needs tools", "--inject-tools GLOB"},
+			want: []string{"--inject: inject rule 1: needs tools", "--inject-tools GLOB"},
 		},
 		{
 			name: "inject rule without argument and secret",
 			file: "profiles:\n  default:\n    inject:\n      - tools: [x]\n",
-			want: []string{"inject rule 1 needs an argument", "inject rule 1 needs a secret name"},
+			want: []string{"config.yaml:4:9: inject rule 1: needs an argument", "config.yaml:4:9: inject rule 1: needs a secret name"},
 		},
 		{
 			name: "secret name with capitals",
 			file: "profiles:\n  default:\n    inject:\n      - {argument: A, secret: Asana, tools: [x]}\n",
-			want: []string{"config.yaml:4:31: inject[0].secret: secret name must use only lowercase letters"},
+			want: []string{"config.yaml:4:31: secret of inject rule 1: secret name must use only lowercase letters"},
 		},
 		{
 			name: "reserved secret name",
 			args: []string{"--inject", "A=client-secret", "--inject-tools", "x"},
-			want: []string{`--inject: secret name "client-secret" is reserved`},
+			want: []string{`--inject: inject rule 1: secret name "client-secret" is reserved`},
 		},
 		{
 			name: "format without {secret}",
 			file: "profiles:\n  default:\n    inject:\n      - {argument: A, secret: s, format: \"Bearer\", tools: [x]}\n",
-			want: []string{"inject[0].format: format must contain {secret}"},
+			want: []string{"config.yaml:4:42: format of inject rule 1: format must contain {secret}"},
 		},
 		{
 			name: "bad tool glob",
 			args: []string{"--inject", "A=s", "--inject-tools", "Target[___*"},
-			want: []string{`--inject-tools: invalid tool glob "Target[___*"`},
+			want: []string{`--inject-tools: inject rule 1: invalid tool glob "Target[___*"`},
 		},
 		{
 			name: "two rules filling the same argument of the same tools",
 			args: []string{"--inject", "A=s", "--inject", "A=t", "--inject-tools", "x*"},
-			want: []string{`argument A for tools "x*" is already filled by inject rule 1`},
+			want: []string{`--inject-tools: inject rule 2: argument A for tools "x*" is already filled by inject rule 1`},
 		},
 		{
 			name: "inject is not a list",

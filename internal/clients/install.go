@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/agw-proxy/agw-proxy/internal/textenc"
 )
 
 // Action says what Install did to the file.
@@ -68,8 +70,10 @@ func (c *Client) Snippet(name string, s Server) ([]byte, error) {
 }
 
 // Install merges the server entry name for s into the config file at path,
-// keeping every other entry and setting and the file's comments and layout.
-// It creates the file and its folders when missing (the file with
+// keeping every other entry and setting and the file's comments, layout and
+// encoding (UTF-8, with or without a byte order mark, or UTF-16 with one:
+// editors on Windows save those, and the client reads what it wrote). It
+// creates the file and its folders when missing (the file with
 // c.NewMode), replaces the file atomically and keeps its previous contents
 // as path.bak. Nothing is written when the entry is already there. An
 // entry of the same name whose owned fields differ is an *ExistsError
@@ -81,7 +85,14 @@ func (c *Client) Install(path, name string, s Server, force bool) (Result, error
 	if err != nil {
 		return res, err
 	}
-	doc, err := c.Format.Parse(data)
+	text, enc, err := textenc.Decode(data)
+	if err != nil {
+		if te, ok := errors.AsType[*textenc.Error](err); ok {
+			err = &SyntaxError{Format: c.Format.Name(), Line: te.Line, Col: te.Col, Msg: te.Msg}
+		}
+		return res, &FileError{Path: path, Err: err}
+	}
+	doc, err := c.Format.Parse(text)
 	if err != nil {
 		return res, &FileError{Path: path, Err: err}
 	}
@@ -92,7 +103,7 @@ func (c *Client) Install(path, name string, s Server, force bool) (Result, error
 	if !exists {
 		res.Action = Created
 	}
-	return res, replaceFile(path, data, doc.Bytes(), exists, mode)
+	return res, replaceFile(path, data, enc.Encode(doc.Bytes()), exists, mode)
 }
 
 // merge puts the entry into doc, unless it is there already or (without

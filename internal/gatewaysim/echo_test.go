@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -59,9 +60,17 @@ func TestEchoCredentials(t *testing.T) {
 	}
 	wantEcho(t, "error", err.Error(), "access token", tok)
 
-	mu.Lock()
-	got := slices.Clone(progress)
-	mu.Unlock()
+	// The client delivers notifications on a goroutine of its own: the
+	// progress may arrive after the call's result.
+	var got []string
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		mu.Lock()
+		got = slices.Clone(progress)
+		mu.Unlock()
+		if len(got) > 0 || time.Now().After(deadline) {
+			break
+		}
+	}
 	if len(got) == 0 {
 		t.Error("no progress notification")
 	} else {

@@ -12,11 +12,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
 )
@@ -55,25 +57,51 @@ func (e *Error) Error() string {
 		b.WriteString(e.at)
 		b.WriteString(": ")
 	}
-	// A flag name already says which setting is meant.
-	if e.key != "" && !strings.HasPrefix(e.at, "-") {
-		b.WriteString(e.key)
+	// A flag name already says which setting is meant, but not which of
+	// the --inject rules.
+	flag := strings.HasPrefix(e.at, "-")
+	if key := displayKey(e.key, flag); key != "" && (!flag || key != e.key) {
+		b.WriteString(key)
 		b.WriteString(": ")
 	}
 	b.WriteString(e.msg)
 	return b.String()
 }
 
+// displayKey is how a message names the setting key. Inject rules go by
+// their number counted from 1, as every message and doctor count them:
+// "inject[1]" is "inject rule 2", "inject[1].tools" is "tools of inject
+// rule 2" (after a flag, which names the field, "inject rule 2"). The keys
+// themselves (Profile.At, Origin, FieldKey) stay "inject[1]..." as in a
+// YAML path.
+func displayKey(key string, flag bool) string {
+	rest, ok := strings.CutPrefix(key, "inject[")
+	if !ok {
+		return key
+	}
+	num, field, ok := strings.Cut(rest, "]")
+	i, err := strconv.Atoi(num)
+	if !ok || err != nil {
+		return key
+	}
+	rule := fmt.Sprintf("inject rule %d", i+1)
+	if field, ok := strings.CutPrefix(field, "."); ok && !flag {
+		return field + " of " + rule
+	}
+	return rule
+}
+
 // Hints returns advice printed after the error.
 func (e *Error) Hints() []string { return e.hints }
 
 // Load reads and parses the config file at path. The error wraps
-// fs.ErrNotExist when the file is missing; other errors list every problem
-// found (errors.Join of *configError), each with its file:line:col.
+// fs.ErrNotExist when the file is missing; a path that is not a regular
+// file, or a file over MaxFileSize, is an *Error at once; other errors list
+// every problem found (errors.Join of *Error), each with its file:line:col.
 func Load(path string) (*File, error) {
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("config file %s: %w", path, unwrapPathError(err))
+		return nil, err
 	}
 	return Parse(path, data)
 }
@@ -88,10 +116,22 @@ func unwrapPathError(err error) error {
 }
 
 // Parse parses the contents of a config file; path is used in messages
-// and to resolve relative file names in it.
+// and to resolve relative file names in it. The contents are UTF-8, or
+// UTF-8 or UTF-16 with a byte order mark, at most MaxFileSize bytes.
 func Parse(path string, data []byte) (*File, error) {
+	if len(data) > MaxFileSize {
+		return nil, tooBig(path, int64(len(data)))
+	}
+	text, err := decodeText(path, data)
+	if err != nil {
+		return nil, err
+	}
+	tokens := lexer.Tokenize(string(text))
+	if err := checkShape(path, tokens); err != nil {
+		return nil, err
+	}
 	cfg := &File{path: path, profiles: map[string]*Profile{}}
-	f, err := parser.ParseBytes(data, 0)
+	f, err := parser.Parse(tokens, 0)
 	if err != nil {
 		msg := err.Error()
 		at := path
@@ -102,7 +142,7 @@ func Parse(path string, data []byte) (*File, error) {
 		}
 		return nil, &Error{at: at, msg: "invalid YAML: " + msg}
 	}
-	d := &configDecoder{path: path, anchors: map[string]ast.Node{}}
+	d := &configDecoder{path: path, anchors: map[string]ast.Node{}, maxSteps: len(tokens) + aliasSteps}
 	d.collectAnchors(f)
 	var body ast.Node
 	for _, doc := range f.Docs {
@@ -117,6 +157,9 @@ func Parse(path string, data []byte) (*File, error) {
 	if body != nil {
 		d.top(body, cfg)
 	}
+	if d.stopped != nil {
+		return nil, d.stopped
+	}
 	if len(d.errs) > 0 {
 		return nil, errors.Join(d.errs...)
 	}
@@ -128,6 +171,47 @@ type configDecoder struct {
 	path    string
 	anchors map[string]ast.Node
 	errs    []error
+	// steps counts the values walked, up to maxSteps. An alias walks its
+	// anchor's value again each time, so without a bound a file of aliases
+	// of aliases (a "billion laughs") would be walked for ever.
+	steps, maxSteps int
+	// merges is how deep "<<" merge keys are being expanded.
+	merges int
+	// stopped is the error that stopped decoding, the only one reported.
+	stopped *Error
+}
+
+// Bounds on the decoder's work, whatever the file's aliases.
+const (
+	// aliasSteps is how many values aliases may add to those of the file:
+	// a file walks at most one step per token without aliases, and a
+	// config file that shares blocks between thousands of profiles needs
+	// a few hundred thousand more; a tenth of a second of work.
+	aliasSteps = 1 << 18
+	// maxMerges is how deep merge keys may nest ("<<: *a" where a merges b...).
+	maxMerges = 16
+)
+
+// step counts one value walked at n, and reports whether to go on: past
+// maxSteps, decoding stops with one error.
+func (d *configDecoder) step(n ast.Node) bool {
+	if d.stopped != nil {
+		return false
+	}
+	d.steps++
+	if d.steps > d.maxSteps {
+		d.stop(n, []string{"aliases (*name) and merge keys (<<) repeat the values of an anchor (&name): an alias of an alias of ... multiplies them"},
+			"the file's aliases expand to more than %d values; a config file needs far fewer", d.maxSteps)
+		return false
+	}
+	return true
+}
+
+// stop ends decoding with an error at n.
+func (d *configDecoder) stop(n ast.Node, hints []string, format string, a ...any) {
+	if d.stopped == nil {
+		d.stopped = &Error{at: d.pos(n), msg: fmt.Sprintf(format, a...), hints: hints}
+	}
 }
 
 func (d *configDecoder) errorf(n ast.Node, key string, hints []string, format string, a ...any) {
@@ -206,6 +290,9 @@ type entry struct {
 // mapping returns the entries of a mapping node, with "<<" merge keys expanded
 // (explicit keys win over merged ones). A null value is an empty mapping.
 func (d *configDecoder) mapping(n ast.Node, key string) ([]entry, bool) {
+	if !d.step(n) {
+		return nil, false
+	}
 	var values []*ast.MappingValueNode
 	switch v := d.resolve(n).(type) {
 	case *ast.MappingNode:
@@ -220,6 +307,9 @@ func (d *configDecoder) mapping(n ast.Node, key string) ([]entry, bool) {
 	}
 	var explicit, merged []entry
 	for _, mv := range values {
+		if !d.step(mv) {
+			return nil, false
+		}
 		if mv.Key.IsMergeKey() {
 			merged = append(merged, d.mergeEntries(mv.Value, key)...)
 			continue
@@ -235,22 +325,49 @@ func (d *configDecoder) mapping(n ast.Node, key string) ([]entry, bool) {
 		}
 		explicit = append(explicit, entry{name: name, key: mv.Key, value: mv.Value})
 	}
+	if len(merged) == 0 {
+		return explicit, true
+	}
+	seen := make(map[string]bool, len(explicit))
+	for _, e := range explicit {
+		seen[e.name] = true
+	}
 	for _, m := range merged {
-		if !slices.ContainsFunc(explicit, func(e entry) bool { return e.name == m.name }) {
+		if !seen[m.name] {
+			seen[m.name] = true
 			explicit = append(explicit, m)
 		}
 	}
 	return explicit, true
 }
 
+// mergeEntries returns the entries a "<<" key merges: those of a mapping,
+// or of each mapping in a list.
 func (d *configDecoder) mergeEntries(n ast.Node, key string) []entry {
 	if seq, ok := d.resolve(n).(*ast.SequenceNode); ok {
 		var all []entry
 		for _, v := range seq.Values {
-			all = append(all, d.mergeEntries(v, key)...)
+			if !d.step(v) {
+				return nil
+			}
+			if _, ok := d.resolve(v).(*ast.SequenceNode); ok {
+				d.errorf(v, key, nil, "must be a mapping of keys to values")
+				continue
+			}
+			all = append(all, d.mergeOne(v, key)...)
 		}
 		return all
 	}
+	return d.mergeOne(n, key)
+}
+
+func (d *configDecoder) mergeOne(n ast.Node, key string) []entry {
+	if d.merges >= maxMerges {
+		d.stop(n, nil, "merge keys (<<) nested more than %d deep, or an anchor that merges itself", maxMerges)
+		return nil
+	}
+	d.merges++
+	defer func() { d.merges-- }()
 	entries, _ := d.mapping(n, key)
 	return entries
 }
@@ -288,6 +405,9 @@ func (d *configDecoder) list(p *Profile, key string, n ast.Node, dst *[]string) 
 	if seq, ok := d.resolve(n).(*ast.SequenceNode); ok {
 		out := []string{}
 		for _, v := range seq.Values {
+			if !d.step(v) {
+				return
+			}
 			s, ok := d.scalar(v)
 			if !ok {
 				d.errorf(v, key, nil, "must be a list of values")
@@ -500,6 +620,9 @@ func (d *configDecoder) inject(n ast.Node, p *Profile) {
 		return
 	}
 	for i, item := range items {
+		if !d.step(item) {
+			return
+		}
 		key := fmt.Sprintf("inject[%d]", i)
 		entries, ok := d.mapping(item, key)
 		if !ok {

@@ -269,7 +269,7 @@ func (f *Flags) Resolve(e Env, types []AuthType) (*Profile, error) {
 			p = fp
 		} else if len(cfg.names) > 0 && !f.fs.Changed("gateway-url") {
 			return nil, &Error{at: nameAt, msg: fmt.Sprintf("no profile %q in %s", name, cfg.path), hints: []string{
-				fmt.Sprintf("profiles in the file: %s; choose one with --profile NAME", strings.Join(cfg.names, ", ")),
+				fmt.Sprintf("profiles in the file: %s; choose one with --profile NAME", someNames(cfg.names, name)),
 			}}
 		}
 	}

@@ -344,13 +344,13 @@ func (p *Profile) validateInject() []error {
 			return key
 		}
 		if r.Argument == "" {
-			add(p.Problem(at("argument"), nil, "inject rule %d needs an argument (the tool argument to fill, e.g. X-Asana-Token)", i+1))
+			add(p.Problem(at("argument"), nil, "needs an argument (the tool argument to fill, e.g. X-Asana-Token)"))
 		} else if strings.TrimSpace(r.Argument) != r.Argument {
 			add(p.Problem(at("argument"), nil, "argument %q has surrounding spaces", r.Argument))
 		}
 		switch {
 		case r.Secret == "":
-			add(p.Problem(at("secret"), nil, "inject rule %d needs a secret name (e.g. asana)", i+1))
+			add(p.Problem(at("secret"), nil, "needs a secret name (e.g. asana)"))
 		case !ValidSecretName(r.Secret):
 			// Never echo it: a user may have pasted the secret itself here.
 			add(p.Problem(at("secret"), []string{
@@ -368,7 +368,7 @@ func (p *Profile) validateInject() []error {
 			add(p.Problem(at("tools"), []string{
 				`tools is required so a secret only reaches the targets you name, e.g. tools: ["AgentCoreGwyAPIGatewayTarget___*"]` +
 					" (with flags: --inject-tools GLOB)",
-			}, "inject rule %d needs tools: globs over Gateway tool names", i+1))
+			}, "needs tools: globs over Gateway tool names"))
 		}
 		for _, g := range r.Tools {
 			if _, err := path.Match(g, ""); err != nil || g == "" {

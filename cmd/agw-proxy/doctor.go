@@ -93,6 +93,9 @@ type doctor struct {
 
 	passed, skipped int
 	failed          problems
+	// usage: the profile's only problems are flag values that cannot be
+	// used, a usage error (exit 2) as in every command.
+	usage bool
 }
 
 // pass prints a passed check.
@@ -142,6 +145,9 @@ func (d *doctor) print(line string, hints []string) {
 // exitCode: 0 when all passed, 4 when a login fixes every failure (the
 // checks it skipped follow from those), else 1.
 func (d *doctor) exitCode() int {
+	if d.usage {
+		return exitUsage
+	}
 	if d.failed == (problems{}) && d.skipped > 0 {
 		return exitError
 	}
@@ -245,11 +251,15 @@ func (d *doctor) checkConfig() (*profile.Profile, *http.Client, bool) {
 		if j, ok := err.(interface{ Unwrap() []error }); ok {
 			list = j.Unwrap()
 		}
-		for _, one := range list {
+		d.usage = !slices.ContainsFunc(list, func(one error) bool { return !atFlag(one) })
+		for i, one := range list {
 			var hints []string
 			var h hinter
 			if errors.As(one, &h) {
 				hints = h.Hints()
+			}
+			if d.usage && i == len(list)-1 {
+				hints = append(hints, `run "agw-proxy doctor --help" for usage`)
 			}
 			d.fail(false, "config: "+one.Error(), hints...)
 		}

@@ -549,7 +549,7 @@ func TestDoctorTLS(t *testing.T) {
 		bad := filepath.Join(t.TempDir(), "bad.pem")
 		writeDoctorFile(t, bad, "not a certificate\n")
 		r := runDoctorCase(t, doctorCase{sim: sim, vars: secretsInEnv(sim), args: []string{"--gateway-url", gw, "--ca-file", bad}})
-		wantDoctorCode(t, r, exitError)
+		wantDoctorCode(t, r, exitUsage) // a flag value that cannot be used, as in every command
 		wantDoctorLines(t, r,
 			`✗ config: --ca-file: no certificates found in `+regexp.QuoteMeta(bad),
 			`    hint: the file must hold PEM certificates \(-----BEGIN CERTIFICATE-----\)`,

@@ -62,6 +62,9 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	st.profile()
 	credStored := st.secrets(ctx)
 	st.gatewayLogin(ctx, credStored, *offline)
+	if err := ctx.Err(); err != nil {
+		return err // interrupted: no report of the problems it caused
+	}
 	// Problems are printed after the report.
 	for _, f := range st.report {
 		f()
@@ -190,6 +193,20 @@ func (st *status) gatewayLogin(ctx context.Context, credStored, offline bool) {
 			writef(w, "Gateway login: ok, access token valid until %s\n", describeExpiry(t.Expiry))
 			return
 		}
+	}
+	if ctx.Err() != nil {
+		return // interrupted: runStatus ends without a report
+	}
+	cred := credentialOf(p)
+	if envVar := tokenstore.EnvVar(cred.secret); errors.Is(err, tokenstore.ErrLoginNeeded) && cred.envHint && strings.TrimSpace(st.e.getenv(envVar)) != "" {
+		// A login would store a value the environment still hides:
+		// the variable is what to fix (doctor says the same).
+		writef(w, "Gateway login: rejected by the token endpoint\n")
+		st.later(false, func() {
+			errorf(st.e, "the token endpoint rejected %s of profile %q from %s", cred.label, p.Name, envVar)
+			hintf(st.e, "%s is set and wins over the keychain: correct it, or unset it to use the stored secret", envVar)
+		})
+		return
 	}
 	if errors.Is(err, tokenstore.ErrLoginNeeded) {
 		writef(w, "Gateway login: rejected by the token endpoint\n")

@@ -121,8 +121,27 @@ func FlagsUsage(groups Groups) string {
 	return b.String()
 }
 
-// AddFlags registers the profile flags of groups on fs.
+// AddFlags registers the profile flags on fs: those of groups, which the
+// command uses and documents, and the others hidden. A hidden flag is still
+// accepted, so that the hints of other commands (Profile.Command, which
+// carries every flag a profile was resolved from) and a user's scripts work
+// with every command; it is not listed in its help.
 func AddFlags(fs *pflag.FlagSet, groups Groups) *Flags {
+	f := addFlags(fs, AllFlags)
+	f.groups = groups
+	all, mine := pflag.NewFlagSet("", pflag.ContinueOnError), pflag.NewFlagSet("", pflag.ContinueOnError)
+	addFlags(all, AllFlags)
+	addFlags(mine, groups)
+	all.VisitAll(func(fl *pflag.Flag) {
+		if mine.Lookup(fl.Name) == nil {
+			_ = fs.MarkHidden(fl.Name)
+		}
+	})
+	return f
+}
+
+// addFlags registers the profile flags of groups on fs.
+func addFlags(fs *pflag.FlagSet, groups Groups) *Flags {
 	f := &Flags{fs: fs, groups: groups}
 	if groups&SelectionFlags != 0 {
 		fs.StringVar(&f.config, "config", "", "Config file")

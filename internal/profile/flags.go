@@ -127,49 +127,38 @@ func FlagsUsage(groups Groups) string {
 // carries every flag a profile was resolved from) and a user's scripts work
 // with every command; it is not listed in its help.
 func AddFlags(fs *pflag.FlagSet, groups Groups) *Flags {
-	f := addFlags(fs, AllFlags)
-	f.groups = groups
-	all, mine := pflag.NewFlagSet("", pflag.ContinueOnError), pflag.NewFlagSet("", pflag.ContinueOnError)
-	addFlags(all, AllFlags)
-	addFlags(mine, groups)
-	all.VisitAll(func(fl *pflag.Flag) {
-		if mine.Lookup(fl.Name) == nil {
-			_ = fs.MarkHidden(fl.Name)
-		}
-	})
-	return f
-}
-
-// addFlags registers the profile flags of groups on fs.
-func addFlags(fs *pflag.FlagSet, groups Groups) *Flags {
 	f := &Flags{fs: fs, groups: groups}
-	if groups&SelectionFlags != 0 {
-		fs.StringVar(&f.config, "config", "", "Config file")
-		fs.StringVar(&f.profile, "profile", "", "Profile name")
-	}
-	if groups&gatewayOnly != 0 {
-		fs.StringVar(&f.gatewayURL, "gateway-url", "", "Gateway MCP endpoint")
-	}
-	if groups&AuthTypeFlag != 0 {
-		fs.StringVar(&f.authType, "auth-type", "", "Gateway auth type")
-	}
-	if groups&gatewayOnly != 0 {
-		fs.StringVar(&f.discoveryURL, "discovery-url", "", "OpenID discovery URL")
-		fs.StringVar(&f.tokenURL, "token-url", "", "Cognito token endpoint")
-		fs.StringVar(&f.authorizeURL, "authorize-url", "", "Cognito authorize endpoint")
-		fs.StringVar(&f.redirectURL, "redirect-url", "", "Local callback URL")
-		fs.StringVar(&f.clientID, "client-id", "", "Cognito app client ID")
-		fs.StringArrayVar(&f.scopes, "scope", nil, "OAuth scope (repeatable)")
-		fs.StringVar(&f.caFile, "ca-file", "", "Extra PEM CA certificates")
-	}
-	if groups&InjectFlags != 0 {
-		fs.StringArrayVar(&f.inject, "inject", nil, "ARG=SECRET (repeatable)")
-		fs.StringArrayVar(&f.injectTools, "inject-tools", nil, "Tool glob for --inject (repeatable)")
-		fs.StringVar(&f.injectFormat, "inject-format", "", "Value format for --inject")
-	}
-	if groups&TimeoutFlags != 0 {
-		fs.DurationVar(&f.callTimeout, "call-timeout", 0, "Tool call time limit")
-		fs.DurationVar(&f.connectTimeout, "connect-timeout", 0, "Gateway connect time limit")
+	fs.StringVar(&f.config, "config", "", "Config file")
+	fs.StringVar(&f.profile, "profile", "", "Profile name")
+	fs.StringVar(&f.gatewayURL, "gateway-url", "", "Gateway MCP endpoint")
+	fs.StringVar(&f.authType, "auth-type", "", "Gateway auth type")
+	fs.StringVar(&f.discoveryURL, "discovery-url", "", "OpenID discovery URL")
+	fs.StringVar(&f.tokenURL, "token-url", "", "Cognito token endpoint")
+	fs.StringVar(&f.authorizeURL, "authorize-url", "", "Cognito authorize endpoint")
+	fs.StringVar(&f.redirectURL, "redirect-url", "", "Local callback URL")
+	fs.StringVar(&f.clientID, "client-id", "", "Cognito app client ID")
+	fs.StringArrayVar(&f.scopes, "scope", nil, "OAuth scope (repeatable)")
+	fs.StringVar(&f.caFile, "ca-file", "", "Extra PEM CA certificates")
+	fs.StringArrayVar(&f.inject, "inject", nil, "ARG=SECRET (repeatable)")
+	fs.StringArrayVar(&f.injectTools, "inject-tools", nil, "Tool glob for --inject (repeatable)")
+	fs.StringVar(&f.injectFormat, "inject-format", "", "Value format for --inject")
+	fs.DurationVar(&f.callTimeout, "call-timeout", 0, "Tool call time limit")
+	fs.DurationVar(&f.connectTimeout, "connect-timeout", 0, "Gateway connect time limit")
+	for _, g := range []struct {
+		group Groups
+		flags []string
+	}{
+		{SelectionFlags, []string{"config", "profile"}},
+		{AuthTypeFlag, []string{"auth-type"}},
+		{gatewayOnly, []string{"gateway-url", "discovery-url", "token-url", "authorize-url", "redirect-url", "client-id", "scope", "ca-file"}},
+		{InjectFlags, []string{"inject", "inject-tools", "inject-format"}},
+		{TimeoutFlags, []string{"call-timeout", "connect-timeout"}},
+	} {
+		if groups&g.group == 0 {
+			for _, name := range g.flags {
+				_ = fs.MarkHidden(name)
+			}
+		}
 	}
 	return f
 }

@@ -32,7 +32,8 @@ func init() {
 	register(command{name: "doctor", summary: "Check the whole setup, with a hint for each problem", run: runDoctor})
 }
 
-var doctorUsage = `Usage:
+func doctorUsage() string {
+	return `Usage:
     agw-proxy doctor [options]
 
 Check everything serve needs, in order, one line per check: ✓ when it
@@ -70,6 +71,7 @@ Examples:
     Behind a corporate proxy that inspects TLS:
     $ HTTPS_PROXY=http://proxy.example.com:3128 agw-proxy doctor --ca-file ~/corp-root-ca.pem
 `
+}
 
 // Marks that begin each check line.
 const (
@@ -170,7 +172,7 @@ func (d *doctor) summary() {
 func runDoctor(ctx context.Context, e *env, args []string) error {
 	fs := pflag.NewFlagSet("doctor", pflag.ContinueOnError)
 	pf := profile.AddFlags(fs, profile.AllFlags)
-	if done, err := parseFlags(e, fs, doctorUsage, args); done {
+	if done, err := parseFlags(e, fs, doctorUsage(), args); done {
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -26,7 +26,8 @@ func init() {
 // does not use.
 const loginFlags = profile.SelectionFlags | profile.GatewayFlags | profile.InjectFlags
 
-var loginUsage = `Usage:
+func loginUsage() string {
+	return `Usage:
     agw-proxy login SECRET [options]
     agw-proxy login [options]
 
@@ -63,6 +64,7 @@ Examples:
     redirect URL's port must reach this machine, e.g. through ssh -L):
     $ agw-proxy login --no-browser
 `
+}
 
 // verifyTimeout bounds the token fetch that proves a new login works.
 const verifyTimeout = 60 * time.Second
@@ -72,7 +74,7 @@ func runLogin(ctx context.Context, e *env, args []string) error {
 	pf := profile.AddFlags(fs, loginFlags)
 	force := fs.Bool("force", false, "Store SECRET even if no rule uses it")
 	noBrowser := fs.Bool("no-browser", false, "Do not open a browser")
-	if done, err := parseFlags(e, fs, loginUsage, args); done {
+	if done, err := parseFlags(e, fs, loginUsage(), args); done {
 		return err
 	}
 	if fs.NArg() > 1 {

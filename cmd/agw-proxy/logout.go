@@ -21,7 +21,8 @@ func init() {
 // names of its inject rules, and the auth type (which Gateway credential).
 const logoutFlags = profile.SelectionFlags | profile.AuthTypeFlag | profile.InjectFlags
 
-var logoutUsage = `Usage:
+func logoutUsage() string {
+	return `Usage:
     agw-proxy logout SECRET [options]
     agw-proxy logout [--all] [options]
 
@@ -41,12 +42,13 @@ Examples:
     $ agw-proxy logout asana
     $ agw-proxy logout --profile work --all
 `
+}
 
 func runLogout(ctx context.Context, e *env, args []string) error {
 	fs := pflag.NewFlagSet("logout", pflag.ContinueOnError)
 	pf := profile.AddFlags(fs, logoutFlags)
 	all := fs.Bool("all", false, "Remove every secret of the profile")
-	if done, err := parseFlags(e, fs, logoutUsage, args); done {
+	if done, err := parseFlags(e, fs, logoutUsage(), args); done {
 		return err
 	}
 	switch {

@@ -21,7 +21,8 @@ func init() {
 	register(command{name: "mcp-config", summary: "Print or install the entry an MCP client needs to launch agw-proxy", run: runMCPConfig})
 }
 
-var mcpConfigUsage = `Usage:
+func mcpConfigUsage() string {
+	return `Usage:
     agw-proxy mcp-config --client CLIENT [options] [profile options]
 
 Print the MCP server entry that makes CLIENT launch "agw-proxy serve", or with
@@ -41,7 +42,7 @@ unless --force is given; then only the fields agw-proxy writes are replaced
 
 Options:
 ` + wrapOption("--client CLIENT", orList(clients.Names())+" (required)") +
-	`    --name NAME            Server name in the client (default "agw-proxy", or
+		`    --name NAME            Server name in the client (default "agw-proxy", or
                            "agw-proxy-PROFILE" for a profile other than default)
     --write                Merge the entry into the client's config file
     --force                With --write, replace an entry of the same name that differs
@@ -63,6 +64,7 @@ Examples:
 
     Then store the secrets once: "agw-proxy login" and "agw-proxy login asana".
 `
+}
 
 // clientsUsage lists the clients of the table and the file each reads.
 func clientsUsage() string {
@@ -170,7 +172,7 @@ func parseMCPConfig(e *env, args []string) (o *mcpConfigOptions, done bool, err 
 	fs.BoolVar(&o.force, "force", false, "Replace a differing entry")
 	fs.StringVar(&o.file, "file", "", "Config file")
 	o.pf, o.lf = profile.AddFlags(fs, profile.AllFlags), addLogFlags(fs)
-	if done, err := parseFlags(e, fs, mcpConfigUsage, args); done {
+	if done, err := parseFlags(e, fs, mcpConfigUsage(), args); done {
 		return nil, true, err
 	}
 	if fs.NArg() > 0 {

@@ -83,20 +83,20 @@ func TestResolveExecutable(t *testing.T) {
 // --client option come from the table, so a new client shows in both.
 func TestMCPConfigUsageListsEveryClient(t *testing.T) {
 	option, in := "", false
-	for line := range strings.SplitSeq(mcpConfigUsage, "\n") {
+	for line := range strings.SplitSeq(mcpConfigUsage(), "\n") {
 		in = strings.HasPrefix(line, "    --client CLIENT ") || in && strings.HasPrefix(line, strings.Repeat(" ", 27))
 		if in {
 			option += line
 		}
 	}
 	for _, c := range clients.All {
-		if !strings.Contains(mcpConfigUsage, "\n    "+c.Name+strings.Repeat(" ", 11-len(c.Name))+c.Label) {
+		if !strings.Contains(mcpConfigUsage(), "\n    "+c.Name+strings.Repeat(" ", 11-len(c.Name))+c.Label) {
 			t.Errorf("usage lists no line for %s (%s)", c.Name, c.Label)
 		}
 		if !strings.Contains(option, " "+c.Name) {
 			t.Errorf("--client line %q does not name %s", option, c.Name)
 		}
-		if !strings.Contains(mcpConfigUsage, strings.Split(c.Where, "\n")[0]) {
+		if !strings.Contains(mcpConfigUsage(), strings.Split(c.Where, "\n")[0]) {
 			t.Errorf("usage does not say where %s keeps its file (%q)", c.Name, c.Where)
 		}
 	}

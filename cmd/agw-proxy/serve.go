@@ -18,7 +18,8 @@ func init() {
 	register(command{name: "serve", summary: "Run the stdio MCP server a desktop MCP client launches", run: runServe})
 }
 
-var serveUsage = `Usage:
+func serveUsage() string {
+	return `Usage:
     agw-proxy serve [options]
 
 Run the stdio MCP server that a desktop MCP client (Amazon Q, Kiro, Claude
@@ -45,12 +46,13 @@ Examples:
     secret) and "agw-proxy login asana"; in CI set AGW_PROXY_CLIENT_SECRET and
     AGW_PROXY_SECRET_ASANA instead.
 `
+}
 
 func runServe(ctx context.Context, e *env, args []string) error {
 	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
 	pf := profile.AddFlags(fs, profile.AllFlags)
 	lf := addLogFlags(fs)
-	if done, err := parseFlags(e, fs, serveUsage, args); done {
+	if done, err := parseFlags(e, fs, serveUsage(), args); done {
 		if err != nil {
 			return cannotServe(ctx, e, err)
 		}

@@ -20,7 +20,8 @@ func init() {
 	register(command{name: "status", summary: "Show the profile and which secrets are stored (masked)", run: runStatus})
 }
 
-var statusUsage = `Usage:
+func statusUsage() string {
+	return `Usage:
     agw-proxy status [options]
 
 Show the profile, its Gateway and auth type, and for every secret the profile
@@ -40,6 +41,7 @@ Examples:
     $ agw-proxy status
     $ agw-proxy status --profile work --offline
 `
+}
 
 // statusCheckTimeout bounds the token fetch of status.
 const statusCheckTimeout = 30 * time.Second
@@ -48,7 +50,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	fs := pflag.NewFlagSet("status", pflag.ContinueOnError)
 	pf := profile.AddFlags(fs, profile.AllFlags)
 	offline := fs.Bool("offline", false, "Do not contact the token endpoint")
-	if done, err := parseFlags(e, fs, statusUsage, args); done {
+	if done, err := parseFlags(e, fs, statusUsage(), args); done {
 		return err
 	}
 	if fs.NArg() > 0 {

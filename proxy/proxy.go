@@ -113,6 +113,7 @@ type Proxy struct {
 	server *mcp.Server
 
 	resync chan struct{} // upstream tools/list_changed, coalesced
+	retry  chan struct{} // a request wants a connect attempt now (while a login is needed), coalesced
 	primed chan struct{} // closed once every rule's secret has been read, or could not be
 
 	secretsMu   sync.Mutex
@@ -182,6 +183,7 @@ func New(opts Options) (*Proxy, error) {
 		log:         slog.New(primedHandler{opts.Logger.Handler(), primed, opts.SecretTimeout + time.Second}),
 		scrub:       opts.Scrubber,
 		resync:      make(chan struct{}, 1),
+		retry:       make(chan struct{}, 1),
 		primed:      primed,
 		changed:     make(chan struct{}),
 		inflight:    make(map[any]*inflightCall),

@@ -114,7 +114,7 @@ var loginRetry = 5 * time.Minute
 // fix it, and each try costs a keychain read and, for a rejected
 // credential, a round trip to the token endpoint. It is logged once, and
 // tried again when a client request arrives (ready wakes maintain through
-// p.resync, which no session is reading then) or every loginRetry.
+// p.retry) or every loginRetry.
 func (p *Proxy) maintain(ctx context.Context) {
 	backoff := minBackoff
 	loginLogged := false
@@ -141,7 +141,7 @@ func (p *Proxy) maintain(ctx context.Context) {
 				select {
 				case <-ctx.Done():
 					return
-				case <-p.resync:
+				case <-p.retry:
 				case <-time.After(loginRetry):
 				}
 				backoff = minBackoff
@@ -465,7 +465,7 @@ func (p *Proxy) ready(ctx context.Context) (upstreamSession, error) {
 			// login may have happened since): ask it, and wait for the
 			// outcome. Without a login that is one quick failure.
 			select {
-			case p.resync <- struct{}{}:
+			case p.retry <- struct{}{}:
 			default: // a wake is pending already
 			}
 		}

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
+	"github.com/agw-proxy/agw-proxy/internal/testexe"
 )
 
 const (
@@ -224,7 +225,7 @@ func TestTypeScriptSDKSeesStrayOutput(t *testing.T) {
 	s := newSetup(t)
 	wrapper := filepath.Join(t.TempDir(), "noisy-agw-proxy")
 	script := "#!/bin/sh\necho 'starting agw-proxy'\nexec \"$AGW_REAL_BIN\" \"$@\"\n"
-	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+	if err := testexe.WriteFile(wrapper, []byte(script)); err != nil {
 		t.Fatal(err)
 	}
 	argsJSON, _ := json.Marshal(s.args)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agw-proxy/agw-proxy/internal/testexe"
 	"github.com/agw-proxy/agw-proxy/internal/testwait"
 )
 
@@ -22,7 +23,7 @@ import (
 func TestKeychainLaunchesNoSessionBus(t *testing.T) {
 	bin, marker := t.TempDir(), filepath.Join(t.TempDir(), "dbus-launch-ran")
 	script := "#!/bin/sh\necho ran >> " + marker + "\nexit 1\n"
-	if err := os.WriteFile(filepath.Join(bin, "dbus-launch"), []byte(script), 0o755); err != nil {
+	if err := testexe.WriteFile(filepath.Join(bin, "dbus-launch"), []byte(script)); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))

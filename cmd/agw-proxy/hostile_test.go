@@ -35,6 +35,7 @@ import (
 	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
 	"github.com/agw-proxy/agw-proxy/internal/hostile"
 	"github.com/agw-proxy/agw-proxy/internal/leakcheck"
+	"github.com/agw-proxy/agw-proxy/internal/testexe"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
@@ -1335,7 +1336,7 @@ func TestHostileBrowserLoginKeepsItsSecretsFromTheBrowser(t *testing.T) {
 	// (with absolute paths: it may be started with an empty environment).
 	bin := t.TempDir()
 	script := "#!/bin/sh\nprintf '%s\\n' \"$@\" > '" + argvFile + "'\n" + envBin + " > '" + envFile + "'\n" + fetch + "\n"
-	if err := os.WriteFile(filepath.Join(bin, "xdg-open"), []byte(script), 0o755); err != nil {
+	if err := testexe.WriteFile(filepath.Join(bin, "xdg-open"), []byte(script)); err != nil {
 		t.Fatal(err)
 	}
 	if fetch == "" {

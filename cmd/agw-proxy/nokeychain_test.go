@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/agw-proxy/agw-proxy/internal/testexe"
 )
 
 // The released binary, for the tests of what only it does: use the OS
@@ -68,7 +70,7 @@ func TestStatusWithoutSessionBusLaunchesNothing(t *testing.T) {
 	bin, home := t.TempDir(), t.TempDir()
 	marker := filepath.Join(t.TempDir(), "dbus-launch-ran")
 	script := "#!/bin/sh\necho ran >> " + marker + "\nexit 1\n"
-	if err := os.WriteFile(filepath.Join(bin, "dbus-launch"), []byte(script), 0o755); err != nil {
+	if err := testexe.WriteFile(filepath.Join(bin, "dbus-launch"), []byte(script)); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/agw-proxy/agw-proxy/internal/testexe"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -58,6 +59,7 @@ func TestScripts(t *testing.T) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exitcode": cmdExitCode,
+			"cpexe":    cmdCopyExecutable,
 		},
 	})
 }
@@ -95,4 +97,14 @@ func restoreArgv0() {
 	if argv0, _, ok := strings.Cut(string(b), "\x00"); ok && argv0 != "" {
 		os.Args[0] = argv0
 	}
+}
+
+// cmdCopyExecutable is cp for a binary the script then runs: testscript's cp
+// writes it from this process, and a parallel script that forks meanwhile
+// makes the exec fail with "text file busy".
+func cmdCopyExecutable(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: cpexe src dst")
+	}
+	ts.Check(testexe.CopyFile(ts.MkAbs(args[0]), ts.MkAbs(args[1])))
 }

@@ -1,6 +1,7 @@
 package gatewaysim
 
 import (
+	"cmp"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -79,7 +80,9 @@ type authCode struct {
 
 type refreshGrant struct {
 	clientID, scope string
-	expires         time.Time
+	origin          string    // origin_jti of the login, shared by the tokens it issues
+	expires         time.Time // a rotated token keeps its login's expiry
+	rotated         time.Time // when rotation replaced it; zero: not replaced
 	revoked         bool
 }
 
@@ -195,7 +198,7 @@ func (s *Sim) serveToken(w http.ResponseWriter, r *http.Request) {
 			oauthError(w, "invalid_scope")
 			return
 		}
-		access := s.mintAccess(c.id, c.id, scope)
+		access := s.mintAccess(c.id, c.id, scope, "")
 		writeJSON(w, http.StatusOK, map[string]any{
 			"access_token": access,
 			"expires_in":   int(s.opts.TokenLifetime.Seconds()),
@@ -341,8 +344,9 @@ func (s *Sim) grantAuthorizationCode(w http.ResponseWriter, c *client, form url.
 		oauthError(w, "invalid_grant")
 		return
 	}
-	rt := s.newRefreshGrant(c.id, ac.scope, now.Add(s.opts.RefreshTokenLifetime))
-	resp := s.userTokens(c.id, ac.scope)
+	origin := newUUID()
+	rt := s.newRefreshGrant(c.id, ac.scope, origin, now.Add(s.opts.RefreshTokenLifetime))
+	resp := s.userTokens(c.id, ac.scope, origin)
 	resp["refresh_token"] = rt
 	writeJSON(w, http.StatusOK, resp)
 }
@@ -357,29 +361,34 @@ func (s *Sim) grantRefresh(w http.ResponseWriter, c *client, form url.Values) {
 	now := s.now()
 	s.mu.Lock()
 	g := s.refresh[rt]
-	live := g != nil && !g.revoked && g.clientID == c.id && !now.After(g.expires)
-	if live && s.opts.RefreshTokenRotation {
-		g.revoked = true // the grace period is 0 seconds
+	live := g != nil && !g.revoked && g.clientID == c.id && !now.After(g.expires) &&
+		(g.rotated.IsZero() || now.Before(g.rotated.Add(s.opts.RefreshTokenGracePeriod)))
+	if live && s.opts.RefreshTokenRotation && g.rotated.IsZero() {
+		// Replaced now; it keeps working for the grace period
+		// (RetryGracePeriodSeconds), which a retry of a refresh whose
+		// answer was lost needs.
+		g.rotated = now
 	}
 	s.mu.Unlock()
 	if !live {
 		oauthError(w, "invalid_grant")
 		return
 	}
-	resp := s.userTokens(c.id, g.scope)
+	resp := s.userTokens(c.id, g.scope, g.origin)
 	// Without rotation, Cognito's refresh_token grant returns no new
-	// refresh token. The rotated one keeps the replaced one's expiry.
+	// refresh token. The rotated one keeps the replaced one's expiry; a
+	// retry within the grace period gets another new one [INF].
 	if s.opts.RefreshTokenRotation {
-		resp["refresh_token"] = s.newRefreshGrant(c.id, g.scope, g.expires)
+		resp["refresh_token"] = s.newRefreshGrant(c.id, g.scope, g.origin, g.expires)
 	}
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// newRefreshGrant issues a refresh token for clientID.
-func (s *Sim) newRefreshGrant(clientID, scope string, expires time.Time) string {
+// newRefreshGrant issues a refresh token for clientID in the login origin.
+func (s *Sim) newRefreshGrant(clientID, scope, origin string, expires time.Time) string {
 	rt := newRefreshToken()
 	s.mu.Lock()
-	s.refresh[rt] = &refreshGrant{clientID: clientID, scope: scope, expires: expires}
+	s.refresh[rt] = &refreshGrant{clientID: clientID, scope: scope, origin: origin, expires: expires}
 	s.mu.Unlock()
 	s.recordCredential(&s.creds.RefreshTokens, rt)
 	return rt
@@ -392,11 +401,22 @@ func (s *Sim) newRefreshGrant(clientID, scope string, expires time.Time) string 
 func (s *Sim) IssueRefreshToken(scope string) string {
 	c := s.clients[s.WebClientID]
 	scope, _ = grantScope(c, scope, false)
-	return s.newRefreshGrant(c.id, scope, s.now().Add(s.opts.RefreshTokenLifetime))
+	return s.newRefreshGrant(c.id, scope, newUUID(), s.now().Add(s.opts.RefreshTokenLifetime))
 }
 
-// serveRevoke is Cognito's /oauth2/revoke: it revokes a refresh token.
+// serveRevoke is Cognito's /oauth2/revoke. A confidential client must
+// authenticate with HTTP Basic, a public one sends its client_id in the
+// body. Revoking a refresh token revokes its login: every refresh token of
+// it (rotated ones too [INF]) and the access and ID tokens issued from it
+// (origin_jti), which userInfo then refuses; the Gateway's authorizer only
+// with Options.AuthorizerChecksRevocation. The answer is 200 with an empty
+// body, also for a token the pool does not know (RFC 7009).
 func (s *Sim) serveRevoke(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
+		oauthError(w, "invalid_request")
+		return
+	}
 	if err := r.ParseForm(); err != nil {
 		oauthError(w, "invalid_request")
 		return
@@ -406,9 +426,30 @@ func (s *Sim) serveRevoke(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, errCode)
 		return
 	}
+	if _, _, basic := r.BasicAuth(); c.secret != "" && !basic {
+		// The secret in the body is refused; the code is a guess
+		// (RFC 6749's for an unsupported authentication method).
+		oauthError(w, "invalid_client")
+		return
+	}
+	token := r.PostForm.Get("token")
+	if token == "" {
+		oauthError(w, "invalid_request")
+		return
+	}
+	if _, err := s.verified(token); err == nil {
+		// An access or ID token: only refresh tokens are revocable [INF].
+		oauthError(w, "unsupported_token_type")
+		return
+	}
 	s.mu.Lock()
-	if g := s.refresh[r.PostForm.Get("token")]; g != nil && g.clientID == c.id {
-		g.revoked = true
+	if g := s.refresh[token]; g != nil && g.clientID == c.id {
+		s.originRevoked[g.origin] = true
+		for _, other := range s.refresh {
+			if other.origin == g.origin {
+				other.revoked = true
+			}
+		}
 	}
 	s.mu.Unlock()
 	w.WriteHeader(http.StatusOK)
@@ -420,7 +461,7 @@ func (s *Sim) serveUserInfo(w http.ResponseWriter, r *http.Request) {
 	scheme, raw, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	c, err := s.verified(strings.TrimSpace(raw))
 	s.mu.Lock()
-	live := err == nil && s.issued[c.ID]
+	live := err == nil && s.issued[c.ID] && !s.originRevoked[c.OriginJTI]
 	s.mu.Unlock()
 	if !strings.EqualFold(scheme, "Bearer") || !live || c.Subject != simUser.sub ||
 		c.Expiry == nil || !s.now().Before(c.Expiry.Time()) || c.Issuer != s.Issuer ||
@@ -436,22 +477,23 @@ func (s *Sim) serveUserInfo(w http.ResponseWriter, r *http.Request) {
 
 // userTokens are the access and ID tokens of the pool's user signed in
 // through clientID.
-func (s *Sim) userTokens(clientID, scope string) map[string]any {
+func (s *Sim) userTokens(clientID, scope, origin string) map[string]any {
 	resp := map[string]any{
-		"access_token": s.mintAccess(simUser.sub, clientID, scope),
+		"access_token": s.mintAccess(simUser.sub, clientID, scope, origin),
 		"expires_in":   int(s.opts.TokenLifetime.Seconds()),
 		"token_type":   "Bearer",
 	}
 	if slices.Contains(strings.Fields(scope), "openid") {
-		resp["id_token"] = s.mintID(clientID)
+		resp["id_token"] = s.mintID(clientID, origin)
 	}
 	return resp
 }
 
-// mintAccess issues a Cognito access token and counts it.
-func (s *Sim) mintAccess(sub, clientID, scope string) string {
+// mintAccess issues a Cognito access token and counts it; origin is the
+// user's login (empty for a machine token).
+func (s *Sim) mintAccess(sub, clientID, scope, origin string) string {
 	now := s.now()
-	tok, jti, err := s.sign(accessClaims(s.Issuer, sub, clientID, scope, now, now.Add(s.opts.TokenLifetime)))
+	tok, jti, err := s.sign(accessClaims(s.Issuer, sub, clientID, scope, origin, now, now.Add(s.opts.TokenLifetime)))
 	if err != nil {
 		panic(err) // RSA signing of a map does not fail
 	}
@@ -463,7 +505,7 @@ func (s *Sim) mintAccess(sub, clientID, scope string) string {
 	return tok
 }
 
-func accessClaims(iss, sub, clientID, scope string, iat, exp time.Time) map[string]any {
+func accessClaims(iss, sub, clientID, scope, origin string, iat, exp time.Time) map[string]any {
 	c := map[string]any{
 		"sub":       sub,
 		"token_use": "access",
@@ -478,20 +520,20 @@ func accessClaims(iss, sub, clientID, scope string, iat, exp time.Time) map[stri
 	}
 	if sub != clientID { // a user's token
 		c["username"] = simUser.username
-		c["origin_jti"] = newUUID()
+		c["origin_jti"] = cmp.Or(origin, newUUID())
 		c["event_id"] = newUUID()
 	}
 	return c
 }
 
-func (s *Sim) mintID(clientID string) string {
+func (s *Sim) mintID(clientID, origin string) string {
 	now := s.now()
 	tok, _, err := s.sign(map[string]any{
 		"sub":              simUser.sub,
 		"email_verified":   true,
 		"iss":              s.Issuer,
 		"cognito:username": simUser.username,
-		"origin_jti":       newUUID(),
+		"origin_jti":       cmp.Or(origin, newUUID()),
 		"aud":              clientID,
 		"event_id":         newUUID(),
 		"token_use":        "id",
@@ -543,7 +585,7 @@ func (s *Sim) MintToken(spec TokenSpec) (string, error) {
 	if spec.Lifetime == 0 {
 		spec.Lifetime = s.opts.TokenLifetime
 	}
-	tok, jti, err := s.sign(accessClaims(spec.Issuer, spec.ClientID, spec.ClientID, spec.Scope, spec.IssuedAt, spec.IssuedAt.Add(spec.Lifetime)))
+	tok, jti, err := s.sign(accessClaims(spec.Issuer, spec.ClientID, spec.ClientID, spec.Scope, "", spec.IssuedAt, spec.IssuedAt.Add(spec.Lifetime)))
 	if err != nil {
 		return "", fmt.Errorf("gatewaysim: sign: %w", err)
 	}

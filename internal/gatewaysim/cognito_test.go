@@ -374,3 +374,155 @@ func postFormRaw(t *testing.T, u string, form url.Values) (int, string) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
+
+// login signs the pool's user in through the web client (code + PKCE)
+// and returns the token response.
+func login(t *testing.T, s *Sim) map[string]any {
+	t.Helper()
+	verifier, challenge := pkce()
+	code := authorize(t, s, authorizeQuery(s, challenge)).Query().Get("code")
+	status, body := exchange(t, s, code, verifier)
+	if status != 200 {
+		t.Fatalf("code exchange: HTTP %d %v", status, body)
+	}
+	return body
+}
+
+func refreshWith(t *testing.T, s *Sim, rt string) (int, map[string]any) {
+	t.Helper()
+	return postForm(t, s.TokenURL, url.Values{
+		"grant_type": {"refresh_token"}, "client_id": {s.WebClientID}, "refresh_token": {rt},
+	}, "", "")
+}
+
+func TestRefreshTokenRotationGracePeriod(t *testing.T) {
+	for _, grace := range []time.Duration{0, 30 * time.Second} {
+		s := start(t, Options{RefreshTokenRotation: true, RefreshTokenGracePeriod: grace})
+		old := login(t, s)["refresh_token"].(string)
+		status, body := refreshWith(t, s, old)
+		rotated, _ := body["refresh_token"].(string)
+		if status != 200 || rotated == "" || rotated == old {
+			t.Fatalf("grace %s: refresh: HTTP %d, refresh_token %q; want a new one", grace, status, rotated)
+		}
+		if grace > 0 {
+			// A retry within the grace period works (and rotates again).
+			s.SetClockSkew(grace - time.Second)
+			if status, body := refreshWith(t, s, old); status != 200 || body["refresh_token"] == nil {
+				t.Errorf("grace %s: the replaced token %s into the grace period: HTTP %d %v, want it to work", grace, grace-time.Second, status, body)
+			}
+		}
+		s.SetClockSkew(grace)
+		if status, body := refreshWith(t, s, old); status != 400 || body["error"] != "invalid_grant" {
+			t.Errorf("grace %s: the replaced token after the grace period: HTTP %d %v, want invalid_grant", grace, status, body)
+		}
+		if status, body := refreshWith(t, s, rotated); status != 200 {
+			t.Errorf("grace %s: the new token: HTTP %d %v", grace, status, body)
+		}
+	}
+	if s, err := Start(Options{RefreshTokenRotation: true, RefreshTokenGracePeriod: 61 * time.Second}); err == nil {
+		s.Close()
+		t.Error("a grace period of 61 s accepted, want 0 to 60 s")
+	}
+}
+
+// revoke posts to /oauth2/revoke, with Basic credentials when user is set.
+func revoke(t *testing.T, s *Sim, form url.Values, user, pass string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", strings.Replace(s.TokenURL, "/oauth2/token", "/oauth2/revoke", 1), strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if user != "" {
+		req.SetBasicAuth(user, pass)
+	}
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestRevokeClientAuthentication(t *testing.T) {
+	s := start(t, Options{})
+	// A confidential client must use HTTP Basic: its secret in the body is refused.
+	status, body := revoke(t, s, url.Values{"token": {"whatever"}, "client_id": {s.ClientID}, "client_secret": {s.ClientSecret}}, "", "")
+	if status != 400 || !strings.Contains(body, `"invalid_client"`) {
+		t.Errorf("confidential client, secret in the body: HTTP %d %s, want 400 invalid_client", status, body)
+	}
+	if status, body := revoke(t, s, url.Values{"token": {"whatever"}}, s.ClientID, "wrong"); status != 400 {
+		t.Errorf("wrong secret: HTTP %d %s, want 400", status, body)
+	}
+	if status, body := revoke(t, s, url.Values{"token": {"whatever"}}, s.ClientID, s.ClientSecret); status != 200 || body != "" {
+		t.Errorf("confidential client with Basic: HTTP %d %q, want 200 and an empty body", status, body)
+	}
+	// A public client sends its client_id in the body.
+	rt := login(t, s)["refresh_token"].(string)
+	if status, body := revoke(t, s, url.Values{"token": {rt}, "client_id": {s.WebClientID}}, "", ""); status != 200 || body != "" {
+		t.Errorf("public client: HTTP %d %q, want 200 and an empty body", status, body)
+	}
+	if status, _ := refreshWith(t, s, rt); status != 400 {
+		t.Errorf("refresh with the revoked token: HTTP %d, want 400", status)
+	}
+	if status, body := revoke(t, s, url.Values{"token": {rt}}, "", ""); status != 400 {
+		t.Errorf("no client at all: HTTP %d %s, want 400", status, body)
+	}
+	// Access tokens are not revocable there.
+	stored := s.IssueRefreshToken("") // a stored login, then an access token from it
+	_, tokens := refreshWith(t, s, stored)
+	if status, body := revoke(t, s, url.Values{"token": {tokens["access_token"].(string)}, "client_id": {s.WebClientID}}, "", ""); status != 400 || !strings.Contains(body, "unsupported_token_type") {
+		t.Errorf("revoking an access token: HTTP %d %s, want unsupported_token_type", status, body)
+	}
+}
+
+func userInfo(t *testing.T, s *Sim, access string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", strings.Replace(s.TokenURL, "/oauth2/token", "/oauth2/userInfo", 1), nil)
+	req.Header.Set("Authorization", "Bearer "+access)
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// Revoking a refresh token revokes the access tokens issued from it:
+// Cognito refuses them at once. The Gateway validates offline and keeps
+// accepting them until they expire, unless AuthorizerChecksRevocation.
+func TestRevokeInvalidatesTheAccessTokensOfTheLogin(t *testing.T) {
+	for _, online := range []bool{false, true} {
+		s := start(t, Options{AuthorizerChecksRevocation: online})
+		first := login(t, s)
+		rt := first["refresh_token"].(string)
+		_, refreshed := refreshWith(t, s, rt)
+		accesses := []string{first["access_token"].(string), refreshed["access_token"].(string)}
+		other := login(t, s)["access_token"].(string) // another login of the same user
+		machine := machineToken(t, s)
+		for _, a := range accesses {
+			if userInfo(t, s, a) != 200 {
+				t.Fatal("userInfo refused a fresh token")
+			}
+		}
+		if status, body := revoke(t, s, url.Values{"token": {rt}, "client_id": {s.WebClientID}}, "", ""); status != 200 {
+			t.Fatalf("revoke: HTTP %d %s", status, body)
+		}
+		for i, a := range accesses {
+			if got := userInfo(t, s, a); got != 401 {
+				t.Errorf("online=%v: userInfo with access token %d of the revoked login: HTTP %d, want 401", online, i, got)
+			}
+			want := 200 // offline validation: still good until exp
+			if online {
+				want = 401
+			}
+			if resp, _ := rpc(t, s, a, nil, listMsg); resp.StatusCode != want {
+				t.Errorf("online=%v: Gateway with access token %d of the revoked login: HTTP %d, want %d", online, i, resp.StatusCode, want)
+			}
+		}
+		if userInfo(t, s, other) != 200 {
+			t.Errorf("online=%v: another login's token refused after the revocation", online)
+		}
+		if resp, _ := rpc(t, s, machine, nil, listMsg); resp.StatusCode != 200 {
+			t.Errorf("online=%v: machine token refused after the revocation", online)
+		}
+	}
+}

@@ -5,15 +5,31 @@
 //
 //   - Cognito: /oauth2/token (client_credentials with client_secret_basic or
 //     client_secret_post; authorization_code with PKCE; refresh_token, which
-//     returns no new refresh token unless RefreshTokenRotation is on),
-//     /oauth2/authorize (auto-approves the pool's one user; exact
-//     redirect_uri match, else redirect_mismatch), OIDC discovery and JWKS. Access tokens are RS256 JWTs with Cognito's
-//     claims and no aud. Errors are HTTP 400 {"error":"invalid_client"} etc.
-//   - Gateway: MCP over Streamable HTTP at /mcp (go-sdk's handler:
-//     stateless JSON by default; SSE and Mcp-Session-Id sessions as
-//     options), behind a CUSTOM_JWT authorizer that answers the Gateway's
-//     exact 401 body and WWW-Authenticate header; the protected-resource
-//     metadata document; tools/list pagination; the semantic search tool.
+//     returns no new refresh token unless RefreshTokenRotation is on, with
+//     its grace period), /oauth2/authorize (auto-approves the pool's one
+//     user; exact redirect_uri match, else redirect_mismatch),
+//     /oauth2/revoke (HTTP Basic for confidential clients; it revokes the
+//     login's access tokens too, which the offline Gateway still accepts
+//     unless AuthorizerChecksRevocation), /oauth2/userInfo, OIDC discovery
+//     and JWKS. Access tokens are RS256 JWTs with Cognito's claims and no
+//     aud. Errors are HTTP 400 {"error":"invalid_client"} etc.
+//   - Gateway: MCP over Streamable HTTP at /mcp (go-sdk's handler) in the
+//     versions the Gateway accepts: 2026-07-28, 2025-11-25, 2025-06-18 and
+//     2025-03-26. 2026-07-28 is stateless with or without sessions:
+//     server/discover, _meta and the MCP-Protocol-Version, Mcp-Method and
+//     Mcp-Name headers checked against the body (-32020, -32602), resultType
+//     on results, -32022 listing the Gateway's versions for another one.
+//     The 2025 revisions get stateless JSON by default; SSE, and
+//     Mcp-Session-Id sessions with an absolute timeout from initialize
+//     (900-28800 s, default 3600) bound to the token's subject, as options.
+//     tools/list pages of 30 with nextCursor (DisableListToolsPagination
+//     for one page); payloads up to 6 MB, HTTP 413 beyond; a CUSTOM_JWT
+//     authorizer with the Gateway's exact 401 body and WWW-Authenticate
+//     (error, scope, resource_metadata); the protected-resource metadata
+//     document (resource, authorization_servers, scopes_supported);
+//     <UnknownOperationException/> for any other path; isError results
+//     with the generic text, or with Debug the detail and _meta.debug; the
+//     semantic search tool.
 //   - OpenAPI targets: tool {target}___{operationId}; header, path and query
 //     parameters and top-level JSON body properties flattened into one
 //     inputSchema with required unioned; on tools/call header arguments
@@ -27,11 +43,16 @@
 // and JWKS resolve locally. As on AWS, the issuer (discovery, JWKS) and the
 // hosted domain (token, authorize) are different hosts.
 //
-// Fault hooks (FailNext, FailTokenNext, FailBackendNext, SetDelay,
-// ResetNext, ResetConnections, RevokeTokens, RevokeRefreshTokens,
+// Fault hooks (FailNext, ThrottleNext, FailTokenNext, FailBackendNext,
+// SetDelay, ResetNext, ResetConnections, RevokeTokens, RevokeRefreshTokens,
 // DropSessions, SetClockSkew, AddTarget, RemoveTool) and Counts let
 // reliability tests break things on purpose and count what happened; all
-// are safe for concurrent use.
+// are safe for concurrent use. Options.Now and SetClockSkew move the
+// emulator's clock: token lifetimes, codes and the session timeout.
+//
+// Where AWS does not document a detail the emulator guesses, and says so
+// where it does: the bodies of 413 and 429, the status of unknown paths,
+// the answer to another subject's session (404), 6 MB read as 6 MiB.
 //
 // Options.EchoCredentials is not AWS behaviour but a hostile Gateway, for
 // tests of a client's secret hygiene: it echoes the credentials the client

@@ -3,6 +3,7 @@ package gatewaysim
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"runtime"
 	"strings"
@@ -189,5 +190,81 @@ func TestMaxRequestBytes(t *testing.T) {
 	}
 	if got := s.Received(); len(got) != 1 || len(got[0].Body) < 100<<10 {
 		t.Error("backend did not get the whole body")
+	}
+}
+
+func TestThrottleNext(t *testing.T) {
+	s := start(t, Options{})
+	tok := machineToken(t, s)
+	cs := connect(t, s, tok, nil)
+	s.ThrottleNext(2)
+	for i := range 2 {
+		// Throttling comes before the authorizer, like FailNext.
+		resp, body := rpc(t, s, "", nil, listMsg)
+		if resp.StatusCode != 429 || string(body) != throttledBody {
+			t.Errorf("request %d: HTTP %d %s, want 429", i, resp.StatusCode, body)
+		}
+	}
+	if resp, body := rpc(t, s, tok, nil, listMsg); resp.StatusCode != 200 {
+		t.Errorf("after the throttling: HTTP %d %s", resp.StatusCode, body)
+	}
+	// The go-sdk client sees a throttled call fail and its session go on.
+	s.ThrottleNext(1)
+	call := func() error {
+		_, err := cs.CallTool(testCtx(t), &mcp.CallToolParams{Name: asanaTool, Arguments: map[string]any{"tool_name": "x"}})
+		return err
+	}
+	if err := call(); err == nil {
+		t.Error("throttled call succeeded")
+	}
+	if err := call(); err != nil {
+		t.Errorf("call after the throttled one: %v", err)
+	}
+	if c := s.Counts(); c.Throttled != 3 || c.BackendRequests != 1 {
+		t.Errorf("counts = %+v, want 3 throttled, 1 backend request", c)
+	}
+	s.ThrottleNext(1)
+	s.ThrottleNext(0)
+	if resp, _ := rpc(t, s, tok, nil, listMsg); resp.StatusCode != 200 {
+		t.Errorf("ThrottleNext(0) did not cancel: HTTP %d", resp.StatusCode)
+	}
+}
+
+// callOfSize is a tools/call message of exactly n bytes.
+func callOfSize(n int) string {
+	head := `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"` + asanaTool + `","arguments":{"tool_name":"x","notes":"`
+	tail := `"}}}`
+	return head + strings.Repeat("n", n-len(head)-len(tail)) + tail
+}
+
+// The Gateway takes a 6 MB payload and refuses a larger one with 413,
+// whether the client sends a Content-Length or streams the body.
+func TestPayloadLimitIsSixMB(t *testing.T) {
+	s := start(t, Options{})
+	tok := machineToken(t, s)
+	if resp, body := rpc(t, s, tok, nil, callOfSize(MaxPayloadBytes)); resp.StatusCode != 200 || strings.Contains(string(body), `"isError":true`) {
+		t.Fatalf("a body of %d bytes: HTTP %d %.200s, want accepted", MaxPayloadBytes, resp.StatusCode, body)
+	}
+	if got := s.Received(); len(got) != 1 || len(got[0].Body) < MaxPayloadBytes-200 {
+		t.Error("the backend did not get the 6 MB call")
+	}
+	resp, body := rpc(t, s, tok, nil, callOfSize(MaxPayloadBytes+1))
+	if resp.StatusCode != 413 || string(body) != tooLargeBody {
+		t.Errorf("a body of 6 MB + 1: HTTP %d %.200s, want 413", resp.StatusCode, body)
+	}
+	// Chunked: no Content-Length to refuse early.
+	req, _ := http.NewRequest("POST", s.GatewayURL, io.MultiReader(strings.NewReader(callOfSize(MaxPayloadBytes+1))))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/json")
+	chunked, err := noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunked.Body.Close()
+	if chunked.StatusCode != 413 {
+		t.Errorf("a chunked body of 6 MB + 1: HTTP %d, want 413", chunked.StatusCode)
+	}
+	if c := s.Counts(); c.TooLarge != 2 || c.BackendRequests != 1 {
+		t.Errorf("counts = %+v, want 2 refused, 1 backend request", c)
 	}
 }

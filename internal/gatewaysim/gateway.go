@@ -17,8 +17,17 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// Protocol versions the Gateway accepts (supportedVersions).
-var protocolVersions = []string{"2025-11-25", "2025-06-18", "2025-03-26"}
+// Protocol versions the Gateway accepts (supportedVersions), in the order
+// its documentation lists them.
+var protocolVersions = []string{modernVersion, "2025-11-25", "2025-06-18", "2025-03-26"}
+
+// modernVersion is the first stateless MCP revision: requests carry their
+// version in _meta and the MCP-Protocol-Version header, no session.
+const modernVersion = "2026-07-28"
+
+// ProtocolVersions returns the MCP versions the Gateway accepts, newest
+// first.
+func ProtocolVersions() []string { return slices.Clone(protocolVersions) }
 
 // The authorizer's 401 body, byte for byte what the Gateway sends.
 const invalidTokenBody = `{"jsonrpc":"2.0","id":0,"error":{"code":-32001,"message":"Invalid Bearer token"}}`
@@ -33,9 +42,6 @@ type simTool struct {
 	op   *operation // nil for the search tool
 }
 
-// wantsSSEKey marks a request whose client accepts text/event-stream.
-type wantsSSEKey struct{}
-
 type targetState struct {
 	Target
 	tools []string
@@ -43,8 +49,8 @@ type targetState struct {
 
 func (s *Sim) newGateway() error {
 	pageSize := s.opts.PageSize
-	if pageSize <= 0 {
-		pageSize = 1 << 30 // all in one page, like the Gateway by default
+	if s.opts.DisableListToolsPagination {
+		pageSize = 1 << 30 // all in one page
 	}
 	srv := mcp.NewServer(&mcp.Implementation{Name: "agentcore-gateway-sim", Version: "1.0.0"}, &mcp.ServerOptions{
 		PageSize:                  pageSize,
@@ -57,6 +63,8 @@ func (s *Sim) newGateway() error {
 			switch method {
 			case "initialize":
 				s.counts.Initializes++
+			case "server/discover":
+				s.counts.Discovers++
 			case "tools/list":
 				s.counts.ToolLists++
 			case "tools/call":
@@ -75,96 +83,137 @@ func (s *Sim) newGateway() error {
 	}
 
 	getServer := func(*http.Request) *mcp.Server { return srv }
-	newHandler := func(json bool) http.Handler {
+	newHandler := func(stateless, json bool) http.Handler {
 		return mcp.NewStreamableHTTPHandler(getServer, &mcp.StreamableHTTPOptions{
-			Stateless:           !s.opts.Sessions,
+			Stateless:           stateless,
 			JSONResponse:        json,
-			SessionTimeout:      s.opts.SessionTimeout,
-			MaxRequestBodyBytes: s.opts.MaxRequestBytes,
+			MaxRequestBodyBytes: -1, // serveMCP applies Options.MaxRequestBytes
 			Logger:              s.log,
 		})
 	}
-	switch {
-	case s.opts.Sessions:
+	// go-sdk serves 2026-07-28 only on a stateless handler, and the Gateway
+	// accepts it with sessions configured too: 2026-07-28 requests always go
+	// to a stateless handler, 2025 ones to the stateful one with Sessions.
+	s.statelessJSON = newHandler(true, true)
+	if s.opts.Streaming {
+		s.statelessSSE = newHandler(true, false)
+	}
+	if s.opts.Sessions {
 		// One handler holds the sessions, so the response style is fixed.
-		s.gateway = newHandler(!s.opts.Streaming)
-	case s.opts.Streaming:
-		jsonH, sseH := newHandler(true), newHandler(false)
-		s.gateway = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if sse, _ := r.Context().Value(wantsSSEKey{}).(bool); sse {
-				sseH.ServeHTTP(w, r)
-			} else {
-				jsonH.ServeHTTP(w, r)
-			}
-		})
-	default:
-		s.gateway = newHandler(true)
+		s.stateful = newHandler(false, !s.opts.Streaming)
 	}
 	return nil
 }
 
 // gatewayHandler serves the Gateway host: /mcp behind the CUSTOM_JWT
-// authorizer and the protected-resource metadata without auth.
+// authorizer, the protected-resource metadata without auth, and
+// <UnknownOperationException/> for anything else.
 func (s *Sim) gatewayHandler() http.Handler {
 	mux := http.NewServeMux()
+	scopes := s.opts.AllowedScopes
+	if scopes == nil {
+		scopes = []string{}
+	}
 	meta := func(w http.ResponseWriter, r *http.Request) {
+		// Exactly these three members, like the Gateway's document.
 		writeJSON(w, http.StatusOK, map[string]any{
-			"authorization_servers":    []string{s.Issuer},
-			"resource":                 s.GatewayURL,
-			"scopes_supported":         s.opts.AllowedScopes,
-			"bearer_methods_supported": []string{"header"},
+			"authorization_servers": []string{s.Issuer},
+			"resource":              s.GatewayURL,
+			"scopes_supported":      scopes,
 		})
 	}
 	mux.HandleFunc("GET /.well-known/oauth-protected-resource", meta)
+	// The path-suffixed form (RFC 9728) is not documented for the Gateway;
+	// the emulator keeps serving it as it always has.
 	mux.HandleFunc("GET /.well-known/oauth-protected-resource/mcp", meta)
 	mux.HandleFunc("/mcp", s.serveMCP)
+	mux.HandleFunc("/", serveUnknownOperation)
 	return mux
 }
+
+// serveUnknownOperation answers a path the Gateway does not serve
+// (/.well-known/oauth-authorization-server, /register: there is no DCR)
+// with the body gateway-facts records. The status, the trailing newline,
+// no Content-Type and the request id header are a guess, taken from other
+// AWS endpoints that answer the same body (HTTP 404, 29 bytes).
+func serveUnknownOperation(w http.ResponseWriter, r *http.Request) {
+	w.Header()["Content-Type"] = nil // no sniffed text/xml
+	w.Header().Set("x-amzn-RequestId", newUUID())
+	w.WriteHeader(http.StatusNotFound)
+	io.WriteString(w, unknownOperationBody)
+}
+
+// unknownOperationBody is what the Gateway host answers to unknown paths.
+const unknownOperationBody = "<UnknownOperationException/>\n"
+
+// The bodies of HTTP 429 and 413 are not documented; these mirror what
+// AWS front ends (API Gateway) send and are a guess.
+const (
+	throttledBody = `{"message":"Too Many Requests"}`
+	tooLargeBody  = `{"message":"Request Too Long"}`
+)
 
 func (s *Sim) serveMCP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.counts.MCPRequests++
-	fail := 0
-	if r.Method == http.MethodPost && s.faults.mcpFailN > 0 {
-		s.faults.mcpFailN--
-		fail = s.faults.mcpFailStatus
+	fail, throttled := 0, false
+	if r.Method == http.MethodPost {
+		switch {
+		case s.faults.mcpFailN > 0:
+			s.faults.mcpFailN--
+			fail = s.faults.mcpFailStatus
+		case s.faults.throttleN > 0:
+			s.faults.throttleN--
+			throttled = true
+			s.counts.Throttled++
+		}
 	}
 	s.mu.Unlock()
 	if fail != 0 {
 		writeJSON(w, fail, map[string]string{"message": http.StatusText(fail)})
 		return
 	}
-	if status := s.authorize(r); status != http.StatusOK {
+	if throttled {
+		writeRaw(w, http.StatusTooManyRequests, throttledBody)
+		return
+	}
+	var body []byte
+	if r.Method == http.MethodPost {
+		var ok bool
+		if body, ok = s.readBody(w, r); !ok {
+			return
+		}
+	}
+	claims, status := s.authorize(r)
+	if status != http.StatusOK {
 		s.mu.Lock()
 		s.counts.Unauthorized++
 		s.mu.Unlock()
-		body, challenge := invalidTokenBody, `Bearer error="invalid_token", resource_metadata="`+s.ResourceURL+`"`
+		scope := ""
+		if len(s.opts.AllowedScopes) > 0 {
+			scope = `, scope="` + strings.Join(s.opts.AllowedScopes, " ") + `"`
+		}
+		body, challenge := invalidTokenBody, `Bearer error="invalid_token"`+scope+`, resource_metadata="`+s.ResourceURL+`"`
 		if status == http.StatusForbidden {
 			body = insufficientScopeBody
-			challenge = `Bearer error="insufficient_scope", scope="` + strings.Join(s.opts.AllowedScopes, " ") +
-				`", resource_metadata="` + s.ResourceURL + `"`
+			challenge = `Bearer error="insufficient_scope"` + scope + `, resource_metadata="` + s.ResourceURL + `"`
 		}
 		w.Header().Set("WWW-Authenticate", challenge)
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		io.WriteString(w, body)
+		writeRaw(w, status, body)
 		return
 	}
 
 	// The Gateway does not insist on the Accept header the SDK demands (the
 	// seed notebook sends none); it answers JSON unless streaming is on and
 	// the client accepts text/event-stream.
-	ctx := r.Context()
-	if strings.Contains(strings.Join(r.Header.Values("Accept"), ","), "text/event-stream") {
-		ctx = context.WithValue(ctx, wantsSSEKey{}, true)
-	}
+	sse := s.opts.Streaming && strings.Contains(strings.Join(r.Header.Values("Accept"), ","), "text/event-stream")
 	if r.Method == http.MethodPost {
 		r.Header.Set("Accept", "application/json, text/event-stream")
 	}
-	if !s.opts.Sessions {
-		ctx = context.WithValue(ctx, httpRequestKey{}, r.Context())
+	stateless := !s.opts.Sessions || isModern(r, body)
+	if stateless {
+		r = r.WithContext(context.WithValue(r.Context(), httpRequestKey{}, r.Context()))
 	}
-	r = r.WithContext(ctx)
 
 	if r.Method == http.MethodGet && !s.opts.Streaming {
 		// Without streaming there is no standalone SSE stream to open.
@@ -172,62 +221,143 @@ func (s *Sim) serveMCP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	if r.Method == http.MethodPost && s.takeReset(r) {
-		s.serveAndReset(w, r)
+	h := s.stateful
+	switch {
+	case stateless && sse:
+		h = s.statelessSSE
+	case stateless:
+		h = s.statelessJSON
+	default:
+		if !s.checkSession(w, r, claims.Subject) {
+			return
+		}
+		if r.Header.Get(sessionIDHeader) == "" {
+			w = s.recordNewSession(w, claims.Subject)
+		}
+	}
+	if r.Method == http.MethodPost && s.takeReset(body) {
+		s.serveAndReset(h, w, r)
 		return
 	}
-	s.gateway.ServeHTTP(w, r)
+	h.ServeHTTP(w, r)
+}
+
+// readBody reads a POST body within Options.MaxRequestBytes, answering 413
+// (and false) beyond it, and puts it back for the MCP handler.
+func (s *Sim) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	limit := s.opts.MaxRequestBytes
+	tooLarge := func() ([]byte, bool) {
+		s.mu.Lock()
+		s.counts.TooLarge++
+		s.mu.Unlock()
+		writeRaw(w, http.StatusRequestEntityTooLarge, tooLargeBody)
+		return nil, false
+	}
+	rd := io.Reader(r.Body)
+	if limit > 0 {
+		if r.ContentLength > limit {
+			return tooLarge()
+		}
+		rd = io.LimitReader(r.Body, limit+1)
+	}
+	body, err := io.ReadAll(rd)
+	r.Body.Close()
+	if err != nil {
+		http.Error(w, "failed to read body", http.StatusBadRequest)
+		return nil, false
+	}
+	if limit > 0 && int64(len(body)) > limit {
+		return tooLarge()
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return body, true
+}
+
+// isModern reports whether a request speaks 2026-07-28 or later (by its
+// MCP-Protocol-Version header or its _meta), or is a server/discover: the
+// stateless protocol, which the Gateway serves whatever its session
+// configuration. go-sdk then checks the header against the body.
+func isModern(r *http.Request, body []byte) bool {
+	if v := r.Header.Get("Mcp-Protocol-Version"); v >= modernVersion {
+		return true
+	}
+	var msg struct {
+		Method string `json:"method"`
+		Params struct {
+			Meta map[string]json.RawMessage `json:"_meta"`
+		} `json:"params"`
+	}
+	if json.Unmarshal(body, &msg) != nil {
+		return false
+	}
+	if msg.Method == "server/discover" {
+		return true
+	}
+	var v string
+	json.Unmarshal(msg.Params.Meta[mcp.MetaKeyProtocolVersion], &v)
+	return v >= modernVersion
+}
+
+func writeRaw(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	io.WriteString(w, body)
 }
 
 // tokenClaims are the claims the authorizer looks at.
 type tokenClaims struct {
 	jwt.Claims
-	ClientID string `json:"client_id"`
-	Scope    string `json:"scope"`
+	ClientID  string `json:"client_id"`
+	Scope     string `json:"scope"`
+	OriginJTI string `json:"origin_jti"` // a user's login (its refresh token family)
 }
 
 // authorize is the CUSTOM_JWT authorizer: signature against the pool's
 // JWKS, exp, iss, client_id in allowedClients, any allowed scope. It
-// returns 200, 401 or 403.
-func (s *Sim) authorize(r *http.Request) int {
-	status, reason := s.checkToken(r.Header.Get("Authorization"))
+// returns the token's claims and 200, or 401 or 403.
+func (s *Sim) authorize(r *http.Request) (*tokenClaims, int) {
+	c, status, reason := s.checkToken(r.Header.Get("Authorization"))
 	if status != http.StatusOK {
 		s.log.Debug("gatewaysim: authorizer rejected a request", "status", status, "reason", reason)
 	}
-	return status
+	return c, status
 }
 
-func (s *Sim) checkToken(authz string) (status int, reason string) {
+func (s *Sim) checkToken(authz string) (claims *tokenClaims, status int, reason string) {
 	scheme, raw, ok := strings.Cut(authz, " ")
 	raw = strings.TrimSpace(raw)
 	if !ok || !strings.EqualFold(scheme, "Bearer") || raw == "" {
-		return http.StatusUnauthorized, "no bearer token"
+		return nil, http.StatusUnauthorized, "no bearer token"
 	}
 	c, err := s.verified(raw)
 	if err != nil {
-		return http.StatusUnauthorized, err.Error()
+		return nil, http.StatusUnauthorized, err.Error()
 	}
 	if c.Expiry == nil || !s.now().Before(c.Expiry.Time()) {
-		return http.StatusUnauthorized, "expired"
+		return nil, http.StatusUnauthorized, "expired"
 	}
 	if c.Issuer != s.Issuer {
-		return http.StatusUnauthorized, "issuer"
+		return nil, http.StatusUnauthorized, "issuer"
 	}
 	s.mu.Lock()
 	live := s.issued[c.ID]
+	revoked := s.opts.AuthorizerChecksRevocation && c.OriginJTI != "" && s.originRevoked[c.OriginJTI]
 	s.mu.Unlock()
 	if !live {
-		return http.StatusUnauthorized, "revoked"
+		return nil, http.StatusUnauthorized, "revoked"
+	}
+	if revoked {
+		return nil, http.StatusUnauthorized, "refresh token revoked"
 	}
 	if len(s.opts.AllowedClients) > 0 && !slices.Contains(s.opts.AllowedClients, c.ClientID) {
-		return http.StatusUnauthorized, "client not allowed"
+		return nil, http.StatusUnauthorized, "client not allowed"
 	}
 	if len(s.opts.AllowedScopes) > 0 && !slices.ContainsFunc(strings.Fields(c.Scope), func(sc string) bool {
 		return slices.Contains(s.opts.AllowedScopes, sc)
 	}) {
-		return http.StatusForbidden, "no allowed scope"
+		return nil, http.StatusForbidden, "no allowed scope"
 	}
-	return http.StatusOK, ""
+	return c, http.StatusOK, ""
 }
 
 // verified checks a token's signature, remembering tokens already checked
@@ -256,19 +386,13 @@ func (s *Sim) verified(raw string) (*tokenClaims, error) {
 	return c, nil
 }
 
-// takeReset reports whether this request is a tools/call that a pending
-// ResetNext should cut off.
-func (s *Sim) takeReset(r *http.Request) bool {
+// takeReset reports whether this request (its body) is a tools/call that
+// a pending ResetNext should cut off.
+func (s *Sim) takeReset(body []byte) bool {
 	s.mu.Lock()
 	pending := s.faults.resetN > 0
 	s.mu.Unlock()
 	if !pending {
-		return false
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 16<<20))
-	r.Body.Close()
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	if err != nil {
 		return false
 	}
 	var msg struct {
@@ -288,9 +412,14 @@ func (s *Sim) takeReset(r *http.Request) bool {
 
 // serveAndReset runs the call (so the target sees it) and then resets the
 // connection instead of answering.
-func (s *Sim) serveAndReset(w http.ResponseWriter, r *http.Request) {
-	s.gateway.ServeHTTP(&discardWriter{header: http.Header{}}, r)
+func (s *Sim) serveAndReset(h http.Handler, w http.ResponseWriter, r *http.Request) {
+	h.ServeHTTP(&discardWriter{header: http.Header{}}, r)
 	hj, ok := w.(http.Hijacker)
+	if !ok {
+		if u, isWrapper := w.(interface{ Unwrap() http.ResponseWriter }); isWrapper {
+			hj, ok = u.Unwrap().(http.Hijacker)
+		}
+	}
 	if !ok {
 		panic(http.ErrAbortHandler)
 	}
@@ -398,13 +527,14 @@ func (s *Sim) sessions() []*mcp.ServerSession {
 	return slices.Collect(s.mcpServer.Sessions())
 }
 
-// DropSessions ends every MCP session, as a Gateway does when a session
-// expires: the next request with an old Mcp-Session-Id gets HTTP 404 and
+// DropSessions ends every MCP session, as a Gateway does when it loses
+// them: the next request with an old Mcp-Session-Id gets HTTP 404 and
 // open SSE streams end. Without Options.Sessions it does nothing.
 func (s *Sim) DropSessions() {
 	if !s.opts.Sessions {
 		return // the only sessions are the per-request ones of stateless calls
 	}
+	s.forgetSessions()
 	for _, ss := range s.sessions() {
 		ss.Close()
 	}
@@ -416,6 +546,16 @@ func (s *Sim) DropSessions() {
 func (s *Sim) FailNext(n, status int) {
 	s.mu.Lock()
 	s.faults.mcpFailN, s.faults.mcpFailStatus = max(n, 0), status
+	s.mu.Unlock()
+}
+
+// ThrottleNext makes the Gateway answer the next n POSTs to /mcp with HTTP
+// 429, as it throttles beyond its rate (200 TPS per gateway), before the
+// authorizer runs. The body, {"message":"Too Many Requests"}, is a guess:
+// AWS does not document it. n <= 0 cancels pending throttling.
+func (s *Sim) ThrottleNext(n int) {
+	s.mu.Lock()
+	s.faults.throttleN = max(n, 0)
 	s.mu.Unlock()
 }
 

@@ -6,6 +6,8 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -28,14 +30,15 @@ func TestAuthorizerRejects(t *testing.T) {
 	}
 	otherIssuer, _ := s.MintToken(TokenSpec{Issuer: "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other"})
 	otherClient := s.Token(t, "someotherclient", s.Scope)
-	idToken := s.mintID(s.WebClientID)
+	idToken := s.mintID(s.WebClientID, "")
 
 	otherKey, _ := rsa.GenerateKey(rand.Reader, 2048)
 	signer, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256,
 		Key: jose.JSONWebKey{Key: otherKey, KeyID: s.keys.kid}}, nil)
-	forged, _ := jwt.Signed(signer).Claims(accessClaims(s.Issuer, s.ClientID, s.ClientID, s.Scope, time.Now(), time.Now().Add(time.Hour))).Serialize()
+	forged, _ := jwt.Signed(signer).Claims(accessClaims(s.Issuer, s.ClientID, s.ClientID, s.Scope, "", time.Now(), time.Now().Add(time.Hour))).Serialize()
 
-	wantChallenge := `Bearer error="invalid_token", resource_metadata="` + s.ResourceURL + `"`
+	// The advertised scopes come before resource_metadata, as on the Gateway.
+	wantChallenge := `Bearer error="invalid_token", scope="` + s.Scope + `", resource_metadata="` + s.ResourceURL + `"`
 	if !strings.HasSuffix(s.ResourceURL, "/.well-known/oauth-protected-resource") {
 		t.Fatalf("ResourceURL = %s", s.ResourceURL)
 	}
@@ -109,17 +112,44 @@ func TestProtectedResourceMetadata(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var meta struct {
-		AuthorizationServers []string `json:"authorization_servers"`
-		Resource             string   `json:"resource"`
-		ScopesSupported      []string `json:"scopes_supported"`
-	}
+	var meta map[string]any
 	if err := json.NewDecoder(resp.Body).Decode(&meta); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("HTTP %d, %v", resp.StatusCode, err)
 	}
-	if !slices.Equal(meta.AuthorizationServers, []string{s.Issuer}) || meta.Resource != s.GatewayURL ||
-		!slices.Equal(meta.ScopesSupported, []string{s.Scope}) {
-		t.Errorf("metadata = %+v", meta)
+	// Exactly these members: no bearer_methods_supported or anything else.
+	want := map[string]any{
+		"authorization_servers": []any{s.Issuer},
+		"resource":              s.GatewayURL,
+		"scopes_supported":      []any{s.Scope},
+	}
+	if !jsonEqual(meta, want) {
+		t.Errorf("metadata = %v, want exactly %v", meta, want)
+	}
+}
+
+func TestUnknownPathsAnswerUnknownOperation(t *testing.T) {
+	s := start(t, Options{})
+	base := strings.TrimSuffix(s.GatewayURL, "/mcp")
+	for _, tc := range []struct{ method, path string }{
+		{"GET", "/.well-known/oauth-authorization-server"},
+		{"GET", "/.well-known/openid-configuration"},
+		{"POST", "/register"}, // no dynamic client registration
+		{"GET", "/"},
+		{"POST", "/mcp/extra"},
+	} {
+		req, _ := http.NewRequest(tc.method, base+tc.path, strings.NewReader(`{}`))
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 404 || string(body) != "<UnknownOperationException/>\n" {
+			t.Errorf("%s %s: HTTP %d %q, want 404 <UnknownOperationException/>", tc.method, tc.path, resp.StatusCode, body)
+		}
+		if ct := resp.Header.Get("Content-Type"); ct != "" {
+			t.Errorf("%s %s: Content-Type %q, want none", tc.method, tc.path, ct)
+		}
 	}
 }
 
@@ -327,6 +357,13 @@ func TestTargetErrors(t *testing.T) {
 		if debug && !strings.Contains(text, "502") {
 			t.Errorf("debug text = %q, want the target status", text)
 		}
+		// _meta.debug is a text content object with the same detail.
+		if want := map[string]any{"type": "text", "text": text}; debug && !jsonEqual(res.Meta["debug"], want) {
+			t.Errorf("_meta.debug = %#v, want %v", res.Meta["debug"], want)
+		}
+		if _, ok := res.Meta["debug"]; !debug && ok {
+			t.Errorf("_meta.debug = %v without Debug", res.Meta["debug"])
+		}
 	}
 }
 
@@ -345,7 +382,61 @@ func TestRejectsUnsupportedSpecs(t *testing.T) {
 	}
 }
 
-func TestPagination(t *testing.T) {
+// manyOpsSpec is an OpenAPI spec with n operations op0 ... op{n-1}.
+func manyOpsSpec(n int) []byte {
+	paths := map[string]any{}
+	for i := range n {
+		paths[fmt.Sprintf("/op%d", i)] = map[string]any{"post": map[string]any{
+			"operationId": fmt.Sprintf("op%02d", i), "description": "operation",
+		}}
+	}
+	b, _ := json.Marshal(map[string]any{"openapi": "3.0.3", "info": map[string]any{"title": "many", "version": "1"}, "paths": paths})
+	return b
+}
+
+func TestPaginationIsThirtyPerPage(t *testing.T) {
+	s := start(t, Options{Targets: []Target{{Name: "Many", Spec: manyOpsSpec(64)}}, Search: true}) // 65 tools
+	cs := connect(t, s, machineToken(t, s), nil)
+	ctx := testCtx(t)
+	var sizes []int
+	cursor := ""
+	var names []string
+	for {
+		res, err := cs.ListTools(ctx, &mcp.ListToolsParams{Cursor: cursor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sizes = append(sizes, len(res.Tools))
+		for _, tool := range res.Tools {
+			names = append(names, tool.Name)
+		}
+		if cursor = res.NextCursor; cursor == "" {
+			break
+		}
+	}
+	if !slices.Equal(sizes, []int{30, 30, 5}) {
+		t.Errorf("page sizes = %v, want [30 30 5]", sizes)
+	}
+	if !slices.Equal(names, s.Tools()) {
+		t.Errorf("all pages = %v, want %v", names, s.Tools())
+	}
+	if n := s.Counts().ToolLists; n != 3 {
+		t.Errorf("ToolLists = %d, want 3 pages", n)
+	}
+}
+
+func TestDisableListToolsPagination(t *testing.T) {
+	s := start(t, Options{Targets: []Target{{Name: "Many", Spec: manyOpsSpec(64)}}, DisableListToolsPagination: true})
+	res, err := connect(t, s, machineToken(t, s), nil).ListTools(testCtx(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Tools) != 64 || res.NextCursor != "" {
+		t.Errorf("%d tools, cursor %q; want all 64 in one page", len(res.Tools), res.NextCursor)
+	}
+}
+
+func TestPageSizeForTests(t *testing.T) {
 	s := start(t, Options{PageSize: 2, Search: true, Targets: []Target{
 		{Name: DefaultTargetName, Spec: mustDefaultSpec()},
 		{Name: "Tasks", Spec: []byte(tasksSpec)},
@@ -369,9 +460,6 @@ func TestPagination(t *testing.T) {
 	}
 	if len(names) != 6 || !slices.Equal(names, s.Tools()) {
 		t.Errorf("all pages = %v, want %v", names, s.Tools())
-	}
-	if n := s.Counts().ToolLists; n != 4 {
-		t.Errorf("ToolLists = %d, want 1 + 3 pages", n)
 	}
 }
 

@@ -31,6 +31,22 @@ const DefaultAPIKey = "agwsim-outbound-api-key-0123456789"
 // when Options.Search is set.
 const SearchToolName = "x_amz_bedrock_agentcore_search"
 
+// DefaultPageSize is how many tools one tools/list page holds: the
+// Gateway's page size, unless DisableListToolsPagination.
+const DefaultPageSize = 30
+
+// MaxPayloadBytes is the Gateway's payload limit (6 MB) on a request body
+// to /mcp; a larger one gets HTTP 413. AWS writes "6 MB"; reading it as
+// 6 MiB (as for Lambda's 6 MB) is a guess.
+const MaxPayloadBytes = 6 << 20
+
+// Session timeout bounds of the Gateway's sessionConfiguration.
+const (
+	DefaultSessionTimeout = 3600 * time.Second
+	MinSessionTimeout     = 900 * time.Second
+	MaxSessionTimeout     = 28800 * time.Second
+)
+
 // Options configures the emulator. The zero value is a Gateway like the seed
 // tutorial's: one Asana target, no sessions, JSON responses.
 type Options struct {
@@ -46,12 +62,30 @@ type Options struct {
 	// DefaultTargetName with configs.AsanaOpenAPI and DefaultAPIKey.
 	Targets []Target
 
-	PageSize int // tools/list page size; 0 = all in one page
+	// DisableListToolsPagination is the Gateway's
+	// disableMcpListToolsPagination setting: tools/list answers every tool
+	// in one page. Without it the Gateway pages by DefaultPageSize (30)
+	// with nextCursor.
+	DisableListToolsPagination bool
+	// PageSize overrides the page size of 30. It is not a Gateway setting
+	// (AWS pages by 30, or not at all): it lets a test see several pages
+	// without defining dozens of tools. 0 means DefaultPageSize.
+	PageSize int
 
-	// Sessions issues an Mcp-Session-Id on initialize and requires it
-	// afterwards (HTTP 404 when unknown or dropped). Without it the Gateway
-	// is stateless and ignores any Mcp-Session-Id a client sends.
+	// Sessions is the Gateway's sessionConfiguration for the 2025
+	// revisions: initialize issues an Mcp-Session-Id, later requests must
+	// carry it, and it answers HTTP 404 once unknown, dropped or expired.
+	// A session belongs to the subject (sub) of the token that opened it.
+	// Requests in 2026-07-28 are stateless even then. Without Sessions the
+	// Gateway is stateless and ignores any Mcp-Session-Id a client sends.
 	Sessions bool
+	// SessionTimeout is the session timeout (Sessions only), absolute from
+	// the initialize that opened the session, not an idle timeout: 900 s
+	// to 28800 s, 0 = 3600 s. It is measured on the emulator's clock
+	// (Options.Now and SetClockSkew), so tests expire a session by moving
+	// the clock past it; a timer on the real clock also ends the session
+	// (open streams included) when that much real time has passed.
+	SessionTimeout time.Duration
 	// Streaming answers with SSE when the client accepts text/event-stream
 	// (and allows GET streams with Sessions); otherwise JSON. With Sessions
 	// too, every POST is answered with SSE: one go-sdk handler holds the
@@ -71,21 +105,31 @@ type Options struct {
 
 	// RefreshTokenRotation is the web client's refresh token rotation
 	// (a Cognito app client setting): the refresh_token grant also returns
-	// a new refresh token, and the one it replaces stops working (a grace
-	// period of 0 seconds).
+	// a new refresh token, and the one it replaces stops working after
+	// RefreshTokenGracePeriod.
 	RefreshTokenRotation bool
+	// RefreshTokenGracePeriod is rotation's RetryGracePeriodSeconds: how
+	// long a replaced refresh token still works (0 to 60 s; default 0).
+	RefreshTokenGracePeriod time.Duration
+
+	// AuthorizerChecksRevocation makes the Gateway's authorizer refuse
+	// access tokens that Cognito revoked with their refresh token
+	// (/oauth2/revoke), as an online check would. Off by default: the
+	// Gateway validates JWTs offline (signature, exp, iss, client, scope),
+	// so it most likely accepts a revoked access token until it expires
+	// (gateway-facts [INF]); Cognito's own userInfo refuses it either way.
+	AuthorizerChecksRevocation bool
 
 	// Debug is the Gateway's exceptionLevel DEBUG: a failed target call's
-	// result carries the target's status and body instead of the generic
-	// "An internal error occurred. Please retry later.".
+	// result (isError) carries the detail (the target's status and body)
+	// in content[0].text and in _meta.debug as {"type":"text","text":...}
+	// instead of the generic "An internal error occurred. Please retry
+	// later.".
 	Debug bool
 
-	// SessionTimeout closes idle sessions (Sessions only); 0 = never.
-	SessionTimeout time.Duration
-
 	// MaxRequestBytes bounds a POST body to /mcp (HTTP 413 beyond);
-	// 0 = go-sdk's default (4 MiB), negative = no limit. The real Gateway's
-	// limit is not documented.
+	// 0 = MaxPayloadBytes, the Gateway's 6 MB. Other values are not AWS
+	// behaviour but let a test move the limit; negative means no limit.
 	MaxRequestBytes int64
 
 	// RedirectURL is the web client's one registered callback URL, matched
@@ -142,6 +186,11 @@ type Counts struct {
 	Authorizes         int // GETs of /oauth2/authorize
 	MCPRequests        int // HTTP requests to /mcp, any method
 	Unauthorized       int // /mcp requests answered 401 or 403 by the authorizer
+	Throttled          int // /mcp requests answered 429 (ThrottleNext)
+	TooLarge           int // /mcp requests answered 413
+	SessionsExpired    int // sessions ended by the absolute timeout
+	SessionsRefused    int // requests refused for a session of another subject
+	Discovers          int // server/discover requests that reached the MCP server
 	Initializes        int // initialize requests that reached the MCP server
 	ToolLists          int // tools/list requests that reached the MCP server
 	ToolCalls          int // tools/call requests that reached the MCP server
@@ -172,9 +221,11 @@ type Sim struct {
 	keys    *signingKey
 	clients map[string]*client
 
-	mcpServer *mcp.Server
-	gateway   http.Handler
-	outbound  *http.Transport
+	mcpServer     *mcp.Server
+	statelessJSON http.Handler // 2026-07-28, and 2025 without Sessions
+	statelessSSE  http.Handler // the same with SSE answers (Streaming only)
+	stateful      http.Handler // 2025 with Sessions
+	outbound      *http.Transport
 
 	servers []*http.Server
 	pending []net.Listener
@@ -191,6 +242,8 @@ type Sim struct {
 	verifiedTokens map[string]*tokenClaims
 	codes          map[string]*authCode
 	refresh        map[string]*refreshGrant
+	originRevoked  map[string]bool        // origin_jti of logins whose refresh token was revoked
+	mcpSessions    map[string]*mcpSession // Options.Sessions: by Mcp-Session-Id
 	skew           time.Duration
 	faults         faults
 	conns          map[net.Conn]bool // open connections to the Gateway listener
@@ -199,6 +252,7 @@ type Sim struct {
 
 type faults struct {
 	mcpFailN, mcpFailStatus         int
+	throttleN                       int
 	tokenFailN, tokenFailStatus     int
 	backendFailN, backendFailStatus int
 	resetN                          int
@@ -209,7 +263,9 @@ type faults struct {
 // the Cognito user-pool issuer (discovery, JWKS), the Cognito hosted domain
 // (token, authorize), the Gateway and the backend.
 func Start(opts Options) (*Sim, error) {
-	opts.setDefaults()
+	if err := opts.setDefaults(); err != nil {
+		return nil, err
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -229,6 +285,8 @@ func Start(opts Options) (*Sim, error) {
 		verifiedTokens: make(map[string]*tokenClaims),
 		codes:          make(map[string]*authCode),
 		refresh:        make(map[string]*refreshGrant),
+		originRevoked:  make(map[string]bool),
+		mcpSessions:    make(map[string]*mcpSession),
 		conns:          make(map[net.Conn]bool),
 		outbound:       &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second},
 	}
@@ -283,8 +341,24 @@ func Start(opts Options) (*Sim, error) {
 	return s, nil
 }
 
-// setDefaults fills what the options leave unset.
-func (opts *Options) setDefaults() {
+// setDefaults fills what the options leave unset and refuses settings the
+// Gateway or Cognito would refuse.
+func (opts *Options) setDefaults() error {
+	if opts.SessionTimeout == 0 {
+		opts.SessionTimeout = DefaultSessionTimeout
+	}
+	if opts.SessionTimeout < MinSessionTimeout || opts.SessionTimeout > MaxSessionTimeout {
+		return fmt.Errorf("gatewaysim: SessionTimeout %s: want %s to %s", opts.SessionTimeout, MinSessionTimeout, MaxSessionTimeout)
+	}
+	if opts.RefreshTokenGracePeriod < 0 || opts.RefreshTokenGracePeriod > time.Minute {
+		return fmt.Errorf("gatewaysim: RefreshTokenGracePeriod %s: want 0 to 60s", opts.RefreshTokenGracePeriod)
+	}
+	if opts.PageSize <= 0 {
+		opts.PageSize = DefaultPageSize
+	}
+	if opts.MaxRequestBytes == 0 {
+		opts.MaxRequestBytes = MaxPayloadBytes
+	}
 	if opts.Region == "" {
 		opts.Region = "us-east-1"
 	}
@@ -306,6 +380,7 @@ func (opts *Options) setDefaults() {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	return nil
 }
 
 // listenAll opens the emulator's four listeners (identity provider, hosted
@@ -382,6 +457,7 @@ func (s *Sim) Close() {
 		for _, l := range s.pending {
 			l.Close()
 		}
+		s.forgetSessions()
 		if s.mcpServer != nil {
 			for _, ss := range s.sessions() {
 				ss.Close()

@@ -154,12 +154,14 @@ func (s *Sim) countCancelled() {
 	s.mu.Unlock()
 }
 
-// failure is a failed call's result: generic unless debug.
+// failure is a failed call's result: generic unless debug, which puts the
+// detail in content[0].text and in _meta.debug as a text content object
+// (an object, not a string, on the Gateway).
 func failure(debug bool, detail string) *mcp.CallToolResult {
 	res := &mcp.CallToolResult{IsError: true}
 	if debug {
 		res.Content = []mcp.Content{&mcp.TextContent{Text: detail}}
-		res.Meta = mcp.Meta{"debug": detail}
+		res.Meta = mcp.Meta{"debug": map[string]any{"type": "text", "text": detail}}
 	} else {
 		res.Content = []mcp.Content{&mcp.TextContent{Text: internalErrorText}}
 	}

@@ -19,7 +19,9 @@ import (
 const codeInvalidBearer = -32001
 
 // callParams is what the proxy reads of a tools/call. Of _meta only the
-// progress token travels on; the rest is the client's own business.
+// progress token travels on; the rest is the client's own business (that
+// of a 2026-07-28 client too: its protocol version, capabilities and
+// client info are for the proxy, which reads them in readStateless).
 type callParams struct {
 	Name      string          `json:"name"`
 	Arguments json.RawMessage `json:"arguments,omitempty"`

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"slices"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 )
@@ -21,6 +20,11 @@ import (
 // request get a JSON-RPC error whose message is message (clients show a
 // failed listing as the server's error; an empty list would say nothing).
 // initialize also carries message as the server's instructions.
+//
+// A client of a stateless revision (2026-07-28) is answered in it:
+// server/discover with message as the instructions, the tools/call result
+// with resultType "complete", a removed method (initialize, ping) with
+// method not found, a bad _meta with the error the revision defines.
 //
 // The framing is the proxy's (bounded lines, bad input answered, not fatal).
 // message is sent as it is: it must hold no secret, and should already be
@@ -52,6 +56,13 @@ func ServeError(ctx context.Context, in io.Reader, out io.Writer, version, messa
 
 // errorServerAnswer is ServeError's answer to req.
 func errorServerAnswer(req *jsonrpc.Request, version, message string) *jsonrpc.Response {
+	sr, jerr := readStateless(req.Params)
+	if jerr != nil {
+		return &jsonrpc.Response{ID: req.ID, Error: jerr}
+	}
+	if sr != nil {
+		return statelessErrorServerAnswer(req, sr, version, message)
+	}
 	var result any
 	switch req.Method {
 	case "initialize":
@@ -59,12 +70,8 @@ func errorServerAnswer(req *jsonrpc.Request, version, message string) *jsonrpc.R
 			ProtocolVersion string `json:"protocolVersion"`
 		}
 		_ = json.Unmarshal(req.Params, &params)
-		v := params.ProtocolVersion
-		if !slices.Contains(DownstreamProtocolVersions, v) {
-			v = DownstreamProtocolVersions[0]
-		}
 		result = map[string]any{
-			"protocolVersion": v,
+			"protocolVersion": handshakeVersion(params.ProtocolVersion),
 			// Tools, so that clients list them and meet the error.
 			"capabilities": map[string]any{"tools": map[string]any{}},
 			"serverInfo":   map[string]any{"name": "agw-proxy", "version": version},
@@ -85,4 +92,26 @@ func errorServerAnswer(req *jsonrpc.Request, version, message string) *jsonrpc.R
 		return &jsonrpc.Response{ID: req.ID, Error: &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: message}}
 	}
 	return &jsonrpc.Response{ID: req.ID, Result: b}
+}
+
+// statelessErrorServerAnswer is ServeError's answer to req of a stateless
+// revision.
+func statelessErrorServerAnswer(req *jsonrpc.Request, sr *statelessRequest, version, message string) *jsonrpc.Response {
+	switch {
+	case req.Method == "server/discover":
+		// Tools, so that clients list them and meet the error.
+		return &jsonrpc.Response{ID: req.ID, Result: discoverResult(version, `{"tools":{}}`, message)}
+	case req.Method == "tools/call":
+		b, err := json.Marshal(map[string]any{
+			"content":    []any{map[string]any{"type": "text", "text": message}},
+			"isError":    true,
+			"resultType": "complete",
+		})
+		if err == nil {
+			return &jsonrpc.Response{ID: req.ID, Result: b}
+		}
+	case removedInStateless(req.Method, sr) != nil:
+		return &jsonrpc.Response{ID: req.ID, Error: removedInStateless(req.Method, sr)}
+	}
+	return &jsonrpc.Response{ID: req.ID, Error: &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: message}}
 }

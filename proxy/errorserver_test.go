@@ -69,3 +69,32 @@ func TestServeErrorEndsWithItsContext(t *testing.T) {
 	}
 	inR.Close() // the abandoned read of stdin ends too
 }
+
+// A 2026-07-28 client, which never initializes, meets the error too.
+func TestServeErrorAnswersAStatelessClient(t *testing.T) {
+	testwait.NoLeaks(t)
+	const meta = `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}`
+	const msg = "agw-proxy: error: no profile \"work\""
+	for _, tc := range []struct {
+		name, in, want string
+	}{
+		{"server/discover", `{"jsonrpc":"2.0","id":1,"method":"server/discover","params":{` + meta + `}}`,
+			`"result":{"resultType":"complete","supportedVersions":["2026-07-28","2025-11-25","2025-06-18","2025-03-26","2024-11-05"],"capabilities":{"tools":{}},"serverInfo":{"name":"agw-proxy","version":"devel"},"instructions":"agw-proxy: error: no profile \"work\""`},
+		{"tools/call", `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"t",` + meta + `}}`,
+			`{"jsonrpc":"2.0","id":2,"result":{"content":[{"text":"agw-proxy: error: no profile \"work\"","type":"text"}],"isError":true,"resultType":"complete"}}`},
+		{"tools/list", `{"jsonrpc":"2.0","id":3,"method":"tools/list","params":{` + meta + `}}`,
+			`{"jsonrpc":"2.0","id":3,"error":{"code":-32603,"message":"agw-proxy: error: no profile \"work\""}}`},
+		{"ping is gone", `{"jsonrpc":"2.0","id":4,"method":"ping","params":{` + meta + `}}`, `"error":{"code":-32601,`},
+		{"no capabilities", `{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}`, `"error":{"code":-32602,`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out strings.Builder
+			if err := proxy.ServeError(testwait.Context(t), strings.NewReader(tc.in+"\n"), &out, "", msg); err != nil {
+				t.Fatalf("ServeError: %v", err)
+			}
+			if got := out.String(); !strings.Contains(got, tc.want) {
+				t.Errorf("answer:\n%s\nwant it to hold\n%s", got, tc.want)
+			}
+		})
+	}
+}

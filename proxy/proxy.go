@@ -13,7 +13,10 @@
 // tools/list and tools/call, the hot path, are served as bytes: the tool list
 // is fetched and stripped without decoding every schema, and a call goes to
 // the Gateway on the same session and OAuth handler, its result passed back
-// as it came. See docs/reliability.md for what happens when things fail.
+// as it came. A client of MCP 2026-07-28, which sends no initialize and puts
+// its version in every request's _meta, is served by the proxy itself, in
+// its revision (downstream.go). See docs/reliability.md for what happens
+// when things fail.
 //
 //	p, err := proxy.New(proxy.Options{
 //		GatewayURL: "https://gw-abc.gateway.bedrock-agentcore.us-east-1.amazonaws.com/mcp",
@@ -51,8 +54,9 @@ import (
 // It is pinned: the SDK's default would probe a draft version first.
 const UpstreamProtocolVersion = "2025-11-25"
 
-// DownstreamProtocolVersions are the MCP versions the proxy speaks with the
-// desktop client.
+// DownstreamProtocolVersions are the MCP versions of the initialize
+// handshake the proxy speaks with the desktop client, newest first. It also
+// speaks StatelessProtocolVersions, which have no initialize.
 var DownstreamProtocolVersions = []string{"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"}
 
 // Defaults for Options.
@@ -134,6 +138,9 @@ type Proxy struct {
 	ss          *mcp.ServerSession
 	conn        *stdioConn
 	clientAsked bool // the client has listed tools, so changes are worth a notification
+	// statelessMissed: a stateless client's tools/list got an error, so the
+	// first listing is worth a notification on its subscription.
+	statelessMissed bool
 
 	lists listState // re-syncs announced and done, duplicate names reported (upstream.go)
 }
@@ -269,7 +276,7 @@ func (p *Proxy) middleware(next mcp.MethodHandler) mcp.MethodHandler {
 			return p.initialize(ctx, next, req)
 		case "tools/list":
 			// Normally taken off the wire by intercept, like tools/call.
-			raw, err := p.listTools(ctx)
+			raw, err := p.listTools(ctx, false)
 			if err != nil {
 				return nil, err
 			}
@@ -302,20 +309,27 @@ func (p *Proxy) middleware(next mcp.MethodHandler) mcp.MethodHandler {
 // intercept takes tools/list and tools/call requests (and their
 // cancellations) off the wire before the SDK's server sees them: they are
 // the hot path, and the proxy answers them with bytes it has (the stripped
-// tool list) or the Gateway's result bytes as they came.
-func (p *Proxy) intercept(req *jsonrpc.Request) bool {
+// tool list) or the Gateway's result bytes as they came. It takes every
+// request of a stateless revision (2026-07-28) too: see serveStateless.
+func (p *Proxy) intercept(conn *stdioConn, req *jsonrpc.Request) bool {
+	if req.IsCall() {
+		sr, jerr := readStateless(req.Params)
+		if jerr != nil {
+			p.answerError(conn, req, jerr)
+			return true
+		}
+		if sr != nil {
+			p.serveStateless(conn, req, sr)
+			return true
+		}
+	}
 	switch req.Method {
 	case "tools/list", "tools/call":
 		ss := p.session()
 		if !req.IsCall() || ss == nil || ss.InitializeParams() == nil {
 			return false // the SDK answers what is out of place
 		}
-		ctx, cancel := context.WithCancel(p.runCtx)
-		call := &inflightCall{cancel: cancel}
-		p.callsMu.Lock()
-		p.inflight[req.ID.Raw()] = call
-		p.callsMu.Unlock()
-		go p.serveCall(ctx, req, call)
+		p.startCall(conn, req, false)
 		return true
 	case "notifications/cancelled":
 		var params struct {
@@ -339,13 +353,24 @@ func (p *Proxy) intercept(req *jsonrpc.Request) bool {
 	return false
 }
 
+// startCall serves the tools/list or tools/call req in the background; a
+// stateless client's answer is in its revision.
+func (p *Proxy) startCall(conn *stdioConn, req *jsonrpc.Request, stateless bool) {
+	ctx, cancel := context.WithCancel(p.runCtx)
+	call := &inflightCall{cancel: cancel}
+	p.callsMu.Lock()
+	p.inflight[req.ID.Raw()] = call
+	p.callsMu.Unlock()
+	go p.serveCall(ctx, conn, req, call, stateless)
+}
+
 // An inflightCall is an intercepted request being served.
 type inflightCall struct {
 	cancel context.CancelFunc
 }
 
 // serveCall answers one intercepted request.
-func (p *Proxy) serveCall(ctx context.Context, req *jsonrpc.Request, call *inflightCall) {
+func (p *Proxy) serveCall(ctx context.Context, conn *stdioConn, req *jsonrpc.Request, call *inflightCall, stateless bool) {
 	defer func() {
 		// Once answered, the id is free, and a new request may have
 		// taken it: remove this one only.
@@ -359,15 +384,21 @@ func (p *Proxy) serveCall(ctx context.Context, req *jsonrpc.Request, call *infli
 	var res json.RawMessage
 	var err error
 	if req.Method == "tools/list" {
-		res, err = p.listTools(ctx)
+		res, err = p.listTools(ctx, stateless)
+		if stateless && err == nil {
+			res = statelessToolList(res)
+		}
 	} else {
 		res, err = p.callTool(ctx, req.Params)
+		if stateless && err == nil {
+			res = completeResult(res)
+		}
 	}
 	resp := &jsonrpc.Response{ID: req.ID, Result: res}
 	switch {
 	case ctx.Err() != nil:
 		// Cancelled by the client (or shutdown): no answer is expected.
-		p.conn.forget(req.ID)
+		conn.forget(req.ID)
 		return
 	case err != nil:
 		var jerr *jsonrpc.Error
@@ -376,7 +407,7 @@ func (p *Proxy) serveCall(ctx context.Context, req *jsonrpc.Request, call *infli
 		}
 		resp = &jsonrpc.Response{ID: req.ID, Error: jerr}
 	}
-	_ = p.conn.Write(context.Background(), resp)
+	_ = conn.Write(context.Background(), resp)
 }
 
 func (p *Proxy) initialize(ctx context.Context, next mcp.MethodHandler, req mcp.Request) (mcp.Result, error) {
@@ -388,13 +419,11 @@ func (p *Proxy) initialize(ctx context.Context, next mcp.MethodHandler, req mcp.
 		ir.Params = &mcp.InitializeParams{ProtocolVersion: DownstreamProtocolVersions[0]}
 	}
 	if prev := ir.Session.InitializeParams(); prev != nil {
-		// A repeated initialize gets the same answer again, not an error.
-		v := prev.ProtocolVersion
-		if !containsString(DownstreamProtocolVersions, v) {
-			v = DownstreamProtocolVersions[0]
-		}
+		// A repeated initialize gets the same answer again, not an error;
+		// never a stateless version, which has no initialize (a stateless
+		// client's requests never reach the SDK's session: intercept).
 		return &mcp.InitializeResult{
-			ProtocolVersion: v,
+			ProtocolVersion: handshakeVersion(prev.ProtocolVersion),
 			Capabilities:    &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{ListChanged: true}, Logging: &mcp.LoggingCapabilities{}},
 			ServerInfo:      &mcp.Implementation{Name: "agw-proxy", Version: p.opts.Version},
 		}, nil
@@ -404,15 +433,21 @@ func (p *Proxy) initialize(ctx context.Context, next mcp.MethodHandler, req mcp.
 
 // listTools returns the tools/list result for the client: the Gateway's
 // tools, stripped, all in one page.
-func (p *Proxy) listTools(ctx context.Context) (json.RawMessage, error) {
+func (p *Proxy) listTools(ctx context.Context, stateless bool) (json.RawMessage, error) {
 	if err := p.waitPrimed(ctx); err != nil {
 		return nil, err
 	}
 	_, err := p.ready(ctx)
 	p.mu.Lock()
 	// From now on the client holds a listing (or an error), so a change of
-	// the Gateway's tools is worth a notification.
-	p.clientAsked = true
+	// the Gateway's tools is worth a notification. A stateless client hears
+	// of changes only on a subscription it opened (listen): the revision
+	// forbids a notification it did not ask for.
+	if !stateless {
+		p.clientAsked = true
+	} else if err != nil {
+		p.statelessMissed = true
+	}
 	listed := p.listed
 	p.mu.Unlock()
 	return listed, err

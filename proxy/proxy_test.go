@@ -90,6 +90,9 @@ type setup struct {
 	// oauth, with noAuth, is Options.OAuthHandler in place of the
 	// emulator's token source.
 	oauth auth.OAuthHandler
+	// protocol pins the client's MCP version; empty is the go-sdk's
+	// default (2026-07-28: server/discover, no initialize).
+	protocol string
 }
 
 func start(t *testing.T, s setup) *harness {
@@ -167,7 +170,7 @@ func start(t *testing.T, s setup) *harness {
 	})
 	connectCtx, connected := context.WithTimeout(ctx, 10*time.Second)
 	defer connected()
-	cs, err := client.Connect(connectCtx, &mcp.IOTransport{Reader: outR, Writer: inW}, nil)
+	cs, err := client.Connect(connectCtx, &mcp.IOTransport{Reader: outR, Writer: inW}, &mcp.ClientSessionOptions{ProtocolVersion: s.protocol})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,8 +29,9 @@ type stdioConn struct {
 	out   io.Writer
 	scrub *Scrubber
 	// intercept, if set, may take a request before it reaches the SDK's
-	// server; it reports whether it did (and then answers it itself).
-	intercept func(*jsonrpc.Request) bool
+	// server; it reports whether it did (and then answers it itself, on
+	// the connection it is given).
+	intercept func(*stdioConn, *jsonrpc.Request) bool
 
 	writeMu sync.Mutex
 
@@ -49,7 +50,7 @@ type readResult struct {
 	err error
 }
 
-func newStdioConn(in io.Reader, out io.Writer, scrub *Scrubber, intercept func(*jsonrpc.Request) bool) *stdioConn {
+func newStdioConn(in io.Reader, out io.Writer, scrub *Scrubber, intercept func(*stdioConn, *jsonrpc.Request) bool) *stdioConn {
 	c := &stdioConn{
 		in:        in,
 		out:       out,
@@ -91,7 +92,7 @@ func (c *stdioConn) readLoop() {
 					}
 					continue
 				}
-				if isReq && c.intercept != nil && c.intercept(req) {
+				if isReq && c.intercept != nil && c.intercept(c, req) {
 					continue
 				}
 				if !c.deliver(readResult{msg: msg}) {
@@ -328,6 +329,11 @@ func (c *stdioConn) forget(id jsonrpc.ID) {
 	c.release(id)
 	c.paid()
 }
+
+// settle records that a request read is not owed an answer when stdin
+// ends, though its id stays in use until released: an open subscription,
+// which ends when the client cancels it.
+func (c *stdioConn) settle() { c.paid() }
 
 // release frees request id for a new request.
 func (c *stdioConn) release(id jsonrpc.ID) {

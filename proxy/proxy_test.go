@@ -90,6 +90,8 @@ type setup struct {
 	// oauth, with noAuth, is Options.OAuthHandler in place of the
 	// emulator's token source.
 	oauth auth.OAuthHandler
+	// options, if set, changes the options before the proxy is made.
+	options func(*proxy.Options)
 }
 
 func start(t *testing.T, s setup) *harness {
@@ -147,6 +149,9 @@ func start(t *testing.T, s setup) *harness {
 		})
 		h.auth.OnToken = h.scrub.Add
 		opts.OAuthHandler = h.auth
+	}
+	if s.options != nil {
+		s.options(&opts)
 	}
 	p, err := proxy.New(opts)
 	if err != nil {

@@ -17,7 +17,9 @@ func sdkGatewayURL(t *testing.T, versions []string, sessions bool) string {
 	t.Helper()
 	s := mcp.NewServer(&mcp.Implementation{Name: "sdk-gateway", Version: "1"}, &mcp.ServerOptions{SupportedProtocolVersions: versions})
 	s.AddTool(&mcp.Tool{Name: "T___op", InputSchema: map[string]any{"type": "object"}},
-		func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) { return &mcp.CallToolResult{}, nil })
+		func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return &mcp.CallToolResult{}, nil
+		})
 	srv := httptest.NewServer(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s },
 		&mcp.StreamableHTTPOptions{Stateless: !sessions, JSONResponse: true}))
 	t.Cleanup(srv.Close)

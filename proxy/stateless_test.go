@@ -3,7 +3,11 @@ package proxy_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -250,8 +254,15 @@ func TestStatelessCallIsCancelledByClosingItsRequest(t *testing.T) {
 		t.Fatal("the Gateway's handler was not cancelled")
 	}
 	<-done
-	if n := len(gw.posts("notifications/cancelled")); n != 0 {
-		t.Errorf("%d notifications/cancelled sent on a stateless revision, want none (closing the request cancels)", n)
+	// A notifications/cancelled would be sent at once, in the background:
+	// give it a second to show up (a 2025 session's arrives within
+	// milliseconds).
+	deadline := time.Now().Add(time.Second)
+	for time.Now().Before(deadline) {
+		if n := len(gw.posts("notifications/cancelled")); n != 0 {
+			t.Fatalf("%d notifications/cancelled sent on a stateless revision, want none (closing the request cancels)", n)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -295,5 +306,37 @@ func TestStatelessLogsAndOutputHoldNoSecret(t *testing.T) {
 	}
 	if gw.posts("tools/call")[0].Header.Get("Mcp-Param-Asana-Token") == "" {
 		t.Error("the header was not sent, so this test shows nothing")
+	}
+}
+
+func TestStatelessCallWithTheSecretInAHeaderIsNotRedirected(t *testing.T) {
+	var elsewhere atomic.Int64
+	other := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { elsewhere.Add(1) }))
+	defer other.Close()
+	loc := strings.Replace(other.URL, "127.0.0.1", "localhost", 1) + "/mcp"
+	tool := `{"name":"` + rawTool + `","inputSchema":{"type":"object","properties":{"X-Asana-Token":{"type":"string","x-mcp-header":"Asana-Token"}}}}`
+	gw := newTapGateway(t, "["+tool+"]", func(w http.ResponseWriter, _ *http.Request, p tapPost) bool {
+		switch p.Method {
+		case "server/discover":
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"result":{"supportedVersions":["2026-07-28"],"capabilities":{"tools":{}}}}`, p.ID)
+			return true
+		case "tools/call":
+			w.Header().Set("Location", loc)
+			w.WriteHeader(http.StatusTemporaryRedirect)
+			return true
+		}
+		return false
+	})
+	h := start(t, setup{gatewayFor: gw.at, noAuth: true})
+	h.tools(t)
+	if res := h.call(t, rawTool, map[string]any{}); !res.IsError || !strings.Contains(text(res), "redirect") {
+		t.Errorf("isError=%v %q, want the redirect refused", res.IsError, text(res))
+	}
+	if n := elsewhere.Load(); n != 0 {
+		t.Errorf("the redirect's target received %d requests, want none", n)
+	}
+	if n := len(gw.postsOf("initialize")); n != 0 {
+		t.Errorf("%d initialize requests: the stateless revision was not used", n)
 	}
 }

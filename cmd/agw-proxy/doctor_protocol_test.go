@@ -9,6 +9,9 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
+	"github.com/agw-proxy/agw-proxy/internal/profile"
+	"github.com/agw-proxy/agw-proxy/proxy"
+	"github.com/agw-proxy/agw-proxy/tokenstore/tokenstoretest"
 )
 
 // sdkGatewayURL starts a go-sdk server offering versions: stateless (as a
@@ -54,5 +57,16 @@ func TestDoctorReportsTheNegotiatedRevision(t *testing.T) {
 			wantDoctorLines(t, r, tc.line)
 			wantDoctorCode(t, r, tc.code)
 		})
+	}
+}
+
+func TestServePassesTheProtocolToTheProxy(t *testing.T) {
+	for _, v := range profile.Protocols {
+		p := profile.New("default")
+		p.Auth.Type = profile.AuthNone
+		p.Protocol = v
+		if got := proxyOptions(p, tokenstoretest.NewFake(), http.DefaultClient, proxy.NewScrubber()).Protocol; got != v {
+			t.Errorf("profile protocol %q: proxy.Options.Protocol %q", v, got)
+		}
 	}
 }

@@ -27,8 +27,8 @@ const maxResponseSize = 32 << 20
 // gatewayHTTP carries JSON-RPC messages to the Gateway straight over HTTP,
 // the way the SDK's Streamable HTTP client would (same headers and OAuth
 // handler, including its refresh-and-retry-once on 401), without decoding
-// results: they are passed on as bytes. It is the wire of sessionUpstream,
-// and meant to be that of a stateless upstream too.
+// results: they are passed on as bytes. It is the wire of both upstreams,
+// sessionUpstream and statelessUpstream.
 type gatewayHTTP struct {
 	url    string
 	client *http.Client
@@ -41,12 +41,24 @@ type gatewayHTTP struct {
 type wireHeaders struct {
 	protocolVersion string // MCP-Protocol-Version
 	sessionID       string // Mcp-Session-Id
+	method          string // Mcp-Method (2026-07-28)
+	name            string // Mcp-Name (2026-07-28, tools/call)
+	// params are the Mcp-Param-* headers (2026-07-28, x-mcp-header), by
+	// full header name. A value may be an injected secret: nothing logs a
+	// request's headers, and the guarded HTTP client follows no redirect
+	// of a POST.
+	params map[string]string
+	// closeCancels: the revision cancels a request by closing its HTTP
+	// request (2026-07-28), not with notifications/cancelled.
+	closeCancels bool
 }
 
 // post sends one request with headers h and returns the result of the
 // response. Notifications the Gateway sends on the request's event stream
-// (progress, log messages) go to g.events. When ctx ends before the answer,
-// the Gateway is told the request is cancelled.
+// (progress, log messages, tools/list_changed) go to g.events. When ctx
+// ends before the answer, the Gateway is told the request is cancelled:
+// with notifications/cancelled, or (h.closeCancels) by the HTTP request's
+// end alone.
 //
 // Errors: a *jsonrpc.Error is the Gateway's answer; one wrapping
 // mcp.ErrSessionMissing means the Gateway no longer knows h's session and
@@ -64,7 +76,7 @@ func (g *gatewayHTTP) post(ctx context.Context, h wireHeaders, method string, pa
 
 	resp, err := g.send(ctx, h, body)
 	if err != nil {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil && !h.closeCancels {
 			// Given up before the answer began (a JSON answer comes whole,
 			// when the target is done): the request may be running.
 			g.cancel(h, id, ctx.Err())
@@ -73,7 +85,7 @@ func (g *gatewayHTTP) post(ctx context.Context, h wireHeaders, method string, pa
 	}
 	defer resp.Body.Close()
 	res, err := g.readResponse(ctx, resp, h.sessionID != "", id)
-	if err != nil && ctx.Err() != nil {
+	if err != nil && ctx.Err() != nil && !h.closeCancels {
 		g.cancel(h, id, ctx.Err())
 	}
 	return res, err
@@ -94,6 +106,15 @@ func (g *gatewayHTTP) send(ctx context.Context, h wireHeaders, body []byte) (*ht
 		}
 		if h.sessionID != "" {
 			req.Header.Set("Mcp-Session-Id", h.sessionID)
+		}
+		if h.method != "" {
+			req.Header.Set("Mcp-Method", h.method)
+		}
+		if h.name != "" {
+			req.Header.Set("Mcp-Name", h.name)
+		}
+		for k, v := range h.params {
+			req.Header.Set(k, v)
 		}
 		if g.oauth != nil {
 			ts, err := g.oauth.TokenSource(ctx)
@@ -137,7 +158,7 @@ func (g *gatewayHTTP) readResponse(ctx context.Context, resp *http.Response, has
 		if r, ok := decodeResponse(data); ok && r.Error != nil {
 			return nil, r.Error
 		}
-		return nil, fmt.Errorf("the Gateway answered HTTP %s", resp.Status)
+		return nil, &statusError{code: resp.StatusCode, status: resp.Status}
 	}
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "text/event-stream" {
 		return g.readEvents(ctx, resp.Body, id)
@@ -160,6 +181,15 @@ func (g *gatewayHTTP) readResponse(ctx context.Context, resp *http.Response, has
 	}
 	return r.Result, nil
 }
+
+// A statusError is an HTTP answer other than 2xx that carries no JSON-RPC
+// error.
+type statusError struct {
+	code   int
+	status string // "404 Not Found"
+}
+
+func (e *statusError) Error() string { return "the Gateway answered HTTP " + e.status }
 
 // wireMessage is any JSON-RPC message from the Gateway.
 type wireMessage struct {
@@ -214,6 +244,10 @@ func (g *gatewayHTTP) readEvents(ctx context.Context, body io.Reader, id string)
 		data = data[:0]
 		switch {
 		case !ok:
+		case m.Method == "notifications/tools/list_changed":
+			// A request's stream is the only one a stateless revision
+			// has; on a session the SDK's stream carries it too.
+			g.events.toolsChanged()
 		case m.Method != "":
 			g.events.notify(ctx, m.Method, m.Params)
 		case string(m.ID) == `"`+id+`"` && m.Error != nil:

@@ -106,6 +106,14 @@ type Options struct {
 	SecretTTL time.Duration
 	Logger    *slog.Logger // nil discards logs
 	Version   string       // reported to both sides
+	// Protocol is the MCP revision spoken with the Gateway: "" or
+	// ProtocolAuto negotiates it on every connect (StatelessProtocolVersion
+	// when the Gateway's server/discover offers it, else a session of
+	// UpstreamProtocolVersion or the older revision the Gateway answers
+	// with); StatelessProtocolVersion or UpstreamProtocolVersion pins it. A
+	// pinned 2026-07-28 that the Gateway does not offer is a connect error;
+	// a pinned 2025-11-25 never sends server/discover.
+	Protocol string
 }
 
 // A Proxy serves one stdio MCP session and forwards it to the Gateway.

@@ -93,6 +93,8 @@ type setup struct {
 	// protocol pins the client's MCP version; empty is the go-sdk's
 	// default (2026-07-28: server/discover, no initialize).
 	protocol string
+	// options, if set, changes the options before the proxy is made.
+	options func(*proxy.Options)
 }
 
 func start(t *testing.T, s setup) *harness {
@@ -150,6 +152,9 @@ func start(t *testing.T, s setup) *harness {
 		})
 		h.auth.OnToken = h.scrub.Add
 		opts.OAuthHandler = h.auth
+	}
+	if s.options != nil {
+		s.options(&opts)
 	}
 	p, err := proxy.New(opts)
 	if err != nil {

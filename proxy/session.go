@@ -4,14 +4,65 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
+	"strings"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// sessionUpstream is the Gateway over MCP 2025-11-25 sessions, the proxy's
-// upstream. The go-sdk client opens each session (initialize, with the
-// OAuth handler) and keeps it: the stream on which the Gateway announces
+// gatewayUpstream is the proxy's upstream: on every connect it decides the
+// revision to speak with the Gateway. Options.Protocol "" or auto: MCP
+// 2026-07-28 (statelessUpstream) when the Gateway's server/discover offers
+// it, else a 2025 session (sessionUpstream); a pinned revision is used
+// alone, and a pinned 2026-07-28 that the Gateway does not offer is an
+// error, not a fallback.
+type gatewayUpstream struct {
+	protocol  string
+	sessions  *sessionUpstream
+	stateless *statelessUpstream
+}
+
+// newUpstream returns the upstream for opts (its URL, HTTP client, OAuth
+// handler and Protocol), telling events what the Gateway says.
+func newUpstream(opts Options, events upstreamEvents) upstream {
+	wire := &gatewayHTTP{
+		url:    opts.GatewayURL,
+		client: opts.HTTPClient,
+		oauth:  opts.OAuthHandler,
+		events: events,
+	}
+	return &gatewayUpstream{
+		protocol:  opts.Protocol,
+		sessions:  newSessionUpstream(wire, opts.Version, events),
+		stateless: newStatelessUpstream(wire, opts.Version),
+	}
+}
+
+func (u *gatewayUpstream) open(ctx context.Context) (upstreamSession, error) {
+	switch u.protocol {
+	case UpstreamProtocolVersion:
+		// Pinned: server/discover is never sent.
+		return u.sessions.open(ctx)
+	case "", ProtocolAuto, StatelessProtocolVersion:
+	default:
+		return nil, fmt.Errorf("proxy: protocol %q is not one of %s", u.protocol, strings.Join(Protocols, ", "))
+	}
+	s, err := u.stateless.open(ctx)
+	var no *noStatelessError
+	if !errors.As(err, &no) {
+		return s, err
+	}
+	if u.protocol == StatelessProtocolVersion {
+		return nil, fmt.Errorf("protocol %s is pinned, but %w: set protocol to auto (or %s) to use a session", StatelessProtocolVersion, no, UpstreamProtocolVersion)
+	}
+	return u.sessions.open(ctx)
+}
+
+// sessionUpstream is the Gateway over MCP 2025 sessions (2025-11-25, or
+// the 2025-06-18 or 2025-03-26 the Gateway answers initialize with). The
+// go-sdk client opens each session (initialize, with the OAuth handler)
+// and keeps it: the stream on which the Gateway announces
 // tools/list_changed, the session's end. Requests go over gatewayHTTP with
 // the session's id and protocol version: results stay bytes.
 type sessionUpstream struct {
@@ -19,15 +70,8 @@ type sessionUpstream struct {
 	wire   *gatewayHTTP
 }
 
-// newUpstream returns the upstream for opts (its URL, HTTP client and
-// OAuth handler), telling events what the Gateway says.
-func newUpstream(opts Options, events upstreamEvents) upstream {
-	u := &sessionUpstream{wire: &gatewayHTTP{
-		url:    opts.GatewayURL,
-		client: opts.HTTPClient,
-		oauth:  opts.OAuthHandler,
-		events: events,
-	}}
+func newSessionUpstream(wire *gatewayHTTP, version string, events upstreamEvents) *sessionUpstream {
+	u := &sessionUpstream{wire: wire}
 	// Notifications the SDK's session receives (on its own stream) take
 	// the same way as those on a request's event stream.
 	relay := func(ctx context.Context, method string, params any) {
@@ -35,7 +79,7 @@ func newUpstream(opts Options, events upstreamEvents) upstream {
 			events.notify(ctx, method, raw)
 		}
 	}
-	u.client = mcp.NewClient(&mcp.Implementation{Name: "agw-proxy", Version: opts.Version}, &mcp.ClientOptions{
+	u.client = mcp.NewClient(&mcp.Implementation{Name: "agw-proxy", Version: version}, &mcp.ClientOptions{
 		Capabilities:           &mcp.ClientCapabilities{},
 		ToolListChangedHandler: func(context.Context, *mcp.ToolListChangedRequest) { events.toolsChanged() },
 		ProgressNotificationHandler: func(ctx context.Context, req *mcp.ProgressNotificationClientRequest) {
@@ -91,6 +135,8 @@ func (s *clientSession) lost() <-chan struct{} { return s.done }
 
 func (s *clientSession) close() { s.cs.Close() }
 
+func (s *clientSession) protocol() string { return s.headers.protocolVersion }
+
 // neverSent reports whether a failed call certainly did not reach the
 // target, so that sending it again cannot repeat its effect: the Gateway
 // said the session is gone (HTTP 404); the session had already ended when
@@ -98,9 +144,11 @@ func (s *clientSession) close() { s.cs.Close() }
 // ErrConnectionClosed; a call in flight when a session breaks gets the
 // transport's error instead); or no connection could be made.
 func neverSent(err error) bool {
-	if errors.Is(err, mcp.ErrSessionMissing) || errors.Is(err, mcp.ErrConnectionClosed) {
-		return true
-	}
+	return errors.Is(err, mcp.ErrSessionMissing) || errors.Is(err, mcp.ErrConnectionClosed) || dialFailed(err)
+}
+
+// dialFailed reports whether err is a connection that could not be made.
+func dialFailed(err error) bool {
 	var op *net.OpError
 	return errors.As(err, &op) && op.Op == "dial"
 }

@@ -3,186 +3,340 @@ package proxy_test
 import (
 	"context"
 	"encoding/json"
-	"slices"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/agw-proxy/agw-proxy/configs"
-	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
+	"github.com/agw-proxy/agw-proxy/internal/leakcheck"
 	"github.com/agw-proxy/agw-proxy/proxy"
 )
 
-// Both revisions a desktop client may speak: 2026-07-28 without initialize,
-// 2025-11-25 with it.
-var clientRevisions = []string{"2026-07-28", "2025-11-25"}
+var (
+	v2026     = []string{"2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26"}
+	v2025only = []string{"2025-11-25", "2025-06-18", "2025-03-26"}
+)
 
-// linesWith returns the lines the proxy wrote toward the client that hold
-// every one of parts.
-func linesWith(h *harness, parts ...string) []string {
-	var out []string
-	for _, line := range strings.Split(h.out.String(), "\n") {
-		if !slices.ContainsFunc(parts, func(p string) bool { return !strings.Contains(line, p) }) {
-			out = append(out, line)
-		}
-	}
-	return out
+// pin sets Options.Protocol.
+func pin(protocol string) func(*proxy.Options) {
+	return func(o *proxy.Options) { o.Protocol = protocol }
 }
 
-func TestEachRevisionGetsStrippingInjectionAndScrubbing(t *testing.T) {
-	for _, rev := range clientRevisions {
-		t.Run(rev, func(t *testing.T) {
-			h := start(t, setup{sim: gatewaysim.Options{EchoToken: true}, protocol: rev})
-			if got := h.client.InitializeResult().ProtocolVersion; got != rev {
-				t.Fatalf("the client speaks %s, want %s", got, rev)
+func TestGatewayOffering2026IsSpokenStateless(t *testing.T) {
+	for _, protocol := range []string{"", "auto", "2026-07-28"} {
+		t.Run("protocol="+protocol, func(t *testing.T) {
+			gw := newSDKGateway(t, sdkOptions{versions: v2026})
+			h := start(t, setup{gatewayFor: gw.at, noAuth: true, options: pin(protocol)})
+
+			tool, ok := h.tools(t)[headerTool]
+			if !ok {
+				t.Fatal("the Gateway's tool is not listed")
 			}
-			p, req := props(t, h.tools(t)[asanaTool])
-			if slices.Contains(p, "X-Asana-Token") || slices.Contains(req, "X-Asana-Token") {
-				t.Errorf("X-Asana-Token still in the schema: properties %v required %v", p, req)
+			if ps, _ := props(t, tool); strings.Contains(strings.Join(ps, ","), "X-Asana-Token") {
+				t.Errorf("the listed schema still has the secret argument: %v", ps)
 			}
-			res := h.call(t, asanaTool, map[string]any{"tool_name": "list_projects"})
+			res := h.call(t, headerTool, map[string]any{"q": "projects"})
 			if res.IsError {
-				t.Fatalf("call failed: %s", text(res))
+				t.Fatalf("the call failed: %s", text(res))
 			}
-			if got := lastReceived(t, h.sim, gatewaysim.DefaultTargetName); got.Header.Get("X-Asana-Token") != "Bearer "+asanaToken {
-				t.Error("the target did not receive X-Asana-Token: Bearer <stored token>")
+			if strings.Contains(text(res), asanaToken) {
+				t.Errorf("the echoed secret reached the client: %q", text(res))
 			}
-			if !strings.Contains(text(res), proxy.Mask) || strings.Contains(text(res), asanaToken) {
-				t.Errorf("the echoed token was not masked: %s", text(res))
+
+			// The Gateway's handler got the injected secret, in the body and
+			// in its Mcp-Param header (the SDK checked the two agree).
+			calls := gw.toolCalls()
+			if len(calls) != 1 {
+				t.Fatalf("the Gateway ran %d calls, want 1", len(calls))
 			}
-			// The raw answers: resultType for a 2026-07-28 client, on the
-			// list (with its cache hints) and the call; never for 2025.
-			lists := linesWith(h, `"result":{`, `"tools":[`)
-			calls := linesWith(h, `"result":{`, `x_asana_token`)
-			if len(lists) != 1 || len(calls) != 1 {
-				t.Fatalf("found %d tools/list and %d tools/call answers in:\n%s", len(lists), len(calls), h.out.String())
+			c := calls[0]
+			if c.Arguments["X-Asana-Token"] != "Bearer "+asanaToken {
+				t.Errorf("the Gateway got X-Asana-Token %q", c.Arguments["X-Asana-Token"])
 			}
-			if rev == "2026-07-28" {
-				if !strings.Contains(lists[0], `"result":{"resultType":"complete","ttlMs":0,"cacheScope":"private","tools":[`) {
-					t.Errorf("tools/list answer without resultType and cache hints: %.200s", lists[0])
+			if got := c.Header.Get("Mcp-Param-Asana-Token"); got != "Bearer "+asanaToken {
+				t.Errorf("Mcp-Param-Asana-Token is %q, want the injected value", got)
+			}
+			if got := c.Header.Get("Mcp-Param-Query"); got != "projects" {
+				t.Errorf("Mcp-Param-Query is %q, want the model's argument", got)
+			}
+
+			// The wire of 2026-07-28: discover, then requests that each
+			// carry the revision; no initialize, no session, no stream.
+			if n := len(gw.posts("server/discover")); n != 1 {
+				t.Errorf("%d server/discover requests, want 1", n)
+			}
+			if n := len(gw.posts("initialize")); n != 0 {
+				t.Errorf("%d initialize requests to a 2026-07-28 Gateway, want none", n)
+			}
+			if n := gw.gets(); n != 0 {
+				t.Errorf("%d GET requests (a session stream), want none", n)
+			}
+			for _, r := range gw.posts("") {
+				if r.Header.Get("Mcp-Session-Id") != "" {
+					t.Errorf("%s carried Mcp-Session-Id", r.Method)
 				}
-				if !strings.Contains(calls[0], `"result":{"resultType":"complete",`) {
-					t.Errorf("tools/call answer without resultType: %.200s", calls[0])
+				if r.Header.Get("Mcp-Protocol-Version") != "2026-07-28" || r.Header.Get("Mcp-Method") != r.Method {
+					t.Errorf("%s: MCP-Protocol-Version %q, Mcp-Method %q", r.Method, r.Header.Get("Mcp-Protocol-Version"), r.Header.Get("Mcp-Method"))
 				}
-			} else if strings.Contains(h.out.String(), `"resultType"`) {
-				t.Errorf("a %s client got a resultType:\n%s", rev, h.out.String())
+				var p struct {
+					Meta map[string]json.RawMessage `json:"_meta"`
+				}
+				_ = json.Unmarshal(r.Params, &p)
+				for _, k := range []string{mcp.MetaKeyProtocolVersion, mcp.MetaKeyClientCapabilities, mcp.MetaKeyClientInfo} {
+					if _, ok := p.Meta[k]; !ok {
+						t.Errorf("%s: _meta lacks %s", r.Method, k)
+					}
+				}
+			}
+			if got := gw.posts("tools/call")[0].Header.Get("Mcp-Name"); got != headerTool {
+				t.Errorf("tools/call Mcp-Name %q, want %q", got, headerTool)
 			}
 		})
 	}
 }
 
-// Of a 2026-07-28 client's _meta only the progress token travels to the
-// Gateway: protocol version, capabilities and client info are the proxy's
-// business.
-func TestStatelessMetaStaysInTheProxy(t *testing.T) {
-	gw := newRawGateway(t, list(toolDef(rawTool, "X-Asana-Token", "q")))
-	h := start(t, setup{gatewayFor: gw.at, noAuth: true, protocol: "2026-07-28"})
-	if got := h.client.InitializeResult().ProtocolVersion; got != "2026-07-28" {
-		t.Fatalf("the client speaks %s, want 2026-07-28", got)
+func TestGatewayWithout2026GetsASession(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		versions []string
+		want     string // the revision the session speaks
+	}{
+		{"2025-11-25", v2025only, "2025-11-25"},
+		{"only 2025-06-18", []string{"2025-06-18"}, "2025-06-18"},
+		{"only 2025-03-26", []string{"2025-03-26"}, "2025-03-26"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			gw := newSDKGateway(t, sdkOptions{versions: tt.versions, sessions: true})
+			h := start(t, setup{gatewayFor: gw.at, noAuth: true})
+			if _, ok := h.tools(t)[headerTool]; !ok {
+				t.Fatal("the Gateway's tool is not listed")
+			}
+			res := h.call(t, headerTool, map[string]any{"q": "projects"})
+			if res.IsError {
+				t.Fatalf("the call failed: %s", text(res))
+			}
+			if n := len(gw.posts("server/discover")); n != 1 {
+				t.Errorf("%d server/discover requests, want 1 (auto asks first)", n)
+			}
+			if n := len(gw.posts("initialize")); n != 1 {
+				t.Fatalf("%d initialize requests, want 1 (the fallback)", n)
+			}
+			calls := gw.toolCalls()
+			if len(calls) != 1 || calls[0].Arguments["X-Asana-Token"] != "Bearer "+asanaToken {
+				t.Fatalf("the Gateway's calls: %+v", calls)
+			}
+			call := gw.posts("tools/call")[0]
+			if call.Header.Get("Mcp-Session-Id") == "" {
+				t.Error("the call carried no Mcp-Session-Id")
+			}
+			if got := call.Header.Get("Mcp-Protocol-Version"); got != tt.want {
+				t.Errorf("the call's MCP-Protocol-Version is %q, want %q", got, tt.want)
+			}
+			if call.Header.Get("Mcp-Param-Asana-Token") != "" {
+				t.Error("a session call carried the secret in an Mcp-Param header")
+			}
+		})
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+}
+
+func TestPinned2025NeverSendsDiscover(t *testing.T) {
+	gw := newSDKGateway(t, sdkOptions{versions: v2026})
+	h := start(t, setup{gatewayFor: gw.at, noAuth: true, options: pin("2025-11-25")})
+	h.tools(t)
+	if res := h.call(t, headerTool, map[string]any{"q": "x"}); res.IsError {
+		t.Fatalf("the call failed: %s", text(res))
+	}
+	if n := len(gw.posts("server/discover")); n != 0 {
+		t.Errorf("%d server/discover requests with protocol 2025-11-25 pinned, want none", n)
+	}
+	if n := len(gw.posts("initialize")); n != 1 {
+		t.Errorf("%d initialize requests, want 1", n)
+	}
+	if got := gw.posts("tools/call")[0].Header.Get("Mcp-Protocol-Version"); got != "2025-11-25" {
+		t.Errorf("the call's MCP-Protocol-Version is %q", got)
+	}
+}
+
+func TestPinned2026AgainstA2025GatewayIsAClearError(t *testing.T) {
+	gw := newSDKGateway(t, sdkOptions{versions: v2025only, sessions: true})
+	h := start(t, setup{gatewayFor: gw.at, noAuth: true, connect: time.Second, options: pin("2026-07-28")})
+	res := h.call(t, headerTool, map[string]any{"q": "x"})
+	for _, want := range []string{"2026-07-28 is pinned", "offers MCP 2025-11-25", "auto"} {
+		if !res.IsError || !strings.Contains(text(res), want) {
+			t.Errorf("isError=%v %q, want it to say %q", res.IsError, text(res), want)
+		}
+	}
+	if n := len(gw.posts("initialize")); n != 0 {
+		t.Errorf("%d initialize requests: a pinned 2026-07-28 fell back to a session", n)
+	}
+	if n := len(gw.toolCalls()); n != 0 {
+		t.Errorf("the Gateway ran %d calls", n)
+	}
+}
+
+func TestStatelessCallKeepsTheProgressToken(t *testing.T) {
+	gw := newSDKGateway(t, sdkOptions{versions: v2026})
+	h := start(t, setup{gatewayFor: gw.at, noAuth: true})
+	h.tools(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
-	params := &mcp.CallToolParams{Name: rawTool, Arguments: map[string]any{"q": "x"}}
-	params.SetProgressToken("tok-7")
+	params := &mcp.CallToolParams{Name: headerTool, Arguments: map[string]any{"q": "x"}}
+	params.SetProgressToken("progress-7")
 	if _, err := h.client.CallTool(ctx, params); err != nil {
 		t.Fatal(err)
 	}
-	var body struct {
-		Params struct {
-			Meta map[string]any `json:"_meta"`
-		} `json:"params"`
+	calls := gw.toolCalls()
+	if len(calls) != 1 {
+		t.Fatalf("%d calls", len(calls))
 	}
-	if err := json.Unmarshal(lastCall(t, gw, rawTool).Body, &body); err != nil {
-		t.Fatal(err)
+	if got := calls[0].Meta["progressToken"]; got != "progress-7" {
+		t.Errorf("the Gateway got progressToken %v, want the client's", got)
 	}
-	if len(body.Params.Meta) != 1 || body.Params.Meta["progressToken"] != "tok-7" {
-		t.Errorf("the Gateway got _meta %v, want only the progress token", body.Params.Meta)
-	}
-}
-
-func TestProgressReachesEachRevision(t *testing.T) {
-	for _, rev := range clientRevisions {
-		t.Run(rev, func(t *testing.T) {
-			h := start(t, setup{gatewayURL: leakyUpstream(t, []string{"unused-secret-value"}, 1), noAuth: true, protocol: rev})
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			defer cancel()
-			params := &mcp.CallToolParams{Name: "AgentCoreGwyAPIGatewayTarget___leak", Arguments: map[string]any{"q": "ok"}}
-			params.SetProgressToken("tok-" + rev)
-			if _, err := h.client.CallTool(ctx, params); err != nil {
-				t.Fatal(err)
-			}
-			deadline := time.Now().Add(5 * time.Second)
-			for time.Now().Before(deadline) {
-				if len(linesWith(h, `"notifications/progress"`, `"tok-`+rev+`"`)) > 0 {
-					return
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
-			t.Error("no progress notification with the client's token reached the client")
-		})
+	if got := calls[0].Meta[mcp.MetaKeyProtocolVersion]; got != "2026-07-28" {
+		t.Errorf("the Gateway got protocolVersion %v beside the progress token", got)
 	}
 }
 
-// A 2026-07-28 client hears of a change of the Gateway's tools on the
-// subscription it opened (the go-sdk client opens one when it has a
-// handler), tagged with its id, and never untagged: the revision forbids a
-// notification the client did not subscribe to.
-func TestStatelessListChangedComesOnTheSubscription(t *testing.T) {
-	h := start(t, setup{sim: gatewaysim.Options{Sessions: true, Streaming: true}, protocol: "2026-07-28"})
+func TestExpiredSessionIsReopenedAndTheCallRetried(t *testing.T) {
+	gw := newSDKGateway(t, sdkOptions{versions: v2025only, sessions: true})
+	h := start(t, setup{gatewayFor: gw.at, noAuth: true})
 	h.tools(t)
-	if err := h.sim.AddTarget(gatewaysim.Target{Name: "ThirdTarget", Spec: configs.AsanaOpenAPI}); err != nil {
-		t.Fatal(err)
+	h.call(t, headerTool, map[string]any{"q": "before"})
+
+	// The Gateway's absolute timeout: the session ends on the Gateway's
+	// side, and its id now gets HTTP 404.
+	for ss := range gw.server.Sessions() {
+		ss.Close()
 	}
+	res := h.call(t, headerTool, map[string]any{"q": "after"})
+	if res.IsError {
+		t.Fatalf("the call after the session expired failed: %s", text(res))
+	}
+	calls := gw.toolCalls()
+	if len(calls) != 2 || calls[1].Arguments["q"] != "after" {
+		t.Fatalf("the Gateway ran %+v, want the retried call", calls)
+	}
+	if n := len(gw.posts("initialize")); n != 2 {
+		t.Errorf("%d initialize requests, want 2 (the session was opened again)", n)
+	}
+}
+
+func TestStatelessCallIsCancelledByClosingItsRequest(t *testing.T) {
+	started, stopped := make(chan struct{}), make(chan struct{})
+	gw := newSDKGateway(t, sdkOptions{versions: v2026, tool: func(ctx context.Context, _ *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		close(started)
+		<-ctx.Done()
+		close(stopped)
+		return nil, ctx.Err()
+	}})
+	h := start(t, setup{gatewayFor: gw.at, noAuth: true})
+	h.tools(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.client.CallTool(ctx, &mcp.CallToolParams{Name: headerTool, Arguments: map[string]any{"q": "slow"}})
+	}()
+	select {
+	case <-started:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the call did not reach the Gateway")
+	}
+	cancel()
+	select {
+	case <-stopped:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the Gateway's handler was not cancelled")
+	}
+	<-done
+	// A notifications/cancelled would be sent at once, in the background:
+	// give it a second to show up (a 2025 session's arrives within
+	// milliseconds).
+	deadline := time.Now().Add(time.Second)
+	for time.Now().Before(deadline) {
+		if n := len(gw.posts("notifications/cancelled")); n != 0 {
+			t.Fatalf("%d notifications/cancelled sent on a stateless revision, want none (closing the request cancels)", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestTTLExpiryListsTheToolsAgain(t *testing.T) {
+	defer proxy.SetMinRelist(50 * time.Millisecond)()
+	gw := newSDKGateway(t, sdkOptions{versions: v2026, server: &mcp.ServerOptions{
+		SetCacheable: func(_ context.Context, req mcp.Request, c *mcp.Cacheable) {
+			c.TTLMs = 100
+		},
+	}})
+	h := start(t, setup{gatewayFor: gw.at, noAuth: true})
+	h.tools(t)
+	// A tool appears on the Gateway, which announces nothing to a
+	// stateless client: the list's ttlMs is what finds it.
+	gw.server.AddTool(&mcp.Tool{Name: "AgentCoreGwyAPIGatewayTarget___new", InputSchema: map[string]any{"type": "object"}},
+		func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return &mcp.CallToolResult{}, nil
+		})
 	select {
 	case <-h.changed:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no tools/list_changed reached the client")
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the client heard of no change after the list's ttlMs (%d tools/list requests)", len(gw.posts("tools/list")))
 	}
-	if _, ok := h.tools(t)["ThirdTarget___asanaInvoke"]; !ok {
-		t.Error("new tool not listed after the change")
-	}
-	acks := linesWith(h, `"notifications/subscriptions/acknowledged"`, `"toolsListChanged":true`)
-	if len(acks) != 1 {
-		t.Fatalf("%d acknowledgements of the subscription in:\n%s", len(acks), h.out.String())
-	}
-	for _, line := range linesWith(h, `"notifications/tools/list_changed"`) {
-		if !strings.Contains(line, `"io.modelcontextprotocol/subscriptionId":`) {
-			t.Errorf("an untagged tools/list_changed reached a 2026-07-28 client: %s", line)
-		}
-	}
-	// The subscription's id: the acknowledgement's.
-	var ack struct {
-		Params struct {
-			Meta map[string]any `json:"_meta"`
-		} `json:"params"`
-	}
-	json.Unmarshal([]byte(acks[0]), &ack)
-	id, _ := json.Marshal(ack.Params.Meta["io.modelcontextprotocol/subscriptionId"])
-	if n := len(linesWith(h, `"notifications/tools/list_changed"`, `"io.modelcontextprotocol/subscriptionId":`+string(id))); n != 1 {
-		t.Errorf("%d tools/list_changed on subscription %s, want 1 (the first listing is no news):\n%s", n, id, h.out.String())
+	if _, ok := h.tools(t)["AgentCoreGwyAPIGatewayTarget___new"]; !ok {
+		t.Error("the new tool is not listed")
 	}
 }
 
-func TestNothingLeaksToA2025Client(t *testing.T) {
-	// TestNothingLeaksToTheClient runs with the go-sdk's default, 2026-07-28.
-	for seed := range uint64(3) {
-		h := start(t, setup{noAuth: true, protocol: "2025-11-25", gatewayFor: func(sim *gatewaysim.Sim) string {
-			return leakyUpstream(t, []string{asanaToken, sim.ClientSecret}, seed)
-		}})
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		h.client.SetLoggingLevel(ctx, &mcp.SetLoggingLevelParams{Level: "debug"})
-		for _, q := range []string{"ok", "iserror", "error"} {
-			params := &mcp.CallToolParams{Name: "AgentCoreGwyAPIGatewayTarget___leak", Arguments: map[string]any{"q": q}}
-			params.SetProgressToken("p-" + q)
-			h.client.CallTool(ctx, params)
+func TestStatelessLogsAndOutputHoldNoSecret(t *testing.T) {
+	gw := newSDKGateway(t, sdkOptions{versions: v2026})
+	h := start(t, setup{gatewayFor: gw.at, noAuth: true})
+	h.tools(t)
+	h.call(t, headerTool, map[string]any{"q": "x"})
+	// The header carried the secret; nothing the client got or the debug
+	// log holds does (the harness checks both again at its end).
+	if err := leakcheck.Lines(h.out.String()+h.logs.String(), asanaToken); err != nil {
+		t.Error(err)
+	}
+	if !strings.Contains(h.logs.String(), "2026-07-28") {
+		t.Errorf("the debug log does not say which revision is spoken:\n%s", h.logs.String())
+	}
+	if gw.posts("tools/call")[0].Header.Get("Mcp-Param-Asana-Token") == "" {
+		t.Error("the header was not sent, so this test shows nothing")
+	}
+}
+
+func TestStatelessCallWithTheSecretInAHeaderIsNotRedirected(t *testing.T) {
+	var elsewhere atomic.Int64
+	other := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { elsewhere.Add(1) }))
+	defer other.Close()
+	loc := strings.Replace(other.URL, "127.0.0.1", "localhost", 1) + "/mcp"
+	tool := `{"name":"` + rawTool + `","inputSchema":{"type":"object","properties":{"X-Asana-Token":{"type":"string","x-mcp-header":"Asana-Token"}}}}`
+	gw := newTapGateway(t, "["+tool+"]", func(w http.ResponseWriter, _ *http.Request, p tapPost) bool {
+		switch p.Method {
+		case "server/discover":
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"result":{"supportedVersions":["2026-07-28"],"capabilities":{"tools":{}}}}`, p.ID)
+			return true
+		case "tools/call":
+			w.Header().Set("Location", loc)
+			w.WriteHeader(http.StatusTemporaryRedirect)
+			return true
 		}
-		cancel()
-		h.tools(t)
-		// The harness's cleanup runs the oracle over every line.
-		if !strings.Contains(h.out.String(), proxy.Mask) {
-			t.Error("nothing was masked: the leaky upstream did not run")
-		}
+		return false
+	})
+	h := start(t, setup{gatewayFor: gw.at, noAuth: true})
+	h.tools(t)
+	if res := h.call(t, rawTool, map[string]any{}); !res.IsError || !strings.Contains(text(res), "redirect") {
+		t.Errorf("isError=%v %q, want the redirect refused", res.IsError, text(res))
+	}
+	if n := elsewhere.Load(); n != 0 {
+		t.Errorf("the redirect's target received %d requests, want none", n)
+	}
+	if n := len(gw.postsOf("initialize")); n != 0 {
+		t.Errorf("%d initialize requests: the stateless revision was not used", n)
 	}
 }

@@ -16,41 +16,49 @@ import (
 // An upstream is the Gateway as the proxy uses it. The proxy keeps the tool
 // list, the secrets, the retries and everything the client sees; an
 // upstream carries requests to the Gateway and brings back what the Gateway
-// says. sessionUpstream (session.go) is the one implementation: MCP
-// 2025-11-25, an initialized session with an Mcp-Session-Id, opened by the
-// go-sdk client, and requests posted on it over HTTP (gatewayHTTP, post.go).
+// says. gatewayUpstream (session.go) is the one the proxy uses: on every
+// connect it chooses between two implementations, both of which post
+// requests over HTTP (gatewayHTTP, post.go), with maintain, sync, callTool
+// and forward the same for both:
 //
-// The stateless revision (MCP 2026-07-28: no initialize, no Mcp-Session-Id,
-// the protocol version and client capabilities in each request's _meta,
-// server/discover) is meant to be a second implementation beside it, with
-// maintain, sync, callTool and forward unchanged. It must provide:
+//   - statelessUpstream (stateless.go): MCP 2026-07-28, when the Gateway's
+//     server/discover offers it. No initialize and no Mcp-Session-Id; the
+//     protocol version and client capabilities in each request's _meta;
+//     MCP-Protocol-Version, Mcp-Method, Mcp-Name and Mcp-Param-* headers.
+//   - sessionUpstream (session.go): MCP 2025-11-25 (or the older revision
+//     the Gateway answers initialize with), an initialized session with an
+//     Mcp-Session-Id, opened by the go-sdk client.
 //
-//   - open: what must happen before the first request (server/discover, or
-//     nothing), bounded by ctx; the session it returns must outlive ctx. An
-//     error that Is tokenstore.ErrLoginNeeded tells the proxy that waiting
-//     will not help (the user must log in); any other error is retried with
-//     backoff.
-//   - upstreamSession.call, safe for concurrent use, through gatewayHTTP or
-//     its equivalent: what each request must carry added to params (for the
-//     stateless revision, the _meta fields, merged with a _meta the params
-//     may hold already: a call's progress token); an Authorization header
-//     from Options.OAuthHandler and,
-//     after a 401 or 403, one refresh (OAuthHandler.Authorize) and one more
-//     try; response bodies and event-stream events bounded (maxResponseSize);
-//     notifications on a request's event stream passed to
-//     upstreamEvents.notify as they arrive; when ctx ends before the answer,
-//     the Gateway told, best effort and without blocking, that the request is
-//     no longer wanted (notifications/cancelled, or what the revision uses).
+// An implementation provides:
+//
+//   - open: what must happen before the first request (initialize, or
+//     server/discover), bounded by ctx; the session it returns must outlive
+//     ctx. An error that Is tokenstore.ErrLoginNeeded tells the proxy that
+//     waiting will not help (the user must log in); any other error is
+//     retried with backoff.
+//   - upstreamSession.call, safe for concurrent use, through gatewayHTTP:
+//     what each request must carry added to params (for the stateless
+//     revision, the _meta fields, merged with a _meta the params may hold
+//     already: a call's progress token); an Authorization header from
+//     Options.OAuthHandler and, after a 401 or 403, one refresh
+//     (OAuthHandler.Authorize) and one more try; response bodies and
+//     event-stream events bounded (maxResponseSize); notifications on a
+//     request's event stream passed to upstreamEvents as they arrive; when
+//     ctx ends before the answer, the Gateway told, best effort and without
+//     blocking, that the request is no longer wanted (notifications/cancelled
+//     on a session; the HTTP request's end in 2026-07-28).
 //     Errors: a *jsonrpc.Error is the Gateway's answer (codeInvalidBearer:
 //     the token was rejected even after the refresh); an error that Is
 //     errNotSent means the request certainly did not reach the target, so
-//     the proxy may open a new session and send it once more (a stateless
-//     upstream has no session to lose, but a refused connection qualifies);
-//     errors of the HTTP client (*httpguard.RedirectError) and of the OAuth
-//     handler (tokenstore.ErrLoginNeeded) are passed on, wrapped with %w.
+//     the proxy may open a new session and send it once more (a session the
+//     Gateway no longer knows, HTTP 404; for both, a connection that could
+//     not be made); errors of the HTTP client (*httpguard.RedirectError) and
+//     of the OAuth handler (tokenstore.ErrLoginNeeded) are passed on,
+//     wrapped with %w.
 //   - upstreamEvents.toolsChanged whenever the Gateway announces that its
 //     tools changed, however it does (the proxy lists them again, and tells
-//     the client only if the list differs).
+//     the client only if the list differs); upstreamEvents.stale when the
+//     list may be out of date (a stateless list's ttlMs ran out).
 //   - upstreamSession.lost, closed when the session ends by itself (the
 //     proxy then opens another) or by close. A stateless upstream's is
 //     closed by close only.
@@ -61,7 +69,8 @@ type upstream interface {
 }
 
 // An upstreamSession is one opened upstream: for sessionUpstream, one MCP
-// session with the Gateway.
+// session with the Gateway; for statelessUpstream, the state of one
+// connect (the tools' x-mcp-header bindings).
 type upstreamSession interface {
 	// call sends one request, method and params (a JSON object), and
 	// returns its result: the bytes the Gateway sent, valid JSON.
@@ -71,6 +80,9 @@ type upstreamSession interface {
 	// close ends the session; it may be called more than once, from any
 	// goroutine.
 	close()
+	// protocol is the MCP revision the session speaks ("2026-07-28",
+	// "2025-11-25"), for logs.
+	protocol() string
 }
 
 // upstreamEvents is what an upstream tells the proxy (*Proxy implements it).
@@ -80,6 +92,9 @@ type upstreamEvents interface {
 	notify(ctx context.Context, method string, params json.RawMessage)
 	// toolsChanged says the Gateway announced a change of its tools.
 	toolsChanged()
+	// stale says the tool list may be out of date, with no announced
+	// change: it is listed again, and calls do not wait for that.
+	stale()
 }
 
 // errNotSent marks an error of upstreamSession.call after which the request
@@ -158,6 +173,7 @@ func (p *Proxy) maintain(ctx context.Context) {
 			continue
 		}
 		backoff, loginLogged = minBackoff, false
+		p.log.Debug("gateway connected", "protocol", s.protocol())
 		p.watch(ctx, s)
 	}
 }
@@ -432,6 +448,16 @@ func (p *Proxy) toolsChanged() {
 	p.mu.Lock()
 	p.lists.announced++
 	p.mu.Unlock()
+	select {
+	case p.resync <- struct{}{}:
+	default: // one is pending already
+	}
+}
+
+// stale implements upstreamEvents: the list is read again, as after an
+// announcement, but calls need not wait for it (nothing says the Gateway's
+// tools changed).
+func (p *Proxy) stale() {
 	select {
 	case p.resync <- struct{}{}:
 	default: // one is pending already

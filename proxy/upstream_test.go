@@ -66,6 +66,7 @@ func (s *fakeSession) call(_ context.Context, method string, params []byte) (jso
 
 func (s *fakeSession) lost() <-chan struct{} { return s.done }
 func (s *fakeSession) close()                { s.once.Do(func() { close(s.done) }) }
+func (s *fakeSession) protocol() string      { return "fake" }
 
 type mapSecrets map[string]tokenstore.Secret
 

@@ -500,14 +500,21 @@ func issuerName(c *x509.Certificate) string {
 }
 
 // checkInitialize connects to the Gateway with the go-sdk client, with the
-// same HTTP client and auth as serve, and reports what the Gateway says
-// about itself.
+// same HTTP client, auth and protocol setting as serve, and reports the
+// revision in use and what the Gateway says about itself. protocol auto
+// asks for 2026-07-28 (server/discover) and takes a 2025 session when the
+// Gateway does not offer it, as serve does; a pinned revision is asked
+// for alone.
 func (d *doctor) checkInitialize(ctx context.Context, p *profile.Profile, client *http.Client, handler auth.OAuthHandler, proxyURL *url.URL, timeout time.Duration) *mcp.ClientSession {
 	t := &mcp.StreamableClientTransport{Endpoint: p.GatewayURL, HTTPClient: client, OAuthHandler: handler}
 	c := mcp.NewClient(&mcp.Implementation{Name: "agw-proxy-doctor", Version: currentBuild().Version}, nil)
 	ictx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cs, err := c.Connect(ictx, t, &mcp.ClientSessionOptions{ProtocolVersion: proxy.UpstreamProtocolVersion})
+	ask := proxy.StatelessProtocolVersion
+	if p.Protocol == profile.ProtocolSessions {
+		ask = proxy.UpstreamProtocolVersion
+	}
+	cs, err := c.Connect(ictx, t, &mcp.ClientSessionOptions{ProtocolVersion: ask})
 	if err != nil {
 		d.initializeFailed(p, err, proxyURL, timeout)
 		return nil
@@ -523,6 +530,17 @@ func (d *doctor) checkInitialize(ctx context.Context, p *profile.Profile, client
 	version := ""
 	if res != nil {
 		version = res.ProtocolVersion
+	}
+	if version == proxy.StatelessProtocolVersion {
+		d.pass("server/discover: protocol %s (stateless), %s", version, server)
+		return cs
+	}
+	if p.Protocol == profile.ProtocolStateless {
+		cs.Close()
+		d.fail(false, fmt.Sprintf("server/discover: the Gateway does not offer MCP %s (it answered initialize with %s), and protocol pins it (%s)",
+			proxy.StatelessProtocolVersion, version, p.Origin("protocol")),
+			"set protocol to auto (or 2025-11-25) to use a session, as the Gateway offers")
+		return nil
 	}
 	d.pass("initialize: protocol %s, %s", version, server)
 	return cs

@@ -31,6 +31,7 @@ func proxyOptions(p *profile.Profile, secrets tokenstore.Secrets, client *http.C
 		CallTimeout:    p.CallTimeout,
 		ConnectTimeout: p.ConnectTimeout,
 		Version:        currentBuild().Version,
+		Protocol:       p.Protocol,
 	}
 }
 

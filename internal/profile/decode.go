@@ -36,7 +36,7 @@ func (f *File) Names() []string { return f.names }
 // The keys the file accepts at each level, in the order help and hints list them.
 var (
 	topKeys      = []string{"profiles"}
-	profileKeys  = []string{"gateway_url", "auth", "inject", "timeouts", "ca_file"}
+	profileKeys  = []string{"gateway_url", "auth", "inject", "timeouts", "ca_file", "protocol"}
 	authKeys     = []string{"type", "discovery_url", "token_url", "authorize_url", "redirect_url", "client_id", "scopes"}
 	injectKeys   = []string{"argument", "secret", "format", "tools"}
 	timeoutsKeys = []string{"call", "connect"}
@@ -565,6 +565,8 @@ func (d *configDecoder) profile(n ast.Node, p *Profile) {
 			d.inject(e.value, p)
 		case "timeouts":
 			d.timeouts(e.value, p)
+		case "protocol":
+			d.str(p, "protocol", e.value, &p.Protocol)
 		case "ca_file":
 			d.str(p, "ca_file", e.value, &p.CAFile)
 			if p.CAFile != "" {

@@ -37,6 +37,7 @@ type Flags struct {
 	injectFormat                        string
 	callTimeout, connectTimeout         time.Duration
 	caFile                              string
+	protocol                            string
 }
 
 // Groups are sets of profile flags: a command registers (AddFlags) and
@@ -51,7 +52,8 @@ const (
 	// setting (logout); its profile's auth is not checked further.
 	AuthTypeFlag Groups = 1 << 1
 	// GatewayFlags are the Gateway and how to authenticate to it:
-	// --gateway-url, --auth-type and every other auth flag, --ca-file.
+	// --gateway-url, --auth-type and every other auth flag, --ca-file,
+	// --protocol.
 	GatewayFlags Groups = gatewayOnly | AuthTypeFlag
 	// InjectFlags are --inject, --inject-tools and --inject-format.
 	InjectFlags Groups = 1 << 3
@@ -106,6 +108,9 @@ var flagDocs = [...]struct {
 `},
 	{gatewayOnly, `    --ca-file FILE         Extra PEM CA certificates to trust for HTTPS
 `},
+	{gatewayOnly, `    --protocol REV         MCP revision with the Gateway: auto (2026-07-28 when the Gateway
+                           offers it, else 2025-11-25; the default), 2026-07-28 or 2025-11-25
+`},
 }
 
 // FlagsUsage documents the flags AddFlags registers for groups: the block
@@ -139,6 +144,7 @@ func AddFlags(fs *pflag.FlagSet, groups Groups) *Flags {
 	fs.StringVar(&f.clientID, "client-id", "", "Cognito app client ID")
 	fs.StringArrayVar(&f.scopes, "scope", nil, "OAuth scope (repeatable)")
 	fs.StringVar(&f.caFile, "ca-file", "", "Extra PEM CA certificates")
+	fs.StringVar(&f.protocol, "protocol", "", "MCP revision with the Gateway")
 	fs.StringArrayVar(&f.inject, "inject", nil, "ARG=SECRET (repeatable)")
 	fs.StringArrayVar(&f.injectTools, "inject-tools", nil, "Tool glob for --inject (repeatable)")
 	fs.StringVar(&f.injectFormat, "inject-format", "", "Value format for --inject")
@@ -150,7 +156,7 @@ func AddFlags(fs *pflag.FlagSet, groups Groups) *Flags {
 	}{
 		{SelectionFlags, []string{"config", "profile"}},
 		{AuthTypeFlag, []string{"auth-type"}},
-		{gatewayOnly, []string{"gateway-url", "discovery-url", "token-url", "authorize-url", "redirect-url", "client-id", "scope", "ca-file"}},
+		{gatewayOnly, []string{"gateway-url", "discovery-url", "token-url", "authorize-url", "redirect-url", "client-id", "scope", "ca-file", "protocol"}},
 		{InjectFlags, []string{"inject", "inject-tools", "inject-format"}},
 		{TimeoutFlags, []string{"call-timeout", "connect-timeout"}},
 	} {
@@ -170,7 +176,7 @@ func (f *Flags) Args() []string {
 	for _, name := range []string{
 		"config", "profile", "gateway-url", "auth-type", "discovery-url", "token-url",
 		"authorize-url", "redirect-url", "client-id", "scope", "inject", "inject-tools",
-		"inject-format", "call-timeout", "connect-timeout", "ca-file",
+		"inject-format", "call-timeout", "connect-timeout", "ca-file", "protocol",
 	} {
 		fl := f.fs.Lookup(name)
 		if fl == nil || !fl.Changed {
@@ -318,6 +324,7 @@ func (f *Flags) apply(p *Profile) error {
 	str("authorize-url", "auth.authorize_url", f.authorizeURL, &p.Auth.AuthorizeURL)
 	str("redirect-url", "auth.redirect_url", f.redirectURL, &p.Auth.RedirectURL)
 	str("client-id", "auth.client_id", f.clientID, &p.Auth.ClientID)
+	str("protocol", "protocol", f.protocol, &p.Protocol)
 	if f.fs.Changed("ca-file") {
 		p.CAFile = ResolvePath("", f.caFile)
 		p.where["ca_file"] = "--ca-file"

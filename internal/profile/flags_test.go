@@ -32,12 +32,12 @@ func TestFlagGroupsMatchTheirUsage(t *testing.T) {
 		if documented := strings.Count(usage, "\n    --"); documented != shown {
 			t.Errorf("groups %b: %d flags documented, %d shown", g, documented, shown)
 		}
-		if registered != 16 {
-			t.Errorf("groups %b: %d profile flags registered, want all 16", g, registered)
+		if registered != 17 {
+			t.Errorf("groups %b: %d profile flags registered, want all 17", g, registered)
 		}
 	}
-	if n := strings.Count(FlagsUsage(AllFlags), "\n    --"); n != 16 {
-		t.Errorf("AllFlags documents %d flags, want 16", n)
+	if n := strings.Count(FlagsUsage(AllFlags), "\n    --"); n != 17 {
+		t.Errorf("AllFlags documents %d flags, want 17", n)
 	}
 }
 

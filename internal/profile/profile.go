@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agw-proxy/agw-proxy/internal/textdist"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
@@ -29,6 +30,16 @@ type AuthType struct {
 	// p.Problem), or nil.
 	Check func(p *Profile) []error
 }
+
+// Values of protocol (--protocol): the MCP revision spoken with the Gateway.
+const (
+	ProtocolAuto      = "auto"       // 2026-07-28 when the Gateway offers it, else a 2025 session
+	ProtocolStateless = "2026-07-28" // pinned: an error if the Gateway does not offer it
+	ProtocolSessions  = "2025-11-25" // pinned: never asks for 2026-07-28
+)
+
+// Protocols are the values of protocol, in the order messages list them.
+var Protocols = []string{ProtocolAuto, ProtocolStateless, ProtocolSessions}
 
 // Defaults for a profile.
 const (
@@ -69,6 +80,9 @@ type Profile struct {
 	CallTimeout    time.Duration
 	ConnectTimeout time.Duration
 	CAFile         string
+	// Protocol is the MCP revision spoken with the Gateway, one of
+	// Protocols (default auto).
+	Protocol string
 
 	// where says where each setting came from, by config key ("gateway_url",
 	// "auth.token_url", "inject[0].secret"): "file:line:col" or "--flag".
@@ -215,6 +229,9 @@ func (p *Profile) setDefaults() {
 	if p.ConnectTimeout == 0 && p.where["timeouts.connect"] == "" {
 		p.ConnectTimeout = DefaultConnectTimeout
 	}
+	if p.Protocol == "" && p.where["protocol"] == "" {
+		p.Protocol = ProtocolAuto
+	}
 }
 
 // AuthSettings returns the config keys of the auth settings that have a
@@ -319,6 +336,13 @@ func (p *Profile) validate(types []AuthType, checkAuth bool) error {
 	}
 	if p.ConnectTimeout <= 0 {
 		add(p.Problem("timeouts.connect", nil, "must be positive, got %v", p.ConnectTimeout))
+	}
+	if !slices.Contains(Protocols, p.Protocol) {
+		hints := []string{"valid values: " + strings.Join(Protocols, ", ")}
+		if s := textdist.Nearest(p.Protocol, Protocols); s != "" {
+			hints = append([]string{fmt.Sprintf("did you mean %q?", s)}, hints...)
+		}
+		add(p.Problem("protocol", hints, "unknown protocol %q", p.Protocol))
 	}
 	return errors.Join(errs...)
 }

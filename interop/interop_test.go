@@ -1,5 +1,6 @@
 // Package interop tests agw-proxy with MCP clients it did not write: the
-// official TypeScript SDK (sdk_client.mjs) and MCP Inspector's CLI mode.
+// official TypeScript SDK, v1 (sdk_client.mjs) and v2 (sdk2_client.mjs, in
+// MCP 2026-07-28 and 2025-11-25), and MCP Inspector's CLI mode.
 // Each test builds the agw-proxy binary, starts the Gateway emulator and
 // lets the client launch the binary over stdio, as a desktop client would.
 //
@@ -63,6 +64,9 @@ func requireNode(t *testing.T) (node, dir string) {
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@modelcontextprotocol", "inspector-cli", "build", "index.js")); err != nil {
 		missing("interop/node_modules has no @modelcontextprotocol/inspector-cli")
 	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@modelcontextprotocol", "client", "package.json")); err != nil {
+		missing("interop/node_modules has no @modelcontextprotocol/client (the v2 SDK)")
+	}
 	return node, dir
 }
 
@@ -96,6 +100,9 @@ func agwProxy(t *testing.T) string {
 }
 
 func TestMain(m *testing.M) {
+	if mode, ok := os.LookupEnv(fakeServerEnv); ok {
+		os.Exit(runFakeServer(mode))
+	}
 	code := m.Run()
 	if binPath != "" {
 		os.RemoveAll(filepath.Dir(binPath))
@@ -113,7 +120,13 @@ type setup struct {
 
 func newSetup(t *testing.T) *setup {
 	t.Helper()
-	sim, err := gatewaysim.Start(gatewaysim.Options{})
+	return newSetupWith(t, gatewaysim.Options{})
+}
+
+// newSetupWith is newSetup with an emulator of its own options.
+func newSetupWith(t *testing.T, opts gatewaysim.Options) *setup {
+	t.Helper()
+	sim, err := gatewaysim.Start(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -196,13 +196,84 @@ func (p *Proxy) answerError(conn *stdioConn, req *jsonrpc.Request, err *jsonrpc.
 	_ = conn.Write(context.Background(), &jsonrpc.Response{ID: req.ID, Error: err})
 }
 
-// completeResult returns the result res for a stateless client: with
-// resultType "complete", unless the Gateway's result says its own
-// resultType (an input_required passes through as it came). The bytes are
-// spliced, not decoded: a result can be large. A result that is not an
-// object is returned as it is.
-func completeResult(res json.RawMessage) json.RawMessage {
-	return withFields(res, "resultType", `"resultType":"complete"`)
+// serverInfoMeta is the _meta member in which a server of the stateless
+// revision names itself on every result. On a result from the Gateway it
+// names the Gateway, which is not the client's server: the proxy is.
+const serverInfoMeta = "io.modelcontextprotocol/serverInfo"
+
+// resultFor returns the Gateway's result res in the client's revision,
+// whichever revision the Gateway spoke: for a stateless client, with a
+// resultType ("complete" unless the Gateway said otherwise: an
+// input_required passes through as it came); for a client of the initialize
+// revisions, without a resultType "complete", which its revision does not
+// have. The Gateway's serverInfo in _meta is dropped for both. The bytes
+// are walked, not decoded (a result can be large), and members not changed
+// are kept as they came. A result that is not an object is returned as it
+// is.
+func resultFor(res json.RawMessage, stateless bool) json.RawMessage {
+	ms, err := members(res)
+	if err != nil {
+		return res
+	}
+	kept := ms[:0:0]
+	changed, typed := false, false
+	for _, m := range ms {
+		switch {
+		case isString(m.key, "resultType"):
+			if !stateless && isString(m.val, "complete") {
+				changed = true
+				continue
+			}
+			typed = true
+		case isString(m.key, "_meta"):
+			meta, err := members(m.val)
+			if err != nil {
+				break
+			}
+			rest := meta[:0:0]
+			for _, x := range meta {
+				if !isString(x.key, serverInfoMeta) {
+					rest = append(rest, x)
+				}
+			}
+			if len(rest) == len(meta) {
+				break
+			}
+			changed = true
+			if len(rest) == 0 {
+				continue
+			}
+			m.val = joinMembers(rest)
+		}
+		kept = append(kept, m)
+	}
+	if changed {
+		res = joinMembers(kept)
+	}
+	if stateless && !typed {
+		res = withFields(res, "resultType", `"resultType":"complete"`)
+	}
+	return res
+}
+
+// joinMembers encodes an object of the members ms (their keys and values as
+// they are).
+func joinMembers(ms []span) []byte {
+	n := 2
+	for _, m := range ms {
+		n += len(m.key) + len(m.val) + 2
+	}
+	out := make([]byte, 0, n)
+	out = append(out, '{')
+	for i, m := range ms {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, m.key...)
+		out = append(out, ':')
+		out = append(out, m.val...)
+	}
+	return append(out, '}')
 }
 
 // withFields returns the object obj with fields (members, encoded) added

@@ -164,22 +164,38 @@ func TestBothRevisionsInOneProcess(t *testing.T) {
 	})
 }
 
-func TestCompleteResultIsSplicedIn(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{`{}`, `{"resultType":"complete"}`},
-		{`{"content":[]}`, `{"resultType":"complete","content":[]}`},
-		{` { "content" : [ ] } `, ` {"resultType":"complete", "content" : [ ] } `},
-		{"{\n}", "{\"resultType\":\"complete\"\n}"},
-		// The Gateway's own resultType passes through, whatever it is.
-		{`{"resultType":"input_required","inputRequests":{}}`, `{"resultType":"input_required","inputRequests":{}}`},
-		{`{"content":[],"resultType":"complete"}`, `{"content":[],"resultType":"complete"}`},
-		// A resultType inside the content is not the result's.
-		{`{"structuredContent":{"resultType":"x"}}`, `{"resultType":"complete","structuredContent":{"resultType":"x"}}`},
-		{`[1]`, `[1]`},
-		{``, ``},
+// resultFor puts the Gateway's result in the client's revision, whichever
+// revision the Gateway spoke.
+func TestResultForEachRevision(t *testing.T) {
+	const info = `"io.modelcontextprotocol/serverInfo":{"name":"gw","version":"1"}`
+	for _, tc := range []struct{ in, stateless, legacy string }{
+		// A result of the initialize revisions gets a resultType for a
+		// stateless client only.
+		{`{}`, `{"resultType":"complete"}`, `{}`},
+		{`{"content":[]}`, `{"resultType":"complete","content":[]}`, `{"content":[]}`},
+		{` { "content" : [ ] } `, ` {"resultType":"complete", "content" : [ ] } `, ` { "content" : [ ] } `},
+		{"{\n}", "{\"resultType\":\"complete\"\n}", "{\n}"},
+		// A stateless Gateway's "complete" stays for a stateless client,
+		// where it is, and goes for the others.
+		{`{"content":[],"resultType":"complete"}`, `{"content":[],"resultType":"complete"}`, `{"content":[]}`},
+		{`{"resultType":"complete","content":[1]}`, `{"resultType":"complete","content":[1]}`, `{"content":[1]}`},
+		{`{"resultType":"comp\u006cete"}`, `{"resultType":"comp\u006cete"}`, `{}`},
+		// Any other resultType passes through, whatever it is.
+		{`{"resultType":"input_required","inputRequests":{}}`, `{"resultType":"input_required","inputRequests":{}}`, `{"resultType":"input_required","inputRequests":{}}`},
+		// The Gateway's serverInfo goes; the rest of _meta stays.
+		{`{"_meta":{` + info + `},"content":[],"resultType":"complete"}`, `{"content":[],"resultType":"complete"}`, `{"content":[]}`},
+		{`{"_meta":{"debug":{"type":"text","text":"x"},` + info + `},"isError":true}`, `{"resultType":"complete","_meta":{"debug":{"type":"text","text":"x"}},"isError":true}`, `{"_meta":{"debug":{"type":"text","text":"x"}},"isError":true}`},
+		{`{"_meta":{"progressToken":1}}`, `{"resultType":"complete","_meta":{"progressToken":1}}`, `{"_meta":{"progressToken":1}}`},
+		// A resultType or serverInfo inside the content is not the result's.
+		{`{"structuredContent":{"resultType":"complete",` + info + `}}`, `{"resultType":"complete","structuredContent":{"resultType":"complete",` + info + `}}`, `{"structuredContent":{"resultType":"complete",` + info + `}}`},
+		{`[1]`, `[1]`, `[1]`},
+		{``, ``, ``},
 	} {
-		if got := string(completeResult(json.RawMessage(tc.in))); got != tc.want {
-			t.Errorf("completeResult(%q) = %q, want %q", tc.in, got, tc.want)
+		if got := string(resultFor(json.RawMessage(tc.in), true)); got != tc.stateless {
+			t.Errorf("resultFor(%q, stateless) = %q, want %q", tc.in, got, tc.stateless)
+		}
+		if got := string(resultFor(json.RawMessage(tc.in), false)); got != tc.legacy {
+			t.Errorf("resultFor(%q, initialize revision) = %q, want %q", tc.in, got, tc.legacy)
 		}
 	}
 }

@@ -178,34 +178,47 @@ func TestEventBombOnACallIsBounded(t *testing.T) {
 	}
 }
 
-func TestGzipBombOnInitializeIsBounded(t *testing.T) {
+// A gzip bomb in answer to the first request of a connection is bounded
+// too: initialize (read by the SDK's client, 2025 sessions) and
+// server/discover (read by the proxy, for the stateless revision).
+func TestGzipBombOnConnectIsBounded(t *testing.T) {
 	var member bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&member, gzip.BestCompression)
 	zw.Write(make([]byte, 1<<20))
 	zw.Close()
 	bomb := bytes.Repeat(member.Bytes(), bombSize>>20) // about 1 KiB per MiB
-	var served atomic.Int64
-	h := start(t, setup{connect: 2 * time.Second, gatewayFor: func(sim *gatewaysim.Sim) string {
-		return hostileFront(t, sim, "initialize", func(w http.ResponseWriter, r *http.Request) {
-			served.Add(1)
-			w.Header().Set("Content-Type", "application/json")
-			w.Header().Set("Content-Encoding", "gzip")
-			w.Write(bomb)
+	for _, tc := range []struct {
+		method  string
+		options func(*proxy.Options)
+	}{
+		{"initialize", pin2025},
+		{"server/discover", nil},
+	} {
+		t.Run(tc.method, func(t *testing.T) {
+			var served atomic.Int64
+			h := start(t, setup{connect: 2 * time.Second, options: tc.options, gatewayFor: func(sim *gatewaysim.Sim) string {
+				return hostileFront(t, sim, tc.method, func(w http.ResponseWriter, r *http.Request) {
+					served.Add(1)
+					w.Header().Set("Content-Type", "application/json")
+					w.Header().Set("Content-Encoding", "gzip")
+					w.Write(bomb)
+				})
+			}})
+			peak := peakHeap(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			_, err := h.client.ListTools(ctx, &mcp.ListToolsParams{})
+			heap := peak()
+			if served.Load() == 0 {
+				t.Fatal("the bomb was never served")
+			}
+			if err == nil || !strings.Contains(err.Error(), "is larger than 32 MiB") {
+				t.Errorf("tools/list: %v, want an error naming the 32 MiB limit", err)
+			}
+			if heap > heapCap {
+				t.Errorf("the heap reached %d MiB with a %d MiB gzip bomb (%d KiB compressed), want under %d MiB", heap>>20, bombSize>>20, len(bomb)>>10, heapCap>>20)
+			}
+			t.Logf("peak heap in use: %d MiB; bomb served %d times", heap>>20, served.Load())
 		})
-	}})
-	peak := peakHeap(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	_, err := h.client.ListTools(ctx, &mcp.ListToolsParams{})
-	heap := peak()
-	if served.Load() == 0 {
-		t.Fatal("the bomb was never served")
 	}
-	if err == nil || !strings.Contains(err.Error(), "is larger than 32 MiB") {
-		t.Errorf("tools/list: %v, want an error naming the 32 MiB limit", err)
-	}
-	if heap > heapCap {
-		t.Errorf("the heap reached %d MiB with a %d MiB gzip bomb (%d KiB compressed), want under %d MiB", heap>>20, bombSize>>20, len(bomb)>>10, heapCap>>20)
-	}
-	t.Logf("peak heap in use: %d MiB; bomb served %d times", heap>>20, served.Load())
 }

@@ -304,6 +304,7 @@ func (p *Proxy) middleware(next mcp.MethodHandler) mcp.MethodHandler {
 			if err != nil {
 				return nil, err
 			}
+			res = resultFor(res, false)
 			var out mcp.CallToolResult
 			if err := json.Unmarshal(res, &out); err != nil {
 				return nil, err
@@ -398,8 +399,8 @@ func (p *Proxy) serveCall(ctx context.Context, conn *stdioConn, req *jsonrpc.Req
 		}
 	} else {
 		res, err = p.callTool(ctx, req.Params)
-		if stateless && err == nil {
-			res = completeResult(res)
+		if err == nil {
+			res = resultFor(res, stateless)
 		}
 	}
 	resp := &jsonrpc.Response{ID: req.ID, Result: res}

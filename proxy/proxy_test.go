@@ -436,8 +436,12 @@ func TestAllPagesAreListed(t *testing.T) {
 	}
 }
 
+// pin2025 pins the proxy to a 2025-11-25 session with the Gateway.
+func pin2025(o *proxy.Options) { o.Protocol = proxy.UpstreamProtocolVersion }
+
+// A Gateway session announces a change of its tools on its stream.
 func TestUpstreamListChangedReachesTheClient(t *testing.T) {
-	h := start(t, setup{sim: gatewaysim.Options{Sessions: true, Streaming: true}})
+	h := start(t, setup{sim: gatewaysim.Options{Sessions: true, Streaming: true}, options: pin2025})
 	h.tools(t)
 	if err := h.sim.AddTarget(gatewaysim.Target{Name: "ThirdTarget", Spec: configs.AsanaOpenAPI}); err != nil {
 		t.Fatal(err)
@@ -446,6 +450,27 @@ func TestUpstreamListChangedReachesTheClient(t *testing.T) {
 	case <-h.changed:
 	case <-time.After(10 * time.Second):
 		t.Fatal("no tools/list_changed reached the client")
+	}
+	if _, ok := h.tools(t)["ThirdTarget___asanaInvoke"]; !ok {
+		t.Error("new tool not listed after the change")
+	}
+}
+
+// A stateless Gateway cannot announce a change: the proxy lists its tools
+// again from time to time (here every 200 ms, by default every 5 minutes)
+// and tells the client when the list differs.
+func TestStatelessGatewayChangeReachesTheClient(t *testing.T) {
+	defer proxy.SetDefaultRelist(200 * time.Millisecond)()
+	h := start(t, setup{})
+	h.tools(t)
+	lists := h.sim.Counts().ToolLists
+	if err := h.sim.AddTarget(gatewaysim.Target{Name: "ThirdTarget", Spec: configs.AsanaOpenAPI}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-h.changed:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no tools/list_changed reached the client (%d tools/list since)", h.sim.Counts().ToolLists-lists)
 	}
 	if _, ok := h.tools(t)["ThirdTarget___asanaInvoke"]; !ok {
 		t.Error("new tool not listed after the change")

@@ -37,6 +37,12 @@ var Protocols = []string{ProtocolAuto, StatelessProtocolVersion, UpstreamProtoco
 // without end.
 var minRelist = 30 * time.Second
 
+// defaultRelist is how often the tools of a stateless Gateway are listed
+// again when its list gives no ttlMs: the revision has no session stream on
+// which the Gateway could announce a change, so a target added to it would
+// otherwise reach the client only when the proxy restarts.
+var defaultRelist = 5 * time.Minute
+
 // statelessUpstream is the Gateway over MCP 2026-07-28. open asks the
 // Gateway which revisions it speaks (server/discover); a session is then
 // only the proxy's own state: the headers the tools' schemas ask for, and
@@ -262,12 +268,13 @@ func (s *statelessSession) learn(params []byte, res json.RawMessage) {
 		s.relist.Stop()
 		s.relist = nil
 	}
+	// The list is fresh for ttlMs (or defaultRelist): then it is listed
+	// again, without holding calls up as an announced change does.
+	d := defaultRelist
 	if ttl > 0 {
-		// The list is fresh for ttlMs: then it is listed again, without
-		// holding calls up as an announced change does.
-		d := max(time.Duration(min(ttl, float64(math.MaxInt64/2))*float64(time.Millisecond)), minRelist)
-		s.relist = time.AfterFunc(d, s.u.wire.events.stale)
+		d = max(time.Duration(min(ttl, float64(math.MaxInt64/2))*float64(time.Millisecond)), minRelist)
 	}
+	s.relist = time.AfterFunc(d, s.u.wire.events.stale)
 }
 
 // toolNameSchema returns a tool definition's name and input schema (the

@@ -63,8 +63,17 @@ func TestEachRevisionGetsStrippingInjectionAndScrubbing(t *testing.T) {
 				if !strings.Contains(lists[0], `"result":{"resultType":"complete","ttlMs":0,"cacheScope":"private","tools":[`) {
 					t.Errorf("tools/list answer without resultType and cache hints: %.200s", lists[0])
 				}
-				if !strings.Contains(calls[0], `"result":{"resultType":"complete",`) {
-					t.Errorf("tools/call answer without resultType: %.200s", calls[0])
+				var answer struct {
+					Result struct {
+						ResultType string          `json:"resultType"`
+						Meta       json.RawMessage `json:"_meta"`
+					} `json:"result"`
+				}
+				if err := json.Unmarshal([]byte(calls[0]), &answer); err != nil || answer.Result.ResultType != "complete" {
+					t.Errorf("tools/call answer without resultType complete (%v): %.200s", err, calls[0])
+				}
+				if strings.Contains(string(answer.Result.Meta), "serverInfo") {
+					t.Errorf("tools/call answer names the Gateway as its server: %s", answer.Result.Meta)
 				}
 			} else if strings.Contains(h.out.String(), `"resultType"`) {
 				t.Errorf("a %s client got a resultType:\n%s", rev, h.out.String())
@@ -130,7 +139,7 @@ func TestProgressReachesEachRevision(t *testing.T) {
 // handler), tagged with its id, and never untagged: the revision forbids a
 // notification the client did not subscribe to.
 func TestStatelessListChangedComesOnTheSubscription(t *testing.T) {
-	h := start(t, setup{sim: gatewaysim.Options{Sessions: true, Streaming: true}, protocol: "2026-07-28"})
+	h := start(t, setup{sim: gatewaysim.Options{Sessions: true, Streaming: true}, protocol: "2026-07-28", options: pin2025})
 	h.tools(t)
 	if err := h.sim.AddTarget(gatewaysim.Target{Name: "ThirdTarget", Spec: configs.AsanaOpenAPI}); err != nil {
 		t.Fatal(err)

@@ -9,3 +9,11 @@ func SetMinRelist(d time.Duration) (restore func()) {
 	minRelist = d
 	return func() { minRelist = old }
 }
+
+// SetDefaultRelist replaces how often a list without ttlMs is listed again,
+// for a test; the returned func restores it.
+func SetDefaultRelist(d time.Duration) (restore func()) {
+	old := defaultRelist
+	defaultRelist = d
+	return func() { defaultRelist = old }
+}

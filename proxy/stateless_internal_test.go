@@ -102,7 +102,7 @@ func TestHeaderBindingsFollowTheSchema(t *testing.T) {
 		t.Errorf("bindings %v, want %v", got, want)
 	}
 
-	s := &statelessSession{}
+	s := &statelessSession{closed: true} // closed: no re-list timer to arm
 	s.learn([]byte(`{}`), json.RawMessage(`{"tools":[{"name":"t","inputSchema":`+schema+`},{"name":"t","inputSchema":{}}]}`))
 	name, headers := s.callHeaders([]byte(`{"name":"t","arguments":{"X-Token":"Bearer s3cret","region":{"code":"eu"},"n":3,"plain":"x"}}`))
 	wantHeaders := map[string]string{"Mcp-Param-Token": "Bearer s3cret", "Mcp-Param-Region": "eu", "Mcp-Param-Count": "3"}

@@ -215,9 +215,9 @@ func (d *doctor) run(ctx context.Context) {
 	var cs *mcp.ClientSession
 	switch {
 	case !reachable:
-		d.skip("initialize", "the Gateway host is not reachable")
+		d.skip("mcp", "the Gateway host is not reachable")
 	case !authOK:
-		d.skip("initialize", "no Gateway token")
+		d.skip("mcp", "no Gateway token")
 	default:
 		cs = d.checkInitialize(ctx, p, client, handler, proxyURL, timeout)
 	}
@@ -532,17 +532,17 @@ func (d *doctor) checkInitialize(ctx context.Context, p *profile.Profile, client
 		version = res.ProtocolVersion
 	}
 	if version == proxy.StatelessProtocolVersion {
-		d.pass("server/discover: protocol %s (stateless), %s", version, server)
+		d.pass("mcp: protocol %s (stateless: server/discover, no session), %s", version, server)
 		return cs
 	}
 	if p.Protocol == profile.ProtocolStateless {
 		cs.Close()
-		d.fail(false, fmt.Sprintf("server/discover: the Gateway does not offer MCP %s (it answered initialize with %s), and protocol pins it (%s)",
+		d.fail(false, fmt.Sprintf("mcp: the Gateway does not offer MCP %s (it answered initialize with %s), and protocol pins it (%s)",
 			proxy.StatelessProtocolVersion, version, p.Origin("protocol")),
 			"set protocol to auto (or 2025-11-25) to use a session, as the Gateway offers")
 		return nil
 	}
-	d.pass("initialize: protocol %s, %s", version, server)
+	d.pass("mcp: protocol %s (a session: initialize), %s", version, server)
 	return cs
 }
 
@@ -552,17 +552,17 @@ func (d *doctor) initializeFailed(p *profile.Profile, err error, proxyURL *url.U
 	gw := fmt.Sprintf("check gateway_url (%s): the Gateway's MCP endpoint is https://GATEWAY_ID.gateway.bedrock-agentcore.REGION.amazonaws.com/mcp", p.Origin("gateway_url"))
 	switch {
 	case strings.Contains(text, "Not Found") || strings.Contains(text, "404"):
-		d.fail(false, "initialize: the Gateway URL was not found (HTTP 404): "+text, gw)
+		d.fail(false, "mcp: the Gateway URL was not found (HTTP 404): "+text, gw)
 	case strings.Contains(text, "Unauthorized") || strings.Contains(text, "401") || strings.Contains(text, "Forbidden") || strings.Contains(text, "403"):
-		d.fail(false, "initialize: the Gateway refused the access token: "+text,
+		d.fail(false, "mcp: the Gateway refused the access token: "+text,
 			fmt.Sprintf("the Gateway's authorizer must list app client %s in allowedClients and accept scope %s (allowedScopes)",
 				p.Auth.ClientID, strings.Join(p.Auth.Scopes, " ")),
 			"check that the token endpoint belongs to the user pool in the Gateway's discoveryUrl")
 	case errors.Is(err, tokenstore.ErrLoginNeeded):
-		d.fail(true, "initialize: "+text, fmt.Sprintf("run %q", p.Command("login", "")))
+		d.fail(true, "mcp: "+text, fmt.Sprintf("run %q", p.Command("login", "")))
 	default:
 		msg, hints := explainNetError(err, p, proxyURL, timeout)
-		d.fail(false, "initialize: "+msg, append(hints, gw)...)
+		d.fail(false, "mcp: "+msg, append(hints, gw)...)
 	}
 }
 

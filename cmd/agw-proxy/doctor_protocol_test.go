@@ -41,13 +41,13 @@ func TestDoctorReportsTheNegotiatedRevision(t *testing.T) {
 		code     int
 	}{
 		{"auto, 2026-07-28 offered", both, false, nil,
-			`✓ server/discover: protocol 2026-07-28 \(stateless\), server "sdk-gateway" version 1`, exitOK},
+			`✓ mcp: protocol 2026-07-28 \(stateless: server/discover, no session\), server "sdk-gateway" version 1`, exitOK},
 		{"auto, 2025 only", only2025, true, nil,
-			`✓ initialize: protocol 2025-11-25, server "sdk-gateway" version 1`, exitOK},
+			`✓ mcp: protocol 2025-11-25 \(a session: initialize\), server "sdk-gateway" version 1`, exitOK},
 		{"pinned 2025-11-25", both, false, []string{"--protocol", "2025-11-25"},
-			`✓ initialize: protocol 2025-11-25, server "sdk-gateway" version 1`, exitOK},
+			`✓ mcp: protocol 2025-11-25 \(a session: initialize\), server "sdk-gateway" version 1`, exitOK},
 		{"pinned 2026-07-28, 2025 only", only2025, true, []string{"--protocol", "2026-07-28"},
-			`✗ server/discover: the Gateway does not offer MCP 2026-07-28 \(it answered initialize with 2025-11-25\), and protocol pins it \(--protocol\)`, exitError},
+			`✗ mcp: the Gateway does not offer MCP 2026-07-28 \(it answered initialize with 2025-11-25\), and protocol pins it \(--protocol\)`, exitError},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			url := sdkGatewayURL(t, tc.versions, tc.sessions)

@@ -169,7 +169,7 @@ func TestDoctorHealthy(t *testing.T) {
 				`✓ token: obtained from ` + regexp.QuoteMeta(sim.TokenURL) + `, valid for (59m[0-9]+s|1h0m0s) \(until .*Z\); local clock in step with the token's issue time \(iat\)`,
 				`✓ proxy: none for 127.0.0.1 \(loopback hosts never use a proxy\)`,
 				`✓ connection to 127\.0\.0\.1:[0-9]+: HTTP 401, plain http:// \(allowed on loopback only\)`,
-				`✓ initialize: protocol 2025-11-25, server "agentcore-gateway-sim" version .*`,
+				`✓ mcp: protocol 2026-07-28 \(stateless: server/discover, no session\), server "agentcore-gateway-sim" version .*`,
 				`✓ tools/list: 1 tool: AgentCoreGwyAPIGatewayTarget___\* \(1\)`,
 				`✓ inject rule 1 \(X-Asana-Token=asana, tools "AgentCoreGwyAPIGatewayTarget___\*"\): fills X-Asana-Token in 1 tool \(AgentCoreGwyAPIGatewayTarget___asanaInvoke\)`,
 				`All 1[01] checks passed\.`,
@@ -198,7 +198,7 @@ func TestDoctorOrder(t *testing.T) {
 			got = append(got, strings.Fields(name)[0])
 		}
 	}
-	want := "config keychain secret secret token proxy connection initialize tools/list inject"
+	want := "config keychain secret secret token proxy connection mcp tools/list inject"
 	if strings.Join(got, " ") != want {
 		t.Errorf("checks in order %q, want %q", strings.Join(got, " "), want)
 	}
@@ -219,7 +219,7 @@ func TestDoctorWrongClientSecret(t *testing.T) {
 		wantDoctorLines(t, r,
 			`✗ token: the token endpoint rejected the client credentials: .*invalid_client.*`,
 			`    hint: AGW_PROXY_CLIENT_SECRET is set and wins over the keychain: correct it, or unset it to use the stored secret`,
-			`✗ initialize: skipped \(no Gateway token\)`,
+			`✗ mcp: skipped \(no Gateway token\)`,
 			`✗ tools/list: skipped \(no MCP session\)`,
 			`✗ inject rule 1 .*: skipped \(no tool list\)`,
 			`✓ connection to .*`,
@@ -246,7 +246,7 @@ func TestDoctorWrongGatewayURL(t *testing.T) {
 	wantDoctorLines(t, r,
 		`✓ token: .*`,
 		`✓ connection to 127\.0\.0\.1:[0-9]+: HTTP 404, .*`,
-		`✗ initialize: the Gateway URL was not found \(HTTP 404\): .*`,
+		`✗ mcp: the Gateway URL was not found \(HTTP 404\): .*`,
 		`    hint: check gateway_url \(--gateway-url\): the Gateway's MCP endpoint is https://GATEWAY_ID\.gateway\.bedrock-agentcore\.REGION\.amazonaws\.com/mcp`,
 		`✗ tools/list: skipped \(no MCP session\)`,
 	)
@@ -274,7 +274,7 @@ func TestDoctorUnreachableHost(t *testing.T) {
 		`✓ token: .*`,
 		`✗ connection to `+regexp.QuoteMeta(addr)+`: connection refused: .*`,
 		`    hint: nothing listens there: check the host and port in the URL`,
-		`✗ initialize: skipped \(the Gateway host is not reachable\)`,
+		`✗ mcp: skipped \(the Gateway host is not reachable\)`,
 		`✗ tools/list: skipped \(no MCP session\)`,
 	)
 	if d := time.Since(start); d > 5*time.Second {
@@ -288,7 +288,7 @@ func TestDoctorUnreachableHost(t *testing.T) {
 			`✗ token: connection refused: .*`,
 			`    hint: check auth.token_url \(--token-url\): .*`,
 			`✓ connection to .*`,
-			`✗ initialize: skipped \(no Gateway token\)`,
+			`✗ mcp: skipped \(no Gateway token\)`,
 		)
 	})
 }
@@ -522,7 +522,7 @@ func TestDoctorTLS(t *testing.T) {
 		wantDoctorLines(t, r,
 			`✗ connection to 127\.0\.0\.1:[0-9]+: certificate signed by an unknown authority \(issuer "Acme Co"\)`,
 			`    hint: behind a corporate proxy that inspects TLS, pass --ca-file FILE \(or set ca_file in the profile\) with your company's root CA certificate in PEM`,
-			`✗ initialize: skipped \(the Gateway host is not reachable\)`,
+			`✗ mcp: skipped \(the Gateway host is not reachable\)`,
 		)
 	})
 	t.Run("--ca-file", func(t *testing.T) {
@@ -531,7 +531,7 @@ func TestDoctorTLS(t *testing.T) {
 		wantDoctorLines(t, r,
 			`    note: extra CA certificates from `+regexp.QuoteMeta(caFile),
 			`✓ connection to 127\.0\.0\.1:[0-9]+: HTTP 401, TLS 1\.3, certificate for example\.com, \*\.example\.com, 127\.0\.0\.1, ::1 issued by "Acme Co", valid until 2084-01-29`,
-			`✓ initialize: .*`,
+			`✓ mcp: .*`,
 			`✓ inject rule 1 .*`,
 		)
 	})
@@ -634,7 +634,7 @@ func TestDoctorAuthNone(t *testing.T) {
 		`✓ keychain: not needed \(the profile uses no secrets\)`,
 		`✓ token: not needed \(auth type none\)`,
 		`✓ connection to .*: HTTP 401, plain http:// \(allowed on loopback only\); local clock in step with the server's Date header`,
-		`✗ initialize: the Gateway refused the access token: .*`,
+		`✗ mcp: the Gateway refused the access token: .*`,
 	)
 }
 

@@ -302,9 +302,11 @@ func TestSignalsEndServeGracefully(t *testing.T) {
 	}
 }
 
+// TestStdinEOFEndsServe: at EOF, serve ends its Gateway session (a 2025
+// session: the stateless revision has none to end) and exits 0.
 func TestStdinEOFEndsServe(t *testing.T) {
 	sim := e2eSim(t, gatewaysim.Options{Sessions: true})
-	cmd := e2eServeCmd(t, sim, e2eAsanaToken)
+	cmd := e2eServeCmd(t, sim, e2eAsanaToken, "--protocol", "2025-11-25")
 	stdin, stdout, _ := e2eRawServe(t, cmd)
 	io.WriteString(stdin, `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`+"\n")
 	if line, _ := stdout.ReadString('\n'); !strings.Contains(line, "asanaInvoke") {

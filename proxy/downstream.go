@@ -196,17 +196,14 @@ func (p *Proxy) answerError(conn *stdioConn, req *jsonrpc.Request, err *jsonrpc.
 	_ = conn.Write(context.Background(), &jsonrpc.Response{ID: req.ID, Error: err})
 }
 
-// serverInfoMeta is the _meta member in which a server of the stateless
-// revision names itself on every result. On a result from the Gateway it
-// names the Gateway, which is not the client's server: the proxy is.
-const serverInfoMeta = "io.modelcontextprotocol/serverInfo"
-
 // resultFor returns the Gateway's result res in the client's revision,
 // whichever revision the Gateway spoke: for a stateless client, with a
 // resultType ("complete" unless the Gateway said otherwise: an
 // input_required passes through as it came); for a client of the initialize
 // revisions, without a resultType "complete", which its revision does not
-// have. The Gateway's serverInfo in _meta is dropped for both. The bytes
+// have. The Gateway's serverInfo in _meta (metaServerInfo, where a server
+// of the stateless revision names itself on every result) is dropped for
+// both: the proxy is the client's server, not the Gateway. The bytes
 // are walked, not decoded (a result can be large), and members not changed
 // are kept as they came. A result that is not an object is returned as it
 // is.
@@ -232,7 +229,7 @@ func resultFor(res json.RawMessage, stateless bool) json.RawMessage {
 			}
 			rest := meta[:0:0]
 			for _, x := range meta {
-				if !isString(x.key, serverInfoMeta) {
+				if !isString(x.key, metaServerInfo) {
 					rest = append(rest, x)
 				}
 			}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
+	"github.com/agw-proxy/agw-proxy/internal/httpguard"
 	"github.com/agw-proxy/agw-proxy/internal/profile"
 	"github.com/agw-proxy/agw-proxy/proxy"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
@@ -29,17 +31,21 @@ func init() {
 }
 
 const demoUsage = `Usage:
-    agw-proxy demo [--serve]
+    agw-proxy demo [--serve] [--protocol auto|2026-07-28|2025-11-25]
 
 Start a local emulator of AgentCore Gateway, Cognito and an Asana-like API,
 put the real proxy in front of it and show what happens: the tools the model
-sees (without X-Asana-Token), a call, the result, and what the API received
-(X-Asana-Token filled in from a stored secret). Needs no AWS account and no
-keychain: the demo token lives in memory.
+sees (without X-Asana-Token), a call, the result, what the API received
+(X-Asana-Token filled in from a stored secret), and the MCP revision each
+side speaks. Needs no AWS account and no keychain: the demo token lives in
+memory.
 
 Options:
     --serve      Run the demo as a stdio MCP server instead, for an MCP client
                  (Amazon Q, MCP Inspector) to connect to; details go to stderr
+    --protocol   The MCP revision agw-proxy speaks with the emulated Gateway,
+                 as serve's --protocol (default auto: 2026-07-28, which the
+                 emulator offers)
     -h, --help   Show this help
 
 Examples:
@@ -64,13 +70,17 @@ const (
 func runDemo(ctx context.Context, e *env, args []string) error {
 	fs := pflag.NewFlagSet("demo", pflag.ContinueOnError)
 	serve := fs.Bool("serve", false, "Run as a stdio MCP server")
+	protocol := fs.String("protocol", profile.ProtocolAuto, "MCP revision with the emulated Gateway")
 	if done, err := parseFlags(e, fs, demoUsage, args); done {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usageErrorf("demo", "unexpected argument %q", fs.Arg(0))
 	}
-	d, err := startDemo(ctx, *serve)
+	if !slices.Contains(profile.Protocols, *protocol) {
+		return usageErrorf("demo", "--protocol: want one of %s, got %q", strings.Join(profile.Protocols, ", "), *protocol)
+	}
+	d, err := startDemo(ctx, *serve, *protocol)
 	if err != nil {
 		return err
 	}
@@ -92,14 +102,15 @@ type demo struct {
 	args    []string // the serve flags that make the profile
 	secrets *tokenstore.Memory
 	scrub   *proxy.Scrubber
+	wire    *wireRevision // the revision of the proxy's requests to the Gateway
 }
 
-func startDemo(ctx context.Context, serve bool) (*demo, error) {
+func startDemo(ctx context.Context, serve bool, protocol string) (*demo, error) {
 	sim, err := gatewaysim.Start(gatewaysim.Options{EchoToken: true})
 	if err != nil {
 		return nil, fmt.Errorf("demo: start the emulator: %w", err)
 	}
-	d := &demo{sim: sim, secrets: tokenstore.NewMemory(), scrub: proxy.NewScrubber()}
+	d := &demo{sim: sim, secrets: tokenstore.NewMemory(), scrub: proxy.NewScrubber(), wire: &wireRevision{gateway: sim.GatewayURL}}
 	d.args = []string{
 		"--gateway-url", sim.GatewayURL,
 		"--token-url", sim.TokenURL,
@@ -107,6 +118,7 @@ func startDemo(ctx context.Context, serve bool) (*demo, error) {
 		"--scope", sim.Scope,
 		"--inject", demoArgument + "=" + demoSecret,
 		"--inject-tools", gatewaysim.DefaultTargetName + "___*",
+		"--protocol", protocol,
 	}
 	if serve {
 		// A client may sit idle for long; the emulator's tokens are refreshed anyway.
@@ -140,12 +152,17 @@ func startDemo(ctx context.Context, serve bool) (*demo, error) {
 
 func (d *demo) close() { d.sim.Close() }
 
-// newProxy builds the proxy as serve does, over the demo's in-memory secrets.
+// newProxy builds the proxy as serve does, over the demo's in-memory
+// secrets, with d.wire watching its requests to the Gateway.
 func (d *demo) newProxy(logger *slog.Logger) (*proxy.Proxy, error) {
 	client, err := httpClient(d.profile)
 	if err != nil {
 		return nil, err
 	}
+	d.wire.next = httpguard.Base(client)
+	watched := *client
+	watched.Transport = d.wire
+	client = httpguard.Client(&watched)
 	opts := proxyOptions(d.profile, &scrubbedSecrets{Secrets: d.secrets, scrub: d.scrub}, client, d.scrub)
 	opts.Logger = logger
 	return proxy.New(opts)
@@ -169,7 +186,7 @@ func (d *demo) run(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cs, stop, err := d.connect(ctx, px)
+	cs, stop, err := d.connect(ctx, px, "")
 	if err != nil {
 		return err
 	}
@@ -181,6 +198,9 @@ func (d *demo) run(ctx context.Context, w io.Writer) error {
 		return err
 	}
 	if err := d.showReceived(p); err != nil {
+		return err
+	}
+	if err := d.showRevisions(cs, p); err != nil {
 		return err
 	}
 	p("Next steps:\n")
@@ -235,6 +255,36 @@ func (d *demo) showListed(ctx context.Context, cs *mcp.ClientSession, p printer)
 	p("   %s is gone: the model never learns that a token exists.\n\n", demoArgument)
 
 	return nil
+}
+
+// showRevisions prints the MCP revision each side speaks: the demo's client
+// with agw-proxy (what the proxy answered it), and agw-proxy with the
+// Gateway (what its requests to the Gateway carried).
+func (d *demo) showRevisions(cs *mcp.ClientSession, p printer) error {
+	up := d.wire.version()
+	if up == "" {
+		return errors.New("demo: no request to the Gateway carried an MCP-Protocol-Version")
+	}
+	p("MCP revisions:\n")
+	p("  client -> agw-proxy    %s (the demo's go-sdk client)\n", cs.InitializeResult().ProtocolVersion)
+	p("  agw-proxy -> Gateway   %s, %s\n\n", up, d.upstreamChoice())
+	return nil
+}
+
+// upstreamChoice says how agw-proxy chooses its revision with the Gateway.
+func (d *demo) upstreamChoice() string {
+	if d.pinned() == "" {
+		return "negotiated (protocol auto)"
+	}
+	return "pinned (--protocol " + d.pinned() + ")"
+}
+
+// pinned is the revision --protocol pins with the Gateway, or "" for auto.
+func (d *demo) pinned() string {
+	if d.profile.Protocol == "" || d.profile.Protocol == profile.ProtocolAuto {
+		return ""
+	}
+	return d.profile.Protocol
 }
 
 // showCall prints steps 3 and 4, a call and its result, and checks that the
@@ -307,9 +357,11 @@ func (d *demo) mask(s string) string {
 	return s
 }
 
-// connect starts px on an in-process stdio pipe and connects a client to it.
-// stop closes the client's side (EOF for the proxy) and waits for px to end.
-func (d *demo) connect(ctx context.Context, px *proxy.Proxy) (*mcp.ClientSession, func(), error) {
+// connect starts px on an in-process stdio pipe and connects a client to it
+// that asks for MCP version ("" is the go-sdk client's default, 2026-07-28 in
+// v1.8.0). stop closes the client's side (EOF for the proxy) and waits for
+// px to end.
+func (d *demo) connect(ctx context.Context, px *proxy.Proxy, version string) (*mcp.ClientSession, func(), error) {
 	toProxyR, toProxyW := io.Pipe()
 	fromProxyR, fromProxyW := io.Pipe()
 	done := make(chan struct{})
@@ -319,7 +371,7 @@ func (d *demo) connect(ctx context.Context, px *proxy.Proxy) (*mcp.ClientSession
 		fromProxyW.Close()
 	}()
 	client := mcp.NewClient(&mcp.Implementation{Name: "agw-proxy-demo", Version: currentBuild().Version}, nil)
-	cs, err := client.Connect(ctx, &mcp.IOTransport{Reader: fromProxyR, Writer: toProxyW}, nil)
+	cs, err := client.Connect(ctx, &mcp.IOTransport{Reader: fromProxyR, Writer: toProxyW}, &mcp.ClientSessionOptions{ProtocolVersion: version})
 	var once sync.Once
 	stop := func() {
 		once.Do(func() {
@@ -420,12 +472,18 @@ func (d *demo) serve(ctx context.Context, e *env) error {
 	w := d.scrub.Writer(e.stderr)
 	writef(w, "agw-proxy demo --serve: a stdio MCP server in front of the emulated Gateway %s\n", d.sim.GatewayURL)
 	writef(w, "Tool %s fills %s from a demo token; the model never sees it.\n", demoTool, demoArgument)
+	writef(w, "MCP revisions offered to clients: %s.\n", strings.Join(slices.Concat(proxy.StatelessProtocolVersions, proxy.DownstreamProtocolVersions), ", "))
+	writef(w, "The emulated Gateway offers %s; agw-proxy's revision with it: %s.\n", strings.Join(gatewaysim.ProtocolVersions(), ", "), d.upstreamChoice())
 	if strings.Contains(self, "go-build") {
 		writef(w, "Clients need a lasting binary: go build -o agw-proxy ./cmd/agw-proxy, then use its absolute path.\n")
 		self = "/path/to/agw-proxy"
 	}
-	cfg, _ := json.Marshal(map[string]any{"mcpServers": map[string]any{"agw-proxy-demo": map[string]any{"command": self, "args": []string{"demo", "--serve"}}}})
-	writef(w, "MCP Inspector:  npx @modelcontextprotocol/inspector %s demo --serve\n", profile.ShellQuote(self))
+	args := []string{"demo", "--serve"}
+	if v := d.pinned(); v != "" {
+		args = append(args, "--protocol", v)
+	}
+	cfg, _ := json.Marshal(map[string]any{"mcpServers": map[string]any{"agw-proxy-demo": map[string]any{"command": self, "args": args}}})
+	writef(w, "MCP Inspector:  npx @modelcontextprotocol/inspector %s %s\n", profile.ShellQuote(self), strings.Join(args, " "))
 	writef(w, "Amazon Q (~/.aws/amazonq/mcp.json): %s\n", cfg)
 	writef(w, "Each request the emulated Asana API receives is shown here, token masked.\n")
 
@@ -446,12 +504,17 @@ func (d *demo) serve(ctx context.Context, e *env) error {
 	return nil
 }
 
-// watchReceived prints each request the emulated API receives, masked.
+// watchReceived prints each request the emulated API receives, masked, and
+// the MCP revision agw-proxy speaks with the Gateway whenever it changes.
 func (d *demo) watchReceived(ctx context.Context, w io.Writer) {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
-	shown := 0
+	shown, revision := 0, ""
 	show := func() {
+		if v := d.wire.version(); v != revision {
+			writef(w, "agw-proxy speaks MCP %s with the emulated Gateway.\n", v)
+			revision = v
+		}
 		got := d.sim.Received()
 		for _, r := range got[min(shown, len(got)):] {
 			writef(w, "API received: %s %s  %s: %s  body: %s\n", r.Method, r.Path, demoArgument,
@@ -468,4 +531,33 @@ func (d *demo) watchReceived(ctx context.Context, w io.Writer) {
 			show()
 		}
 	}
+}
+
+// wireRevision is the demo's view of the proxy's requests to the Gateway:
+// the MCP-Protocol-Version of the last one the Gateway accepted (2xx). Both
+// a 2026-07-28 request and a 2025 session's requests after initialize carry
+// the header, so it is the revision in use, as the Gateway saw it. The
+// proxy has no accessor for it (it logs "gateway connected" at debug).
+type wireRevision struct {
+	gateway string            // the Gateway's URL; other requests (Cognito) are not looked at
+	next    http.RoundTripper // set before the first request
+
+	mu      sync.Mutex
+	current string
+}
+
+func (w *wireRevision) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := w.next.RoundTrip(r)
+	if v := r.Header.Get("MCP-Protocol-Version"); err == nil && v != "" && resp.StatusCode/100 == 2 && r.URL.String() == w.gateway {
+		w.mu.Lock()
+		w.current = v
+		w.mu.Unlock()
+	}
+	return resp, err
+}
+
+func (w *wireRevision) version() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.current
 }

@@ -5,14 +5,22 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
 )
 
 // TestQuick runs the benchmark's smoke mode once, end to end: build the
-// binary, start the emulator, every phase. It checks that every phase
-// produced numbers, not what they are: timings belong to the benchmark.
+// binary, start the emulator, every phase with each revision spoken with the
+// Gateway. It checks that every phase produced numbers, not what they are:
+// timings belong to the benchmark. Every phase checks on its own that the
+// proxy spoke the revision it was pinned to (checkUpstream) and that each
+// client got the revision it asked for (connect). Under -race it also
+// catches params shared by calls in flight (see call).
 func TestQuick(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the proxy binary")
@@ -26,9 +34,24 @@ func TestQuick(t *testing.T) {
 	if code := run(t.Context(), args, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d\nstderr:\n%s", code, stderr.String())
 	}
-	for _, want := range []string{"start -> initialize", "tools/call, sequential", "first tools/list, 1000 tools", "targets (issue 6):"} {
+	for _, want := range []string{
+		"The benchmark's client speaks MCP 2025-11-25 to agw-proxy over stdio",
+		"the cold starts initialize with 2025-06-18",
+		"With the Gateway, agw-proxy (--protocol 2026-07-28) and the direct client speak MCP 2026-07-28:",
+		"With the Gateway, agw-proxy (--protocol 2025-11-25) and the direct client speak MCP 2025-11-25:",
+		"start -> initialize", "tools/call, sequential", "first tools/list, 1000 tools",
+		"first tools/list, by the revision spoken with the Gateway:",
+		"targets (issue 6):",
+	} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	// The side-by-side first tools/list: a row per revision and list size.
+	for _, want := range []string{`(?m)^  2026-07-28 +1 +1 .* -$`, `(?m)^  2025-11-25 +1 +1 .* \d+\.\d\dx$`,
+		`(?m)^  2026-07-28 +1000 +1 .* -$`, `(?m)^  2025-11-25 +1000 +1 .* \d+\.\d\dx$`} {
+		if !regexp.MustCompile(want).MatchString(stdout.String()) {
+			t.Errorf("first tools/list table lacks a row %s:\n%s", want, stdout.String())
 		}
 	}
 	b, err := os.ReadFile(out)
@@ -39,30 +62,77 @@ func TestQuick(t *testing.T) {
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatal(err)
 	}
-	for name, n := range map[string]int{
-		"start_initialize": rep.StartInitialize.N,
-		"start_tools_list": rep.StartToolsList.N,
-		"direct_cold_list": rep.DirectColdList.N,
-		"call_direct":      rep.CallDirect.N,
-		"call_proxy":       rep.CallProxy.N,
-		"big_list_direct":  rep.BigListDirect.N,
-		"big_list_proxy":   rep.BigListProxy.N,
-	} {
-		if n == 0 {
-			t.Errorf("%s: no samples", name)
+	if rep.ClientProtocol != "2025-11-25" || rep.ColdStartProtocol != "2025-06-18" {
+		t.Errorf("client protocols %q and %q, want 2025-11-25 and 2025-06-18", rep.ClientProtocol, rep.ColdStartProtocol)
+	}
+	var protocols []string
+	for _, r := range rep.Revisions {
+		protocols = append(protocols, r.Protocol)
+		for name, n := range map[string]int{
+			"start_initialize": r.StartInitialize.N,
+			"start_tools_list": r.StartToolsList.N,
+			"direct_cold_list": r.DirectColdList.N,
+			"call_direct":      r.CallDirect.N,
+			"call_proxy":       r.CallProxy.N,
+			"big_list_direct":  r.BigListDirect.N,
+			"big_list_proxy":   r.BigListProxy.N,
+		} {
+			if n == 0 {
+				t.Errorf("%s: %s: no samples", r.Protocol, name)
+			}
+		}
+		if r.Throughput.Proxy.Calls == 0 || r.Throughput.Direct.Calls == 0 {
+			t.Errorf("%s: throughput: no calls completed: %+v", r.Protocol, r.Throughput)
+		}
+		if r.RSSAfterKiB == 0 || r.Throughput.ProxyConnsUp == 0 {
+			t.Errorf("%s: RSS %d KiB, %d upstream connections: /proc or the relay measured nothing", r.Protocol, r.RSSAfterKiB, r.Throughput.ProxyConnsUp)
+		}
+		if len(r.Targets) != 8 {
+			t.Errorf("%s: %d target rows, want 8", r.Protocol, len(r.Targets))
 		}
 	}
-	if rep.Throughput.Proxy.Calls == 0 || rep.Throughput.Direct.Calls == 0 {
-		t.Errorf("throughput: no calls completed: %+v", rep.Throughput)
-	}
-	if rep.RSSAfterKiB == 0 || rep.Throughput.ProxyConnsUp == 0 {
-		t.Errorf("RSS %d KiB, %d upstream connections: /proc or the relay measured nothing", rep.RSSAfterKiB, rep.Throughput.ProxyConnsUp)
-	}
-	if len(rep.Targets) != 8 {
-		t.Errorf("%d target rows, want 8", len(rep.Targets))
+	if !slices.Equal(protocols, []string{"2026-07-28", "2025-11-25"}) {
+		t.Errorf("revisions %q, want 2026-07-28 and 2025-11-25", protocols)
 	}
 	if strings.Contains(stdout.String()+stderr.String(), asanaToken) {
 		t.Error("secret leaked into the benchmark's output")
+	}
+}
+
+// TestCheckUpstream: the emulator's counters tell the revisions apart, so a
+// proxy that ignored --protocol fails the benchmark.
+func TestCheckUpstream(t *testing.T) {
+	discovered := gatewaysim.Counts{Discovers: 1, ToolLists: 1}
+	initialized := gatewaysim.Counts{Initializes: 1, ToolLists: 1}
+	fellBack := gatewaysim.Counts{Discovers: 1, Initializes: 1, ToolLists: 1} // auto against a 2025-only Gateway
+	for _, tc := range []struct {
+		version string
+		after   gatewaysim.Counts
+		ok      bool
+	}{
+		{"2026-07-28", discovered, true},
+		{"2026-07-28", initialized, false},
+		{"2026-07-28", fellBack, false},
+		{"2026-07-28", gatewaysim.Counts{}, false},
+		{"2025-11-25", initialized, true},
+		{"2025-11-25", discovered, false},
+		{"2025-11-25", fellBack, false},
+		{"2025-11-25", gatewaysim.Counts{}, false},
+	} {
+		err := checkUpstream(tc.version, gatewaysim.Counts{}, tc.after)
+		if (err == nil) != tc.ok {
+			t.Errorf("checkUpstream(%s, %+v) = %v, want ok %v", tc.version, tc.after, err, tc.ok)
+		}
+	}
+}
+
+// TestProtocolsFlag: -protocols takes the two revisions, each once.
+func TestProtocolsFlag(t *testing.T) {
+	for _, v := range []string{"2024-11-05", "2026-07-28,2026-07-28", "", "2025-11-25,"} {
+		var stdout, stderr bytes.Buffer
+		if code := run(t.Context(), []string{"-protocols", v}, &stdout, &stderr); code != 2 {
+			t.Errorf("-protocols %q: exit %d, want 2 (stderr %s)", v, code, stderr.String())
+		}
 	}
 }
 

@@ -19,9 +19,24 @@ import (
 	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
 )
 
-// upstreamVersion is the MCP version both the direct client and the proxy
-// ask of the Gateway.
-const upstreamVersion = "2025-11-25"
+// The MCP revisions spoken with the Gateway, each in a run of its own: the
+// proxy is pinned to it (--protocol) and the direct client speaks it too.
+// The emulator accepts both on one /mcp, as the Gateway does; it has no
+// sessions here (Options.Sessions off, the Gateway's default), so the 2025
+// client initializes once per connection and then sends stateless POSTs.
+const (
+	statelessVersion = "2026-07-28" // server/discover, then every request with its _meta
+	sessionVersion   = "2025-11-25" // initialize, then requests with MCP-Protocol-Version
+)
+
+var gatewayVersions = []string{statelessVersion, sessionVersion}
+
+// clientVersion is the MCP revision the benchmark's go-sdk client speaks to
+// the proxy over stdio, pinned: desktop clients (Claude Desktop, Amazon Q,
+// Kiro) initialize with a 2025 revision, so that is the path to measure.
+// go-sdk v1.8.0 would otherwise speak 2026-07-28, another code path in the
+// proxy. The cold starts send their own initialize (coldStartVersion).
+const clientVersion = "2025-11-25"
 
 // injectGlob is the proxy's --inject-tools glob: every tool of the default
 // target, which both emulators use.
@@ -39,10 +54,10 @@ type proxyCmd struct {
 }
 
 // newProxyCmd returns the serve command line for sim with the Gateway at
-// gatewayURL (the emulator's, or a relay's in front of it): flags only, the
-// client secret and the Asana token from the environment, no config file,
-// no keychain.
-func newProxyCmd(c config, home string, sim *gatewaysim.Sim, gatewayURL string) *proxyCmd {
+// gatewayURL (the emulator's, or a relay's in front of it), pinned to the
+// MCP revision version with the Gateway: flags only, the client secret and
+// the Asana token from the environment, no config file, no keychain.
+func newProxyCmd(c config, home string, sim *gatewaysim.Sim, gatewayURL, version string) *proxyCmd {
 	env := []string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + home,
@@ -68,6 +83,7 @@ func newProxyCmd(c config, home string, sim *gatewaysim.Sim, gatewayURL string) 
 			"--scope", sim.Scope,
 			"--inject", "X-Asana-Token=asana",
 			"--inject-tools", injectGlob,
+			"--protocol", version,
 		},
 		env: env,
 	}
@@ -85,11 +101,25 @@ func proxySession(ctx context.Context, p *proxyCmd) (*mcp.ClientSession, int, er
 	cmd := p.command(context.WithoutCancel(ctx))
 	cmd.Stderr = &lockedBuffer{}
 	t := &mcp.CommandTransport{Command: cmd, TerminateDuration: 2 * time.Second}
-	cs, err := newClient().Connect(ctx, t, nil)
+	cs, err := connect(ctx, t, clientVersion)
 	if err != nil {
 		return nil, 0, fmt.Errorf("connect to the proxy: %w (stderr: %s)", err, lastLines(cmd.Stderr.(*lockedBuffer).String(), 5))
 	}
 	return cs, cmd.Process.Pid, nil
+}
+
+// connect connects the benchmark's go-sdk client over t in MCP version and
+// checks that the other side agreed to it.
+func connect(ctx context.Context, t mcp.Transport, version string) (*mcp.ClientSession, error) {
+	cs, err := newClient().Connect(ctx, t, &mcp.ClientSessionOptions{ProtocolVersion: version})
+	if err != nil {
+		return nil, err
+	}
+	if got := cs.InitializeResult().ProtocolVersion; got != version {
+		cs.Close()
+		return nil, fmt.Errorf("asked for MCP %s, got %s", version, got)
+	}
+	return cs, nil
 }
 
 func newClient() *mcp.Client {
@@ -122,20 +152,21 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // directSession connects the go-sdk client straight to the Gateway at
-// gatewayURL with a token minted by the emulator.
-func directSession(ctx context.Context, sim *gatewaysim.Sim, gatewayURL string, tr http.RoundTripper) (*mcp.ClientSession, error) {
+// gatewayURL in MCP version with a token minted by the emulator.
+func directSession(ctx context.Context, sim *gatewaysim.Sim, gatewayURL string, tr http.RoundTripper, version string) (*mcp.ClientSession, error) {
 	tok, err := sim.MintToken(gatewaysim.TokenSpec{})
 	if err != nil {
 		return nil, err
 	}
 	t := &mcp.StreamableClientTransport{Endpoint: gatewayURL, HTTPClient: &http.Client{Transport: bearer{tok, tr}}}
-	return newClient().Connect(ctx, t, &mcp.ClientSessionOptions{ProtocolVersion: upstreamVersion})
+	return connect(ctx, t, version)
 }
 
-// directColdList is what a client talking to the Gateway itself does at
-// start: fetch a Cognito token (client credentials), connect on a fresh
-// connection, and list every tool. It returns the time taken and the tools.
-func directColdList(ctx context.Context, sim *gatewaysim.Sim) (time.Duration, []*mcp.Tool, error) {
+// directColdList is what a client talking to the Gateway itself in MCP
+// version does at start: fetch a Cognito token (client credentials),
+// connect on a fresh connection (server/discover or initialize), and list
+// every tool. It returns the time taken and the tools.
+func directColdList(ctx context.Context, sim *gatewaysim.Sim, version string) (time.Duration, []*mcp.Tool, error) {
 	t0 := time.Now()
 	tr := tunedTransport()
 	defer tr.CloseIdleConnections()
@@ -145,7 +176,7 @@ func directColdList(ctx context.Context, sim *gatewaysim.Sim) (time.Duration, []
 		return 0, nil, fmt.Errorf("token: %w", err)
 	}
 	t := &mcp.StreamableClientTransport{Endpoint: sim.GatewayURL, HTTPClient: &http.Client{Transport: bearer{tok.AccessToken, tr}}}
-	cs, err := newClient().Connect(ctx, t, &mcp.ClientSessionOptions{ProtocolVersion: upstreamVersion})
+	cs, err := connect(ctx, t, version)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -220,12 +251,14 @@ func (b *lockedBuffer) String() string {
 }
 
 // warmPair opens a direct session to dgw and a proxy session whose Gateway
-// is pgw, and warms both with c.warmup calls.
-func warmPair(ctx context.Context, c config, home string, sim *gatewaysim.Sim, dgw, pgw string, tr *http.Transport) (direct, px *mcp.ClientSession, pid int, err error) {
-	if direct, err = directSession(ctx, sim, dgw, tr); err != nil {
+// is pgw, both speaking MCP version with the Gateway, and warms both with
+// c.warmup calls.
+func warmPair(ctx context.Context, c config, home string, sim *gatewaysim.Sim, dgw, pgw string, tr *http.Transport, version string) (direct, px *mcp.ClientSession, pid int, err error) {
+	if direct, err = directSession(ctx, sim, dgw, tr, version); err != nil {
 		return nil, nil, 0, fmt.Errorf("direct: %w", err)
 	}
-	if px, pid, err = proxySession(ctx, newProxyCmd(c, home, sim, pgw)); err != nil {
+	before := sim.Counts()
+	if px, pid, err = proxySession(ctx, newProxyCmd(c, home, sim, pgw, version)); err != nil {
 		direct.Close()
 		return nil, nil, 0, err
 	}
@@ -241,6 +274,13 @@ func warmPair(ctx context.Context, c config, home string, sim *gatewaysim.Sim, d
 			px.Close()
 			return nil, nil, 0, err
 		}
+	}
+	// The direct client's calls neither discover nor initialize: what the
+	// emulator counted is the proxy's.
+	if err := checkUpstream(version, before, sim.Counts()); err != nil {
+		direct.Close()
+		px.Close()
+		return nil, nil, 0, err
 	}
 	return direct, px, pid, nil
 }

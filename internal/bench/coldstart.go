@@ -20,8 +20,12 @@ type startTimes struct {
 	tools      []*mcp.Tool
 }
 
+// coldStartVersion is the MCP revision the cold starts' initialize asks
+// for: a 2025 revision, as desktop clients initialize today.
+const coldStartVersion = "2025-06-18"
+
 const (
-	initializeLine  = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"agw-bench","version":"1"}}}` + "\n"
+	initializeLine  = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"` + coldStartVersion + `","capabilities":{},"clientInfo":{"name":"agw-bench","version":"1"}}}` + "\n"
 	initializedLine = `{"jsonrpc":"2.0","method":"notifications/initialized","params":{}}` + "\n"
 	toolsListLine   = `{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{}}` + "\n"
 )
@@ -60,14 +64,19 @@ func coldStart(ctx context.Context, p *proxyCmd) (startTimes, error) {
 	if _, err := io.WriteString(stdin, initializeLine); err != nil {
 		return fail(err)
 	}
-	if _, err := readResponse(r, "1"); err != nil {
+	raw, err := readResponse(r, "1")
+	if err != nil {
 		return fail(fmt.Errorf("initialize: %w", err))
 	}
 	st.initialize = time.Since(t0)
+	var init mcp.InitializeResult
+	if err := json.Unmarshal(raw, &init); err != nil || init.ProtocolVersion != coldStartVersion {
+		return fail(fmt.Errorf("initialize: asked for MCP %s, got %.100s", coldStartVersion, raw))
+	}
 	if _, err := io.WriteString(stdin, initializedLine+toolsListLine); err != nil {
 		return fail(err)
 	}
-	raw, err := readResponse(r, "2")
+	raw, err = readResponse(r, "2")
 	if err != nil {
 		return fail(fmt.Errorf("tools/list: %w", err))
 	}

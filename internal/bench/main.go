@@ -11,9 +11,13 @@
 // tools/list (token fetch included), sequential tools/call latency (proxy vs
 // direct go-sdk client), throughput with 64 calls in flight (with the
 // proxy's CPU per call from /proc/PID/stat and the upstream TCP connections
-// it opened), the proxy's RSS, and a first tools/list of 1,000 tools. It
-// prints a table and writes JSON. With -cpuprofile DIR it instead runs the
-// proxy in-process under pprof (see profile.go).
+// it opened), the proxy's RSS, and a first tools/list of 1,000 tools. Every
+// phase runs once per MCP revision spoken with the Gateway (-protocols:
+// 2026-07-28, stateless, and 2025-11-25), the proxy pinned to it with
+// --protocol and the direct client speaking the same; the benchmark's own
+// clients speak to the proxy as a desktop client does (see clientVersion).
+// It prints a table per revision and writes JSON. With -cpuprofile DIR it
+// instead runs the proxy in-process under pprof (see profile.go).
 package main
 
 import (
@@ -23,6 +27,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -60,6 +65,7 @@ type config struct {
 	cpuprofile string
 	proxyEnv   envList
 	only       string
+	protocols  []string // the revisions spoken with the Gateway, in the order measured
 }
 
 // envList is a repeatable KEY=VALUE flag.
@@ -93,8 +99,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.only, "only", "", "run only these phases: comma-separated starts, calls, throughput, tools")
 	fs.Var(&c.proxyEnv, "proxy-env", "extra KEY=VALUE in the proxy's environment, e.g. GOGC=200 (repeatable)")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "profile mode: run the proxy in-process and write pprof profiles to this directory")
+	protocols := fs.String("protocols", strings.Join(gatewayVersions, ","), "MCP revisions to speak with the Gateway, comma-separated: "+strings.Join(gatewayVersions, ", "))
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	for v := range strings.SplitSeq(*protocols, ",") {
+		if !slices.Contains(gatewayVersions, v) || slices.Contains(c.protocols, v) {
+			fmt.Fprintf(stderr, "bench: -protocols: want some of %s, each once; got %q\n", strings.Join(gatewayVersions, ", "), *protocols)
+			return 2
+		}
+		c.protocols = append(c.protocols, v)
 	}
 	if c.quick {
 		c.starts, c.calls, c.warmup, c.lists = 1, 1, 1, 1
@@ -133,6 +147,20 @@ type Report struct {
 	GoVersion string `json:"go_version"`
 	CPUs      int    `json:"cpus"`
 	Quick     bool   `json:"quick"`
+
+	// What the benchmark's clients speak to the proxy over stdio: the go-sdk
+	// client of the calls, throughput and 1,000-tool phases, and the raw
+	// initialize of the cold starts.
+	ClientProtocol    string `json:"client_protocol"`
+	ColdStartProtocol string `json:"cold_start_client_protocol"`
+
+	Revisions []*Revision `json:"revisions"` // one per revision spoken with the Gateway
+}
+
+// Revision is every phase's numbers with one MCP revision spoken with the
+// Gateway, by the proxy (pinned with --protocol) and the direct client alike.
+type Revision struct {
+	Protocol string `json:"protocol"`
 
 	StartInitialize Dist    `json:"start_initialize"`     // proxy: process start -> initialize answered
 	StartToolsList  Dist    `json:"start_tools_list"`     // proxy: process start -> first tools/list
@@ -212,20 +240,33 @@ func measure(ctx context.Context, c config, log io.Writer) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{
-		Time:      time.Now().UTC().Format(time.RFC3339),
-		GoVersion: runtime.Version(),
-		CPUs:      runtime.NumCPU(),
-		Quick:     c.quick,
+		Time:              time.Now().UTC().Format(time.RFC3339),
+		GoVersion:         runtime.Version(),
+		CPUs:              runtime.NumCPU(),
+		Quick:             c.quick,
+		ClientProtocol:    clientVersion,
+		ColdStartProtocol: coldStartVersion,
+	}
+	for _, v := range c.protocols {
+		rep.Revisions = append(rep.Revisions, &Revision{Protocol: v})
 	}
 
+	revs := strings.Join(c.protocols, " and ")
 	phases := []struct {
 		name, what string
 		run        func() error
 	}{
-		{"starts", fmt.Sprintf("cold starts (%d)", c.starts), func() error { return phaseStarts(ctx, c, home, sim, rep) }},
-		{"calls", fmt.Sprintf("sequential calls (%d each)", c.calls), func() error { return phaseCalls(ctx, c, home, sim, rep) }},
-		{"throughput", fmt.Sprintf("throughput (%d in flight, %s each)", c.inflight, c.duration), func() error { return phaseThroughput(ctx, c, home, sim, rep) }},
-		{"tools", fmt.Sprintf("first tools/list of %d tools (%d each)", c.tools, c.lists), func() error { return phaseBigList(ctx, c, home, rep) }},
+		{"starts", fmt.Sprintf("cold starts (%d with each of %s)", c.starts, revs), func() error { return phaseStarts(ctx, c, home, sim, rep.Revisions) }},
+		{"calls", fmt.Sprintf("sequential calls (%d each, with each of %s)", c.calls, revs), func() error { return phaseCalls(ctx, c, home, sim, rep.Revisions) }},
+		{"throughput", fmt.Sprintf("throughput (%d in flight, %s each, with each of %s)", c.inflight, c.duration, revs), func() error {
+			for _, r := range rep.Revisions {
+				if err := phaseThroughput(ctx, c, home, sim, r); err != nil {
+					return fmt.Errorf("%s: %w", r.Protocol, err)
+				}
+			}
+			return nil
+		}},
+		{"tools", fmt.Sprintf("first tools/list of %d tools (%d each, with each of %s)", c.tools, c.lists, revs), func() error { return phaseBigList(ctx, c, home, rep.Revisions) }},
 	}
 	for _, ph := range phases {
 		if c.only != "" && !slices.Contains(strings.Split(c.only, ","), ph.name) {
@@ -236,7 +277,9 @@ func measure(ctx context.Context, c config, log io.Writer) (*Report, error) {
 			return nil, fmt.Errorf("%s: %w", ph.name, err)
 		}
 	}
-	rep.Targets = targets(rep)
+	for _, r := range rep.Revisions {
+		r.Targets = targets(r)
+	}
 	return rep, nil
 }
 
@@ -259,28 +302,52 @@ func build(ctx context.Context, dir string) (string, error) {
 	return bin, nil
 }
 
-// phaseStarts: n cold starts of the proxy, each followed by a direct
-// client's cold list for comparison.
-func phaseStarts(ctx context.Context, c config, home string, sim *gatewaysim.Sim, rep *Report) error {
+// phaseStarts: n cold starts of the proxy per revision, each followed by a
+// direct client's cold list in the same revision; the revisions take turns,
+// so that drift on a shared machine hits both alike.
+func phaseStarts(ctx context.Context, c config, home string, sim *gatewaysim.Sim, revs []*Revision) error {
 	ctx, cancel := context.WithTimeout(ctx, c.phaseLimit)
 	defer cancel()
-	p := newProxyCmd(c, home, sim, sim.GatewayURL)
-	var inits, lists, direct []time.Duration
+	type samples struct{ inits, lists, direct []time.Duration }
+	got := make([]samples, len(revs))
 	for i := 0; i < c.starts && ctx.Err() == nil; i++ {
-		st, err := coldStart(ctx, p)
-		if err != nil {
-			return err
+		for j, r := range revs {
+			before := sim.Counts()
+			st, err := coldStart(ctx, newProxyCmd(c, home, sim, sim.GatewayURL, r.Protocol))
+			if err != nil {
+				return fmt.Errorf("%s: %w", r.Protocol, err)
+			}
+			if err := checkUpstream(r.Protocol, before, sim.Counts()); err != nil {
+				return err
+			}
+			g := &got[j]
+			g.inits, g.lists = append(g.inits, st.initialize), append(g.lists, st.toolsList)
+			r.ToolsInStart = len(st.tools)
+			d, _, err := directColdList(ctx, sim, r.Protocol)
+			if err != nil {
+				return fmt.Errorf("%s: direct: %w", r.Protocol, err)
+			}
+			g.direct = append(g.direct, d)
 		}
-		inits, lists = append(inits, st.initialize), append(lists, st.toolsList)
-		rep.ToolsInStart = len(st.tools)
-		d, _, err := directColdList(ctx, sim)
-		if err != nil {
-			return fmt.Errorf("direct: %w", err)
-		}
-		direct = append(direct, d)
 	}
-	rep.StartInitialize, rep.StartToolsList, rep.DirectColdList = summarize(inits), summarize(lists), summarize(direct)
+	for j, r := range revs {
+		r.StartInitialize, r.StartToolsList, r.DirectColdList = summarize(got[j].inits), summarize(got[j].lists), summarize(got[j].direct)
+	}
 	sim.ClearReceived()
+	return nil
+}
+
+// checkUpstream makes sure the proxy spoke version with the Gateway between
+// two snapshots of the emulator's counters: 2026-07-28 opens with
+// server/discover and never initializes, a 2025 session initializes and
+// (pinned) never discovers. A benchmark of another revision than it says is
+// worthless.
+func checkUpstream(version string, before, after gatewaysim.Counts) error {
+	discovers, inits := after.Discovers-before.Discovers, after.Initializes-before.Initializes
+	stateless := version >= statelessVersion
+	if stateless && (discovers == 0 || inits > 0) || !stateless && (inits == 0 || discovers > 0) {
+		return fmt.Errorf("the proxy pinned to %s sent the Gateway %d server/discover and %d initialize", version, discovers, inits)
+	}
 	return nil
 }
 
@@ -294,8 +361,14 @@ func callParams(direct bool) *mcp.CallToolParams {
 	return &mcp.CallToolParams{Name: gatewaysim.DefaultTargetName + "___asanaInvoke", Arguments: args}
 }
 
+// call makes one tools/call of p on cs. It passes the SDK a copy of p: a
+// session in MCP 2026-07-28 writes the request's _meta into the params it is
+// given, so one value must not serve calls in flight together. The
+// arguments are only read, and shared.
 func call(ctx context.Context, cs *mcp.ClientSession, p *mcp.CallToolParams) error {
-	res, err := cs.CallTool(ctx, p)
+	params := *p
+	params.Meta = maps.Clone(p.Meta)
+	res, err := cs.CallTool(ctx, &params)
 	if err != nil {
 		return err
 	}
@@ -306,53 +379,69 @@ func call(ctx context.Context, cs *mcp.ClientSession, p *mcp.CallToolParams) err
 	return nil
 }
 
-// phaseCalls: sequential calls, proxy and direct alternating in rounds so
-// that drift on a shared machine hits both alike.
-func phaseCalls(ctx context.Context, c config, home string, sim *gatewaysim.Sim, rep *Report) error {
+// phaseCalls: sequential calls, proxy and direct in every revision taking
+// turns in rounds so that drift on a shared machine hits all alike.
+func phaseCalls(ctx context.Context, c config, home string, sim *gatewaysim.Sim, revs []*Revision) error {
 	ctx, cancel := context.WithTimeout(ctx, c.phaseLimit)
 	defer cancel()
-	direct, px, pid, err := warmPair(ctx, c, home, sim, sim.GatewayURL, sim.GatewayURL, tunedTransport())
-	if err != nil {
-		return err
+	type side struct {
+		cs  *mcp.ClientSession
+		p   *mcp.CallToolParams
+		lat []time.Duration
 	}
-	defer direct.Close()
-	defer px.Close()
-	dp, pp := callParams(true), callParams(false)
+	type pair struct {
+		direct, proxy side
+		pid           int
+		cpu0          time.Duration
+	}
+	pairs := make([]pair, len(revs))
+	for j, r := range revs {
+		direct, px, pid, err := warmPair(ctx, c, home, sim, sim.GatewayURL, sim.GatewayURL, tunedTransport(), r.Protocol)
+		if err != nil {
+			return fmt.Errorf("%s: %w", r.Protocol, err)
+		}
+		defer direct.Close()
+		defer px.Close()
+		pairs[j] = pair{direct: side{cs: direct, p: callParams(true)}, proxy: side{cs: px, p: callParams(false)}, pid: pid}
+	}
 	sim.ClearReceived()
-	rounds := min(10, c.calls)
-	var dl, pl []time.Duration
-	cpu0, err := procCPU(pid)
-	if err != nil {
-		return err
+	for j := range pairs {
+		cpu, err := procCPU(pairs[j].pid)
+		if err != nil {
+			return err
+		}
+		pairs[j].cpu0 = cpu
 	}
+	rounds := min(10, c.calls)
 	for r := 0; r < rounds && ctx.Err() == nil; r++ {
 		n := c.calls/rounds + btoi(r < c.calls%rounds)
-		for _, side := range []struct {
-			cs  *mcp.ClientSession
-			p   *mcp.CallToolParams
-			lat *[]time.Duration
-		}{{direct, dp, &dl}, {px, pp, &pl}} {
-			for range n {
-				t0 := time.Now()
-				if err := call(ctx, side.cs, side.p); err != nil {
-					if ctx.Err() != nil {
-						break // out of time: report what was measured
+		for j := range pairs {
+			for _, sd := range []*side{&pairs[j].direct, &pairs[j].proxy} {
+				for range n {
+					t0 := time.Now()
+					if err := call(ctx, sd.cs, sd.p); err != nil {
+						if ctx.Err() != nil {
+							break // out of time: report what was measured
+						}
+						return fmt.Errorf("%s: %w", revs[j].Protocol, err)
 					}
-					return err
+					sd.lat = append(sd.lat, time.Since(t0))
 				}
-				*side.lat = append(*side.lat, time.Since(t0))
 			}
 		}
 		sim.ClearReceived()
 	}
-	cpu1, err := procCPU(pid)
-	if err != nil {
-		return err
-	}
-	rep.CallDirect, rep.CallProxy = summarize(dl), summarize(pl)
-	rep.CallOverheadP50 = rep.CallProxy.Median - rep.CallDirect.Median
-	if len(pl) > 0 {
-		rep.SeqProxyCPU = float64((cpu1 - cpu0).Nanoseconds()) / 1e3 / float64(len(pl))
+	for j, r := range revs {
+		pr := &pairs[j]
+		cpu1, err := procCPU(pr.pid)
+		if err != nil {
+			return err
+		}
+		r.CallDirect, r.CallProxy = summarize(pr.direct.lat), summarize(pr.proxy.lat)
+		r.CallOverheadP50 = r.CallProxy.Median - r.CallDirect.Median
+		if len(pr.proxy.lat) > 0 {
+			r.SeqProxyCPU = float64((cpu1 - pr.cpu0).Nanoseconds()) / 1e3 / float64(len(pr.proxy.lat))
+		}
 	}
 	return nil
 }
@@ -365,8 +454,8 @@ func btoi(b bool) int {
 }
 
 // phaseThroughput: calls in flight for a fixed time, direct then proxy,
-// both through a counting relay in front of the Gateway.
-func phaseThroughput(ctx context.Context, c config, home string, sim *gatewaysim.Sim, rep *Report) error {
+// both through a counting relay in front of the Gateway, in one revision.
+func phaseThroughput(ctx context.Context, c config, home string, sim *gatewaysim.Sim, rep *Revision) error {
 	ctx, cancel := context.WithTimeout(ctx, c.phaseLimit)
 	defer cancel()
 	// One counting relay per side, so that each side's connections are its own.
@@ -411,7 +500,7 @@ func phaseThroughput(ctx context.Context, c config, home string, sim *gatewaysim
 
 	tr := tunedTransport()
 	defer tr.CloseIdleConnections()
-	direct, px, pid, err := warmPair(ctx, c, home, sim, dgw, pgw, tr)
+	direct, px, pid, err := warmPair(ctx, c, home, sim, dgw, pgw, tr, rep.Protocol)
 	if err != nil {
 		return err
 	}
@@ -524,9 +613,10 @@ func cmpErr(a, b error) error {
 
 // phaseBigList: first tools/list with c.tools upstream tools, each
 // declaring X-Asana-Token: a proxy cold start vs a direct client's token +
-// connect + list, alternating. Both sides use the same go-sdk client, so
-// that the client's own decoding and checks of 1,000 tools cost the same.
-func phaseBigList(ctx context.Context, c config, home string, rep *Report) error {
+// connect + list, alternating, and the revisions taking turns. Both sides
+// use the same go-sdk client, so that the client's own decoding and checks
+// of 1,000 tools cost the same.
+func phaseBigList(ctx context.Context, c config, home string, revs []*Revision) error {
 	ctx, cancel := context.WithTimeout(ctx, c.phaseLimit)
 	defer cancel()
 	sim, err := gatewaysim.Start(gatewaysim.Options{Targets: []gatewaysim.Target{{
@@ -539,35 +629,42 @@ func phaseBigList(ctx context.Context, c config, home string, rep *Report) error
 	if err := checkLoopback(sim.GatewayURL, sim.TokenURL); err != nil {
 		return err
 	}
-	p := newProxyCmd(c, home, sim, sim.GatewayURL)
-	var direct, proxied, cpus []time.Duration
+	type samples struct{ direct, proxied, cpus []time.Duration }
+	got := make([]samples, len(revs))
 	for i := 0; i < c.lists && ctx.Err() == nil; i++ {
-		d, tools, err := directColdList(ctx, sim)
-		if err != nil {
-			return fmt.Errorf("direct: %w", err)
-		}
-		if len(tools) != c.tools {
-			return fmt.Errorf("direct: %d tools, want %d", len(tools), c.tools)
-		}
-		direct = append(direct, d)
-		t, cpu, tools, err := proxyColdList(ctx, p)
-		if err != nil {
-			return err
-		}
-		cpus = append(cpus, cpu)
-		if err := checkStripped(tools, c.tools); err != nil {
-			return err
-		}
-		proxied = append(proxied, t)
-		if i == 0 {
-			b, _ := json.Marshal(tools)
-			rep.BigListBytesRead = len(b)
+		for j, r := range revs {
+			d, tools, err := directColdList(ctx, sim, r.Protocol)
+			if err != nil {
+				return fmt.Errorf("%s: direct: %w", r.Protocol, err)
+			}
+			if len(tools) != c.tools {
+				return fmt.Errorf("%s: direct: %d tools, want %d", r.Protocol, len(tools), c.tools)
+			}
+			before := sim.Counts()
+			t, cpu, tools, err := proxyColdList(ctx, newProxyCmd(c, home, sim, sim.GatewayURL, r.Protocol))
+			if err != nil {
+				return fmt.Errorf("%s: %w", r.Protocol, err)
+			}
+			if err := checkUpstream(r.Protocol, before, sim.Counts()); err != nil {
+				return err
+			}
+			if err := checkStripped(tools, c.tools); err != nil {
+				return fmt.Errorf("%s: %w", r.Protocol, err)
+			}
+			g := &got[j]
+			g.direct, g.proxied, g.cpus = append(g.direct, d), append(g.proxied, t), append(g.cpus, cpu)
+			if i == 0 {
+				b, _ := json.Marshal(tools)
+				r.BigListBytesRead = len(b)
+			}
 		}
 	}
-	rep.BigTools = c.tools
-	rep.BigListDirect, rep.BigListProxy = summarize(direct), summarize(proxied)
-	rep.BigListOverhead = rep.BigListProxy.Median - rep.BigListDirect.Median
-	rep.BigListProxyCPU = summarize(cpus)
+	for j, r := range revs {
+		r.BigTools = c.tools
+		r.BigListDirect, r.BigListProxy = summarize(got[j].direct), summarize(got[j].proxied)
+		r.BigListOverhead = r.BigListProxy.Median - r.BigListDirect.Median
+		r.BigListProxyCPU = summarize(got[j].cpus)
+	}
 	return nil
 }
 
@@ -587,7 +684,7 @@ func checkStripped(tools []*mcp.Tool, want int) error {
 }
 
 // targets checks the issue's target table against the report.
-func targets(r *Report) []Target {
+func targets(r *Revision) []Target {
 	ms := func(us float64) float64 { return us / 1e3 }
 	t := []Target{
 		{"start -> initialize, median", ms(r.StartInitialize.Median), 5, "ms", false},

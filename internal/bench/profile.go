@@ -32,7 +32,8 @@ import (
 //
 // It writes calls.pprof (calls at -inflight for -duration), calls.allocs
 // (allocations over the same run) and tools.pprof (-lists first tools/list
-// of -tools tools, each by a fresh proxy).
+// of -tools tools, each by a fresh proxy). The proxy speaks the first of
+// -protocols with the Gateway, and its client clientVersion.
 
 func profile(ctx context.Context, c config, log io.Writer) error {
 	if err := os.MkdirAll(c.cpuprofile, 0o755); err != nil {
@@ -59,8 +60,11 @@ func profile(ctx context.Context, c config, log io.Writer) error {
 		return err
 	}
 
+	version := c.protocols[0]
+	logf(log, "the proxy speaks MCP %s with the Gateway, %s with its client", version, clientVersion)
+
 	// Calls.
-	cs, stop, err := inProcessProxy(ctx, sim)
+	cs, stop, err := inProcessProxy(ctx, sim, version)
 	if err != nil {
 		return err
 	}
@@ -94,7 +98,7 @@ func profile(ctx context.Context, c config, log io.Writer) error {
 	err = cpuProfile(filepath.Join(c.cpuprofile, "tools.pprof"), func() error {
 		for range c.lists {
 			t0 := time.Now()
-			cs, stop, err := inProcessProxy(ctx, big)
+			cs, stop, err := inProcessProxy(ctx, big, version)
 			if err != nil {
 				return err
 			}
@@ -122,9 +126,9 @@ func profile(ctx context.Context, c config, log io.Writer) error {
 }
 
 // inProcessProxy starts a proxy for sim in this process, labelled
-// side=proxy, and connects a go-sdk client to it over pipes. stop ends
-// both.
-func inProcessProxy(ctx context.Context, sim *gatewaysim.Sim) (*mcp.ClientSession, func(), error) {
+// side=proxy and pinned to MCP version with the Gateway, and connects a
+// go-sdk client to it over pipes. stop ends both.
+func inProcessProxy(ctx context.Context, sim *gatewaysim.Sim, version string) (*mcp.ClientSession, func(), error) {
 	scrub := proxy.NewScrubber()
 	scrub.Add(tokenstore.Secret(sim.ClientSecret))
 	env := map[string]string{
@@ -148,6 +152,7 @@ func inProcessProxy(ctx context.Context, sim *gatewaysim.Sim) (*mcp.ClientSessio
 		Rules:        []proxy.Rule{{Argument: "X-Asana-Token", Secret: "asana", Tools: []string{injectGlob}}},
 		Secrets:      envSecrets{secrets},
 		Scrubber:     scrub,
+		Protocol:     version,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -165,7 +170,7 @@ func inProcessProxy(ctx context.Context, sim *gatewaysim.Sim) (*mcp.ClientSessio
 	})
 	var cs *mcp.ClientSession
 	pprof.Do(ctx, pprof.Labels("side", "client"), func(ctx context.Context) {
-		cs, err = newClient().Connect(ctx, &mcp.IOTransport{Reader: outR, Writer: inW}, nil)
+		cs, err = connect(ctx, &mcp.IOTransport{Reader: outR, Writer: inW}, clientVersion)
 	})
 	stop := func() {
 		if cs != nil {

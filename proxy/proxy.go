@@ -292,6 +292,9 @@ func (p *Proxy) middleware(next mcp.MethodHandler) mcp.MethodHandler {
 			if err := json.Unmarshal(raw, &out); err != nil {
 				return nil, err
 			}
+			// The SDK writes cache hints on every list result: the
+			// proxy's (toolsListCacheHints), not its empty defaults.
+			out.Cacheable = mcp.Cacheable{TTLMs: 0, CacheScope: "private"}
 			return &out, nil
 		case "tools/call":
 			// Normally taken off the wire by intercept; this serves a call

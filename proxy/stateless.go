@@ -247,7 +247,11 @@ func (s *statelessSession) learn(params []byte, res json.RawMessage) {
 					// A name listed twice is called as first listed.
 					continue
 				}
-				s.listing[name] = headerBindings(schema, nil, nil)
+				if mayBindHeaders(schema) {
+					s.listing[name] = headerBindings(schema, nil, nil)
+				} else {
+					s.listing[name] = nil
+				}
 			}
 		case isString(m.key, "nextCursor"):
 			var next string
@@ -287,12 +291,21 @@ func toolNameSchema(tool []byte) (name string, schema []byte) {
 	for _, m := range ms {
 		switch {
 		case isString(m.key, "name"):
-			_ = json.Unmarshal(m.val, &name)
+			name, _ = stringValue(m.val)
 		case isString(m.key, "inputSchema"):
 			schema = m.val
 		}
 	}
 	return name, schema
+}
+
+// mayBindHeaders reports whether schema can hold an x-mcp-header
+// annotation. Most schemas have none, and are not walked. A key written with
+// escapes ("x\u002dmcp-header") is not looked for: the mirror is a
+// courtesy to the Gateway (the value is in the body all the same), and
+// such a Gateway only misses its header.
+func mayBindHeaders(schema []byte) bool {
+	return bytes.Contains(schema, []byte("x-mcp-header"))
 }
 
 // headerBindings appends the x-mcp-header bindings of schema's properties,

@@ -171,30 +171,15 @@ func BenchmarkStrip1000Tools(b *testing.B) {
 	}
 }
 
-// BenchmarkLearn1000Tools: what a stateless session reads of a 1,000-tool
-// list (the x-mcp-header bindings), in pages of 30 as the Gateway sends.
-func BenchmarkLearn1000Tools(b *testing.B) {
-	var pages [][]byte
-	for i := 0; i < 1000; i += 30 {
-		var page bytes.Buffer
-		page.WriteString(`{"tools":[`)
-		for j := i; j < min(i+30, 1000); j++ {
-			if j > i {
-				page.WriteByte(',')
-			}
-			page.Write(benchToolDef(b))
-		}
-		page.WriteString(`],"nextCursor":"c"}`)
-		pages = append(pages, page.Bytes())
+// BenchmarkListed1000Tools: what a stateless session reads of a 1,000-tool
+// list (the x-mcp-header bindings) after the proxy has split it.
+func BenchmarkListed1000Tools(b *testing.B) {
+	defs := make([][]byte, 1000)
+	for i := range defs {
+		defs[i] = benchToolDef(b)
 	}
 	s := &statelessSession{closed: true}
 	for b.Loop() {
-		for i, p := range pages {
-			params := []byte(`{"cursor":"c"}`)
-			if i == 0 {
-				params = []byte(`{}`)
-			}
-			s.learn(params, p)
-		}
+		s.listed(defs, 0)
 	}
 }

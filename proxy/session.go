@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -130,6 +131,10 @@ func (s *clientSession) call(ctx context.Context, method string, params []byte) 
 	}
 	return res, err
 }
+
+// listed implements upstreamSession: a session hears of changes on its
+// stream, and its requests need nothing from the tools.
+func (s *clientSession) listed([][]byte, time.Duration) {}
 
 func (s *clientSession) lost() <-chan struct{} { return s.done }
 

@@ -156,12 +156,11 @@ type statelessSession struct {
 	done chan struct{}
 
 	mu sync.Mutex
-	// bindings are the Mcp-Param headers of each tool, by tool name, from
-	// the last complete tools/list; listing holds those of a listing under
-	// way, page by page.
-	bindings, listing map[string][]paramBinding
-	relist            *time.Timer // lists the tools again when the list's ttlMs ends
-	closed            bool
+	// bindings are the Mcp-Param headers of the tools that have any, by
+	// tool name, from the last complete tools/list.
+	bindings map[string][]paramBinding
+	relist   *time.Timer // lists the tools again when the list's ttlMs ends
+	closed   bool
 }
 
 // A paramBinding is an argument an input schema marks with x-mcp-header:
@@ -191,9 +190,6 @@ func (s *statelessSession) call(ctx context.Context, method string, params []byt
 		}
 		return nil, err
 	}
-	if method == "tools/list" {
-		s.learn(params, res)
-	}
 	return res, nil
 }
 
@@ -213,70 +209,39 @@ func (s *statelessSession) close() {
 
 func (s *statelessSession) protocol() string { return StatelessProtocolVersion }
 
-// learn reads what a tools/list page tells the session: the x-mcp-header
-// bindings of its tools and, on the last page, the list's ttlMs.
-func (s *statelessSession) learn(params []byte, res json.RawMessage) {
-	first := true
-	if ms, err := members(params); err == nil {
-		for _, m := range ms {
-			if isString(m.key, "cursor") {
-				first = false
-			}
+// listed implements upstreamSession: it keeps the x-mcp-header bindings of
+// the tools, and arms the timer that lists the tools again when the list's
+// ttlMs (or defaultRelist) runs out. Most tools have no binding and are not
+// walked for one. Of a name listed twice (which the proxy reports, and
+// serves as first listed), the first listing with bindings counts.
+func (s *statelessSession) listed(defs [][]byte, ttl time.Duration) {
+	bindings := map[string][]paramBinding{}
+	for _, def := range defs {
+		if !mayBindHeaders(def) {
+			continue
 		}
-	}
-	ms, err := members(res)
-	if err != nil {
-		return
+		name, schema := toolNameSchema(def)
+		if _, dup := bindings[name]; name == "" || dup {
+			continue
+		}
+		if b := headerBindings(schema, nil, nil); len(b) > 0 {
+			bindings[name] = b
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if first || s.listing == nil {
-		s.listing = map[string][]paramBinding{}
-	}
-	last, ttl := true, 0.0
-	for _, m := range ms {
-		switch {
-		case isString(m.key, "tools"):
-			tools, err := elements(m.val)
-			if err != nil {
-				continue
-			}
-			for _, t := range tools {
-				name, schema := toolNameSchema(t.val)
-				if _, seen := s.listing[name]; name == "" || seen {
-					// A name listed twice is called as first listed.
-					continue
-				}
-				if mayBindHeaders(schema) {
-					s.listing[name] = headerBindings(schema, nil, nil)
-				} else {
-					s.listing[name] = nil
-				}
-			}
-		case isString(m.key, "nextCursor"):
-			var next string
-			_ = json.Unmarshal(m.val, &next)
-			last = next == ""
-		case isString(m.key, "ttlMs"):
-			_ = json.Unmarshal(m.val, &ttl)
-		}
-	}
-	if !last {
-		return
-	}
-	s.bindings, s.listing = s.listing, nil
+	s.bindings = bindings
 	if s.closed {
 		return
 	}
 	if s.relist != nil {
 		s.relist.Stop()
-		s.relist = nil
 	}
 	// The list is fresh for ttlMs (or defaultRelist): then it is listed
 	// again, without holding calls up as an announced change does.
 	d := defaultRelist
 	if ttl > 0 {
-		d = max(time.Duration(min(ttl, float64(math.MaxInt64/2))*float64(time.Millisecond)), minRelist)
+		d = max(ttl, minRelist)
 	}
 	s.relist = time.AfterFunc(d, s.u.wire.events.stale)
 }

@@ -103,11 +103,18 @@ func TestHeaderBindingsFollowTheSchema(t *testing.T) {
 	}
 
 	s := &statelessSession{closed: true} // closed: no re-list timer to arm
-	s.learn([]byte(`{}`), json.RawMessage(`{"tools":[{"name":"t","inputSchema":`+schema+`},{"name":"t","inputSchema":{}}]}`))
+	s.listed([][]byte{
+		[]byte(`{"name":"t","inputSchema":` + schema + `}`),
+		[]byte(`{"name":"t","inputSchema":{"properties":{"X-Token":{"type":"string","x-mcp-header":"Other"}}}}`),
+		[]byte(`{"name":"u","inputSchema":{}}`),
+	}, 0)
 	name, headers := s.callHeaders([]byte(`{"name":"t","arguments":{"X-Token":"Bearer s3cret","region":{"code":"eu"},"n":3,"plain":"x"}}`))
 	wantHeaders := map[string]string{"Mcp-Param-Token": "Bearer s3cret", "Mcp-Param-Region": "eu", "Mcp-Param-Count": "3"}
 	if name != "t" || !reflect.DeepEqual(headers, wantHeaders) {
 		t.Errorf("callHeaders = %q, %v; want t, %v (the first listing of a name counts)", name, headers, wantHeaders)
+	}
+	if name, headers := s.callHeaders([]byte(`{"name":"u","arguments":{"X-Token":"x"}}`)); name != "u" || len(headers) != 0 {
+		t.Errorf("callHeaders of a tool without bindings = %q, %v; want u and none", name, headers)
 	}
 }
 

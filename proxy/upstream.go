@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"time"
 
 	"github.com/agw-proxy/agw-proxy/tokenstore"
@@ -75,6 +76,10 @@ type upstreamSession interface {
 	// call sends one request, method and params (a JSON object), and
 	// returns its result: the bytes the Gateway sent, valid JSON.
 	call(ctx context.Context, method string, params []byte) (json.RawMessage, error)
+	// listed tells the session the Gateway's tools after each complete
+	// listing on it: every definition as the Gateway sent it, and the
+	// list's ttlMs (0 when it gives none).
+	listed(defs [][]byte, ttl time.Duration)
 	// lost is closed when the session has ended.
 	lost() <-chan struct{}
 	// close ends the session; it may be called more than once, from any
@@ -217,7 +222,7 @@ func (p *Proxy) sync(ctx context.Context, s upstreamSession) (err error) {
 	p.mu.Lock()
 	seen := p.lists.announced
 	p.mu.Unlock()
-	defs, err := listTools(ctx, s)
+	defs, ttl, err := listTools(ctx, s)
 	if err != nil {
 		// The change cannot be read now: calls waiting for it go on with
 		// the list there is (the next sync decides again).
@@ -227,6 +232,7 @@ func (p *Proxy) sync(ctx context.Context, s upstreamSession) (err error) {
 		p.mu.Unlock()
 		return err
 	}
+	s.listed(defs, ttl)
 	p.publish(s, p.toolList(defs), seen)
 	return nil
 }
@@ -236,8 +242,9 @@ const maxPages = 10000
 
 // listTools returns every tool definition the Gateway lists on s, following
 // its pages, each as the Gateway sent it.
-func listTools(ctx context.Context, s upstreamSession) ([][]byte, error) {
+func listTools(ctx context.Context, s upstreamSession) ([][]byte, time.Duration, error) {
 	var defs [][]byte
+	var ttl time.Duration
 	cursor := ""
 	for page := 0; ; page++ {
 		params := []byte(`{}`)
@@ -246,45 +253,51 @@ func listTools(ctx context.Context, s upstreamSession) ([][]byte, error) {
 		}
 		res, err := s.call(ctx, "tools/list", params)
 		if err != nil {
-			return nil, fmt.Errorf("list the Gateway's tools: %w", err)
+			return nil, 0, fmt.Errorf("list the Gateway's tools: %w", err)
 		}
 		var next string
-		if defs, next, err = appendPage(defs, res); err != nil {
-			return nil, fmt.Errorf("list the Gateway's tools: %w", err)
+		if defs, next, ttl, err = appendPage(defs, res); err != nil {
+			return nil, 0, fmt.Errorf("list the Gateway's tools: %w", err)
 		}
 		if next == "" {
-			return defs, nil
+			return defs, ttl, nil
 		}
 		if next == cursor || page == maxPages {
-			return nil, fmt.Errorf("list the Gateway's tools: pagination does not end (cursor %q)", next)
+			return nil, 0, fmt.Errorf("list the Gateway's tools: pagination does not end (cursor %q)", next)
 		}
 		cursor = next
 	}
 }
 
 // appendPage appends the tools of one tools/list result to defs and returns
-// the cursor of the next page, "" for none.
-func appendPage(defs [][]byte, res json.RawMessage) (_ [][]byte, next string, err error) {
+// the cursor of the next page, "" for none, and the page's ttlMs (0 when it
+// gives none).
+func appendPage(defs [][]byte, res json.RawMessage) (_ [][]byte, next string, ttl time.Duration, err error) {
 	// The result is valid JSON (checked on arrival): walk it.
 	ms, err := members(res)
 	if err != nil {
-		return nil, "", errors.New("the result is not an object")
+		return nil, "", 0, errors.New("the result is not an object")
 	}
 	for _, m := range ms {
 		switch {
 		case isString(m.key, "tools"):
 			tools, err := elements(m.val)
 			if err != nil {
-				return nil, "", errors.New("tools is not an array")
+				return nil, "", 0, errors.New("tools is not an array")
 			}
 			for _, t := range tools {
 				defs = append(defs, t.val)
 			}
 		case isString(m.key, "nextCursor"):
 			_ = json.Unmarshal(m.val, &next)
+		case isString(m.key, "ttlMs"):
+			var ms float64
+			if json.Unmarshal(m.val, &ms) == nil && ms > 0 {
+				ttl = time.Duration(min(ms, float64(math.MaxInt64/2)/float64(time.Millisecond)) * float64(time.Millisecond))
+			}
 		}
 	}
-	return defs, next, nil
+	return defs, next, ttl, nil
 }
 
 // A toolList is the tool list as the proxy serves it.

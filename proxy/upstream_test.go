@@ -64,6 +64,7 @@ func (s *fakeSession) call(_ context.Context, method string, params []byte) (jso
 	return nil, errors.New("unexpected method " + method)
 }
 
+func (s *fakeSession) listed([][]byte, time.Duration) {}
 func (s *fakeSession) lost() <-chan struct{} { return s.done }
 func (s *fakeSession) close()                { s.once.Do(func() { close(s.done) }) }
 func (s *fakeSession) protocol() string      { return "fake" }

@@ -65,9 +65,9 @@ func (s *fakeSession) call(_ context.Context, method string, params []byte) (jso
 }
 
 func (s *fakeSession) listed([][]byte, time.Duration) {}
-func (s *fakeSession) lost() <-chan struct{} { return s.done }
-func (s *fakeSession) close()                { s.once.Do(func() { close(s.done) }) }
-func (s *fakeSession) protocol() string      { return "fake" }
+func (s *fakeSession) lost() <-chan struct{}          { return s.done }
+func (s *fakeSession) close()                         { s.once.Do(func() { close(s.done) }) }
+func (s *fakeSession) protocol() string               { return "fake" }
 
 type mapSecrets map[string]tokenstore.Secret
 

@@ -1,0 +1,173 @@
+package proxy_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/agw-proxy/agw-proxy/proxy"
+)
+
+// The Gateway's revisions for the tests of results that need the user: a
+// stateless 2026-07-28 Gateway, and a 2025 one with sessions and streaming
+// (its requests to the client travel on the call's event stream).
+var inputGateways = []struct {
+	name string
+	opts sdkOptions
+	pin  string
+}{
+	{"2026 Gateway", sdkOptions{versions: v2026}, proxy.StatelessProtocolVersion},
+	{"2025 Gateway", sdkOptions{versions: v2025only, sessions: true, streaming: true}, proxy.UpstreamProtocolVersion},
+}
+
+const deployQuestion = "Deploy to production?"
+
+var deploySchema = map[string]any{
+	"type": "object",
+	"properties": map[string]any{
+		"confirm": map[string]any{"type": "boolean"},
+		"reason":  map[string]any{"type": "string"},
+	},
+}
+
+// needsConfirmation is a tool handler that asks the user to confirm, as a
+// go-sdk server tool does: an input_required result with a requestState
+// (the go-sdk server turns it into elicitation/create on a 2025 session),
+// then, on the retry, the answer it got and the secret it received.
+func needsConfirmation(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	if len(req.Params.InputResponses) == 0 {
+		return &mcp.CallToolResult{
+			InputRequests: mcp.InputRequestMap{"confirm": &mcp.ElicitParams{Message: deployQuestion, RequestedSchema: deploySchema}},
+			RequestState:  "gw-state-1",
+		}, nil
+	}
+	var args map[string]any
+	_ = json.Unmarshal(req.Params.Arguments, &args)
+	answer, _ := req.Params.InputResponses["confirm"].(*mcp.ElicitResult)
+	if answer == nil || req.Params.RequestState != "gw-state-1" {
+		return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: fmt.Sprintf("bad retry: %v %q", req.Params.InputResponses, req.Params.RequestState)}}}, nil
+	}
+	content, _ := json.Marshal(answer.Content)
+	return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: fmt.Sprintf("deployed: %s %s for %v", answer.Action, content, args["X-Asana-Token"])}}}, nil
+}
+
+// asker is a test client's ElicitationHandler: it records each request and
+// accepts.
+type asker struct {
+	mu       sync.Mutex
+	requests []*mcp.ElicitParams
+}
+
+func (a *asker) handle(_ context.Context, req *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
+	a.mu.Lock()
+	a.requests = append(a.requests, req.Params)
+	a.mu.Unlock()
+	return &mcp.ElicitResult{Action: "accept", Content: map[string]any{"confirm": true, "reason": "ship it"}}, nil
+}
+
+func (a *asker) asked() []*mcp.ElicitParams {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]*mcp.ElicitParams(nil), a.requests...)
+}
+
+func (a *asker) options(o *mcp.ClientOptions) { o.ElicitationHandler = a.handle }
+
+// Every combination of the Gateway's revision and the client's, with the
+// elicitation capability: the client is asked, in its own revision, and
+// its answer reaches the Gateway's tool, with the secret injected.
+func TestInputIsRelayedToACapableClientInItsRevision(t *testing.T) {
+	for _, gwRev := range inputGateways {
+		for _, rev := range clientRevisions {
+			t.Run(gwRev.name+"/"+rev+" client", func(t *testing.T) {
+				o := gwRev.opts
+				o.tool = needsConfirmation
+				gw := newSDKGateway(t, o)
+				a := &asker{}
+				h := start(t, setup{gatewayFor: gw.at, noAuth: true, options: pin(gwRev.pin), protocol: rev, client: a.options})
+
+				res := h.call(t, headerTool, map[string]any{"q": "deploy"})
+				if res.IsError || !strings.Contains(text(res), `deployed: accept {"confirm":true,"reason":"ship it"} for Bearer `+proxy.Mask) {
+					t.Fatalf("the call answered %q (isError %v), want the tool's answer to the confirmation, its secret masked", text(res), res.IsError)
+				}
+				asked := a.asked()
+				if len(asked) != 1 || asked[0].Message != deployQuestion {
+					t.Fatalf("the client was asked %v, want the Gateway's question once", asked)
+				}
+				if b, _ := json.Marshal(asked[0].RequestedSchema); !strings.Contains(string(b), `"reason"`) {
+					t.Errorf("the client was asked without the requested fields: %s", b)
+				}
+				// The tool ran for the question and for the answer, each time
+				// with the injected secret; the retry carried the answer and
+				// the Gateway's requestState.
+				calls := gw.toolCalls()
+				if len(calls) != 2 {
+					t.Fatalf("the Gateway's tool ran %d times, want 2", len(calls))
+				}
+				for i, c := range calls {
+					if c.Arguments["X-Asana-Token"] != "Bearer "+asanaToken {
+						t.Errorf("run %d: X-Asana-Token %q, want the injected secret", i, c.Arguments["X-Asana-Token"])
+					}
+				}
+				if calls[1].RequestState != "gw-state-1" || calls[1].InputResponses["confirm"] == nil {
+					t.Errorf("the retry carried requestState %q and inputResponses %v", calls[1].RequestState, calls[1].InputResponses)
+				}
+				// Each revision hears it in its own words.
+				if rev == "2026-07-28" {
+					if len(linesWith(h, `"resultType":"input_required"`, `"inputRequests"`, deployQuestion)) != 1 {
+						t.Errorf("no input_required result reached the 2026-07-28 client:\n%s", h.out.String())
+					}
+				} else {
+					if len(linesWith(h, `"method":"elicitation/create"`, deployQuestion)) != 1 {
+						t.Errorf("no elicitation/create reached the 2025 client:\n%s", h.out.String())
+					}
+					if strings.Contains(h.out.String(), `"resultType"`) {
+						t.Errorf("the 2025 client got a resultType:\n%s", h.out.String())
+					}
+				}
+			})
+		}
+	}
+}
+
+// A client that did not declare the capability gets an isError result that
+// says what the Gateway asked for; a 2025 Gateway's request is answered,
+// and its call ends.
+func TestInputForAClientWithoutTheCapabilityIsAnErrorResult(t *testing.T) {
+	for _, gwRev := range inputGateways {
+		for _, rev := range clientRevisions {
+			t.Run(gwRev.name+"/"+rev+" client", func(t *testing.T) {
+				o := gwRev.opts
+				o.tool = needsConfirmation
+				gw := newSDKGateway(t, o)
+				h := start(t, setup{gatewayFor: gw.at, noAuth: true, options: pin(gwRev.pin), protocol: rev})
+
+				res := h.call(t, headerTool, map[string]any{"q": "deploy"})
+				want := "the Gateway asked for input the client cannot give: " + deployQuestion + " (fields: confirm, reason)"
+				if !res.IsError || !strings.Contains(text(res), want) {
+					t.Fatalf("the call answered %q (isError %v), want an isError result with %q", text(res), res.IsError, want)
+				}
+				if strings.Contains(h.out.String(), "elicitation/create") || strings.Contains(h.out.String(), "input_required") {
+					t.Errorf("the client was asked though it cannot answer:\n%s", h.out.String())
+				}
+				// Nothing waits at the Gateway for an answer.
+				deadline := time.Now().Add(10 * time.Second)
+				for gw.serving() > 0 {
+					if time.Now().After(deadline) {
+						t.Fatal("the Gateway still serves the call: its request for input was never answered")
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+				if n := len(gw.toolCalls()); n != 1 {
+					t.Errorf("the Gateway's tool ran %d times, want 1 (no retry without an answer)", n)
+				}
+			})
+		}
+	}
+}

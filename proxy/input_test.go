@@ -3,12 +3,14 @@ package proxy_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/agw-proxy/agw-proxy/proxy"
@@ -169,5 +171,136 @@ func TestInputForAClientWithoutTheCapabilityIsAnErrorResult(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// A Gateway that asks again on every retry is given up on after
+// maxInputRounds rounds: the client is not asked without end.
+func TestGatewayThatAsksWithoutEndIsBounded(t *testing.T) {
+	gw := newSDKGateway(t, sdkOptions{versions: v2026, tool: func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return &mcp.CallToolResult{InputRequests: mcp.InputRequestMap{"again": &mcp.ElicitParams{Message: "once more?"}}, RequestState: "s"}, nil
+	}})
+	a := &asker{}
+	h := start(t, setup{gatewayFor: gw.at, noAuth: true, options: pin(proxy.StatelessProtocolVersion), protocol: "2025-11-25", client: a.options})
+	res := h.call(t, headerTool, map[string]any{"q": "x"})
+	if !res.IsError || !strings.Contains(text(res), "the Gateway asked for input more than 10 times in one call") {
+		t.Fatalf("the call answered %q (isError %v), want an isError result on the bound", text(res), res.IsError)
+	}
+	if n := len(a.asked()); n == 0 || n > 10 {
+		t.Errorf("the client was asked %d times, want 1 to 10", n)
+	}
+	if n := len(gw.toolCalls()); n > 10 {
+		t.Errorf("the Gateway's tool ran %d times, want at most 10", n)
+	}
+}
+
+// A URL the Gateway asks a client to open, when the client declared only
+// form elicitation, is named in the isError result.
+func TestURLElicitationForAFormOnlyClientNamesTheURL(t *testing.T) {
+	const url = "https://bedrock-agentcore.us-east-1.amazonaws.com/identities/oauth2/authorize?request_uri=urn:x"
+	for _, rev := range clientRevisions {
+		t.Run(rev, func(t *testing.T) {
+			gw := newSDKGateway(t, sdkOptions{versions: v2026, tool: func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+				return &mcp.CallToolResult{InputRequests: mcp.InputRequestMap{"login": &mcp.ElicitParams{Mode: "url", Message: "Authorize Asana", URL: url, ElicitationID: "el-1"}}}, nil
+			}})
+			a := &asker{}
+			h := start(t, setup{gatewayFor: gw.at, noAuth: true, options: pin(proxy.StatelessProtocolVersion), protocol: rev, client: a.options})
+			res := h.call(t, headerTool, map[string]any{"q": "x"})
+			want := "the Gateway asked for input the client cannot give: Authorize Asana (URL: " + url + ")"
+			if !res.IsError || !strings.Contains(text(res), want) {
+				t.Fatalf("the call answered %q (isError %v), want %q", text(res), res.IsError, want)
+			}
+			if n := len(a.asked()); n != 0 {
+				t.Errorf("the form-only client was asked %d times", n)
+			}
+		})
+	}
+}
+
+// The Gateway's URL elicitation for an OAuth consent (-32042) is not a
+// result that needs the user: it reaches the client as the JSON-RPC error
+// it is, with its data, in both revisions.
+func TestURLElicitationRequiredErrorStillReachesTheClient(t *testing.T) {
+	const url = "https://bedrock-agentcore.us-east-1.amazonaws.com/identities/oauth2/authorize?request_uri=urn:y"
+	for _, gwRev := range inputGateways {
+		for _, rev := range clientRevisions {
+			t.Run(gwRev.name+"/"+rev+" client", func(t *testing.T) {
+				o := gwRev.opts
+				o.tool = func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+					return nil, mcp.URLElicitationRequiredError([]*mcp.ElicitParams{{Mode: "url", Message: "Authorize Asana", URL: url, ElicitationID: "el-2"}})
+				}
+				gw := newSDKGateway(t, o)
+				h := start(t, setup{gatewayFor: gw.at, noAuth: true, options: pin(gwRev.pin), protocol: rev})
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				defer cancel()
+				_, err := h.client.CallTool(ctx, &mcp.CallToolParams{Name: headerTool, Arguments: map[string]any{"q": "x"}})
+				var jerr *jsonrpc.Error
+				if !errors.As(err, &jerr) || jerr.Code != mcp.CodeURLElicitationRequired || !strings.Contains(string(jerr.Data), url) {
+					t.Fatalf("the call failed with %v, want the Gateway's -32042 with its URL", err)
+				}
+			})
+		}
+	}
+}
+
+// manualInput makes the test client declare elicitation and leave the
+// retries of input_required results to the test.
+func manualInput(o *mcp.ClientOptions) {
+	o.Capabilities = &mcp.ClientCapabilities{Elicitation: &mcp.ElicitationCapabilities{}}
+	o.MultiRoundTrip = &mcp.MultiRoundTripOptions{Disabled: true}
+}
+
+// A 2025 Gateway's call parked for a 2026-07-28 client is resumed by the
+// retry with its requestState, once; the state is random and names nothing
+// of the call; a parked call that the client never answers ends with the
+// call timeout, and its state is then unknown.
+func TestParkedCallIsResumedOnceAndExpires(t *testing.T) {
+	gw := newSDKGateway(t, sdkOptions{versions: v2025only, sessions: true, streaming: true, tool: needsConfirmation})
+	h := start(t, setup{gatewayFor: gw.at, noAuth: true, options: pin(proxy.UpstreamProtocolVersion), protocol: "2026-07-28", client: manualInput, call: 2 * time.Second})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	call := func(p *mcp.CallToolParams) *mcp.CallToolResult {
+		t.Helper()
+		res, err := h.client.CallTool(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	first := call(&mcp.CallToolParams{Name: headerTool, Arguments: map[string]any{"q": "x"}})
+	ask, _ := first.InputRequests["gateway"].(*mcp.ElicitParams)
+	if !first.NeedsInput() || ask == nil || ask.Message != deployQuestion {
+		t.Fatalf("the first round answered %+v, want input_required with the Gateway's question", first)
+	}
+	state := first.RequestState
+	if !strings.HasPrefix(state, "agw-proxy-input.") || len(state) < len("agw-proxy-input.")+26 || strings.Contains(state, headerTool) {
+		t.Errorf("requestState %q: want the proxy's prefix and 128 random bits, nothing of the call", state)
+	}
+	retry := &mcp.CallToolParams{Name: headerTool, Arguments: map[string]any{"q": "x"},
+		InputResponses: mcp.InputResponseMap{"gateway": &mcp.ElicitResult{Action: "accept", Content: map[string]any{"confirm": true}}},
+		RequestState:   state}
+	if res := call(retry); res.IsError || !strings.Contains(text(res), `deployed: accept {"confirm":true}`) {
+		t.Fatalf("the retry answered %q (isError %v), want the call's result", text(res), res.IsError)
+	}
+	if res := call(retry); !res.IsError || !strings.Contains(text(res), "the requestState of this retry is unknown") {
+		t.Errorf("a second retry with the same state answered %q, want the unknown-state error", text(res))
+	}
+
+	// A question left unanswered: the call ends with timeouts.call, at the
+	// Gateway too, and its state with it.
+	second := call(&mcp.CallToolParams{Name: headerTool, Arguments: map[string]any{"q": "y"}})
+	if !second.NeedsInput() || second.RequestState == state {
+		t.Fatalf("the second call answered %+v, want input_required with a state of its own", second)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for gw.serving() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the parked call still runs at the Gateway after the call timeout")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	retry.RequestState = second.RequestState
+	if res := call(retry); !res.IsError || !strings.Contains(text(res), "the requestState of this retry is unknown") {
+		t.Errorf("a retry after the call timeout answered %q, want the unknown-state error", text(res))
 	}
 }

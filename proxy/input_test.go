@@ -304,3 +304,48 @@ func TestParkedCallIsResumedOnceAndExpires(t *testing.T) {
 		t.Errorf("a retry after the call timeout answered %q, want the unknown-state error", text(res))
 	}
 }
+
+// A state is used once even while its call goes on: after the retry, the
+// Gateway's next question has a state of its own, and a retry with the old
+// one is an unknown state that leaves the call alone.
+func TestUsedStateIsUnknownWhileItsCallGoesOn(t *testing.T) {
+	twoQuestions := func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		var got []string
+		for _, q := range []string{"First?", "Second?"} {
+			res, err := req.Session.Elicit(ctx, &mcp.ElicitParams{Message: q, RequestedSchema: deploySchema})
+			if err != nil {
+				return nil, err
+			}
+			got = append(got, res.Action)
+		}
+		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "answers: " + strings.Join(got, ",")}}}, nil
+	}
+	gw := newSDKGateway(t, sdkOptions{versions: v2025only, sessions: true, streaming: true, tool: twoQuestions})
+	h := start(t, setup{gatewayFor: gw.at, noAuth: true, options: pin(proxy.UpstreamProtocolVersion), protocol: "2026-07-28", client: manualInput})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	call := func(state, action string) *mcp.CallToolResult {
+		t.Helper()
+		p := &mcp.CallToolParams{Name: headerTool, Arguments: map[string]any{"q": "x"}}
+		if state != "" {
+			p.InputResponses = mcp.InputResponseMap{"gateway": &mcp.ElicitResult{Action: action}}
+			p.RequestState = state
+		}
+		res, err := h.client.CallTool(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	first := call("", "")
+	second := call(first.RequestState, "accept")
+	if ask, _ := second.InputRequests["gateway"].(*mcp.ElicitParams); !second.NeedsInput() || ask == nil || ask.Message != "Second?" {
+		t.Fatalf("the first retry answered %+v, want the second question", second)
+	}
+	if res := call(first.RequestState, "decline"); !res.IsError || !strings.Contains(text(res), "the requestState of this retry is unknown") {
+		t.Errorf("a retry with the used state answered %q, want the unknown-state error", text(res))
+	}
+	if res := call(second.RequestState, "decline"); res.IsError || text(res) != "answers: accept,decline" {
+		t.Errorf("the last retry answered %q (isError %v), want the answers to both questions", text(res), res.IsError)
+	}
+}

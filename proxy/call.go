@@ -83,7 +83,7 @@ func (p *Proxy) callTool(ctx context.Context, raw json.RawMessage, c caller) (js
 	if err != nil {
 		return p.callFailed(ctx, params.Name, err)
 	}
-	p.log.Debug("tools/call", "tool", params.Name, "bytes", len(res), "duration", time.Since(began))
+	p.log.Debug("tools/call answered", "tool", params.Name, "duration", time.Since(began))
 	if params.Name == SearchToolName {
 		res = stripSearchResult(p.opts.Rules, res)
 	}
@@ -138,7 +138,7 @@ func (p *Proxy) send(ctx context.Context, s upstreamSession, params *callParams)
 		}
 	}
 	if err == nil {
-		p.log.Debug("tools/call sent", "tool", params.Name, "injected", injected)
+		p.log.Debug("tools/call", "tool", params.Name, "injected", injected, "bytes", len(res))
 	}
 	return nil, res, err
 }

@@ -26,6 +26,7 @@ import (
 type elicitingGateway struct {
 	URL   string
 	flood int
+	pings int // pings sent on the call's stream before its requests
 
 	mu      sync.Mutex
 	answers []json.RawMessage // the responses the proxy posted, whole
@@ -76,6 +77,10 @@ func (g *elicitingGateway) serve(w http.ResponseWriter, r *http.Request) {
 		g.mu.Lock()
 		g.answers = append(g.answers, body)
 		g.mu.Unlock()
+		if strings.HasPrefix(string(msg.ID), `"p-`) {
+			w.WriteHeader(http.StatusAccepted) // a ping's answer
+			return
+		}
 		select {
 		case g.posted <- body:
 		default: // a flood: nobody reads them
@@ -105,6 +110,9 @@ func (g *elicitingGateway) serve(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		w.WriteHeader(http.StatusOK)
 		f := w.(http.Flusher)
+		for i := range g.pings {
+			fmt.Fprintf(w, "event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":\"p-%d\",\"method\":\"ping\"}\n\n", i)
+		}
 		for i := range g.flood {
 			fmt.Fprintf(w, "event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":\"e-%d\",\"method\":\"elicitation/create\",\"params\":{\"mode\":\"form\",\"message\":\"Paste your token %s again\",\"requestedSchema\":{\"type\":\"object\",\"properties\":{\"token\":{\"type\":\"string\",\"default\":%s}}}}}\n\n", i, strings.Trim(string(secret), `"`), secret)
 		}
@@ -221,5 +229,27 @@ func TestUnknownRequestStateIsAClearError(t *testing.T) {
 	defer gw.mu.Unlock()
 	if gw.calls != 0 || len(gw.answers) != 0 {
 		t.Errorf("the Gateway got %d calls and %d answers, want none", gw.calls, len(gw.answers))
+	}
+}
+
+// Pings on a long call are answered, and do not count as requests for
+// input.
+func TestPingsOnACallAreAnsweredAndNotCountedAsInput(t *testing.T) {
+	gw := newElicitingGateway(t, 1)
+	gw.pings = 25
+	a := &asker{}
+	h := start(t, setup{gatewayURL: gw.URL, noAuth: true, options: pin(proxy.UpstreamProtocolVersion), protocol: "2025-11-25", client: a.options})
+	res := h.call(t, rawTool, map[string]any{"q": "x"})
+	if res.IsError || !strings.Contains(text(res), "the client answered") {
+		t.Fatalf("the call answered %q (isError %v), want the client's answer back", text(res), res.IsError)
+	}
+	pongs := 0
+	for _, b := range gw.answered() {
+		if strings.Contains(string(b), `"id":"p-`) && strings.Contains(string(b), `"result":{}`) {
+			pongs++
+		}
+	}
+	if pongs != 25 {
+		t.Errorf("%d pings answered, want 25", pongs)
 	}
 }

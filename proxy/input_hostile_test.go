@@ -241,7 +241,7 @@ func TestPingsOnACallAreAnsweredAndNotCountedAsInput(t *testing.T) {
 	h := start(t, setup{gatewayURL: gw.URL, noAuth: true, options: pin(proxy.UpstreamProtocolVersion), protocol: "2025-11-25", client: a.options})
 	res := h.call(t, rawTool, map[string]any{"q": "x"})
 	if res.IsError || !strings.Contains(text(res), "the client answered") {
-		t.Fatalf("the call answered %q (isError %v), want the client's answer back", text(res), res.IsError)
+		t.Fatalf("the call answered %q (isError %v), want the client's answer back; answers %s", text(res), res.IsError, gw.answered())
 	}
 	pongs := 0
 	for _, b := range gw.answered() {

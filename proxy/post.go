@@ -241,13 +241,17 @@ func decodeResponse(data []byte) (*wireMessage, bool) {
 	return &m, true
 }
 
+// maxPings bounds the pings the Gateway may send during one call (one a
+// second for the Gateway's 15-minute invocation limit).
+const maxPings = 900
+
 // readEvents reads a server-sent event stream until the response to id,
 // passing notifications to g.events and answering the Gateway's requests
 // (answer).
 func (g *gatewayHTTP) readEvents(ctx context.Context, body io.Reader, h wireHeaders, id string) (json.RawMessage, error) {
 	r := bufio.NewReaderSize(body, 32<<10)
 	var data []byte
-	requests := 0
+	requests, pings := 0, 0
 	// event handles one complete event; done reports the answer to id.
 	event := func() (res json.RawMessage, err error, done bool) {
 		m, ok := decodeResponse(data)
@@ -260,7 +264,13 @@ func (g *gatewayHTTP) readEvents(ctx context.Context, body io.Reader, h wireHead
 			if h.sessionID == "" {
 				break
 			}
-			if requests++; requests > maxInputRounds {
+			// A ping of a long call does not count as a request for
+			// input; a flood of them is bounded all the same.
+			if m.Method == "ping" {
+				if pings++; pings > maxPings {
+					return nil, fmt.Errorf("the Gateway sent more than %d pings during one call", maxPings), true
+				}
+			} else if requests++; requests > maxInputRounds {
 				return nil, errTooManyRounds, true
 			}
 			if err := g.answer(ctx, h, m); err != nil {

@@ -21,13 +21,17 @@ const codeInvalidBearer = -32001
 // callParams is what the proxy reads of a tools/call. Of _meta only the
 // progress token travels on; the rest is the client's own business (that
 // of a 2026-07-28 client too: its protocol version, capabilities and
-// client info are for the proxy, which reads them in readStateless).
+// client info are for the proxy, which reads them in readStateless). The
+// answers of a 2026-07-28 client's retry after an input_required result
+// travel on (input.go).
 type callParams struct {
 	Name      string          `json:"name"`
 	Arguments json.RawMessage `json:"arguments,omitempty"`
 	Meta      struct {
 		ProgressToken json.RawMessage `json:"progressToken,omitempty"`
 	} `json:"_meta"`
+	InputResponses json.RawMessage `json:"inputResponses,omitempty"`
+	RequestState   string          `json:"requestState,omitempty"`
 }
 
 // upstreamParams is the tools/call sent to the Gateway.
@@ -37,16 +41,20 @@ type upstreamParams struct {
 	Meta      *struct {
 		ProgressToken json.RawMessage `json:"progressToken"`
 	} `json:"_meta,omitempty"`
+	InputResponses json.RawMessage `json:"inputResponses,omitempty"`
+	RequestState   string          `json:"requestState,omitempty"`
 }
 
-// callTool handles one tools/call: it fills the secret arguments, forwards
-// the call and returns the Gateway's result as it came (the client's writer
-// scrubs it). It runs outside the SDK's server and client, which would
-// decode and encode every result twice: calls are the hot path.
+// callTool handles one tools/call from the client c: it fills the secret
+// arguments, forwards the call and returns the Gateway's result as it came
+// (the client's writer scrubs it). It runs outside the SDK's server and
+// client, which would decode and encode every result twice: calls are the
+// hot path. A result that needs the user is relayed to c, or turned into
+// an isError result (input.go).
 //
 // Failures the model can act on, or report, are isError results; the
 // returned error is a JSON-RPC error for the client.
-func (p *Proxy) callTool(ctx context.Context, raw json.RawMessage) (json.RawMessage, error) {
+func (p *Proxy) callTool(ctx context.Context, raw json.RawMessage, c caller) (json.RawMessage, error) {
 	var params callParams
 	if err := json.Unmarshal(raw, &params); err != nil || params.Name == "" {
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "agw-proxy: tools/call needs params with a tool name"}
@@ -54,47 +62,92 @@ func (p *Proxy) callTool(ctx context.Context, raw json.RawMessage) (json.RawMess
 	if err := p.waitPrimed(ctx); err != nil {
 		return nil, err
 	}
-	s, err := p.ready(ctx)
-	if err != nil {
-		var jerr *jsonrpc.Error
-		if errors.As(err, &jerr) {
-			return errorResult("%s", strings.TrimPrefix(jerr.Message, "agw-proxy: "))
-		}
-		return nil, err
-	}
-
-	body, injected, failed, err := p.request(ctx, &params)
-	if failed != nil || err != nil {
-		return failed, err
-	}
 	began := time.Now()
-	res, err := p.forward(ctx, s, body)
-	if err != nil && errors.Is(err, errNotSent) && ctx.Err() == nil {
-		p.log.Info("gateway session lost; reconnecting and retrying once", "tool", params.Name)
-		if s, err = p.reconnect(ctx, s); err == nil {
-			// The new session's tool list decides again: the tool may be
-			// gone from it, or its arguments changed.
-			if body, injected, failed, err = p.request(ctx, &params); failed != nil || err != nil {
-				return failed, err
+	var res json.RawMessage
+	var err error
+	if strings.HasPrefix(params.RequestState, parkedStatePrefix) {
+		// The retry of a call parked for this client's answer: it goes to
+		// the call that waits, not to the Gateway as a new call.
+		res, err = p.resume(ctx, &params)
+	} else {
+		var s upstreamSession
+		if s, err = p.ready(ctx); err != nil {
+			var jerr *jsonrpc.Error
+			if errors.As(err, &jerr) {
+				return errorResult("%s", strings.TrimPrefix(jerr.Message, "agw-proxy: "))
 			}
-			res, err = p.forward(ctx, s, body)
+			return nil, err
 		}
+		res, err = p.exchange(ctx, s, &params, c)
 	}
 	if err != nil {
 		return p.callFailed(ctx, params.Name, err)
 	}
-	p.log.Debug("tools/call", "tool", params.Name, "injected", injected, "bytes", len(res), "duration", time.Since(began))
+	p.log.Debug("tools/call answered", "tool", params.Name, "duration", time.Since(began))
 	if params.Name == SearchToolName {
 		res = stripSearchResult(p.opts.Rules, res)
 	}
 	return res, nil
 }
 
+// exchange sends the call params on s and returns the result c gets: for a
+// 2026-07-28 Gateway, after the rounds of input c answers; for a 2025
+// session, with the Gateway's requests on the call's stream answered (or
+// the call parked for a 2026-07-28 client's answer). A failed call is an
+// error; a secret that cannot be read is an isError result.
+func (p *Proxy) exchange(ctx context.Context, s upstreamSession, params *callParams, c caller) (json.RawMessage, error) {
+	if _, stateless := s.(*statelessSession); !stateless && c.stateless && c.elicit != nil {
+		return p.startPending(ctx, s, params, c)
+	}
+	ctx = withInputHandler(ctx, p.askHandler(c, params.Name))
+	for round := 0; ; round++ {
+		failed, res, err := p.send(ctx, s, params)
+		if failed != nil || err != nil {
+			return failed, err
+		}
+		out, retry, err := p.relayStateless(ctx, res, params, c)
+		if !retry || err != nil {
+			return out, err
+		}
+		if round+1 >= maxInputRounds {
+			return nil, errTooManyRounds
+		}
+	}
+}
+
+// send sends the call params on s, with the secrets the tool list decides
+// the tool gets, and returns its result. A call the Gateway certainly did
+// not get (a lost session) is sent once more on a new session, whose tool
+// list decides again. failed is a tool result for the model when a secret
+// cannot be read.
+func (p *Proxy) send(ctx context.Context, s upstreamSession, params *callParams) (failed, res json.RawMessage, err error) {
+	body, injected, failed, err := p.request(ctx, params)
+	if failed != nil || err != nil {
+		return failed, nil, err
+	}
+	res, err = p.forward(ctx, s, body)
+	if err != nil && errors.Is(err, errNotSent) && ctx.Err() == nil {
+		p.log.Info("gateway session lost; reconnecting and retrying once", "tool", params.Name)
+		if s, err = p.reconnect(ctx, s); err == nil {
+			// The new session's tool list decides again: the tool may be
+			// gone from it, or its arguments changed.
+			if body, injected, failed, err = p.request(ctx, params); failed != nil || err != nil {
+				return failed, nil, err
+			}
+			res, err = p.forward(ctx, s, body)
+		}
+	}
+	if err == nil {
+		p.log.Debug("tools/call", "tool", params.Name, "injected", injected, "bytes", len(res))
+	}
+	return nil, res, err
+}
+
 // request returns the tools/call params for the Gateway, with the secrets
 // the tool list decides the tool gets, and how many were filled in. failed
 // is a tool result for the model when a secret cannot be read.
 func (p *Proxy) request(ctx context.Context, params *callParams) (body []byte, injected int, failed json.RawMessage, err error) {
-	up := upstreamParams{Name: params.Name, Arguments: params.Arguments}
+	up := upstreamParams{Name: params.Name, Arguments: params.Arguments, InputResponses: params.InputResponses, RequestState: params.RequestState}
 	if len(params.Meta.ProgressToken) > 0 {
 		up.Meta = &struct {
 			ProgressToken json.RawMessage `json:"progressToken"`
@@ -243,6 +296,11 @@ func errorResult(format string, a ...any) (json.RawMessage, error) {
 func (p *Proxy) callFailed(ctx context.Context, tool string, err error) (json.RawMessage, error) {
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
+	}
+	var need *inputError
+	if errors.As(err, &need) {
+		// Logged where it was decided, without what the Gateway asked.
+		return errorResult("%s", need.text)
 	}
 	p.log.Warn("tool call failed", "tool", tool, "error", p.redact(err))
 	var jerr *jsonrpc.Error

@@ -71,7 +71,8 @@ func handshakeVersion(v string) string {
 // A statelessRequest is what the proxy read of a 2026-07-28 request's _meta.
 type statelessRequest struct {
 	version string
-	// capabilities are the client's, as sent (a JSON object).
+	// capabilities are the client's, as sent (a JSON object): a call
+	// relays the Gateway's requests for input by them (input.go).
 	capabilities json.RawMessage
 }
 
@@ -149,7 +150,7 @@ func (p *Proxy) serveStateless(conn *stdioConn, req *jsonrpc.Request, sr *statel
 	case "server/discover":
 		p.answer(conn, req, discoverResult(p.opts.Version, `{"tools":{"listChanged":true}}`, ""))
 	case "tools/list", "tools/call":
-		p.startCall(conn, req, true)
+		p.startCall(conn, req, sr)
 	case "subscriptions/listen":
 		p.listen(conn, req)
 	default:

@@ -55,10 +55,12 @@ type wireHeaders struct {
 
 // post sends one request with headers h and returns the result of the
 // response. Notifications the Gateway sends on the request's event stream
-// (progress, log messages, tools/list_changed) go to g.events. When ctx
-// ends before the answer, the Gateway is told the request is cancelled:
-// with notifications/cancelled, or (h.closeCancels) by the HTTP request's
-// end alone.
+// (progress, log messages, tools/list_changed) go to g.events; its requests
+// on a session's stream (elicitation/create) are answered by the
+// inputHandler of ctx (input.go), at most maxInputRounds of them. When ctx
+// ends before the answer, or the handler ends the call, the Gateway is told
+// the request is cancelled: with notifications/cancelled, or
+// (h.closeCancels) by the HTTP request's end alone.
 //
 // Errors: a *jsonrpc.Error is the Gateway's answer; one wrapping
 // mcp.ErrSessionMissing means the Gateway no longer knows h's session and
@@ -84,9 +86,15 @@ func (g *gatewayHTTP) post(ctx context.Context, h wireHeaders, method string, pa
 		return nil, err
 	}
 	defer resp.Body.Close()
-	res, err := g.readResponse(ctx, resp, h.sessionID != "", id)
-	if err != nil && ctx.Err() != nil && !h.closeCancels {
-		g.cancel(h, id, ctx.Err())
+	res, err := g.readResponse(ctx, resp, h, id)
+	var ended *inputError
+	if err != nil && !h.closeCancels {
+		switch {
+		case ctx.Err() != nil:
+			g.cancel(h, id, ctx.Err())
+		case errors.As(err, &ended):
+			g.cancel(h, id, errors.New("the client cannot give the input asked for"))
+		}
 	}
 	return res, err
 }
@@ -149,8 +157,8 @@ func (g *gatewayHTTP) send(ctx context.Context, h wireHeaders, body []byte) (*ht
 
 // readResponse reads the answer to request id from a JSON or event-stream
 // response.
-func (g *gatewayHTTP) readResponse(ctx context.Context, resp *http.Response, hasSession bool, id string) (json.RawMessage, error) {
-	if resp.StatusCode == http.StatusNotFound && hasSession {
+func (g *gatewayHTTP) readResponse(ctx context.Context, resp *http.Response, h wireHeaders, id string) (json.RawMessage, error) {
+	if resp.StatusCode == http.StatusNotFound && h.sessionID != "" {
 		return nil, fmt.Errorf("the Gateway answered HTTP 404 for the session: %w", mcp.ErrSessionMissing)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
@@ -161,7 +169,7 @@ func (g *gatewayHTTP) readResponse(ctx context.Context, resp *http.Response, has
 		return nil, &statusError{code: resp.StatusCode, status: resp.Status}
 	}
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "text/event-stream" {
-		return g.readEvents(ctx, resp.Body, id)
+		return g.readEvents(ctx, resp.Body, h, id)
 	}
 	buf := bytes.NewBuffer(make([]byte, 0, max(0, min(resp.ContentLength, maxResponseSize))+bytes.MinRead))
 	_, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseSize+1))
@@ -233,17 +241,41 @@ func decodeResponse(data []byte) (*wireMessage, bool) {
 	return &m, true
 }
 
+// maxPings bounds the pings the Gateway may send during one call (one a
+// second for the Gateway's 15-minute invocation limit).
+const maxPings = 900
+
 // readEvents reads a server-sent event stream until the response to id,
-// passing notifications to g.events.
-func (g *gatewayHTTP) readEvents(ctx context.Context, body io.Reader, id string) (json.RawMessage, error) {
+// passing notifications to g.events and answering the Gateway's requests
+// (answer).
+func (g *gatewayHTTP) readEvents(ctx context.Context, body io.Reader, h wireHeaders, id string) (json.RawMessage, error) {
 	r := bufio.NewReaderSize(body, 32<<10)
 	var data []byte
+	requests, pings := 0, 0
 	// event handles one complete event; done reports the answer to id.
 	event := func() (res json.RawMessage, err error, done bool) {
 		m, ok := decodeResponse(data)
 		data = data[:0]
 		switch {
 		case !ok:
+		case m.Method != "" && len(m.ID) > 0 && !isNull(m.ID):
+			// A request of the Gateway. Only a session has a way back for
+			// its answer; a stateless revision sends none.
+			if h.sessionID == "" {
+				break
+			}
+			// A ping of a long call does not count as a request for
+			// input; a flood of them is bounded all the same.
+			if m.Method == "ping" {
+				if pings++; pings > maxPings {
+					return nil, fmt.Errorf("the Gateway sent more than %d pings during one call", maxPings), true
+				}
+			} else if requests++; requests > maxInputRounds {
+				return nil, errTooManyRounds, true
+			}
+			if err := g.answer(ctx, h, m); err != nil {
+				return nil, err, true
+			}
 		case m.Method == "notifications/tools/list_changed":
 			// A request's stream is the only one a stateless revision
 			// has; on a session the SDK's stream carries it too.
@@ -282,6 +314,48 @@ func (g *gatewayHTTP) readEvents(ctx context.Context, body io.Reader, id string)
 			return nil, errors.New("the Gateway's event stream ended without an answer")
 		}
 	}
+}
+
+// answer answers the Gateway's request m on the session of h: a ping at
+// once, anything else by the inputHandler of ctx (a call without one
+// answers method not found). An error ends the call: the handler's end, or
+// an answer that could not be posted.
+func (g *gatewayHTTP) answer(ctx context.Context, h wireHeaders, m *wireMessage) error {
+	var res json.RawMessage
+	var rpcErr *jsonrpc.Error
+	var end error
+	handle := inputHandlerFrom(ctx)
+	switch {
+	case m.Method == "ping":
+		res = json.RawMessage(`{}`)
+	case handle != nil:
+		res, rpcErr, end = handle(ctx, m.Method, m.Params)
+	default:
+		rpcErr = &jsonrpc.Error{Code: jsonrpc.CodeMethodNotFound, Message: fmt.Sprintf("agw-proxy: %q is not supported here", m.Method)}
+	}
+	if res == nil && rpcErr == nil {
+		return end
+	}
+	body := make([]byte, 0, len(res)+len(m.ID)+64)
+	body = append(body, `{"jsonrpc":"2.0","id":`...)
+	body = append(body, m.ID...)
+	if rpcErr != nil {
+		e, _ := json.Marshal(rpcErr)
+		body = append(append(body, `,"error":`...), e...)
+	} else {
+		body = append(append(body, `,"result":`...), res...)
+	}
+	body = append(body, '}')
+	resp, err := g.send(ctx, wireHeaders{protocolVersion: h.protocolVersion, sessionID: h.sessionID}, body)
+	if err != nil {
+		return fmt.Errorf("answering the Gateway's %s request: %w", m.Method, err)
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fmt.Errorf("answering the Gateway's %s request: the Gateway answered HTTP %s", m.Method, resp.Status)
+	}
+	return end
 }
 
 // cancel tells the Gateway, best effort, that request id is no longer

@@ -37,7 +37,7 @@ func TestEventOfEndlessDataLinesIsRefused(t *testing.T) {
 	body := &endlessDataLines{}
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	testwait.Within(t, 20*time.Second, "reading an endless event", func() { _, err = (&gatewayHTTP{events: p}).readEvents(ctx, body, "agw-1") })
+	testwait.Within(t, 20*time.Second, "reading an endless event", func() { _, err = (&gatewayHTTP{events: p}).readEvents(ctx, body, wireHeaders{}, "agw-1") })
 	if err == nil || !strings.Contains(err.Error(), "larger than 32 MiB") {
 		t.Fatalf("readEvents = %v, want an error naming the event limit", err)
 	}

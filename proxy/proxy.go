@@ -151,6 +151,8 @@ type Proxy struct {
 	statelessMissed bool
 
 	lists listState // re-syncs announced and done, duplicate names reported (upstream.go)
+
+	parked parkedInputs // calls waiting for a 2026-07-28 client's input (input.go)
 }
 
 // New returns a Proxy for opts. It checks the options; it does not connect.
@@ -303,7 +305,8 @@ func (p *Proxy) middleware(next mcp.MethodHandler) mcp.MethodHandler {
 			if err != nil {
 				return nil, err
 			}
-			res, err := p.callTool(ctx, raw)
+			ss, _ := req.GetSession().(*mcp.ServerSession)
+			res, err := p.callTool(ctx, raw, sessionCaller(ss))
 			if err != nil {
 				return nil, err
 			}
@@ -341,7 +344,7 @@ func (p *Proxy) intercept(conn *stdioConn, req *jsonrpc.Request) bool {
 		if !req.IsCall() || ss == nil || ss.InitializeParams() == nil {
 			return false // the SDK answers what is out of place
 		}
-		p.startCall(conn, req, false)
+		p.startCall(conn, req, nil)
 		return true
 	case "notifications/cancelled":
 		var params struct {
@@ -366,14 +369,14 @@ func (p *Proxy) intercept(conn *stdioConn, req *jsonrpc.Request) bool {
 }
 
 // startCall serves the tools/list or tools/call req in the background; a
-// stateless client's answer is in its revision.
-func (p *Proxy) startCall(conn *stdioConn, req *jsonrpc.Request, stateless bool) {
+// stateless client's (sr not nil) answer is in its revision.
+func (p *Proxy) startCall(conn *stdioConn, req *jsonrpc.Request, sr *statelessRequest) {
 	ctx, cancel := context.WithCancel(p.runCtx)
 	call := &inflightCall{cancel: cancel}
 	p.callsMu.Lock()
 	p.inflight[req.ID.Raw()] = call
 	p.callsMu.Unlock()
-	go p.serveCall(ctx, conn, req, call, stateless)
+	go p.serveCall(ctx, conn, req, call, sr)
 }
 
 // An inflightCall is an intercepted request being served.
@@ -382,7 +385,8 @@ type inflightCall struct {
 }
 
 // serveCall answers one intercepted request.
-func (p *Proxy) serveCall(ctx context.Context, conn *stdioConn, req *jsonrpc.Request, call *inflightCall, stateless bool) {
+func (p *Proxy) serveCall(ctx context.Context, conn *stdioConn, req *jsonrpc.Request, call *inflightCall, sr *statelessRequest) {
+	stateless := sr != nil
 	defer func() {
 		// Once answered, the id is free, and a new request may have
 		// taken it: remove this one only.
@@ -401,7 +405,11 @@ func (p *Proxy) serveCall(ctx context.Context, conn *stdioConn, req *jsonrpc.Req
 			res = statelessToolList(res)
 		}
 	} else {
-		res, err = p.callTool(ctx, req.Params)
+		c := sessionCaller(p.session())
+		if stateless {
+			c = statelessCaller(sr.capabilities)
+		}
+		res, err = p.callTool(ctx, req.Params, c)
 		if err == nil {
 			res = resultFor(res, stateless)
 		}
@@ -466,8 +474,8 @@ func (p *Proxy) listTools(ctx context.Context, stateless bool) (json.RawMessage,
 }
 
 // notify implements upstreamEvents: it passes a notification from the
-// Gateway on to the client. Requests from the Gateway (sampling,
-// elicitation) are not supported and dropped.
+// Gateway on to the client. (Requests from the Gateway on a call's stream
+// are answered by the call: input.go.)
 func (p *Proxy) notify(ctx context.Context, method string, params json.RawMessage) {
 	if p.waitPrimed(ctx) != nil {
 		return

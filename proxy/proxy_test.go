@@ -95,6 +95,9 @@ type setup struct {
 	protocol string
 	// options, if set, changes the options before the proxy is made.
 	options func(*proxy.Options)
+	// client, if set, changes the test client's options (an
+	// ElicitationHandler, say).
+	client func(*mcp.ClientOptions)
 }
 
 func start(t *testing.T, s setup) *harness {
@@ -170,9 +173,13 @@ func start(t *testing.T, s setup) *harness {
 	done := make(chan error, 1)
 	go func() { done <- p.Run(runCtx, inR, io.MultiWriter(h.out, outW)) }()
 
-	client := mcp.NewClient(&mcp.Implementation{Name: "test-client", Version: "1"}, &mcp.ClientOptions{
+	co := &mcp.ClientOptions{
 		ToolListChangedHandler: func(context.Context, *mcp.ToolListChangedRequest) { h.changed <- struct{}{} },
-	})
+	}
+	if s.client != nil {
+		s.client(co)
+	}
+	client := mcp.NewClient(&mcp.Implementation{Name: "test-client", Version: "1"}, co)
 	connectCtx, connected := context.WithTimeout(ctx, 10*time.Second)
 	defer connected()
 	cs, err := client.Connect(connectCtx, &mcp.IOTransport{Reader: outR, Writer: inW}, &mcp.ClientSessionOptions{ProtocolVersion: s.protocol})

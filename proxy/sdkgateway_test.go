@@ -31,6 +31,7 @@ type sdkGateway struct {
 	mu       sync.Mutex
 	requests []sdkRequest
 	calls    []sdkCall
+	active   int // POSTs being served
 }
 
 // sdkRequest is one HTTP request as the Gateway received it.
@@ -46,6 +47,9 @@ type sdkCall struct {
 	Arguments map[string]any
 	Header    http.Header // the HTTP request's (2026-07-28; empty on a session)
 	Meta      mcp.Meta
+	// InputResponses and RequestState are a retry's, after input_required.
+	InputResponses mcp.InputResponseMap
+	RequestState   string
 }
 
 const headerTool = "AgentCoreGwyAPIGatewayTarget___headers"
@@ -63,7 +67,11 @@ var headerSchema = map[string]any{
 type sdkOptions struct {
 	versions []string // SupportedProtocolVersions
 	sessions bool     // a stateful handler (2025 sessions with Mcp-Session-Id); else stateless
-	server   *mcp.ServerOptions
+	// streaming answers POSTs with event streams, on which a call's
+	// requests to the client (elicitation/create) travel; else JSON, and
+	// they go on the session's own stream.
+	streaming bool
+	server    *mcp.ServerOptions
 	// tool, if set, is the handler of headerTool after it recorded the call.
 	tool mcp.ToolHandler
 }
@@ -81,7 +89,7 @@ func newSDKGateway(t *testing.T, o sdkOptions) *sdkGateway {
 	g.server.AddTool(&mcp.Tool{Name: headerTool, InputSchema: headerSchema}, func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		var args map[string]any
 		_ = json.Unmarshal(req.Params.Arguments, &args)
-		c := sdkCall{Arguments: args, Meta: req.Params.Meta}
+		c := sdkCall{Arguments: args, Meta: req.Params.Meta, InputResponses: req.Params.InputResponses, RequestState: req.Params.RequestState}
 		if req.Extra != nil {
 			c.Header = req.Extra.Header.Clone()
 		}
@@ -96,7 +104,7 @@ func newSDKGateway(t *testing.T, o sdkOptions) *sdkGateway {
 	})
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return g.server }, &mcp.StreamableHTTPOptions{
 		Stateless:                    !o.sessions,
-		JSONResponse:                 true,
+		JSONResponse:                 !o.streaming,
 		PropagateRequestCancellation: true,
 	})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -114,6 +122,16 @@ func newSDKGateway(t *testing.T, o sdkOptions) *sdkGateway {
 		g.mu.Lock()
 		g.requests = append(g.requests, rec)
 		g.mu.Unlock()
+		if r.Method == http.MethodPost {
+			g.mu.Lock()
+			g.active++
+			g.mu.Unlock()
+			defer func() {
+				g.mu.Lock()
+				g.active--
+				g.mu.Unlock()
+			}()
+		}
 		h.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
@@ -148,6 +166,13 @@ func (g *sdkGateway) gets() int {
 		}
 	}
 	return n
+}
+
+// serving counts the POSTs the Gateway is serving.
+func (g *sdkGateway) serving() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.active
 }
 
 func (g *sdkGateway) toolCalls() []sdkCall {

@@ -81,7 +81,11 @@ func newSessionUpstream(wire *gatewayHTTP, version string, events upstreamEvents
 		}
 	}
 	u.client = mcp.NewClient(&mcp.Implementation{Name: "agw-proxy", Version: version}, &mcp.ClientOptions{
-		Capabilities:           &mcp.ClientCapabilities{},
+		// Elicitation, which a call relays to the client or turns into
+		// an isError result (input.go); no sampling, no roots. A request
+		// the Gateway sends outside a call (on the session's own stream)
+		// has no client to go to: the SDK answers it with an error.
+		Capabilities:           &mcp.ClientCapabilities{Elicitation: upstreamElicitation},
 		ToolListChangedHandler: func(context.Context, *mcp.ToolListChangedRequest) { events.toolsChanged() },
 		ProgressNotificationHandler: func(ctx context.Context, req *mcp.ProgressNotificationClientRequest) {
 			relay(ctx, "notifications/progress", req.Params)

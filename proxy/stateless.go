@@ -69,9 +69,9 @@ func newStatelessUpstream(wire *gatewayHTTP, version string) *statelessUpstream 
 	}
 	return &statelessUpstream{wire: wire, meta: []metaMember{
 		member(mcp.MetaKeyProtocolVersion, StatelessProtocolVersion),
-		// The proxy asks nothing of the client for the Gateway: no
-		// sampling, no elicitation, no roots.
-		member(mcp.MetaKeyClientCapabilities, struct{}{}),
+		// Elicitation, which the proxy relays to its client or turns
+		// into an isError result (input.go); no sampling, no roots.
+		member(mcp.MetaKeyClientCapabilities, json.RawMessage(upstreamCapabilities)),
 		member(mcp.MetaKeyClientInfo, &mcp.Implementation{Name: "agw-proxy", Version: version}),
 	}}
 }

@@ -37,8 +37,9 @@ func TestWithMetaMergesTheRevisionsFields(t *testing.T) {
 			_ = json.Unmarshal([]byte(tt.params), &in)
 			m, _ := got["_meta"].(map[string]any)
 			want := map[string]any{
-				"io.modelcontextprotocol/protocolVersion":    "2026-07-28",
-				"io.modelcontextprotocol/clientCapabilities": map[string]any{},
+				"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+				// Elicitation, relayed or named in an isError result (input.go).
+				"io.modelcontextprotocol/clientCapabilities": map[string]any{"elicitation": map[string]any{"form": map[string]any{}, "url": map[string]any{}}},
 				"io.modelcontextprotocol/clientInfo":         map[string]any{"name": "agw-proxy", "version": "v1"},
 			}
 			for k, v := range tt.want {
@@ -141,7 +142,7 @@ func TestListChangedOnARequestStreamResyncs(t *testing.T) {
 	g := &gatewayHTTP{events: ev}
 	body := strings.NewReader("data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\"}\n\n" +
 		"data: {\"jsonrpc\":\"2.0\",\"id\":\"agw-1\",\"result\":{}}\n\n")
-	if _, err := g.readEvents(context.Background(), body, "agw-1"); err != nil {
+	if _, err := g.readEvents(context.Background(), body, wireHeaders{}, "agw-1"); err != nil {
 		t.Fatal(err)
 	}
 	if ev.changed != 1 {

@@ -565,9 +565,11 @@ func TestSignV4RoundTrip(t *testing.T) {
 		t.Fatalf("own signature refused: %+v", e)
 	}
 	for name, check := range map[string]func() *sigV4Error{
-		"body changed":  func() *sigV4Error { return verifySigV4(req, []byte(`{"a":2}`), "AKID", "secret", "us-east-1", now) },
-		"other region":  func() *sigV4Error { return verifySigV4(req, body, "AKID", "secret", "eu-west-1", now) },
-		"clock 6m away": func() *sigV4Error { return verifySigV4(req, body, "AKID", "secret", "us-east-1", now.Add(6*time.Minute)) },
+		"body changed": func() *sigV4Error { return verifySigV4(req, []byte(`{"a":2}`), "AKID", "secret", "us-east-1", now) },
+		"other region": func() *sigV4Error { return verifySigV4(req, body, "AKID", "secret", "eu-west-1", now) },
+		"clock 6m away": func() *sigV4Error {
+			return verifySigV4(req, body, "AKID", "secret", "us-east-1", now.Add(6*time.Minute))
+		},
 	} {
 		if check() == nil {
 			t.Errorf("%s: accepted", name)

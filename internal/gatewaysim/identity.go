@@ -42,8 +42,8 @@ import (
 // How CompleteResourceTokenAuth is authorized: like every operation of the
 // bedrock-agentcore data plane, with AWS SigV4 (IAM). botocore's model
 // (bedrock-agentcore 2024-02-28, botocore 1.43.11) declares
-// auth ["aws.auth#sigv4"] for the service and no per-operation override
-// (no smithy.api#noAuth, unlike nothing: every operation is signed); the
+// auth ["aws.auth#sigv4"] for the service and no operation overrides it
+// (none is unsigned, CompleteResourceTokenAuth included); the
 // developer guide says to "add code and the IAM permissions to call the
 // CompleteResourceTokenAuth API in your application URL handler"; AWS
 // samples grant the IAM action bedrock-agentcore:CompleteResourceTokenAuth

@@ -50,6 +50,12 @@ func (s *Sim) serveBackend(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	// A 3LO target's API (Asana) wants a token its OAuth server issued.
+	if ts != nil && ts.OAuth != nil && !s.checkProviderBearer(r) {
+		writeJSON(w, http.StatusUnauthorized, map[string]any{"errors": []map[string]string{{"message": "Not Authorized"}}})
+		return
+	}
+
 	var received any = json.RawMessage(body)
 	if len(body) == 0 || !json.Valid(body) {
 		received = string(body)

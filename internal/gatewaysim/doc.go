@@ -36,6 +36,31 @@
 //     become HTTP headers and the rest the JSON body, the outbound API key
 //     goes in the query or a header, and a 2xx body comes back verbatim.
 //   - A recording backend for every target (see Sim.Received).
+//   - 3LO targets (Target.OAuth: an OAuth authorization-code credential
+//     provider) through an emulated AgentCore Identity (IdentityURL) and an
+//     Asana-like OAuth provider (ProviderURL, /-/oauth_authorize with a
+//     consent form, /-/oauth_token). A user (the token's sub) with no token
+//     in the vault gets -32042 whose data.elicitations holds one URL-mode
+//     elicitation (2025 revisions) or an input_required result with it
+//     (2026-07-28); the URL, valid ConsentURLLifetime (10 minutes), leads
+//     to the consent page, back through Identity to the return URL with
+//     ?session_id=<session URI>; only CompleteResourceTokenAuth (SigV4 with
+//     the emulator's IAM key, the user's JWT as userToken) vaults the token,
+//     which later calls send as Authorization: Bearer. The default return
+//     URL is ReturnAppURL, a stand-in for the Gateway owner's application
+//     that binds for the user who started the flow. _meta
+//     CredentialProviderMetaKey .oauthCredentialProvider {returnUrl
+//     (allowed: Options.AllowedReturnURLs, AllowReturnURL),
+//     forceAuthentication (empties the vault first)} is honoured per call.
+//     ConsentInBrowser plays the browser; VaultedTokens, Counts and
+//     SetClockSkew (to expire a URL) let tests look. identity.go says what
+//     AWS documents and what is guessed, and why a desktop program with
+//     only the user's Cognito token cannot bind a session itself.
+//   - Header propagation (Target.Metadata, metadataConfiguration): 1 to 10
+//     names per list, restricted headers (Authorization, Cookie,
+//     Content-Type, Mcp-Session-Id, ...) refused when the target is
+//     configured; allowlisted headers and query parameters of the POST to
+//     /mcp reach that target's backend requests, others do not.
 //
 // The Cognito issuer differs from AWS in one respect: it is
 // http://127.0.0.1:PORT/{poolId} rather than
@@ -52,7 +77,8 @@
 //
 // Where AWS does not document a detail the emulator guesses, and says so
 // where it does: the bodies of 413 and 429, the status of unknown paths,
-// the answer to another subject's session (404), 6 MB read as 6 MiB.
+// the answer to another subject's session (404), 6 MB read as 6 MiB, and
+// the 3LO and propagation details listed in identity.go and headers.go.
 //
 // Options.EchoCredentials is not AWS behaviour but a hostile Gateway, for
 // tests of a client's secret hygiene: it echoes the credentials the client

@@ -2,6 +2,7 @@ package gatewaysim
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -209,6 +210,10 @@ func (s *Sim) serveMCP(w http.ResponseWriter, r *http.Request) {
 	sse := s.opts.Streaming && strings.Contains(strings.Join(r.Header.Values("Accept"), ","), "text/event-stream")
 	if r.Method == http.MethodPost {
 		r.Header.Set("Accept", "application/json, text/event-stream")
+		r.Header.Del(mcpQueryHeader)
+		if r.URL.RawQuery != "" {
+			r.Header.Set(mcpQueryHeader, r.URL.RawQuery)
+		}
 	}
 	stateless := !s.opts.Sessions || isModern(r, body)
 	if stateless {
@@ -458,6 +463,29 @@ func (s *Sim) AddTarget(t Target) (err error) {
 	}
 	if t.APIKeyName == "" {
 		t.APIKeyName = "api_key"
+	}
+	if t.OAuth != nil {
+		if t.APIKey != "" {
+			return fmt.Errorf("gatewaysim: target %s: one outbound credential provider: APIKey or OAuth, not both", t.Name)
+		}
+		p := *t.OAuth
+		switch p.GrantType {
+		case "", "AUTHORIZATION_CODE":
+			p.GrantType = "AUTHORIZATION_CODE"
+		default:
+			return fmt.Errorf("gatewaysim: target %s: OAuth grant type %q: the emulator serves AUTHORIZATION_CODE only", t.Name, p.GrantType)
+		}
+		p.ProviderName = cmp.Or(p.ProviderName, t.Name)
+		if len(p.Scopes) == 0 {
+			p.Scopes = []string{"default"}
+		}
+		p.DefaultReturnURL = cmp.Or(p.DefaultReturnURL, s.ReturnAppURL)
+		t.OAuth = &p
+	}
+	if t.Metadata != nil {
+		if err := t.Metadata.validate(t.Name); err != nil {
+			return err
+		}
 	}
 	ops, err := parseOpenAPI(t.Name, t.Spec)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -137,6 +138,12 @@ type Options struct {
 	// seed stack's); tests that run a login listener set their own.
 	RedirectURL string
 
+	// AllowedReturnURLs are the Gateway workload identity's
+	// allowedResourceOauth2ReturnUrls besides the 3LO targets' default
+	// return URLs: the returnUrl values a call may name (see also
+	// Sim.AllowReturnURL).
+	AllowedReturnURLs []string
+
 	// ClientID and ClientSecret are the machine client's credentials and
 	// WebClientID the web client's id; empty means random, Cognito-shaped
 	// values (26 and 51 lowercase alphanumerics).
@@ -156,7 +163,7 @@ type Options struct {
 }
 
 // Target is an OpenAPI target of the Gateway with an API-key outbound
-// credential.
+// credential, or with an OAuth authorization-code one (OAuth).
 type Target struct {
 	Name string // tool names are Name + "___" + operationId
 	Spec []byte // OpenAPI 3.0/3.1 JSON
@@ -166,6 +173,17 @@ type Target struct {
 	APIKeyLocation string // "QUERY_PARAMETER" (default) or "HEADER"
 	APIKeyName     string // default "api_key"
 	APIKeyPrefix   string // prepended to APIKey, e.g. "Bearer "
+
+	// OAuth, instead of an API key, makes the outbound auth an OAuth
+	// authorization-code credential provider (3LO): the Gateway calls the
+	// backend with the calling user's token from AgentCore Identity's
+	// vault, and the backend accepts only tokens the emulated provider
+	// issued. See identity.go.
+	OAuth *OAuthCredentialProvider
+
+	// Metadata is the target's metadataConfiguration (header and query
+	// parameter propagation). See headers.go.
+	Metadata *MetadataConfiguration
 }
 
 // Request is one HTTP request the backend received from the Gateway.
@@ -196,6 +214,14 @@ type Counts struct {
 	ToolCalls          int // tools/call requests that reached the MCP server
 	ToolCallsCancelled int // tool calls whose context ended before they finished
 	BackendRequests    int // requests the backend received
+
+	// AgentCore Identity and the 3LO provider.
+	ConsentURLs        int // authorization URLs handed out (URL elicitations)
+	ConsentURLsOpened  int // authorization URLs opened in a browser
+	ConsentURLsExpired int // authorization URLs refused as expired (any step)
+	Consents           int // users who clicked Allow at the provider
+	Bindings           int // CompleteResourceTokenAuth calls that vaulted a token
+	BindingsRefused    int // CompleteResourceTokenAuth calls refused
 }
 
 // Sim is a running emulator. Its exported fields are read-only.
@@ -208,6 +234,17 @@ type Sim struct {
 	Issuer       string // http://127.0.0.1:P/{PoolID}: Cognito's iss, served locally
 	JWKSURL      string // Issuer + "/.well-known/jwks.json"
 	BackendURL   string // the recording backend's base URL
+
+	IdentityURL  string // AgentCore Identity's data plane: bedrock-agentcore.{region}.amazonaws.com
+	ProviderURL  string // the third-party OAuth provider (Asana-like): app.asana.com
+	ReturnAppURL string // the Gateway owner's application's callback: the default return URL
+
+	// IAMAccessKeyID is the access key id of the emulator's one IAM key
+	// pair, allowed bedrock-agentcore:CompleteResourceTokenAuth (the secret:
+	// IAMSecretAccessKey).
+	IAMAccessKeyID string
+	// ProviderClientID is AgentCore Identity's client at the provider.
+	ProviderClientID string
 
 	ClientID     string // machine client (client_credentials)
 	ClientSecret string
@@ -248,6 +285,10 @@ type Sim struct {
 	faults         faults
 	conns          map[net.Conn]bool // open connections to the Gateway listener
 	creds          Credentials       // recorded with EchoCredentials only
+	identityState
+
+	iamSecretAccessKey   string
+	providerClientSecret string
 }
 
 type faults struct {
@@ -289,6 +330,18 @@ func Start(opts Options) (*Sim, error) {
 		mcpSessions:    make(map[string]*mcpSession),
 		conns:          make(map[net.Conn]bool),
 		outbound:       &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second},
+		identityState: identityState{
+			consents:       make(map[string]*consentSession),
+			consentByState: make(map[string]string),
+			vault:          make(map[vaultKey]string),
+			allowedReturns: slices.Clone(opts.AllowedReturnURLs),
+			providerCodes:  make(map[string]*providerCode),
+			providerTokens: make(map[string]bool),
+		},
+		IAMAccessKeyID:       "AKIA" + strings.ToUpper(randomString(16, lowerAlnum)),
+		iamSecretAccessKey:   randomString(40, lowerAlnum),
+		ProviderClientID:     randomString(16, "0123456789"),
+		providerClientSecret: randomString(32, lowerAlnum),
 	}
 	s.Scope = "default-m2m-resource-server-agwsim/read"
 	s.ClientID = cmp.Or(opts.ClientID, randomString(26, lowerAlnum))
@@ -322,7 +375,7 @@ func Start(opts Options) (*Sim, error) {
 	if err != nil {
 		return nil, err
 	}
-	idp, hosted, gw, backend := ls[0], ls[1], ls[2], ls[3]
+	idp, hosted, gw, backend, identity, provider, app := ls[0], ls[1], ls[2], ls[3], ls[4], ls[5], ls[6]
 	if err := s.newGateway(); err != nil {
 		s.Close()
 		return nil, err
@@ -338,6 +391,9 @@ func Start(opts Options) (*Sim, error) {
 	s.serve(hosted, s.hostedHandler(), nil)
 	s.serve(gw, s.gatewayHandler(), s.trackConn)
 	s.serve(backend, http.HandlerFunc(s.serveBackend), nil)
+	s.serve(identity, s.identityHandler(), nil)
+	s.serve(provider, s.providerHandler(), nil)
+	s.serve(app, s.ownerAppHandler(), nil)
 	return s, nil
 }
 
@@ -383,11 +439,12 @@ func (opts *Options) setDefaults() error {
 	return nil
 }
 
-// listenAll opens the emulator's four listeners (identity provider, hosted
-// UI, Gateway, backend) and sets the URLs they serve.
+// listenAll opens the emulator's listeners (identity provider, hosted UI,
+// Gateway, backend, AgentCore Identity, the 3LO provider, the Gateway
+// owner's application) and sets the URLs they serve.
 func (s *Sim) listenAll() ([]net.Listener, error) {
 	var ls []net.Listener
-	for range 4 {
+	for range 7 {
 		l, err := s.listen()
 		if err != nil {
 			s.Close()
@@ -406,6 +463,9 @@ func (s *Sim) listenAll() ([]net.Listener, error) {
 	s.GatewayURL = gwBase + "/mcp"
 	s.ResourceURL = gwBase + "/.well-known/oauth-protected-resource"
 	s.BackendURL = "http://" + backend.Addr().String()
+	s.IdentityURL = "http://" + ls[4].Addr().String()
+	s.ProviderURL = "http://" + ls[5].Addr().String()
+	s.ReturnAppURL = "http://" + ls[6].Addr().String() + "/callback"
 
 	return ls, nil
 }

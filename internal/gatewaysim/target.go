@@ -23,7 +23,9 @@ const maxResponseBytes = 64 << 20
 
 // operationHandler calls the backend the way the Gateway calls an OpenAPI
 // target: header arguments become headers, path and query arguments go to
-// the URL, everything else is the JSON body; the outbound API key is added.
+// the URL, everything else is the JSON body; the outbound API key (or the
+// user's vaulted OAuth token) is added, and the target's allowlisted
+// headers and query parameters of the client's request are propagated.
 func (s *Sim) operationHandler(op *operation) mcp.ToolHandler {
 	return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		ctx, cancel := withHTTPRequest(ctx)
@@ -65,6 +67,18 @@ func (s *Sim) operationHandler(op *operation) mcp.ToolHandler {
 			} else {
 				query.Set(ts.APIKeyName, ts.APIKeyPrefix+ts.APIKey)
 			}
+		}
+		var in http.Header
+		if req.Extra != nil {
+			in = req.Extra.Header
+		}
+		ts.Metadata.propagate(in, header, query)
+		if ts.OAuth != nil {
+			token, res, err := s.outboundToken(req, ts)
+			if res != nil || err != nil {
+				return res, err
+			}
+			header.Set("Authorization", "Bearer "+token)
 		}
 		u := s.BackendURL + "/" + url.PathEscape(op.target) + path
 		if len(query) > 0 {

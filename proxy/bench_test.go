@@ -183,3 +183,27 @@ func BenchmarkListed1000Tools(b *testing.B) {
 		s.listed(defs, 0)
 	}
 }
+
+// BenchmarkStatelessAnswer1MB: a 1 MB result of a 2025 Gateway answered to
+// a 2026-07-28 client, which needs a resultType: the check for one of its
+// own and the message put together with it (BenchmarkCallPath1MB's result
+// is answered as it came, by encodeMessage).
+func BenchmarkStatelessAnswer1MB(b *testing.B) {
+	var r struct {
+		Result json.RawMessage `json:"result"`
+	}
+	if err := json.Unmarshal(benchResult1MB(b), &r); err != nil {
+		b.Fatal(err)
+	}
+	id, _ := jsonrpc.MakeID(float64(42))
+	b.SetBytes(int64(len(r.Result)))
+	for b.Loop() {
+		first := ""
+		if !hasResultType(r.Result) {
+			first = `"resultType":"complete"`
+		}
+		if _, ok := encodeResult(id, first, r.Result); !ok {
+			b.Fatal("not encoded")
+		}
+	}
+}

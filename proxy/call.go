@@ -53,41 +53,44 @@ type upstreamParams struct {
 // an isError result (input.go).
 //
 // Failures the model can act on, or report, are isError results; the
-// returned error is a JSON-RPC error for the client.
-func (p *Proxy) callTool(ctx context.Context, raw json.RawMessage, c caller) (json.RawMessage, error) {
+// returned error is a JSON-RPC error for the client. typed reports that
+// the result has a resultType of its own: it came from a Gateway of the
+// stateless revision, or is an input_required the proxy made. Any other
+// result is of the initialize revisions' shape.
+func (p *Proxy) callTool(ctx context.Context, raw json.RawMessage, c caller) (res json.RawMessage, typed bool, err error) {
 	var params callParams
 	if err := json.Unmarshal(raw, &params); err != nil || params.Name == "" {
-		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "agw-proxy: tools/call needs params with a tool name"}
+		return nil, false, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "agw-proxy: tools/call needs params with a tool name"}
 	}
 	if err := p.waitPrimed(ctx); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	began := time.Now()
-	var res json.RawMessage
-	var err error
 	if strings.HasPrefix(params.RequestState, parkedStatePrefix) {
 		// The retry of a call parked for this client's answer: it goes to
 		// the call that waits, not to the Gateway as a new call.
-		res, err = p.resume(ctx, &params)
+		res, typed, err = p.resume(ctx, &params)
 	} else {
 		var s upstreamSession
 		if s, err = p.ready(ctx); err != nil {
 			var jerr *jsonrpc.Error
 			if errors.As(err, &jerr) {
-				return errorResult("%s", strings.TrimPrefix(jerr.Message, "agw-proxy: "))
+				res, err = errorResult("%s", strings.TrimPrefix(jerr.Message, "agw-proxy: "))
+				return res, false, err
 			}
-			return nil, err
+			return nil, false, err
 		}
-		res, err = p.exchange(ctx, s, &params, c)
+		res, typed, err = p.exchange(ctx, s, &params, c)
 	}
 	if err != nil {
-		return p.callFailed(ctx, params.Name, err)
+		res, err = p.callFailed(ctx, params.Name, err)
+		return res, false, err
 	}
 	p.log.Debug("tools/call answered", "tool", params.Name, "duration", time.Since(began))
 	if params.Name == SearchToolName {
 		res = stripSearchResult(p.opts.Rules, res)
 	}
-	return res, nil
+	return res, typed, nil
 }
 
 // exchange sends the call params on s and returns the result c gets: for a
@@ -95,22 +98,22 @@ func (p *Proxy) callTool(ctx context.Context, raw json.RawMessage, c caller) (js
 // session, with the Gateway's requests on the call's stream answered (or
 // the call parked for a 2026-07-28 client's answer). A failed call is an
 // error; a secret that cannot be read is an isError result.
-func (p *Proxy) exchange(ctx context.Context, s upstreamSession, params *callParams, c caller) (json.RawMessage, error) {
+func (p *Proxy) exchange(ctx context.Context, s upstreamSession, params *callParams, c caller) (res json.RawMessage, typed bool, err error) {
 	if _, stateless := s.(*statelessSession); !stateless && c.stateless && c.elicit != nil {
 		return p.startPending(ctx, s, params, c)
 	}
 	ctx = withInputHandler(ctx, p.askHandler(c, params.Name))
 	for round := 0; ; round++ {
-		failed, res, err := p.send(ctx, s, params)
+		failed, res, typed, err := p.send(ctx, s, params)
 		if failed != nil || err != nil {
-			return failed, err
+			return failed, false, err
 		}
 		out, retry, err := p.relayStateless(ctx, res, params, c)
 		if !retry || err != nil {
-			return out, err
+			return out, typed, err
 		}
 		if round+1 >= maxInputRounds {
-			return nil, errTooManyRounds
+			return nil, false, errTooManyRounds
 		}
 	}
 }
@@ -119,11 +122,12 @@ func (p *Proxy) exchange(ctx context.Context, s upstreamSession, params *callPar
 // the tool gets, and returns its result. A call the Gateway certainly did
 // not get (a lost session) is sent once more on a new session, whose tool
 // list decides again. failed is a tool result for the model when a secret
-// cannot be read.
-func (p *Proxy) send(ctx context.Context, s upstreamSession, params *callParams) (failed, res json.RawMessage, err error) {
+// cannot be read. typed reports that res came from a Gateway of the
+// stateless revision, whose results carry their resultType.
+func (p *Proxy) send(ctx context.Context, s upstreamSession, params *callParams) (failed, res json.RawMessage, typed bool, err error) {
 	body, injected, failed, err := p.request(ctx, params)
 	if failed != nil || err != nil {
-		return failed, nil, err
+		return failed, nil, false, err
 	}
 	res, err = p.forward(ctx, s, body)
 	if err != nil && errors.Is(err, errNotSent) && ctx.Err() == nil {
@@ -132,7 +136,7 @@ func (p *Proxy) send(ctx context.Context, s upstreamSession, params *callParams)
 			// The new session's tool list decides again: the tool may be
 			// gone from it, or its arguments changed.
 			if body, injected, failed, err = p.request(ctx, params); failed != nil || err != nil {
-				return failed, nil, err
+				return failed, nil, false, err
 			}
 			res, err = p.forward(ctx, s, body)
 		}
@@ -140,7 +144,7 @@ func (p *Proxy) send(ctx context.Context, s upstreamSession, params *callParams)
 	if err == nil {
 		p.log.Debug("tools/call", "tool", params.Name, "injected", injected, "bytes", len(res))
 	}
-	return nil, res, err
+	return nil, res, err == nil && s.protocol() == StatelessProtocolVersion, err
 }
 
 // request returns the tools/call params for the Gateway, with the secrets

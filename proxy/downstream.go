@@ -197,105 +197,17 @@ func (p *Proxy) answerError(conn *stdioConn, req *jsonrpc.Request, err *jsonrpc.
 	_ = conn.Write(context.Background(), &jsonrpc.Response{ID: req.ID, Error: err})
 }
 
-// resultFor returns the Gateway's result res in the client's revision,
-// whichever revision the Gateway spoke: for a stateless client, with a
-// resultType ("complete" unless the Gateway said otherwise: an
-// input_required passes through as it came); for a client of the initialize
-// revisions, without a resultType "complete", which its revision does not
-// have. The Gateway's serverInfo in _meta (metaServerInfo, where a server
-// of the stateless revision names itself on every result) is dropped for
-// both: the proxy is the client's server, not the Gateway. The bytes
-// are walked, not decoded (a result can be large), and members not changed
-// are kept as they came. A result that is not an object is returned as it
-// is.
-func resultFor(res json.RawMessage, stateless bool) json.RawMessage {
-	ms, err := members(res)
-	if err != nil {
-		return res
-	}
-	kept := ms[:0:0]
-	changed, typed := false, false
-	for _, m := range ms {
-		switch {
-		case isString(m.key, "resultType"):
-			if !stateless && isString(m.val, "complete") {
-				changed = true
-				continue
-			}
-			typed = true
-		case isString(m.key, "_meta"):
-			meta, err := members(m.val)
-			if err != nil {
-				break
-			}
-			rest := meta[:0:0]
-			for _, x := range meta {
-				if !isString(x.key, metaServerInfo) {
-					rest = append(rest, x)
-				}
-			}
-			if len(rest) == len(meta) {
-				break
-			}
-			changed = true
-			if len(rest) == 0 {
-				continue
-			}
-			m.val = joinMembers(rest)
-		}
-		kept = append(kept, m)
-	}
-	if changed {
-		res = joinMembers(kept)
-	}
-	if stateless && !typed {
-		res = withFields(res, "resultType", `"resultType":"complete"`)
-	}
-	return res
-}
-
-// joinMembers encodes an object of the members ms (their keys and values as
-// they are).
-func joinMembers(ms []span) []byte {
-	n := 2
-	for _, m := range ms {
-		n += len(m.key) + len(m.val) + 2
-	}
-	out := make([]byte, 0, n)
-	out = append(out, '{')
-	for i, m := range ms {
-		if i > 0 {
-			out = append(out, ',')
-		}
-		out = append(out, m.key...)
-		out = append(out, ':')
-		out = append(out, m.val...)
-	}
-	return append(out, '}')
-}
-
-// withFields returns the object obj with fields (members, encoded) added
-// first, unless obj has a member named unless already.
-func withFields(obj json.RawMessage, unless, fields string) json.RawMessage {
-	i := skipSpace(obj, 0)
-	if i >= len(obj) || obj[i] != '{' {
-		return obj
-	}
-	if member(obj, unless) != nil {
-		return obj
-	}
-	out := make([]byte, 0, len(obj)+len(fields)+1)
-	out = append(out, obj[:i+1]...)
-	out = append(out, fields...)
-	if j := skipSpace(obj, i+1); j < len(obj) && obj[j] != '}' {
-		out = append(out, ',')
-	}
-	return append(out, obj[i+1:]...)
-}
-
-// statelessToolList returns the tools/list result for a stateless client.
-func statelessToolList(listed json.RawMessage) json.RawMessage {
-	return withFields(listed, "resultType", `"resultType":"complete",`+toolsListCacheHints)
+// hasResultType reports whether res, a tools/call result of the initialize
+// revisions' shape (from such a Gateway, or made by the proxy), has a
+// resultType of its own anyway, which a stateless client then gets as it
+// is; any other gets resultType "complete" (serveCall). A result that does
+// not name the key anywhere, as a large one rarely does, is not walked. A
+// result of the stateless revision is passed on as it came, and so is one
+// for a client of the initialize revisions (a resultType is a member their
+// results may carry).
+func hasResultType(res json.RawMessage) bool {
+	// "Type\"" is found faster than the whole key: a quote is common.
+	return bytes.Contains(res, []byte(`Type"`)) && member(res, "resultType") != nil
 }
 
 // listen serves subscriptions/listen, the stateless revision's way to hear

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 )
 
 // statelessMeta is the _meta of a 2026-07-28 request.
@@ -164,45 +166,44 @@ func TestBothRevisionsInOneProcess(t *testing.T) {
 	})
 }
 
-// resultFor puts the Gateway's result in the client's revision, whichever
-// revision the Gateway spoke.
-func TestResultForEachRevision(t *testing.T) {
-	const info = `"io.modelcontextprotocol/serverInfo":{"name":"gw","version":"1"}`
-	for _, tc := range []struct{ in, stateless, legacy string }{
-		// A result of the initialize revisions gets a resultType for a
-		// stateless client only.
-		{`{}`, `{"resultType":"complete"}`, `{}`},
-		{`{"content":[]}`, `{"resultType":"complete","content":[]}`, `{"content":[]}`},
-		{` { "content" : [ ] } `, ` {"resultType":"complete", "content" : [ ] } `, ` { "content" : [ ] } `},
-		{"{\n}", "{\"resultType\":\"complete\"\n}", "{\n}"},
-		// A stateless Gateway's "complete" stays for a stateless client,
-		// where it is, and goes for the others.
-		{`{"content":[],"resultType":"complete"}`, `{"content":[],"resultType":"complete"}`, `{"content":[]}`},
-		{`{"resultType":"complete","content":[1]}`, `{"resultType":"complete","content":[1]}`, `{"content":[1]}`},
-		{`{"resultType":"comp\u006cete"}`, `{"resultType":"comp\u006cete"}`, `{}`},
-		// Any other resultType passes through, whatever it is.
-		{`{"resultType":"input_required","inputRequests":{}}`, `{"resultType":"input_required","inputRequests":{}}`, `{"resultType":"input_required","inputRequests":{}}`},
-		// The Gateway's serverInfo goes; the rest of _meta stays.
-		{`{"_meta":{` + info + `},"content":[],"resultType":"complete"}`, `{"content":[],"resultType":"complete"}`, `{"content":[]}`},
-		{`{"_meta":{"debug":{"type":"text","text":"x"},` + info + `},"isError":true}`, `{"resultType":"complete","_meta":{"debug":{"type":"text","text":"x"}},"isError":true}`, `{"_meta":{"debug":{"type":"text","text":"x"}},"isError":true}`},
-		{`{"_meta":{"progressToken":1}}`, `{"resultType":"complete","_meta":{"progressToken":1}}`, `{"_meta":{"progressToken":1}}`},
-		// A resultType or serverInfo inside the content is not the result's.
-		{`{"structuredContent":{"resultType":"complete",` + info + `}}`, `{"resultType":"complete","structuredContent":{"resultType":"complete",` + info + `}}`, `{"structuredContent":{"resultType":"complete",` + info + `}}`},
-		{`[1]`, `[1]`, `[1]`},
-		{``, ``, ``},
+// A stateless client's answer is put together with its first members
+// spliced into the result, the result's bytes as they came.
+func TestEncodeResultSplicesFirstMembers(t *testing.T) {
+	id, _ := jsonrpc.MakeID(float64(7))
+	const head = `{"jsonrpc":"2.0","id":7,"result":`
+	for _, tc := range []struct{ first, in, want string }{
+		{"", `{"content":[]}`, `{"content":[]}`},
+		{`"resultType":"complete"`, `{}`, `{"resultType":"complete"}`},
+		{`"resultType":"complete"`, `{"content":[]}`, `{"resultType":"complete","content":[]}`},
+		{`"resultType":"complete"`, ` { "content" : [ ] } `, ` {"resultType":"complete", "content" : [ ] } `},
+		{`"resultType":"complete"`, "{\n}", "{\"resultType\":\"complete\"\n}"},
+		{`"resultType":"complete",` + toolsListCacheHints, `{"tools":[]}`, `{"resultType":"complete","ttlMs":0,"cacheScope":"private","tools":[]}`},
+		// Not an object: nothing to splice into.
+		{`"resultType":"complete"`, `[1]`, `[1]`},
 	} {
-		if got := string(resultFor(json.RawMessage(tc.in), true)); got != tc.stateless {
-			t.Errorf("resultFor(%q, stateless) = %q, want %q", tc.in, got, tc.stateless)
-		}
-		if got := string(resultFor(json.RawMessage(tc.in), false)); got != tc.legacy {
-			t.Errorf("resultFor(%q, initialize revision) = %q, want %q", tc.in, got, tc.legacy)
+		got, ok := encodeResult(id, tc.first, json.RawMessage(tc.in))
+		if want := head + tc.want + "}"; !ok || string(got) != want {
+			t.Errorf("encodeResult(%q, %q) = %q, want %q", tc.first, tc.in, got, want)
 		}
 	}
 }
 
-func TestStatelessToolListCarriesCacheHints(t *testing.T) {
-	got := string(statelessToolList(json.RawMessage(`{"tools":[]}`)))
-	if want := `{"resultType":"complete","ttlMs":0,"cacheScope":"private","tools":[]}`; got != want {
-		t.Errorf("got %s, want %s", got, want)
+// A result of the initialize revisions' shape gets a resultType unless it
+// has one of its own; one inside its content is not its own.
+func TestHasResultType(t *testing.T) {
+	for in, want := range map[string]bool{
+		`{}`:                                       false,
+		`{"content":[]}`:                           false,
+		`{"content":[],"resultType":"complete"}`:   true,
+		`{"resultType":"input_required"}`:          true,
+		`{"structuredContent":{"resultType":"x"}}`: false,
+		`{"content":[{"type":"text","text":"{\"resultType\":1}"}]}`: false,
+		`{"content":[{"type":"text","text":"nodeType\""}]}`:         false,
+		`[1]`: false,
+		``:    false,
+	} {
+		if got := hasResultType(json.RawMessage(in)); got != want {
+			t.Errorf("hasResultType(%q) = %v, want %v", in, got, want)
+		}
 	}
 }

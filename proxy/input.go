@@ -294,6 +294,7 @@ type pendingCall struct {
 	asks   chan *inputAsk // the Gateway's requests, to whoever waits for the call
 	done   chan struct{}  // closed when the call has ended
 	res    json.RawMessage
+	typed  bool // res has its own resultType (see callTool)
 	err    error
 	cancel context.CancelFunc
 }
@@ -391,7 +392,7 @@ func (t *parkedInputs) drop(pc *pendingCall) {
 
 // startPending starts the upstream call params on s apart from the client's
 // request, and waits for its first outcome (await).
-func (p *Proxy) startPending(ctx context.Context, s upstreamSession, params *callParams, c caller) (json.RawMessage, error) {
+func (p *Proxy) startPending(ctx context.Context, s upstreamSession, params *callParams, c caller) (json.RawMessage, bool, error) {
 	base := p.runCtx
 	if base == nil {
 		base = context.Background()
@@ -404,7 +405,7 @@ func (p *Proxy) startPending(ctx context.Context, s upstreamSession, params *cal
 		defer cancel()
 		defer p.parked.drop(pc)
 		var failed json.RawMessage
-		failed, pc.res, pc.err = p.send(uctx, s, params)
+		failed, pc.res, pc.typed, pc.err = p.send(uctx, s, params)
 		if failed != nil {
 			pc.res = failed
 		}
@@ -415,23 +416,23 @@ func (p *Proxy) startPending(ctx context.Context, s upstreamSession, params *cal
 // await waits for the pending call's result, or for the Gateway's next
 // request, which it parks: the client then gets an input_required result
 // with it. The client's cancelling (ctx) cancels the call.
-func (p *Proxy) await(ctx context.Context, pc *pendingCall) (json.RawMessage, error) {
+func (p *Proxy) await(ctx context.Context, pc *pendingCall) (json.RawMessage, bool, error) {
 	select {
 	case <-pc.done:
-		return pc.res, pc.err
+		return pc.res, pc.typed, pc.err
 	case a := <-pc.asks:
 		state, ok := p.parked.park(pc, a)
 		if !ok {
 			a.answer <- inputAnswer{err: refusal, end: &inputError{fmt.Sprintf("the Gateway asked for input while %d other calls wait for the user's answers; answer those first", maxParked)}}
 			<-pc.done
-			return pc.res, pc.err
+			return pc.res, pc.typed, pc.err
 		}
 		p.log.Debug("relaying the Gateway's request for input as input_required", "tool", pc.tool, "method", a.method)
-		return parkedResult(a, state), nil
+		return parkedResult(a, state), true, nil
 	case <-ctx.Done():
 		pc.cancel()
 		<-pc.done
-		return nil, ctx.Err()
+		return nil, false, ctx.Err()
 	}
 }
 
@@ -455,10 +456,11 @@ func parkedResult(a *inputAsk, state string) json.RawMessage {
 // resume serves a 2026-07-28 client's retry of a parked call: its answer
 // goes to the Gateway, and the retry gets the call's result or its next
 // request.
-func (p *Proxy) resume(ctx context.Context, params *callParams) (json.RawMessage, error) {
+func (p *Proxy) resume(ctx context.Context, params *callParams) (json.RawMessage, bool, error) {
 	e, ok := p.parked.take(params.RequestState, params.Name)
 	if !ok {
-		return errorResult("the requestState of this retry is unknown: it has been used, or its call has ended (a call waits for input at most %s, timeouts.call) or was for another tool; call the tool again without inputResponses and requestState", p.opts.CallTimeout)
+		res, err := errorResult("the requestState of this retry is unknown: it has been used, or its call has ended (a call waits for input at most %s, timeouts.call) or was for another tool; call the tool again without inputResponses and requestState", p.opts.CallTimeout)
+		return res, false, err
 	}
 	answer := member(params.InputResponses, inputKey)
 	if answer == nil || bytes.TrimSpace(answer)[0] != '{' {

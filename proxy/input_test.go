@@ -129,8 +129,8 @@ func TestInputIsRelayedToACapableClientInItsRevision(t *testing.T) {
 					if len(linesWith(h, `"method":"elicitation/create"`, deployQuestion)) != 1 {
 						t.Errorf("no elicitation/create reached the 2025 client:\n%s", h.out.String())
 					}
-					if strings.Contains(h.out.String(), `"resultType"`) {
-						t.Errorf("the 2025 client got a resultType:\n%s", h.out.String())
+					if strings.Contains(h.out.String(), `"input_required"`) {
+						t.Errorf("an input_required reached the 2025 client:\n%s", h.out.String())
 					}
 				}
 			})

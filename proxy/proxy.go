@@ -306,11 +306,10 @@ func (p *Proxy) middleware(next mcp.MethodHandler) mcp.MethodHandler {
 				return nil, err
 			}
 			ss, _ := req.GetSession().(*mcp.ServerSession)
-			res, err := p.callTool(ctx, raw, sessionCaller(ss))
+			res, _, err := p.callTool(ctx, raw, sessionCaller(ss))
 			if err != nil {
 				return nil, err
 			}
-			res = resultFor(res, false)
 			var out mcp.CallToolResult
 			if err := json.Unmarshal(res, &out); err != nil {
 				return nil, err
@@ -399,22 +398,24 @@ func (p *Proxy) serveCall(ctx context.Context, conn *stdioConn, req *jsonrpc.Req
 	}()
 	var res json.RawMessage
 	var err error
+	first := "" // members a stateless client's result gets first
 	if req.Method == "tools/list" {
 		res, err = p.listTools(ctx, stateless)
-		if stateless && err == nil {
-			res = statelessToolList(res)
+		if stateless {
+			first = `"resultType":"complete",` + toolsListCacheHints
 		}
 	} else {
 		c := sessionCaller(p.session())
 		if stateless {
 			c = statelessCaller(sr.capabilities)
 		}
-		res, err = p.callTool(ctx, req.Params, c)
-		if err == nil {
-			res = resultFor(res, stateless)
+		var typed bool
+		res, typed, err = p.callTool(ctx, req.Params, c)
+		if stateless && !typed && err == nil && !hasResultType(res) {
+			first = `"resultType":"complete"`
 		}
 	}
-	resp := &jsonrpc.Response{ID: req.ID, Result: res}
+	var resp *jsonrpc.Response
 	switch {
 	case ctx.Err() != nil:
 		// Cancelled by the client (or shutdown): no answer is expected.
@@ -426,6 +427,9 @@ func (p *Proxy) serveCall(ctx context.Context, conn *stdioConn, req *jsonrpc.Req
 			jerr = &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "agw-proxy: " + p.redact(err)}
 		}
 		resp = &jsonrpc.Response{ID: req.ID, Error: jerr}
+	default:
+		_ = conn.writeResult(req.ID, first, res)
+		return
 	}
 	_ = conn.Write(context.Background(), resp)
 }

@@ -359,17 +359,57 @@ func (c *stdioConn) paid() {
 // grows with its size (a large tools/list, a big tool result).
 func encodeMessage(msg jsonrpc.Message) ([]byte, error) {
 	if r, ok := msg.(*jsonrpc.Response); ok && r.Error == nil && len(r.Result) > 0 && r.ID.IsValid() {
-		if id, err := json.Marshal(r.ID.Raw()); err == nil {
-			// One more byte for the newline writeRaw adds.
-			b := make([]byte, 0, len(r.Result)+len(id)+len(`{"jsonrpc":"2.0","id":,"result":}`)+1)
-			b = append(b, `{"jsonrpc":"2.0","id":`...)
-			b = append(b, id...)
-			b = append(b, `,"result":`...)
-			b = append(b, r.Result...)
-			return append(b, '}'), nil
+		if b, ok := encodeResult(r.ID, "", r.Result); ok {
+			return b, nil
 		}
 	}
 	return jsonrpc.EncodeMessage(msg)
+}
+
+// encodeResult puts a successful response together around its result, with
+// first (encoded members, or "") spliced in as the result's first members
+// when the result is an object: the result is copied once, into the
+// message. It reports false when id cannot be encoded.
+func encodeResult(id jsonrpc.ID, first string, result json.RawMessage) ([]byte, bool) {
+	idb, err := json.Marshal(id.Raw())
+	if err != nil {
+		return nil, false
+	}
+	open := -1 // the index of the result's '{', when first is spliced in
+	if first != "" {
+		if i := skipSpace(result, 0); i < len(result) && result[i] == '{' {
+			open = i
+		}
+	}
+	// One more byte for the newline writeRaw adds.
+	b := make([]byte, 0, len(result)+len(idb)+len(first)+len(`{"jsonrpc":"2.0","id":,"result":,}`)+1)
+	b = append(b, `{"jsonrpc":"2.0","id":`...)
+	b = append(b, idb...)
+	b = append(b, `,"result":`...)
+	if open < 0 {
+		b = append(b, result...)
+	} else {
+		b = append(b, result[:open+1]...)
+		b = append(b, first...)
+		if j := skipSpace(result, open+1); j < len(result) && result[j] != '}' {
+			b = append(b, ',')
+		}
+		b = append(b, result[open+1:]...)
+	}
+	return append(b, '}'), true
+}
+
+// writeResult answers request id with result and first spliced in (see
+// encodeResult), as Write answers with a response.
+func (c *stdioConn) writeResult(id jsonrpc.ID, first string, result json.RawMessage) error {
+	data, ok := encodeResult(id, first, result)
+	if !ok {
+		return c.Write(context.Background(), &jsonrpc.Response{ID: id, Result: result})
+	}
+	c.release(id)
+	err := c.writeRaw(data)
+	c.paid()
+	return err
 }
 
 // writeRaw scrubs one encoded message and writes it with its newline. A

@@ -153,7 +153,10 @@ func TestEndToEndRawLinesOfEachRevision(t *testing.T) {
 				if tc.rev == "2026-07-28" && !has {
 					t.Errorf("answer %d lacks resultType complete: %.200s", id, res)
 				}
-				if tc.rev != "2026-07-28" && strings.Contains(res, `"resultType"`) {
+				// The proxy's own answers (initialize, tools/list) are in
+				// the client's revision; the call's result is the
+				// Gateway's, with the resultType of a stateless Gateway.
+				if tc.rev != "2026-07-28" && id < 3 && strings.Contains(res, `"resultType"`) {
 					t.Errorf("a %s client got a resultType in answer %d: %.200s", tc.rev, id, res)
 				}
 			}

@@ -29,18 +29,24 @@ type callParams struct {
 	Arguments json.RawMessage `json:"arguments,omitempty"`
 	Meta      struct {
 		ProgressToken json.RawMessage `json:"progressToken,omitempty"`
+		// Provider is the Gateway's per-call 3LO settings (consent.go).
+		Provider json.RawMessage `json:"aws.bedrock-agentcore.gateway/credentialProviderConfiguration,omitempty"`
 	} `json:"_meta"`
 	InputResponses json.RawMessage `json:"inputResponses,omitempty"`
 	RequestState   string          `json:"requestState,omitempty"`
 }
 
+// upstreamMeta is the _meta of a tools/call sent to the Gateway.
+type upstreamMeta struct {
+	ProgressToken json.RawMessage `json:"progressToken,omitempty"`
+	Provider      json.RawMessage `json:"aws.bedrock-agentcore.gateway/credentialProviderConfiguration,omitempty"`
+}
+
 // upstreamParams is the tools/call sent to the Gateway.
 type upstreamParams struct {
-	Name      string          `json:"name"`
-	Arguments json.RawMessage `json:"arguments,omitempty"`
-	Meta      *struct {
-		ProgressToken json.RawMessage `json:"progressToken"`
-	} `json:"_meta,omitempty"`
+	Name           string          `json:"name"`
+	Arguments      json.RawMessage `json:"arguments,omitempty"`
+	Meta           *upstreamMeta   `json:"_meta,omitempty"`
 	InputResponses json.RawMessage `json:"inputResponses,omitempty"`
 	RequestState   string          `json:"requestState,omitempty"`
 }
@@ -66,11 +72,15 @@ func (p *Proxy) callTool(ctx context.Context, raw json.RawMessage, c caller) (re
 		return nil, false, err
 	}
 	began := time.Now()
-	if strings.HasPrefix(params.RequestState, parkedStatePrefix) {
+	switch {
+	case strings.HasPrefix(params.RequestState, parkedStatePrefix):
 		// The retry of a call parked for this client's answer: it goes to
 		// the call that waits, not to the Gateway as a new call.
 		res, typed, err = p.resume(ctx, &params)
-	} else {
+	case strings.HasPrefix(params.RequestState, consentStatePrefix):
+		// The retry after the client was asked for a consent.
+		res, typed, err = p.resumeConsent(ctx, &params, c)
+	default:
 		var s upstreamSession
 		if s, err = p.ready(ctx); err != nil {
 			var jerr *jsonrpc.Error
@@ -99,6 +109,17 @@ func (p *Proxy) callTool(ctx context.Context, raw json.RawMessage, c caller) (re
 // the call parked for a 2026-07-28 client's answer). A failed call is an
 // error; a secret that cannot be read is an isError result.
 func (p *Proxy) exchange(ctx context.Context, s upstreamSession, params *callParams, c caller) (res json.RawMessage, typed bool, err error) {
+	res, typed, err = p.exchangeOnce(ctx, s, params, c)
+	if el, ok := urlElicitationOf(res, err); ok {
+		// The Gateway needs the user's consent to the tool's target.
+		return p.awaitConsent(ctx, params, c, el)
+	}
+	return res, typed, err
+}
+
+// exchangeOnce is exchange without waiting for a consent: a URL
+// elicitation is the outcome.
+func (p *Proxy) exchangeOnce(ctx context.Context, s upstreamSession, params *callParams, c caller) (res json.RawMessage, typed bool, err error) {
 	if _, stateless := s.(*statelessSession); !stateless && c.stateless && c.elicit != nil {
 		return p.startPending(ctx, s, params, c)
 	}
@@ -107,6 +128,9 @@ func (p *Proxy) exchange(ctx context.Context, s upstreamSession, params *callPar
 		failed, res, typed, err := p.send(ctx, s, params)
 		if failed != nil || err != nil {
 			return failed, false, err
+		}
+		if _, ok := urlElicitationOf(res, nil); ok {
+			return res, typed, nil
 		}
 		out, retry, err := p.relayStateless(ctx, res, params, c)
 		if !retry || err != nil {
@@ -152,10 +176,8 @@ func (p *Proxy) send(ctx context.Context, s upstreamSession, params *callParams)
 // is a tool result for the model when a secret cannot be read.
 func (p *Proxy) request(ctx context.Context, params *callParams) (body []byte, injected int, failed json.RawMessage, err error) {
 	up := upstreamParams{Name: params.Name, Arguments: params.Arguments, InputResponses: params.InputResponses, RequestState: params.RequestState}
-	if len(params.Meta.ProgressToken) > 0 {
-		up.Meta = &struct {
-			ProgressToken json.RawMessage `json:"progressToken"`
-		}{params.Meta.ProgressToken}
+	if len(params.Meta.ProgressToken) > 0 || len(params.Meta.Provider) > 0 {
+		up.Meta = &upstreamMeta{ProgressToken: params.Meta.ProgressToken, Provider: params.Meta.Provider}
 	}
 	values, failed, err := p.injection(ctx, params.Name)
 	if failed != nil || err != nil {

@@ -3,14 +3,12 @@ package proxy_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/agw-proxy/agw-proxy/proxy"
@@ -195,7 +193,9 @@ func TestGatewayThatAsksWithoutEndIsBounded(t *testing.T) {
 }
 
 // A URL the Gateway asks a client to open, when the client declared only
-// form elicitation, is named in the isError result.
+// form elicitation, is a consent the proxy waits for (consent.go): with no
+// browser to open, it is told, and a call still asked for it after the
+// consent timeout is an isError result that names the URL.
 func TestURLElicitationForAFormOnlyClientNamesTheURL(t *testing.T) {
 	const url = "https://bedrock-agentcore.us-east-1.amazonaws.com/identities/oauth2/authorize?request_uri=urn:x"
 	for _, rev := range clientRevisions {
@@ -204,22 +204,30 @@ func TestURLElicitationForAFormOnlyClientNamesTheURL(t *testing.T) {
 				return &mcp.CallToolResult{InputRequests: mcp.InputRequestMap{"login": &mcp.ElicitParams{Mode: "url", Message: "Authorize Asana", URL: url, ElicitationID: "el-1"}}}, nil
 			}})
 			a := &asker{}
-			h := start(t, setup{gatewayFor: gw.at, noAuth: true, options: pin(proxy.StatelessProtocolVersion), protocol: rev, client: a.options})
+			h := start(t, setup{gatewayFor: gw.at, noAuth: true, options: func(o *proxy.Options) {
+				o.Protocol = proxy.StatelessProtocolVersion
+				o.ConsentTimeout, o.ConsentPoll = time.Second, 200*time.Millisecond
+			}, protocol: rev, client: a.options})
 			res := h.call(t, headerTool, map[string]any{"q": "x"})
-			want := "the Gateway asked for input the client cannot give: Authorize Asana (URL: " + url + ")"
+			want := "still asked for it after 1s (timeouts.consent): open " + url + " in a browser"
 			if !res.IsError || !strings.Contains(text(res), want) {
 				t.Fatalf("the call answered %q (isError %v), want %q", text(res), res.IsError, want)
 			}
 			if n := len(a.asked()); n != 0 {
 				t.Errorf("the form-only client was asked %d times", n)
 			}
+			if !strings.Contains(h.logs.String(), `url="`+url+`"`) {
+				t.Errorf("the log does not name the URL to open:\n%s", h.logs)
+			}
 		})
 	}
 }
 
-// The Gateway's URL elicitation for an OAuth consent (-32042) is not a
-// result that needs the user: it reaches the client as the JSON-RPC error
-// it is, with its data, in both revisions.
+// The Gateway's URL elicitation for an OAuth consent (-32042 from a 2025
+// Gateway, input_required from a 2026-07-28 one) reaches a client that
+// declared URL elicitation in the client's revision, once, with its URL;
+// the call, polled while the Gateway still asks, ends with the consent
+// timeout.
 func TestURLElicitationRequiredErrorStillReachesTheClient(t *testing.T) {
 	const url = "https://bedrock-agentcore.us-east-1.amazonaws.com/identities/oauth2/authorize?request_uri=urn:y"
 	for _, gwRev := range inputGateways {
@@ -227,16 +235,28 @@ func TestURLElicitationRequiredErrorStillReachesTheClient(t *testing.T) {
 			t.Run(gwRev.name+"/"+rev+" client", func(t *testing.T) {
 				o := gwRev.opts
 				o.tool = func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-					return nil, mcp.URLElicitationRequiredError([]*mcp.ElicitParams{{Mode: "url", Message: "Authorize Asana", URL: url, ElicitationID: "el-2"}})
+					el := &mcp.ElicitParams{Mode: "url", Message: "Authorize Asana", URL: url, ElicitationID: "el-2"}
+					if gwRev.pin == proxy.StatelessProtocolVersion {
+						return &mcp.CallToolResult{InputRequests: mcp.InputRequestMap{"auth": el}}, nil
+					}
+					return nil, mcp.URLElicitationRequiredError([]*mcp.ElicitParams{el})
 				}
 				gw := newSDKGateway(t, o)
-				h := start(t, setup{gatewayFor: gw.at, noAuth: true, options: pin(gwRev.pin), protocol: rev})
-				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-				defer cancel()
-				_, err := h.client.CallTool(ctx, &mcp.CallToolParams{Name: headerTool, Arguments: map[string]any{"q": "x"}})
-				var jerr *jsonrpc.Error
-				if !errors.As(err, &jerr) || jerr.Code != mcp.CodeURLElicitationRequired || !strings.Contains(string(jerr.Data), url) {
-					t.Fatalf("the call failed with %v, want the Gateway's -32042 with its URL", err)
+				a := &urlAsker{action: "accept"}
+				h := start(t, setup{gatewayFor: gw.at, noAuth: true, protocol: rev, client: a.options, options: func(o *proxy.Options) {
+					o.Protocol = gwRev.pin
+					o.ConsentTimeout, o.ConsentPoll = time.Second, 200*time.Millisecond
+				}})
+				res := h.call(t, headerTool, map[string]any{"q": "x"})
+				if !res.IsError || !strings.Contains(text(res), "open "+url) {
+					t.Fatalf("the call answered %q (isError %v), want the consent timeout with the URL", text(res), res.IsError)
+				}
+				asked := a.requests()
+				if len(asked) != 1 || asked[0].URL != url || asked[0].Mode != "url" || asked[0].Message != "Authorize Asana" {
+					t.Fatalf("the client was asked %+v, want the Gateway's URL elicitation once", asked)
+				}
+				if n := len(gw.toolCalls()); n < 2 {
+					t.Errorf("the Gateway's tool ran %d times: the call was not polled", n)
 				}
 			})
 		}

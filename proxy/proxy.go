@@ -114,6 +114,20 @@ type Options struct {
 	// pinned 2026-07-28 that the Gateway does not offer is a connect error;
 	// a pinned 2025-11-25 never sends server/discover.
 	Protocol string
+	// OpenURL, if set, opens a consent URL of the Gateway (consent.go) in
+	// the user's browser, for a client that cannot show it; the URL was
+	// checked (https://, or http:// to loopback) and is one argument. Nil
+	// only tells the user (Notices and the log).
+	OpenURL func(url string) error
+	// Notices, if set, gets a line for the user when a call waits for a
+	// consent (serve: stderr, which many clients show in their logs).
+	Notices io.Writer
+	// ConsentTimeout bounds how long a call waits for the user's consent;
+	// default DefaultConsentTimeout.
+	ConsentTimeout time.Duration
+	// ConsentPoll is the longest gap between the polls of a call waiting
+	// for consent (the first come sooner); default DefaultConsentPoll.
+	ConsentPoll time.Duration
 }
 
 // A Proxy serves one stdio MCP session and forwards it to the Gateway.
@@ -152,7 +166,8 @@ type Proxy struct {
 
 	lists listState // re-syncs announced and done, duplicate names reported (upstream.go)
 
-	parked parkedInputs // calls waiting for a 2026-07-28 client's input (input.go)
+	parked   parkedInputs // calls waiting for a 2026-07-28 client's input (input.go)
+	consents consentState // consents calls wait for (consent.go)
 }
 
 // New returns a Proxy for opts. It checks the options; it does not connect.
@@ -184,6 +199,12 @@ func New(opts Options) (*Proxy, error) {
 	}
 	if opts.SecretTTL == 0 {
 		opts.SecretTTL = DefaultSecretTTL
+	}
+	if opts.ConsentTimeout <= 0 {
+		opts.ConsentTimeout = DefaultConsentTimeout
+	}
+	if opts.ConsentPoll <= 0 {
+		opts.ConsentPoll = DefaultConsentPoll
 	}
 	if opts.SecretTimeout <= 0 {
 		opts.SecretTimeout = DefaultSecretTimeout

@@ -16,6 +16,7 @@ import (
 type Remedy struct {
 	Kind   RemedyKind
 	Secret string // the secret's name, for StoreSecret
+	Target string // the Gateway target, for GiveConsent
 }
 
 // A RemedyKind is a kind of Remedy.
@@ -29,6 +30,9 @@ const (
 	GatewayLogin
 	// CheckSetup: check how the Gateway and its authorizer are set up.
 	CheckSetup
+	// GiveConsent: consent to the Gateway-held OAuth of Remedy.Target
+	// (outside the client, ahead of the call).
+	GiveConsent
 )
 
 // advice returns Options.Advise's advice for r, "" for none.

@@ -36,10 +36,10 @@ func (f *File) Names() []string { return f.names }
 // The keys the file accepts at each level, in the order help and hints list them.
 var (
 	topKeys      = []string{"profiles"}
-	profileKeys  = []string{"gateway_url", "auth", "inject", "timeouts", "ca_file", "protocol"}
+	profileKeys  = []string{"gateway_url", "auth", "inject", "timeouts", "ca_file", "protocol", "open_browser", "consent_tools"}
 	authKeys     = []string{"type", "discovery_url", "token_url", "authorize_url", "redirect_url", "client_id", "scopes"}
 	injectKeys   = []string{"argument", "secret", "format", "tools"}
-	timeoutsKeys = []string{"call", "connect"}
+	timeoutsKeys = []string{"call", "connect", "consent"}
 )
 
 // Error is a problem in the configuration, located at a file position
@@ -430,6 +430,22 @@ func (d *configDecoder) list(p *Profile, key string, n ast.Node, dst *[]string) 
 	*dst = []string{s}
 }
 
+// boolean decodes true or false (YAML's other spellings are refused: a
+// typo must not pass for one of them).
+func (d *configDecoder) boolean(p *Profile, key string, n ast.Node, dst *bool) {
+	s, ok := d.scalar(n)
+	switch {
+	case ok && s == "true":
+		*dst = true
+	case ok && s == "false":
+		*dst = false
+	default:
+		d.errorf(n, key, nil, "must be true or false")
+		return
+	}
+	p.where[key] = d.pos(n)
+}
+
 // duration decodes a Go duration ("300s", "5m").
 func (d *configDecoder) duration(p *Profile, key string, n ast.Node, dst *time.Duration) {
 	s, ok := d.scalar(n)
@@ -567,6 +583,10 @@ func (d *configDecoder) profile(n ast.Node, p *Profile) {
 			d.timeouts(e.value, p)
 		case "protocol":
 			d.str(p, "protocol", e.value, &p.Protocol)
+		case "open_browser":
+			d.boolean(p, "open_browser", e.value, &p.OpenBrowser)
+		case "consent_tools":
+			d.list(p, "consent_tools", e.value, &p.ConsentTools)
 		case "ca_file":
 			d.str(p, "ca_file", e.value, &p.CAFile)
 			if p.CAFile != "" {
@@ -664,6 +684,8 @@ func (d *configDecoder) timeouts(n ast.Node, p *Profile) {
 			d.duration(p, "timeouts.call", e.value, &p.CallTimeout)
 		case "connect":
 			d.duration(p, "timeouts.connect", e.value, &p.ConnectTimeout)
+		case "consent":
+			d.duration(p, "timeouts.consent", e.value, &p.ConsentTimeout)
 		default:
 			d.unknown(e, in, timeoutsKeys)
 		}

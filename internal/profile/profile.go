@@ -47,6 +47,7 @@ const (
 	DefaultFormat         = "Bearer {secret}"
 	DefaultCallTimeout    = 300 * time.Second
 	DefaultConnectTimeout = 30 * time.Second
+	DefaultConsentTimeout = 2 * time.Minute
 )
 
 // Reserved secret names: the Gateway's own credentials, stored by "agw-proxy
@@ -83,6 +84,17 @@ type Profile struct {
 	// Protocol is the MCP revision spoken with the Gateway, one of
 	// Protocols (default auto).
 	Protocol string
+	// ConsentTimeout (timeouts.consent) bounds how long a call waits for
+	// the user's consent to a Gateway-held OAuth target (default 2m).
+	ConsentTimeout time.Duration
+	// OpenBrowser (open_browser, default true): serve opens a consent URL
+	// the Gateway sends in the user's browser; false only prints it.
+	OpenBrowser bool
+	// ConsentTools (consent_tools) are read-only tools of the Gateway's
+	// OAuth (3LO) targets, one per target ({target}___{operation}): status
+	// and doctor call them to tell whether the user has consented, and
+	// "login TARGET --consent" calls its target's to ask for consent.
+	ConsentTools []string
 
 	// where says where each setting came from, by config key ("gateway_url",
 	// "auth.token_url", "inject[0].secret"): "file:line:col" or "--flag".
@@ -232,6 +244,22 @@ func (p *Profile) setDefaults() {
 	if p.Protocol == "" && p.where["protocol"] == "" {
 		p.Protocol = ProtocolAuto
 	}
+	if p.ConsentTimeout == 0 && p.where["timeouts.consent"] == "" {
+		p.ConsentTimeout = DefaultConsentTimeout
+	}
+	if p.where["open_browser"] == "" {
+		p.OpenBrowser = true
+	}
+}
+
+// ConsentTool returns the consent_tools entry of the named target, or "".
+func (p *Profile) ConsentTool(target string) string {
+	for _, t := range p.ConsentTools {
+		if before, _, ok := strings.Cut(t, "___"); ok && before == target {
+			return t
+		}
+	}
+	return ""
 }
 
 // AuthSettings returns the config keys of the auth settings that have a
@@ -336,6 +364,14 @@ func (p *Profile) validate(types []AuthType, checkAuth bool) error {
 	}
 	if p.ConnectTimeout <= 0 {
 		add(p.Problem("timeouts.connect", nil, "must be positive, got %v", p.ConnectTimeout))
+	}
+	if p.ConsentTimeout <= 0 {
+		add(p.Problem("timeouts.consent", nil, "must be positive, got %v", p.ConsentTimeout))
+	}
+	for i, t := range p.ConsentTools {
+		if before, after, ok := strings.Cut(t, "___"); !ok || before == "" || after == "" {
+			add(p.Problem("consent_tools", []string{"name a read-only tool of the target as the Gateway lists it, e.g. Asana3LO___getMe"}, "entry %d %q is not a Gateway tool name ({target}___{operation})", i+1, t))
+		}
 	}
 	if !slices.Contains(Protocols, p.Protocol) {
 		hints := []string{"valid values: " + strings.Join(Protocols, ", ")}

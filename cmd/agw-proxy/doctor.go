@@ -236,6 +236,7 @@ func (d *doctor) run(ctx context.Context) {
 		return
 	}
 	d.checkRules(p, tools)
+	d.checkConsents(ctx, p, cs, tools, timeout)
 }
 
 // checkConfig resolves the profile and builds the HTTP client (ca_file).
@@ -507,7 +508,9 @@ func issuerName(c *x509.Certificate) string {
 // for alone.
 func (d *doctor) checkInitialize(ctx context.Context, p *profile.Profile, client *http.Client, handler auth.OAuthHandler, proxyURL *url.URL, timeout time.Duration) *mcp.ClientSession {
 	t := &mcp.StreamableClientTransport{Endpoint: p.GatewayURL, HTTPClient: client, OAuthHandler: handler}
-	c := mcp.NewClient(&mcp.Implementation{Name: "agw-proxy-doctor", Version: currentBuild().Version}, nil)
+	// Input requests (a consent the Gateway asks for) are the caller's to
+	// read: doctor opens and answers nothing.
+	c := mcp.NewClient(&mcp.Implementation{Name: "agw-proxy-doctor", Version: currentBuild().Version}, &mcp.ClientOptions{MultiRoundTrip: &mcp.MultiRoundTripOptions{Disabled: true}})
 	ictx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	ask := proxy.StatelessProtocolVersion

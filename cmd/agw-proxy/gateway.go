@@ -32,6 +32,7 @@ func proxyOptions(p *profile.Profile, secrets tokenstore.Secrets, client *http.C
 		ConnectTimeout: p.ConnectTimeout,
 		Version:        currentBuild().Version,
 		Protocol:       p.Protocol,
+		ConsentTimeout: p.ConsentTimeout,
 	}
 }
 
@@ -46,6 +47,8 @@ func advice(p *profile.Profile) func(proxy.Remedy) string {
 			return "run `" + p.Command("login", "") + "`"
 		case proxy.CheckSetup:
 			return "run `" + p.Command("doctor", "") + "`"
+		case proxy.GiveConsent:
+			return "run `" + consentCommand(p, r.Target) + "`"
 		}
 		return ""
 	}

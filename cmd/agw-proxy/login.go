@@ -30,6 +30,7 @@ func loginUsage() string {
 	return `Usage:
     agw-proxy login SECRET [options]
     agw-proxy login [options]
+    agw-proxy login TARGET --consent [--tool TOOL] [options]
 
 With SECRET (e.g. asana), store the token that an inject rule fills into tool
 calls. Without it, log in to the Gateway itself:
@@ -37,6 +38,13 @@ calls. Without it, log in to the Gateway itself:
     fetch an access token to prove it works;
   - auth type authorization_code: sign in through the Cognito hosted UI in the
     browser (PKCE), store the refresh token, then fetch an access token.
+
+With TARGET --consent, consent to a target of the Gateway whose outbound auth
+is OAuth held by the Gateway (3LO, AgentCore Identity) before any client calls
+it: agw-proxy calls TOOL, the Gateway asks for consent, the browser opens on
+its consent URL, and the call is repeated until the consent went through (at
+most timeouts.consent). TOOL must only read: once you have consented, the call
+reaches the target's API. It is --tool, or the target's entry of consent_tools.
 
 A secret is read with a hidden prompt on a terminal, otherwise as one line
 from stdin; never from an argument or a flag. It is stored in the OS keychain
@@ -46,7 +54,12 @@ Credential Manager, or the Secret Service (gnome-keyring, KWallet) on Linux.
 Options:
     --force                Store SECRET even if no inject rule of the profile uses it
     --no-browser           Print the login URL instead of opening a browser
-                           (authorization_code)
+                           (authorization_code, and --consent)
+    --consent              Consent to the Gateway-held OAuth of TARGET
+    --tool TOOL            The read-only tool of TARGET that --consent calls
+    --arguments JSON       Its arguments (default {})
+    --reconsent            Consent again: the Gateway forgets your token first
+                           (forceAuthentication), e.g. to use another account
     -h, --help             Show this help
 
 ` + profile.FlagsUsage(loginFlags) + `
@@ -59,6 +72,9 @@ Examples:
 
     Log in to the Gateway of profile work (client secret, or the browser):
     $ agw-proxy login --profile work
+
+    Consent to the Asana target held by the Gateway, ahead of time:
+    $ agw-proxy login Asana3LO --consent --tool Asana3LO___getMe
 
     Browser login on a remote machine (open the printed URL yourself; the
     redirect URL's port must reach this machine, e.g. through ssh -L):
@@ -74,8 +90,25 @@ func runLogin(ctx context.Context, e *env, args []string) error {
 	pf := profile.AddFlags(fs, loginFlags)
 	force := fs.Bool("force", false, "Store SECRET even if no rule uses it")
 	noBrowser := fs.Bool("no-browser", false, "Do not open a browser")
+	consent := fs.Bool("consent", false, "Consent to a Gateway-held OAuth target")
+	tool := fs.String("tool", "", "The read-only tool --consent calls")
+	arguments := fs.String("arguments", "", "The JSON arguments of --tool")
+	reconsent := fs.Bool("reconsent", false, "Consent again (forceAuthentication)")
 	if done, err := parseFlags(e, fs, loginUsage(), args); done {
 		return err
+	}
+	if *consent || *reconsent {
+		if fs.NArg() != 1 || *force {
+			return usageErrorf("login", "--consent takes one TARGET (the Gateway target's name) and no --force")
+		}
+		p, err := e.resolve(pf)
+		if err != nil {
+			return err
+		}
+		return loginConsent(ctx, e, p, fs.Arg(0), *tool, *arguments, *reconsent, *noBrowser)
+	}
+	if *tool != "" || *arguments != "" {
+		return usageErrorf("login", "--tool and --arguments apply only to --consent")
 	}
 	if fs.NArg() > 1 {
 		// Never echo the arguments: one may be a token typed by mistake.

@@ -29,7 +29,10 @@ model sees and fills it from the keychain on every call.
 stdout carries MCP only; logs go to stderr or --log-file.
 
 Options:
-` + logFlagsUsage + `    -h, --help             Show this help
+` + logFlagsUsage + `    --no-browser           Print the consent URL of a Gateway-held OAuth target
+                           (stderr and the log) instead of opening a browser
+                           (also open_browser: false in the profile)
+    -h, --help             Show this help
 
 ` + profile.FlagsUsage(profile.AllFlags) + `
 Examples:
@@ -52,6 +55,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
 	pf := profile.AddFlags(fs, profile.AllFlags)
 	lf := addLogFlags(fs)
+	noBrowser := fs.Bool("no-browser", false, "Print a consent URL instead of opening a browser")
 	if done, err := parseFlags(e, fs, serveUsage(), args); done {
 		if err != nil {
 			return cannotServe(ctx, e, err)
@@ -76,7 +80,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	defer closeLog()
 
-	px, p, err := newServeProxy(e, pf, scrub, logger)
+	px, p, err := newServeProxy(e, pf, scrub, logger, *noBrowser)
 	if err != nil {
 		if lf.file != "" {
 			// Whoever reads the log file reads why serve did nothing.
@@ -95,7 +99,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 }
 
 // newServeProxy resolves the profile pf selects and makes its proxy.
-func newServeProxy(e *env, pf *profile.Flags, scrub *proxy.Scrubber, logger *slog.Logger) (*proxy.Proxy, *profile.Profile, error) {
+func newServeProxy(e *env, pf *profile.Flags, scrub *proxy.Scrubber, logger *slog.Logger, noBrowser bool) (*proxy.Proxy, *profile.Profile, error) {
 	p, err := e.resolve(pf)
 	if err == nil {
 		err = p.RequireGateway()
@@ -113,6 +117,7 @@ func newServeProxy(e *env, pf *profile.Flags, scrub *proxy.Scrubber, logger *slo
 	}
 	opts := proxyOptions(p, secrets, client, scrub)
 	opts.Logger = logger
+	consentOptions(&opts, e, p, noBrowser)
 	px, err := proxy.New(opts)
 	if err != nil {
 		return nil, nil, err

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync/atomic"
+	"text/tabwriter"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -235,4 +236,20 @@ func (d *doctor) checkConsents(ctx context.Context, p *profile.Profile, cs *mcp.
 			d.fail(false, fmt.Sprintf("%s: could not tell: calling %s failed: %s", label, tool, detail))
 		}
 	}
+}
+
+// consents prints the profile's Gateway-held OAuth targets (consent_tools).
+// Whether the user consented is not checked: only a call of a tool tells,
+// and a call of a consented user reaches the target's API; status makes
+// none (doctor does, with the read-only tool named).
+func (st *status) consents() {
+	if len(st.p.ConsentTools) == 0 {
+		return
+	}
+	writef(st.w, "Gateway-held OAuth (consent_tools):\n")
+	tw := tabwriter.NewWriter(st.w, 0, 0, 2, ' ', 0)
+	for _, tool := range st.p.ConsentTools {
+		writef(tw, "    %s\tconsent not checked: run %q (it calls %s)\n", targetOfTool(tool), st.p.Command("doctor", ""), tool)
+	}
+	tw.Flush()
 }

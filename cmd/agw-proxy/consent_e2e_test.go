@@ -328,6 +328,11 @@ func TestEndToEndLoginConsentAndReconsent(t *testing.T) {
 		t.Errorf("doctor opened a consent URL")
 	}
 
+	out, _ = run("status", "--offline")
+	if !strings.Contains(out, "Asana3LO  consent not checked") {
+		t.Errorf("status does not list the 3LO target:\n%s", out)
+	}
+
 	arguments := `{"tool_name":"list_projects","X-Asana-Token":"unused"}`
 	browser := c.playBrowser(t)
 	out, err = run("login", e2e3LOTarget, "--consent", "--arguments", arguments)

@@ -53,11 +53,16 @@ Checks:
     initialize    MCP initialize with the Gateway: protocol version, server
     tools/list    the Gateway's tools
     inject        each inject rule fills at least one tool; else the near misses
+    consent       for each consent_tools entry (a read-only tool of a target
+                  whose OAuth the Gateway holds): whether you have consented;
+                  it calls that tool once, which reaches the target's API
+                  when you have
 
 Each network step is bounded by the connect timeout (--connect-timeout).
 
 Exit status: 0 when every check passed; 4 when the only problems are
-secrets a login fixes (missing from the keychain, or rejected); 1 otherwise;
+secrets a login fixes (missing from the keychain, or rejected) or consents
+"login TARGET --consent" gives; 1 otherwise;
 2 for a usage error.
 
 Options:

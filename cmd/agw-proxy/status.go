@@ -64,6 +64,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	st.profile()
 	credStored := st.secrets(ctx)
 	st.gatewayLogin(ctx, credStored, *offline)
+	st.consents()
 	if err := ctx.Err(); err != nil {
 		return err // interrupted: no report of the problems it caused
 	}

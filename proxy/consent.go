@@ -196,6 +196,11 @@ func (cs *consentState) join(target, url string, timeout time.Duration) (cn *con
 		cn.url = url
 		return cn, false
 	}
+	if cn != nil {
+		// Past its deadline with no call left to end it (a 2026-07-28
+		// client that never retried): its requestStates go with it.
+		cs.finishLocked(cn, errConsentExpired)
+	}
 	if cs.byTarget == nil {
 		cs.byTarget = map[string]*consent{}
 	}
@@ -230,6 +235,13 @@ func (cs *consentState) outcome(cn *consent) error {
 func (cs *consentState) finish(cn *consent, end error) (ss *mcp.ServerSession, id string) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
+	return cs.finishLocked(cn, end)
+}
+
+// errConsentExpired ends a consent whose deadline passed unnoticed.
+var errConsentExpired = &inputError{"the consent this call waited for has expired (timeouts.consent); call the tool again"}
+
+func (cs *consentState) finishLocked(cn *consent, end error) (ss *mcp.ServerSession, id string) {
 	if cn.ended {
 		return nil, ""
 	}
@@ -342,6 +354,10 @@ func (p *Proxy) notice(format string, a ...any) {
 // user who declines ends cn for every call waiting on it. A client that
 // cannot answer leaves it to the browser.
 func (p *Proxy) askConsentSession(ctx context.Context, c caller, cn *consent, el elicitation) error {
+	if c.ss == nil {
+		p.openConsent(cn, el)
+		return nil
+	}
 	ask, cancel := context.WithDeadline(ctx, cn.deadline)
 	defer cancel()
 	id := el.ElicitationID
@@ -457,6 +473,11 @@ func (p *Proxy) pollConsent(ctx context.Context, params *callParams, c caller, c
 			gap = min(gap*2, p.opts.ConsentPoll)
 		}
 		s, err := p.ready(ctx)
+		var jerr *jsonrpc.Error
+		if errors.As(err, &jerr) {
+			// As callTool says it: the Gateway is not there (a login).
+			return nil, false, &inputError{strings.TrimPrefix(jerr.Message, "agw-proxy: ")}
+		}
 		if err != nil {
 			return nil, false, err
 		}

@@ -339,3 +339,57 @@ func TestConsentURLIsOpenedOnlyWhenHTTPS(t *testing.T) {
 		})
 	}
 }
+
+// A 2026-07-28 client gets the consent as input_required with the proxy's
+// own requestState (128 random bits, nothing of the call); the state works
+// once; one never retried ends with the consent's deadline, and the next
+// call starts a new consent (a new question).
+func TestConsentStateOfA2026ClientIsOwnAndExpires(t *testing.T) {
+	manualURL := func(o *mcp.ClientOptions) {
+		o.Capabilities = &mcp.ClientCapabilities{Elicitation: &mcp.ElicitationCapabilities{URL: &mcp.URLElicitationCapabilities{}}}
+		o.MultiRoundTrip = &mcp.MultiRoundTripOptions{Disabled: true}
+	}
+	h := start(t, setup{sim: consentSim(), protocol: "2026-07-28", client: manualURL, options: consentOptions(proxy.StatelessProtocolVersion, nil, time.Second)})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	call := func(p *mcp.CallToolParams) *mcp.CallToolResult {
+		t.Helper()
+		res, err := h.client.CallTool(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	first := call(&mcp.CallToolParams{Name: consentTool, Arguments: consentArgs})
+	ask, _ := first.InputRequests["consent"].(*mcp.ElicitParams)
+	if !first.NeedsInput() || ask == nil || ask.Mode != "url" || !strings.HasPrefix(ask.URL, h.sim.IdentityURL) {
+		t.Fatalf("the first call answered %+v, want input_required with the consent URL", first)
+	}
+	state := first.RequestState
+	if !strings.HasPrefix(state, "agw-proxy-consent.") || len(state) < len("agw-proxy-consent.")+26 || strings.Contains(state, consentTarget) {
+		t.Errorf("requestState %q: want the proxy's prefix and 128 random bits, nothing of the call", state)
+	}
+	// Left unanswered past timeouts.consent: the retry's state is unknown,
+	// and a new call asks again.
+	time.Sleep(1200 * time.Millisecond)
+	second := call(&mcp.CallToolParams{Name: consentTool, Arguments: consentArgs})
+	if !second.NeedsInput() || second.RequestState == state {
+		t.Fatalf("a call after the deadline answered %+v, want a new question", second)
+	}
+	retry := &mcp.CallToolParams{Name: consentTool, Arguments: consentArgs,
+		InputResponses: mcp.InputResponseMap{"consent": &mcp.ElicitResult{Action: "accept"}}, RequestState: state}
+	if res := call(retry); !res.IsError || !strings.Contains(text(res), "the requestState of this retry is unknown") {
+		t.Errorf("a retry with the expired state answered %q, want the unknown-state error", text(res))
+	}
+	// The new question, answered after the user consented: the call goes
+	// through, and its state is used up.
+	ask, _ = second.InputRequests["consent"].(*mcp.ElicitParams)
+	if _, err := gatewaysim.ConsentInBrowser(ctx, nil, ask.URL, "allow"); err != nil {
+		t.Fatal(err)
+	}
+	retry.RequestState = second.RequestState
+	wantVaulted(t, h.sim, call(retry))
+	if res := call(retry); !res.IsError || !strings.Contains(text(res), "the requestState of this retry is unknown") {
+		t.Errorf("a second retry with the same state answered %q, want the unknown-state error", text(res))
+	}
+}

@@ -137,7 +137,7 @@ func TestHeaderRuleSendsTheSecretOnMatchingCallsOnly(t *testing.T) {
 
 			// A value the model made up is dropped, not sent: with it in
 			// the arguments the Gateway would prefer it to the header.
-			res := h.call(t, asanaTool, map[string]any{"tool_name": "list_projects", "x-asana-token": "Bearer made-up-by-model"})
+			res := h.call(t, asanaTool, map[string]any{"tool_name": "list_projects", "X-Asana-Token": "Bearer made-up-by-model"})
 			if res.IsError {
 				t.Fatalf("call failed: %s", text(res))
 			}

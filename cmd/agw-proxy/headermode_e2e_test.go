@@ -4,7 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,7 +33,11 @@ func TestEndToEndHeaderRule(t *testing.T) {
 				{Name: gatewaysim.DefaultTargetName, Spec: configs.AsanaOpenAPI, APIKey: gatewaysim.DefaultAPIKey, Metadata: meta},
 				{Name: "OtherTarget", Spec: configs.AsanaOpenAPI, APIKey: "other-api-key", Metadata: meta},
 			}})
-			cmd := e2eServeCmd(t, sim, e2eAsanaToken, "--inject-via", "header", "--protocol", tc.protocol, "--log-level", "debug")
+			// The binary talks to the Gateway through a tap that records
+			// every POST: the proof that the body never holds the token.
+			tap := newPostTap(t, sim.GatewayURL)
+			cmd := e2eServeCmd(t, sim, e2eAsanaToken, "--inject-via", "header", "--protocol", tc.protocol, "--log-level", "debug",
+				"--gateway-url", tap.url)
 			var stderr syncBuffer
 			cmd.Stderr = &stderr
 			cs := e2eConnect(t, cmd)
@@ -62,6 +72,21 @@ func TestEndToEndHeaderRule(t *testing.T) {
 				t.Errorf("a tool outside the globs got X-Asana-Token (%d bytes)", len(v))
 			}
 			cs.Close()
+			carried := 0
+			for _, p := range tap.all() {
+				if bytes.Contains(p.body, []byte("e2e-asana-token")) || leakcheck.Message(p.body, e2eAsanaToken) != nil {
+					t.Errorf("the body of a %s POST holds the token", p.method)
+				}
+				if v := p.header.Get("X-Asana-Token"); v != "" {
+					carried++
+					if p.method != "tools/call" || p.tool != asana || v != "Bearer "+e2eAsanaToken {
+						t.Errorf("a %s POST of %q carried X-Asana-Token (%d bytes)", p.method, p.tool, len(v))
+					}
+				}
+			}
+			if carried != 1 {
+				t.Errorf("%d POSTs carried X-Asana-Token, want the one call of %s", carried, asana)
+			}
 			if err := leakcheck.Lines(stderr.String(), e2eAsanaToken, sim.ClientSecret); err != nil {
 				t.Errorf("debug log: %v", err)
 			}
@@ -70,4 +95,51 @@ func TestEndToEndHeaderRule(t *testing.T) {
 			}
 		})
 	}
+}
+
+// postTap is a reverse proxy in front of a Gateway that records each POST.
+type postTap struct {
+	url  string
+	mu   sync.Mutex
+	seen []tappedPost
+}
+
+type tappedPost struct {
+	method, tool string
+	header       http.Header
+	body         []byte
+}
+
+func newPostTap(t *testing.T, gateway string) *postTap {
+	t.Helper()
+	u, err := url.Parse(gateway)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tap := &postTap{}
+	rp := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: u.Scheme, Host: u.Host})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if r.Method == http.MethodPost {
+			var msg struct {
+				Method string
+				Params struct{ Name string }
+			}
+			_ = json.Unmarshal(body, &msg)
+			tap.mu.Lock()
+			tap.seen = append(tap.seen, tappedPost{msg.Method, msg.Params.Name, r.Header.Clone(), body})
+			tap.mu.Unlock()
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	tap.url = srv.URL + u.Path
+	return tap
+}
+
+func (p *postTap) all() []tappedPost {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]tappedPost(nil), p.seen...)
 }

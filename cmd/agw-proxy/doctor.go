@@ -647,7 +647,7 @@ func (d *doctor) checkHeaderRule(label string, r profile.InjectRule, m proxy.Rul
 		line += fmt.Sprintf("; %d declare it as an argument, hidden from the model", n)
 	}
 	d.pass("%s", line)
-	d.note("not checked whether the Gateway forwards %s to the target: only a tool call would show it, and doctor calls no tools; the targets' metadataConfiguration.allowedRequestHeaders must list it (aws bedrock-agentcore-control get-gateway-target shows it)", r.Argument)
+	d.note("not checked whether the Gateway forwards %s to the target: only a tool call would show it, and doctor calls no tools; the targets' metadataConfiguration.allowedRequestHeaders must list it (GetGatewayTarget shows it)", r.Argument)
 }
 
 // checkRules checks that every inject rule fills at least one tool, and

@@ -787,7 +787,7 @@ func TestDoctorHeaderRule(t *testing.T) {
 	wantDoctorCode(t, r, exitOK)
 	wantDoctorLines(t, r,
 		`✓ inject rule 1 \(X-Asana-Token=asana via header, tools "\*"\): sends header X-Asana-Token on the calls of 2 tools \(AgentCoreGwyAPIGatewayTarget___asanaInvoke, OtherTarget___asanaInvoke\); all declare it as an argument, hidden from the model`,
-		`    note: not checked whether the Gateway forwards X-Asana-Token to the target: only a tool call would show it, and doctor calls no tools; the targets' metadataConfiguration.allowedRequestHeaders must list it \(aws bedrock-agentcore-control get-gateway-target shows it\)`,
+		`    note: not checked whether the Gateway forwards X-Asana-Token to the target: only a tool call would show it, and doctor calls no tools; the targets' metadataConfiguration.allowedRequestHeaders must list it \(GetGatewayTarget shows it\)`,
 	)
 	if n := sim.Counts().ToolCalls; n != 0 {
 		t.Errorf("doctor made %d tool calls, want none", n)

@@ -149,47 +149,52 @@ func (p *Proxy) exchangeOnce(ctx context.Context, s upstreamSession, params *cal
 // cannot be read. typed reports that res came from a Gateway of the
 // stateless revision, whose results carry their resultType.
 func (p *Proxy) send(ctx context.Context, s upstreamSession, params *callParams) (failed, res json.RawMessage, typed bool, err error) {
-	body, injected, failed, err := p.request(ctx, params)
+	body, headers, injected, failed, err := p.request(ctx, params)
 	if failed != nil || err != nil {
 		return failed, nil, false, err
 	}
-	res, err = p.forward(ctx, s, body)
+	res, err = p.forward(ctx, s, body, headers)
 	if err != nil && errors.Is(err, errNotSent) && ctx.Err() == nil {
 		p.log.Info("gateway session lost; reconnecting and retrying once", "tool", params.Name)
 		if s, err = p.reconnect(ctx, s); err == nil {
 			// The new session's tool list decides again: the tool may be
 			// gone from it, or its arguments changed.
-			if body, injected, failed, err = p.request(ctx, params); failed != nil || err != nil {
+			if body, headers, injected, failed, err = p.request(ctx, params); failed != nil || err != nil {
 				return failed, nil, false, err
 			}
-			res, err = p.forward(ctx, s, body)
+			res, err = p.forward(ctx, s, body, headers)
 		}
 	}
 	if err == nil {
-		p.log.Debug("tools/call", "tool", params.Name, "injected", injected, "bytes", len(res))
+		p.log.Debug("tools/call", "tool", params.Name, "injected", injected, "headers", len(headers), "bytes", len(res))
 	}
 	return nil, res, err == nil && s.protocol() == StatelessProtocolVersion, err
 }
 
 // request returns the tools/call params for the Gateway, with the secrets
-// the tool list decides the tool gets, and how many were filled in. failed
-// is a tool result for the model when a secret cannot be read.
-func (p *Proxy) request(ctx context.Context, params *callParams) (body []byte, injected int, failed json.RawMessage, err error) {
+// the tool list decides the tool gets, the headers of its header rules
+// (callHeaders), and how many arguments were filled in. failed is a tool
+// result for the model when a secret cannot be read or sent.
+func (p *Proxy) request(ctx context.Context, params *callParams) (body []byte, headers callHeaders, injected int, failed json.RawMessage, err error) {
 	up := upstreamParams{Name: params.Name, Arguments: params.Arguments, InputResponses: params.InputResponses, RequestState: params.RequestState}
 	if len(params.Meta.ProgressToken) > 0 || len(params.Meta.Provider) > 0 {
 		up.Meta = &upstreamMeta{ProgressToken: params.Meta.ProgressToken, Provider: params.Meta.Provider}
 	}
 	values, failed, err := p.injection(ctx, params.Name)
 	if failed != nil || err != nil {
-		return nil, 0, failed, err
+		return nil, nil, 0, failed, err
+	}
+	args, headers, drop, failed, err := splitValues(values)
+	if failed != nil || err != nil {
+		return nil, nil, 0, failed, err
 	}
 	if len(values) > 0 {
-		if up.Arguments, err = injectArgs(up.Arguments, values); err != nil {
-			return nil, 0, nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "agw-proxy: tool arguments must be a JSON object"}
+		if up.Arguments, err = rewriteArgs(up.Arguments, args, drop); err != nil {
+			return nil, nil, 0, nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "agw-proxy: tool arguments must be a JSON object"}
 		}
 	}
 	body, err = json.Marshal(up)
-	return body, len(values), nil, err
+	return body, headers, len(args), nil, err
 }
 
 // maxDecisions bounds how often a call decides again because the tool list
@@ -202,7 +207,7 @@ const maxDecisions = 4
 // has, so it waits while a re-sync the Gateway announced is pending, and
 // decides again when the list changed while it read the secrets (a keychain
 // can take seconds).
-func (p *Proxy) injection(ctx context.Context, name string) (values map[string]tokenstore.Secret, failed json.RawMessage, err error) {
+func (p *Proxy) injection(ctx context.Context, name string) (values []ruleValue, failed json.RawMessage, err error) {
 	var decided []*Rule
 	var timeout <-chan time.Time
 	for n := 0; ; {
@@ -234,7 +239,7 @@ func (p *Proxy) injection(ctx context.Context, name string) (values map[string]t
 			return nil, failed, err
 		}
 		decided = rules
-		values = make(map[string]tokenstore.Secret, len(rules))
+		values = make([]ruleValue, 0, len(rules))
 		for _, r := range rules {
 			s, err := p.secret(ctx, r.Secret)
 			if err != nil {
@@ -242,7 +247,7 @@ func (p *Proxy) injection(ctx context.Context, name string) (values map[string]t
 				failed, err := errorResult("%s", p.secretMessage(r.Secret, err))
 				return nil, failed, err
 			}
-			values[r.Argument] = r.value(s)
+			values = append(values, ruleValue{r, r.value(s)})
 		}
 	}
 }
@@ -256,9 +261,10 @@ func (p *Proxy) rulesFor(name string) (rules []*Rule, pending bool, changed <-ch
 	return p.tools[name], p.lists.announced > p.lists.settled, p.changed
 }
 
-// forward sends a tools/call with params on s, bounded by the call timeout.
-func (p *Proxy) forward(ctx context.Context, s upstreamSession, params []byte) (json.RawMessage, error) {
-	ctx, cancel := context.WithTimeout(ctx, p.opts.CallTimeout)
+// forward sends a tools/call with params and headers on s, bounded by the
+// call timeout.
+func (p *Proxy) forward(ctx context.Context, s upstreamSession, params []byte, headers callHeaders) (json.RawMessage, error) {
+	ctx, cancel := context.WithTimeout(withCallHeaders(ctx, headers), p.opts.CallTimeout)
 	defer cancel()
 	res, err := s.call(ctx, "tools/call", params)
 	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {

@@ -16,8 +16,16 @@ import (
 type RuleMatch struct {
 	// Filled are the tools the proxy fills the argument of: the name
 	// matches one of the rule's globs and the input schema declares the
-	// argument. These are exactly the tools whose schema the proxy strips.
+	// argument. For a header rule, the tools whose calls carry the header:
+	// the name matches (the search tool aside). These are exactly the
+	// tools whose schema the proxy strips (of a header rule's argument
+	// when they declare it).
 	Filled []string
+	// Declaring are the tools of Filled whose input schema declares the
+	// argument (for an argument rule, all of them). A header rule's
+	// argument is stripped from these; the Gateway must fill it from the
+	// propagated header.
+	Declaring []string
 	// Named are the tools whose name matches one of the globs, whether or
 	// not they declare the argument (Filled is a subset).
 	Named []string
@@ -50,14 +58,18 @@ func MatchRule(r Rule, tools []*mcp.Tool) RuleMatch {
 			continue
 		}
 		m.Named = append(m.Named, t.Name)
-		if len(rulesForTool(rules, t.Name, schemaJSON(t))) > 0 {
+		schema := schemaJSON(t)
+		if len(rulesForTool(rules, t.Name, schema)) > 0 {
 			m.Filled = append(m.Filled, t.Name)
+			if declaresRaw(schema, r.Argument) {
+				m.Declaring = append(m.Declaring, t.Name)
+			}
 		}
 	}
 	switch {
 	case len(m.Named) == 0:
 		m.NearNames = nearNames(r.Tools, tools)
-	case len(m.Filled) == 0:
+	case len(m.Filled) == 0 && !r.header():
 		m.NearArguments, m.Arguments = nearArguments(r, tools)
 	}
 	return m

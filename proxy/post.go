@@ -51,6 +51,9 @@ type wireHeaders struct {
 	// closeCancels: the revision cancels a request by closing its HTTP
 	// request (2026-07-28), not with notifications/cancelled.
 	closeCancels bool
+	// secrets are the header rules' headers (headers.go): set by post on
+	// the POST of a tools/call alone.
+	secrets callHeaders
 }
 
 // post sends one request with headers h and returns the result of the
@@ -76,7 +79,13 @@ func (g *gatewayHTTP) post(ctx context.Context, h wireHeaders, method string, pa
 	body = append(body, params...)
 	body = append(body, '}')
 
-	resp, err := g.send(ctx, h, body)
+	sent := h
+	if method == "tools/call" {
+		// Only this POST carries them: h, which the cancellation and the
+		// answers on the call's stream are sent with, does not.
+		sent.secrets = callHeadersFrom(ctx)
+	}
+	resp, err := g.send(ctx, sent, body)
 	if err != nil {
 		if ctx.Err() != nil && !h.closeCancels {
 			// Given up before the answer began (a JSON answer comes whole,
@@ -123,6 +132,9 @@ func (g *gatewayHTTP) send(ctx context.Context, h wireHeaders, body []byte) (*ht
 		}
 		for k, v := range h.params {
 			req.Header.Set(k, v)
+		}
+		for _, s := range h.secrets {
+			req.Header.Set(s.name, string(s.value))
 		}
 		if g.oauth != nil {
 			ts, err := g.oauth.TokenSource(ctx)

@@ -7,30 +7,56 @@ import (
 	"path"
 	"strings"
 
+	"github.com/agw-proxy/agw-proxy/internal/httpheader"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
 // DefaultFormat is the format of an injected value when a Rule sets none.
 const DefaultFormat = "Bearer {secret}"
 
-// A Rule fills one tool argument from a stored secret. It applies to each
-// tool the Gateway lists whose name matches one of Tools and whose input
-// schema declares the argument (see rulesForTool). The proxy removes the
-// argument from such a tool's schema, in any letter case, and on a call
-// drops whatever the model sent under that name in any case and sets the
-// argument to Format with "{secret}" replaced by the secret. A tool the
-// Gateway did not list gets no secret, whatever its name.
+// A Rule fills one tool argument from a stored secret, or sends it as an
+// HTTP header (Via). The proxy removes the argument from the schema of each
+// tool a rule applies to, in any letter case, and on a call drops whatever
+// the model sent under that name in any case. A tool the Gateway did not
+// list gets no secret, whatever its name.
+//
+// ViaArgument (the default): the rule applies to each tool the Gateway
+// lists whose name matches one of Tools and whose input schema declares
+// the argument (see rulesForTool); a call sets the argument to Format with
+// "{secret}" replaced by the secret.
+//
+// ViaHeader: the rule applies to each listed tool whose name matches one of
+// Tools, declared argument or not, but never to the search tool; the POST
+// to the Gateway of a call of such a tool carries the value as the HTTP
+// header named Argument, and the JSON-RPC body does not (header
+// propagation: the target's metadataConfiguration.allowedRequestHeaders
+// must list the header). No other POST carries it: not tools/list, not
+// another tool's call, not a notification or an answer to the Gateway.
 type Rule struct {
-	Argument string   // tool argument, e.g. "X-Asana-Token"
+	Argument string   // tool argument, or header name, e.g. "X-Asana-Token"
 	Secret   string   // name of the stored secret, e.g. "asana"
 	Format   string   // e.g. "Bearer {secret}"; DefaultFormat when empty
 	Tools    []string // path.Match globs over Gateway tool names; at least one
+	Via      string   // ViaArgument (also "") or ViaHeader
 }
+
+// How a Rule's value travels to the Gateway.
+const (
+	ViaArgument = "argument" // in the tool call's arguments
+	ViaHeader   = "header"   // as an HTTP header of the call's POST
+)
+
+// header reports whether the rule sends its value as a header.
+func (r *Rule) header() bool { return r.Via == ViaHeader }
 
 func (r Rule) validate() error {
 	switch {
 	case r.Argument == "":
 		return errors.New("proxy: rule has no argument")
+	case r.Via != "" && r.Via != ViaArgument && r.Via != ViaHeader:
+		return fmt.Errorf("proxy: rule for argument %q: via must be %q or %q", r.Argument, ViaArgument, ViaHeader)
+	case r.header() && httpheader.Problem(r.Argument) != "":
+		return fmt.Errorf("proxy: rule for header %q: the name %s", r.Argument, httpheader.Problem(r.Argument))
 	case r.Secret == "":
 		return fmt.Errorf("proxy: rule for argument %q has no secret", r.Argument)
 	case len(r.Tools) == 0:
@@ -68,7 +94,8 @@ func (r *Rule) value(s tokenstore.Secret) tokenstore.Secret {
 // rulesForTool returns the rules whose secret the named tool gets: its name
 // matches one of the rule's globs and its input schema (JSON, as the Gateway
 // listed it) declares the rule's argument, with that exact name, in
-// properties or required.
+// properties or required; for a header rule, its name matches and it is not
+// the search tool.
 //
 // It is the one place that decides which tools get which secrets. The tool
 // list asks it for every tool the Gateway lists (sync), and calls get what
@@ -79,7 +106,10 @@ func rulesForTool(rules []Rule, name string, schema []byte) []*Rule {
 	var out []*Rule
 	for i := range rules {
 		r := &rules[i]
-		if r.matchesName(name) && declaresRaw(schema, r.Argument) {
+		if !r.matchesName(name) {
+			continue
+		}
+		if r.header() && name != SearchToolName || !r.header() && declaresRaw(schema, r.Argument) {
 			out = append(out, r)
 		}
 	}
@@ -117,6 +147,12 @@ var errNotObject = errors.New("tool arguments are not a JSON object")
 // set to its value. Whatever the model sent under that name, in any case,
 // is dropped first.
 func injectArgs(args json.RawMessage, values map[string]tokenstore.Secret) (json.RawMessage, error) {
+	return rewriteArgs(args, values, nil)
+}
+
+// rewriteArgs is injectArgs that also drops what the model sent under the
+// names in drop (the arguments of header rules), in any case.
+func rewriteArgs(args json.RawMessage, values map[string]tokenstore.Secret, drop []string) (json.RawMessage, error) {
 	m := map[string]json.RawMessage{}
 	if trimmed := strings.TrimSpace(string(args)); trimmed != "" && trimmed != "null" {
 		if err := json.Unmarshal(args, &m); err != nil || m == nil {
@@ -125,6 +161,12 @@ func injectArgs(args json.RawMessage, values map[string]tokenstore.Secret) (json
 	}
 	for k := range m {
 		for arg := range values {
+			if sameArgument(k, arg) {
+				delete(m, k)
+				break
+			}
+		}
+		for _, arg := range drop {
 			if sameArgument(k, arg) {
 				delete(m, k)
 				break

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/agw-proxy/agw-proxy/configs"
 	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
 	"github.com/agw-proxy/agw-proxy/internal/httpguard"
 	"github.com/agw-proxy/agw-proxy/internal/profile"
@@ -36,8 +37,9 @@ const demoUsage = `Usage:
 Start a local emulator of AgentCore Gateway, Cognito and an Asana-like API,
 put the real proxy in front of it and show what happens: the tools the model
 sees (without X-Asana-Token), a call, the result, what the API received
-(X-Asana-Token filled in from a stored secret), and the MCP revision each
-side speaks. Needs no AWS account and no keychain: the demo token lives in
+(X-Asana-Token filled in from a stored secret), the same token sent to a
+second target as an HTTP header the Gateway propagates (an inject rule with
+via: header), and the MCP revision each side speaks. Needs no AWS account and no keychain: the demo token lives in
 memory.
 
 Options:
@@ -61,10 +63,15 @@ Examples:
 const demoAsanaToken = "2/1200000000000001/1209999999999999:d3m0a5anat0k3n4agwpr0xy"
 
 const (
-	demoTool      = gatewaysim.DefaultTargetName + "___asanaInvoke"
-	demoArgument  = "X-Asana-Token"
-	demoSecret    = "asana"
-	demoTimeLimit = 30 * time.Second
+	demoTool = gatewaysim.DefaultTargetName + "___asanaInvoke"
+	// demoHeaderTarget allowlists X-Asana-Token in its
+	// metadataConfiguration: the demo's header rule sends the token to it
+	// as that HTTP header (header propagation).
+	demoHeaderTarget = "HeaderTarget"
+	demoHeaderTool   = demoHeaderTarget + "___asanaInvoke"
+	demoArgument     = "X-Asana-Token"
+	demoSecret       = "asana"
+	demoTimeLimit    = 30 * time.Second
 )
 
 func runDemo(ctx context.Context, e *env, args []string) error {
@@ -106,7 +113,11 @@ type demo struct {
 }
 
 func startDemo(ctx context.Context, serve bool, protocol string) (*demo, error) {
-	sim, err := gatewaysim.Start(gatewaysim.Options{EchoToken: true})
+	sim, err := gatewaysim.Start(gatewaysim.Options{EchoToken: true, Targets: []gatewaysim.Target{
+		{Name: gatewaysim.DefaultTargetName, Spec: configs.AsanaOpenAPI, APIKey: gatewaysim.DefaultAPIKey},
+		{Name: demoHeaderTarget, Spec: configs.AsanaOpenAPI, APIKey: gatewaysim.DefaultAPIKey,
+			Metadata: &gatewaysim.MetadataConfiguration{AllowedRequestHeaders: []string{demoArgument}}},
+	}})
 	if err != nil {
 		return nil, fmt.Errorf("demo: start the emulator: %w", err)
 	}
@@ -136,6 +147,13 @@ func startDemo(ctx context.Context, serve bool, protocol string) (*demo, error) 
 		d.close()
 		return nil, err
 	}
+	// The header rule, as a config file would give it: flags give every
+	// --inject rule the same globs and mode. proxy.New checks it as it
+	// checks the others.
+	d.profile.Inject = append(d.profile.Inject, profile.InjectRule{
+		Argument: demoArgument, Secret: demoSecret, Format: profile.DefaultFormat,
+		Tools: []string{demoHeaderTarget + "___*"}, Via: profile.ViaHeader,
+	})
 	for name, v := range map[string]string{demoSecret: demoAsanaToken, tokenstore.ClientSecretName: sim.ClientSecret} {
 		if err := d.secrets.Set(ctx, d.profile.Name, name, tokenstore.Secret(v)); err != nil {
 			d.close()
@@ -177,7 +195,8 @@ func (d *demo) run(ctx context.Context, w io.Writer) error {
 	p("  Gateway    %s (emulated)\n", d.sim.GatewayURL)
 	p("  Cognito    client credentials from %s\n", d.sim.TokenURL)
 	p("  Secret     %q: a demo Asana token, stored in memory (never shown)\n", demoSecret)
-	p("  Rule       fill %s with \"Bearer {secret}\" on tools %s___*\n\n", demoArgument, gatewaysim.DefaultTargetName)
+	p("  Rule 1     fill %s with \"Bearer {secret}\" on tools %s___*\n", demoArgument, gatewaysim.DefaultTargetName)
+	p("  Rule 2     send it as the HTTP header %s on tools %s___* (via: header)\n\n", demoArgument, demoHeaderTarget)
 
 	if err := d.showDirect(ctx, p); err != nil {
 		return err
@@ -198,6 +217,9 @@ func (d *demo) run(ctx context.Context, w io.Writer) error {
 		return err
 	}
 	if err := d.showReceived(p); err != nil {
+		return err
+	}
+	if err := d.showHeaderRule(ctx, cs, p); err != nil {
 		return err
 	}
 	if err := d.showRevisions(cs, p); err != nil {
@@ -472,6 +494,7 @@ func (d *demo) serve(ctx context.Context, e *env) error {
 	w := d.scrub.Writer(e.stderr)
 	writef(w, "agw-proxy demo --serve: a stdio MCP server in front of the emulated Gateway %s\n", d.sim.GatewayURL)
 	writef(w, "Tool %s fills %s from a demo token; the model never sees it.\n", demoTool, demoArgument)
+	writef(w, "Tool %s gets it as the HTTP header %s instead (via: header; the target allowlists it).\n", demoHeaderTool, demoArgument)
 	writef(w, "MCP revisions offered to clients: %s.\n", strings.Join(slices.Concat(proxy.StatelessProtocolVersions, proxy.DownstreamProtocolVersions), ", "))
 	writef(w, "The emulated Gateway offers %s; agw-proxy's revision with it: %s.\n", strings.Join(gatewaysim.ProtocolVersions(), ", "), d.upstreamChoice())
 	if strings.Contains(self, "go-build") {
@@ -544,9 +567,13 @@ type wireRevision struct {
 
 	mu      sync.Mutex
 	current string
+	calls   map[string]wireCall // the last tools/call POST of each tool (demo_header.go)
 }
 
 func (w *wireRevision) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.String() == w.gateway {
+		w.record(r)
+	}
 	resp, err := w.next.RoundTrip(r)
 	if v := r.Header.Get("MCP-Protocol-Version"); err == nil && v != "" && resp.StatusCode/100 == 2 && r.URL.String() == w.gateway {
 		w.mu.Lock()

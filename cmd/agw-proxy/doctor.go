@@ -633,7 +633,29 @@ func (d *doctor) skipRules(p *profile.Profile, why string) {
 }
 
 func ruleLabel(i int, r profile.InjectRule) string {
-	return fmt.Sprintf("inject rule %d (%s=%s, tools %s)", i+1, r.Argument, r.Secret, strings.Join(quoteAll(r.Tools), " "))
+	via := ""
+	if r.Via == profile.ViaHeader {
+		via = " via header"
+	}
+	return fmt.Sprintf("inject rule %d (%s=%s%s, tools %s)", i+1, r.Argument, r.Secret, via, strings.Join(quoteAll(r.Tools), " "))
+}
+
+// checkHeaderRule reports a header rule that names tools. Whether the
+// Gateway forwards the header to the target cannot be seen without calling
+// a tool, and a call may have effects (create a task), so doctor does not
+// call: it says which calls carry the header, which of those tools declare
+// it as an argument (hidden from the model; the Gateway must fill it from
+// the propagated header), and what the Gateway must be set up with.
+func (d *doctor) checkHeaderRule(label string, r profile.InjectRule, m proxy.RuleMatch) {
+	line := fmt.Sprintf("%s: sends header %s on the calls of %s", label, r.Argument, countTools(m.Filled))
+	switch n := len(m.Declaring); {
+	case n == len(m.Filled):
+		line += "; all declare it as an argument, hidden from the model"
+	case n > 0:
+		line += fmt.Sprintf("; %d declare it as an argument, hidden from the model", n)
+	}
+	d.pass("%s", line)
+	d.note("not checked whether the Gateway forwards %s to the target: only a tool call would show it, and doctor calls no tools; the targets' metadataConfiguration.allowedRequestHeaders must list it (GetGatewayTarget shows it)", r.Argument)
 }
 
 // checkRules checks that every inject rule fills at least one tool, and
@@ -649,6 +671,8 @@ func (d *doctor) checkRules(p *profile.Profile, tools []*mcp.Tool) {
 		key := fmt.Sprintf("inject[%d]", i)
 		m := proxy.MatchRule(rules[i], tools)
 		switch {
+		case r.Via == profile.ViaHeader && len(m.Filled) > 0:
+			d.checkHeaderRule(label, r, m)
 		case len(m.Filled) > 0:
 			line := fmt.Sprintf("%s: fills %s in %s", label, r.Argument, countTools(m.Filled))
 			if len(m.Named) > len(m.Filled) {

@@ -28,6 +28,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/agw-proxy/agw-proxy/configs"
 	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
 	"github.com/agw-proxy/agw-proxy/internal/profile"
 	"github.com/agw-proxy/agw-proxy/internal/testwait"
@@ -768,4 +769,27 @@ func connectProxy(target, logFile string) (proxyURL string, stop func(), err err
 		}
 	}()
 	return "http://" + l.Addr().String(), func() { l.Close() }, nil
+}
+
+// A header rule: doctor says which calls carry the header and which of
+// those tools declare it, and that it did not check the Gateway forwards
+// it, since only a tool call would show that: it calls no tool.
+func TestDoctorHeaderRule(t *testing.T) {
+	sim := gatewaysim.StartForTest(t, gatewaysim.Options{Search: true, Targets: []gatewaysim.Target{
+		{Name: gatewaysim.DefaultTargetName, Spec: configs.AsanaOpenAPI, APIKey: gatewaysim.DefaultAPIKey,
+			Metadata: &gatewaysim.MetadataConfiguration{AllowedRequestHeaders: []string{"X-Asana-Token"}}},
+		{Name: "OtherTarget", Spec: configs.AsanaOpenAPI},
+	}})
+	r := runDoctorCase(t, doctorCase{sim: sim, vars: secretsInEnv(sim), noProfile: true, args: []string{
+		"--gateway-url", sim.GatewayURL, "--token-url", sim.TokenURL, "--client-id", sim.ClientID, "--scope", sim.Scope,
+		"--inject", "X-Asana-Token=asana", "--inject-tools", "*", "--inject-via", "header",
+	}})
+	wantDoctorCode(t, r, exitOK)
+	wantDoctorLines(t, r,
+		`✓ inject rule 1 \(X-Asana-Token=asana via header, tools "\*"\): sends header X-Asana-Token on the calls of 2 tools \(AgentCoreGwyAPIGatewayTarget___asanaInvoke, OtherTarget___asanaInvoke\); all declare it as an argument, hidden from the model`,
+		`    note: not checked whether the Gateway forwards X-Asana-Token to the target: only a tool call would show it, and doctor calls no tools; the targets' metadataConfiguration.allowedRequestHeaders must list it \(GetGatewayTarget shows it\)`,
+	)
+	if n := sim.Counts().ToolCalls; n != 0 {
+		t.Errorf("doctor made %d tool calls, want none", n)
+	}
 }

@@ -119,6 +119,14 @@ func (st *status) profile() {
 	}
 	writef(w, "Gateway:  %s\n", gw)
 	writef(w, "Auth:     %s\n", methodOf(p).describe(p))
+	if len(p.Inject) == 0 {
+		writef(w, "Inject:   no rules (tool calls pass through unchanged)\n")
+		return
+	}
+	writef(w, "Inject:\n")
+	for i, r := range p.Inject {
+		writef(w, "    rule %d  %s=%s via %s, tools %s\n", i+1, r.Argument, r.Secret, r.Via, strings.Join(quoteAll(r.Tools), " "))
+	}
 }
 
 // secrets prints, for every secret the profile needs, whether it is stored

@@ -38,7 +38,7 @@ var (
 	topKeys      = []string{"profiles"}
 	profileKeys  = []string{"gateway_url", "auth", "inject", "timeouts", "ca_file", "protocol", "open_browser", "consent_tools"}
 	authKeys     = []string{"type", "discovery_url", "token_url", "authorize_url", "redirect_url", "client_id", "scopes"}
-	injectKeys   = []string{"argument", "secret", "format", "tools"}
+	injectKeys   = []string{"argument", "secret", "format", "tools", "via"}
 	timeoutsKeys = []string{"call", "connect", "consent"}
 )
 
@@ -664,6 +664,8 @@ func (d *configDecoder) inject(n ast.Node, p *Profile) {
 				d.str(p, k, e.value, &r.Format)
 			case "tools":
 				d.list(p, k, e.value, &r.Tools)
+			case "via":
+				d.str(p, k, e.value, &r.Via)
 			default:
 				d.unknown(e, in, injectKeys)
 			}

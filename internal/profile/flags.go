@@ -34,7 +34,7 @@ type Flags struct {
 	tokenURL, authorizeURL, redirectURL string
 	clientID                            string
 	scopes, inject, injectTools         []string
-	injectFormat                        string
+	injectFormat, injectVia             string
 	callTimeout, connectTimeout         time.Duration
 	caFile                              string
 	protocol                            string
@@ -55,7 +55,8 @@ const (
 	// --gateway-url, --auth-type and every other auth flag, --ca-file,
 	// --protocol.
 	GatewayFlags Groups = gatewayOnly | AuthTypeFlag
-	// InjectFlags are --inject, --inject-tools and --inject-format.
+	// InjectFlags are --inject, --inject-tools, --inject-format and
+	// --inject-via.
 	InjectFlags Groups = 1 << 3
 	// TimeoutFlags are --call-timeout and --connect-timeout.
 	TimeoutFlags Groups = 1 << 4
@@ -101,6 +102,9 @@ var flagDocs = [...]struct {
 	{InjectFlags, `    --inject-tools GLOB    Tools the --inject rules apply to (repeatable, required with --inject)
 `},
 	{InjectFlags, `    --inject-format FMT    Value format for the --inject rules (default "Bearer {secret}")
+`},
+	{InjectFlags, `    --inject-via MODE      How the --inject rules send the value: argument (fill the tool
+                           argument; the default) or header (the HTTP header named ARG)
 `},
 	{TimeoutFlags, `    --call-timeout D       Time limit for one tool call (default 300s)
 `},
@@ -148,6 +152,7 @@ func AddFlags(fs *pflag.FlagSet, groups Groups) *Flags {
 	fs.StringArrayVar(&f.inject, "inject", nil, "ARG=SECRET (repeatable)")
 	fs.StringArrayVar(&f.injectTools, "inject-tools", nil, "Tool glob for --inject (repeatable)")
 	fs.StringVar(&f.injectFormat, "inject-format", "", "Value format for --inject")
+	fs.StringVar(&f.injectVia, "inject-via", "", "argument or header, for --inject")
 	fs.DurationVar(&f.callTimeout, "call-timeout", 0, "Tool call time limit")
 	fs.DurationVar(&f.connectTimeout, "connect-timeout", 0, "Gateway connect time limit")
 	for _, g := range []struct {
@@ -157,7 +162,7 @@ func AddFlags(fs *pflag.FlagSet, groups Groups) *Flags {
 		{SelectionFlags, []string{"config", "profile"}},
 		{AuthTypeFlag, []string{"auth-type"}},
 		{gatewayOnly, []string{"gateway-url", "discovery-url", "token-url", "authorize-url", "redirect-url", "client-id", "scope", "ca-file", "protocol"}},
-		{InjectFlags, []string{"inject", "inject-tools", "inject-format"}},
+		{InjectFlags, []string{"inject", "inject-tools", "inject-format", "inject-via"}},
 		{TimeoutFlags, []string{"call-timeout", "connect-timeout"}},
 	} {
 		if groups&g.group == 0 {
@@ -176,7 +181,7 @@ func (f *Flags) Args() []string {
 	for _, name := range []string{
 		"config", "profile", "gateway-url", "auth-type", "discovery-url", "token-url",
 		"authorize-url", "redirect-url", "client-id", "scope", "inject", "inject-tools",
-		"inject-format", "call-timeout", "connect-timeout", "ca-file", "protocol",
+		"inject-format", "inject-via", "call-timeout", "connect-timeout", "ca-file", "protocol",
 	} {
 		fl := f.fs.Lookup(name)
 		if fl == nil || !fl.Changed {
@@ -347,7 +352,7 @@ func (f *Flags) apply(p *Profile) error {
 	}
 
 	if !f.fs.Changed("inject") {
-		for _, flag := range []string{"inject-tools", "inject-format"} {
+		for _, flag := range []string{"inject-tools", "inject-format", "inject-via"} {
 			if f.fs.Changed(flag) {
 				return &Error{at: "--" + flag, msg: "applies only to rules given with --inject",
 					hints: []string{"add --inject ARG=SECRET, e.g. --inject X-Asana-Token=asana"}}
@@ -378,11 +383,15 @@ func (f *Flags) apply(p *Profile) error {
 		if f.fs.Changed("inject-format") {
 			p.where[key+".format"] = "--inject-format"
 		}
+		if f.fs.Changed("inject-via") {
+			p.where[key+".via"] = "--inject-via"
+		}
 		p.Inject = append(p.Inject, InjectRule{
 			Argument: arg,
 			Secret:   secret,
 			Format:   f.injectFormat,
 			Tools:    f.injectTools,
+			Via:      f.injectVia,
 		})
 	}
 	return nil

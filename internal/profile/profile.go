@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agw-proxy/agw-proxy/internal/httpheader"
 	"github.com/agw-proxy/agw-proxy/internal/textdist"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
@@ -119,13 +120,28 @@ type Auth struct {
 }
 
 // InjectRule is one inject: entry: fill argument with format applied to the
-// named secret, on tools matching any of the globs.
+// named secret, on tools matching any of the globs; or, Via ViaHeader, send
+// that value as the HTTP header named Argument on those tools' calls.
 type InjectRule struct {
 	Argument string
 	Secret   string
 	Format   string
 	Tools    []string
+	Via      string // one of InjectVias; ViaArgument by default
 }
+
+// How an inject rule's value travels (InjectRule.Via).
+const (
+	// ViaArgument fills the tool argument (the default).
+	ViaArgument = "argument"
+	// ViaHeader sends the value as the HTTP header named by the argument,
+	// for the Gateway to propagate (the target's
+	// metadataConfiguration.allowedRequestHeaders must list it).
+	ViaHeader = "header"
+)
+
+// InjectVias are the values of an inject rule's via.
+var InjectVias = []string{ViaArgument, ViaHeader}
 
 func New(name string) *Profile {
 	return &Profile{Name: name, where: map[string]string{}}
@@ -233,6 +249,9 @@ func (p *Profile) setDefaults() {
 	for i := range p.Inject {
 		if p.Inject[i].Format == "" {
 			p.Inject[i].Format = DefaultFormat
+		}
+		if p.Inject[i].Via == "" && p.where[fmt.Sprintf("inject[%d].via", i)] == "" {
+			p.Inject[i].Via = ViaArgument
 		}
 	}
 	if p.CallTimeout == 0 && p.where["timeouts.call"] == "" {
@@ -420,6 +439,20 @@ func (p *Profile) validateInject() []error {
 			add(p.Problem(at("secret"), []string{"pick another name, e.g. asana"},
 				"secret name %q is reserved for the Gateway's own credentials", r.Secret))
 		}
+		switch {
+		case !slices.Contains(InjectVias, r.Via):
+			hints := []string{"valid values: " + strings.Join(InjectVias, ", ") + ` (argument, the default, fills the tool argument; header sends the value as the HTTP header named by argument)`}
+			if s := textdist.Nearest(r.Via, InjectVias); s != "" {
+				hints = append([]string{fmt.Sprintf("did you mean %q?", s)}, hints...)
+			}
+			add(p.Problem(at("via"), hints, "unknown via %q", r.Via))
+		case r.Via == ViaHeader && r.Argument != "":
+			if why := httpheader.Problem(r.Argument); why != "" {
+				add(p.Problem(at("argument"), []string{
+					"with via: header the argument names the HTTP header the secret is sent in, one the target's metadataConfiguration.allowedRequestHeaders can list, e.g. X-Asana-Token",
+				}, "argument %q cannot be sent as a header: it %s", r.Argument, why))
+			}
+		}
 		if !strings.Contains(r.Format, "{secret}") {
 			add(p.Problem(at("format"), []string{`the default is "Bearer {secret}"; use "{secret}" for a raw key`},
 				"format must contain {secret}"))
@@ -600,7 +633,8 @@ func findAuthType(types []AuthType, name string) *AuthType {
 	return nil
 }
 
-// InjectArgs lists the tool arguments that secret fills, for messages ("X-Asana-Token, X-Other").
+// InjectArgs lists the tool arguments that secret fills and the headers it
+// is sent in, for messages ("X-Asana-Token, header X-Other").
 func (p *Profile) InjectArgs(secret string) string {
 	var out string
 	for _, r := range p.Inject {
@@ -609,6 +643,9 @@ func (p *Profile) InjectArgs(secret string) string {
 		}
 		if out != "" {
 			out += ", "
+		}
+		if r.Via == ViaHeader {
+			out += "header "
 		}
 		out += r.Argument
 	}

@@ -11,11 +11,6 @@ import (
 	"github.com/agw-proxy/agw-proxy/internal/leakcheck"
 )
 
-// pending2026Env, set to 1, skips the cases that need agw-proxy to speak
-// MCP 2026-07-28 to its client (issue #11, item 2). Until that lands they
-// fail: agw-proxy answers server/discover with -32022.
-const pending2026Env = "AGW_INTEROP_2026_PENDING"
-
 // v2Run is one run of sdk2_client.mjs.
 type v2Run struct {
 	bin         string   // the server the script launches
@@ -79,22 +74,15 @@ func verdicts(out string) string {
 // argument, calls the Asana tool, whose target receives the stored secret
 // (and echoes it, masked on the way back), and gets resultType "complete" in
 // 2026-07-28. Nothing it receives holds a secret, however encoded.
-//
-// The 2026-07-28 case needs agw-proxy's downstream 2026-07-28 support: until
-// then it fails, and AGW_INTEROP_2026_PENDING=1 skips it.
 func TestTypeScriptSDKv2(t *testing.T) {
 	for _, tc := range []struct {
 		protocol  string
 		wantCalls int // the SDK's call, and the raw pass's in 2026-07-28
-		needs2026 bool
 	}{
-		{protocol: "2026-07-28", wantCalls: 2, needs2026: true},
+		{protocol: "2026-07-28", wantCalls: 2},
 		{protocol: "2025-11-25", wantCalls: 1},
 	} {
 		t.Run(tc.protocol, func(t *testing.T) {
-			if tc.needs2026 && os.Getenv(pending2026Env) == "1" {
-				t.Skipf("%s=1: agw-proxy does not speak 2026-07-28 downstream yet", pending2026Env)
-			}
 			requireNode(t)
 			bin := agwProxy(t)
 			s := newSetupWith(t, gatewaysim.Options{EchoToken: true})
@@ -108,7 +96,7 @@ func TestTypeScriptSDKv2(t *testing.T) {
 				t.Fatalf("sdk2_client.mjs (%s): %v\n%s", tc.protocol, err, out)
 			}
 			want := []string{"ok: sdk tools/list", "ok: sdk tools/call", "ok: sdk spoke " + tc.protocol}
-			if tc.needs2026 {
+			if tc.protocol == "2026-07-28" {
 				want = append(want, `ok: sdk tools/call resultType "complete"`, "ok: raw 2026-07-28")
 			}
 			for _, w := range want {

@@ -24,6 +24,19 @@ import (
 // own limit on a payload is 6 MB.
 const maxResponseSize = 32 << 20
 
+// maxDiscoverSize bounds the answer to server/discover, a few versions and
+// capabilities: a connect attempt that meets a hostile answer holds no
+// more than that.
+const maxDiscoverSize = 1 << 20
+
+// limit is the bound on the answer to a request with headers h.
+func (h wireHeaders) limit() int {
+	if h.method == "server/discover" {
+		return maxDiscoverSize
+	}
+	return maxResponseSize
+}
+
 // gatewayHTTP carries JSON-RPC messages to the Gateway straight over HTTP,
 // the way the SDK's Streamable HTTP client would (same headers and OAuth
 // handler, including its refresh-and-retry-once on 401), without decoding
@@ -183,14 +196,15 @@ func (g *gatewayHTTP) readResponse(ctx context.Context, resp *http.Response, h w
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "text/event-stream" {
 		return g.readEvents(ctx, resp.Body, h, id)
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, max(0, min(resp.ContentLength, maxResponseSize))+bytes.MinRead))
-	_, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseSize+1))
+	limit := h.limit()
+	buf := bytes.NewBuffer(make([]byte, 0, max(0, min(resp.ContentLength, int64(limit)))+bytes.MinRead))
+	_, err := buf.ReadFrom(io.LimitReader(resp.Body, int64(limit)+1))
 	data := buf.Bytes()
 	if err != nil {
 		return nil, fmt.Errorf("reading the Gateway's answer: %w", err)
 	}
-	if len(data) > maxResponseSize {
-		return nil, fmt.Errorf("the Gateway's answer is larger than %d MiB", maxResponseSize>>20)
+	if len(data) > limit {
+		return nil, fmt.Errorf("the Gateway's answer is larger than %d MiB", limit>>20)
 	}
 	r, ok := decodeResponse(data)
 	if !ok || (r.Result == nil && r.Error == nil) {
@@ -302,15 +316,15 @@ func (g *gatewayHTTP) readEvents(ctx context.Context, body io.Reader, h wireHead
 		return nil, nil, false
 	}
 	for {
-		line, err := readLine(r, maxResponseSize)
+		line, err := readLine(r, h.limit())
 		if err != nil && !errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("reading the Gateway's event stream: %w", err)
 		}
 		line = bytes.TrimSuffix(line, []byte{'\r'})
 		if v, ok := bytes.CutPrefix(line, []byte("data:")); ok {
 			v = bytes.TrimPrefix(v, []byte(" "))
-			if len(data)+len(v)+1 > maxResponseSize {
-				return nil, fmt.Errorf("an event in the Gateway's event stream is larger than %d MiB", maxResponseSize>>20)
+			if len(data)+len(v)+1 > h.limit() {
+				return nil, fmt.Errorf("an event in the Gateway's event stream is larger than %d MiB", h.limit()>>20)
 			}
 			if len(data) > 0 {
 				data = append(data, '\n')

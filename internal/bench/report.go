@@ -56,6 +56,10 @@ func printTable(w io.Writer, r *Report) {
 		fmt.Fprintf(tw, "  %s\t%s %s", g.Metric, op, num(g.Limit, g.Unit))
 		for _, rev := range r.Revisions {
 			t := rev.Targets[i]
+			if t.NotRun {
+				fmt.Fprint(tw, "\tnot run (-only)")
+				continue
+			}
 			state := "holds"
 			if !t.Holds {
 				state = "MISSED"

@@ -511,6 +511,8 @@ func resultText(r *mcp.CallToolResult) string {
 // notes go to stderr, as do the requests the API receives (masked).
 func (d *demo) serve(ctx context.Context, e *env) error {
 	logger := newLogger(e.stderr, d.scrub, slog.LevelWarn)
+	w := d.scrub.Writer(e.stderr)
+	d.notices = newConsentNotices(w) // the proxy's consent notices go to stderr as they come
 	px, err := d.newProxy(logger)
 	if err != nil {
 		return err
@@ -519,10 +521,19 @@ func (d *demo) serve(ctx context.Context, e *env) error {
 	if exe, err := os.Executable(); err == nil {
 		self = exe
 	}
-	w := d.scrub.Writer(e.stderr)
 	writef(w, "agw-proxy demo --serve: a stdio MCP server in front of the emulated Gateway %s\n", d.sim.GatewayURL)
 	writef(w, "Tool %s fills %s from a demo token; the model never sees it.\n", demoTool, demoArgument)
 	writef(w, "Tool %s gets it as the HTTP header %s instead (via: header; the target allowlists it).\n", demoHeaderTool, demoArgument)
+	writef(w, "Tool %s is Gateway-held OAuth (3LO): until you consent, the Gateway answers its calls\n", demoOAuthTool)
+	writef(w, "with a consent URL. A client with URL elicitation is asked to show it; for any other,\n")
+	if d.noBrowser {
+		writef(w, "agw-proxy prints it here (--no-browser)")
+	} else {
+		writef(w, "agw-proxy opens it in your browser (and prints it here)")
+	}
+	writef(w, " and the call waits (up to %s) while agw-proxy polls it.\n", d.consentTimeout())
+	writef(w, "Allow on the emulator's consent page; its return-URL app binds the consent, and the call\n")
+	writef(w, "goes through with the token AgentCore Identity vaulted (Authorization, masked below).\n")
 	writef(w, "MCP revisions offered to clients: %s.\n", strings.Join(slices.Concat(proxy.StatelessProtocolVersions, proxy.DownstreamProtocolVersions), ", "))
 	writef(w, "The emulated Gateway offers %s; agw-proxy's revision with it: %s.\n", strings.Join(gatewaysim.ProtocolVersions(), ", "), d.upstreamChoice())
 	if strings.Contains(self, "go-build") {
@@ -530,6 +541,9 @@ func (d *demo) serve(ctx context.Context, e *env) error {
 		self = "/path/to/agw-proxy"
 	}
 	args := []string{"demo", "--serve"}
+	if d.noBrowser {
+		args = append(args, "--no-browser")
+	}
 	if v := d.pinned(); v != "" {
 		args = append(args, "--protocol", v)
 	}
@@ -568,6 +582,11 @@ func (d *demo) watchReceived(ctx context.Context, w io.Writer) {
 		}
 		got := d.sim.Received()
 		for _, r := range got[min(shown, len(got)):] {
+			if r.Target == demoOAuthTarget {
+				writef(w, "API received: %s %s (%s)  Authorization: %s  body: %s\n", r.Method, r.Path, r.Target,
+					d.mask(r.Header.Get("Authorization")), d.mask(string(r.Body)))
+				continue
+			}
 			writef(w, "API received: %s %s  %s: %s  body: %s\n", r.Method, r.Path, demoArgument,
 				d.mask(r.Header.Get(demoArgument)), d.mask(string(r.Body)))
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -230,4 +232,9 @@ func (d *demo) maskVaulted(s string) string {
 		s = strings.ReplaceAll(s, v, proxy.Mask)
 	}
 	return s
+}
+
+// consentTimeout is how long a call waits for the consent.
+func (d *demo) consentTimeout() time.Duration {
+	return cmp.Or(d.profile.ConsentTimeout, proxy.DefaultConsentTimeout)
 }

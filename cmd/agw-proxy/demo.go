@@ -272,7 +272,7 @@ func (d *demo) showDirect(ctx context.Context, p printer) error {
 	if err != nil {
 		return err
 	}
-	p("1. Without agw-proxy, the Gateway shows the model this tool (* = required):\n")
+	p("1. Without agw-proxy, the Gateway shows the model these tools (* = required):\n")
 	for _, t := range direct {
 		p("     %s\n", toolSignature(t))
 	}

@@ -32,19 +32,26 @@ func init() {
 }
 
 const demoUsage = `Usage:
-    agw-proxy demo [--serve] [--protocol auto|2026-07-28|2025-11-25]
+    agw-proxy demo [--serve] [--no-browser] [--protocol auto|2026-07-28|2025-11-25]
 
 Start a local emulator of AgentCore Gateway, Cognito and an Asana-like API,
 put the real proxy in front of it and show what happens: the tools the model
 sees (without X-Asana-Token), a call, the result, what the API received
 (X-Asana-Token filled in from a stored secret), the same token sent to a
 second target as an HTTP header the Gateway propagates (an inject rule with
-via: header), and the MCP revision each side speaks. Needs no AWS account and no keychain: the demo token lives in
-memory.
+via: header), a third target with Gateway-held OAuth (3LO): the call of a user
+who has not consented, the consent URL opened in your browser (or printed),
+the consent (the demo accepts the emulator's consent page on your behalf),
+the binding by the Gateway owner's return-URL app and the call going through
+with the token AgentCore Identity vaulted; and the MCP revision each side
+speaks. Needs no AWS account and no keychain: the demo token lives in memory.
 
 Options:
     --serve      Run the demo as a stdio MCP server instead, for an MCP client
                  (Amazon Q, MCP Inspector) to connect to; details go to stderr
+    --no-browser Print the consent URL of the 3LO target instead of opening
+                 a browser (where no browser can be opened, the demo prints
+                 it and goes on anyway)
     --protocol   The MCP revision agw-proxy speaks with the emulated Gateway,
                  as serve's --protocol (default auto: 2026-07-28, which the
                  emulator offers)
@@ -77,6 +84,7 @@ const (
 func runDemo(ctx context.Context, e *env, args []string) error {
 	fs := pflag.NewFlagSet("demo", pflag.ContinueOnError)
 	serve := fs.Bool("serve", false, "Run as a stdio MCP server")
+	noBrowser := fs.Bool("no-browser", false, "Print the consent URL instead of opening a browser")
 	protocol := fs.String("protocol", profile.ProtocolAuto, "MCP revision with the emulated Gateway")
 	if done, err := parseFlags(e, fs, demoUsage, args); done {
 		return err
@@ -92,6 +100,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer d.close()
+	d.noBrowser = *noBrowser
 	if *serve {
 		return d.serve(ctx, e)
 	}
@@ -110,18 +119,28 @@ type demo struct {
 	secrets *tokenstore.Memory
 	scrub   *proxy.Scrubber
 	wire    *wireRevision // the revision of the proxy's requests to the Gateway
+
+	noBrowser bool            // --no-browser: the consent URL is printed, not opened
+	notices   *consentNotices // what the proxy tells the user about a consent (demo_oauth.go)
+	opened    chan error      // the outcome of opening the consent URL
 }
 
 func startDemo(ctx context.Context, serve bool, protocol string) (*demo, error) {
+	oauthSpec, err := demoOAuthSpec()
+	if err != nil {
+		return nil, fmt.Errorf("demo: the 3LO target's spec: %w", err)
+	}
 	sim, err := gatewaysim.Start(gatewaysim.Options{EchoToken: true, Targets: []gatewaysim.Target{
 		{Name: gatewaysim.DefaultTargetName, Spec: configs.AsanaOpenAPI, APIKey: gatewaysim.DefaultAPIKey},
 		{Name: demoHeaderTarget, Spec: configs.AsanaOpenAPI, APIKey: gatewaysim.DefaultAPIKey,
 			Metadata: &gatewaysim.MetadataConfiguration{AllowedRequestHeaders: []string{demoArgument}}},
+		{Name: demoOAuthTarget, Spec: oauthSpec, OAuth: &gatewaysim.OAuthCredentialProvider{}},
 	}})
 	if err != nil {
 		return nil, fmt.Errorf("demo: start the emulator: %w", err)
 	}
-	d := &demo{sim: sim, secrets: tokenstore.NewMemory(), scrub: proxy.NewScrubber(), wire: &wireRevision{gateway: sim.GatewayURL}}
+	d := &demo{sim: sim, secrets: tokenstore.NewMemory(), scrub: proxy.NewScrubber(), wire: &wireRevision{gateway: sim.GatewayURL},
+		notices: newConsentNotices(nil), opened: make(chan error, 1)}
 	d.args = []string{
 		"--gateway-url", sim.GatewayURL,
 		"--token-url", sim.TokenURL,
@@ -183,6 +202,10 @@ func (d *demo) newProxy(logger *slog.Logger) (*proxy.Proxy, error) {
 	client = httpguard.Client(&watched)
 	opts := proxyOptions(d.profile, &scrubbedSecrets{Secrets: d.secrets, scrub: d.scrub}, client, d.scrub)
 	opts.Logger = logger
+	opts.Notices = d.notices
+	if !d.noBrowser {
+		opts.OpenURL = d.openURL
+	}
 	return proxy.New(opts)
 }
 
@@ -196,7 +219,8 @@ func (d *demo) run(ctx context.Context, w io.Writer) error {
 	p("  Cognito    client credentials from %s\n", d.sim.TokenURL)
 	p("  Secret     %q: a demo Asana token, stored in memory (never shown)\n", demoSecret)
 	p("  Rule 1     fill %s with \"Bearer {secret}\" on tools %s___*\n", demoArgument, gatewaysim.DefaultTargetName)
-	p("  Rule 2     send it as the HTTP header %s on tools %s___* (via: header)\n\n", demoArgument, demoHeaderTarget)
+	p("  Rule 2     send it as the HTTP header %s on tools %s___* (via: header)\n", demoArgument, demoHeaderTarget)
+	p("  3LO        tools %s___* call the API with your token from AgentCore Identity's vault\n\n", demoOAuthTarget)
 
 	if err := d.showDirect(ctx, p); err != nil {
 		return err
@@ -222,6 +246,9 @@ func (d *demo) run(ctx context.Context, w io.Writer) error {
 	if err := d.showHeaderRule(ctx, cs, p); err != nil {
 		return err
 	}
+	if err := d.showOAuth(ctx, cs, p); err != nil {
+		return err
+	}
 	if err := d.showRevisions(cs, p); err != nil {
 		return err
 	}
@@ -231,6 +258,7 @@ func (d *demo) run(ctx context.Context, w io.Writer) error {
 	p("                               or flags: agw-proxy serve --help\n")
 	p("  Store the Cognito secret:    agw-proxy login\n")
 	p("  Store your Asana token:      agw-proxy login asana\n")
+	p("  Consent to a 3LO target:     agw-proxy login TARGET --consent (or call one of its tools)\n")
 	p("  Check and connect a client:  agw-proxy status; agw-proxy mcp-config --client amazonq\n")
 	return nil
 }
@@ -244,7 +272,7 @@ func (d *demo) showDirect(ctx context.Context, p printer) error {
 	if err != nil {
 		return err
 	}
-	p("1. Without agw-proxy, the Gateway shows the model this tool (* = required):\n")
+	p("1. Without agw-proxy, the Gateway shows the model these tools (* = required):\n")
 	for _, t := range direct {
 		p("     %s\n", toolSignature(t))
 	}
@@ -376,7 +404,7 @@ func (d *demo) mask(s string) string {
 	for _, v := range []string{demoAsanaToken, d.sim.ClientSecret, gatewaysim.DefaultAPIKey} {
 		s = strings.ReplaceAll(s, v, proxy.Mask)
 	}
-	return s
+	return d.maskVaulted(s)
 }
 
 // connect starts px on an in-process stdio pipe and connects a client to it
@@ -483,6 +511,8 @@ func resultText(r *mcp.CallToolResult) string {
 // notes go to stderr, as do the requests the API receives (masked).
 func (d *demo) serve(ctx context.Context, e *env) error {
 	logger := newLogger(e.stderr, d.scrub, slog.LevelWarn)
+	w := d.scrub.Writer(e.stderr)
+	d.notices = newConsentNotices(w) // the proxy's consent notices go to stderr as they come
 	px, err := d.newProxy(logger)
 	if err != nil {
 		return err
@@ -491,10 +521,19 @@ func (d *demo) serve(ctx context.Context, e *env) error {
 	if exe, err := os.Executable(); err == nil {
 		self = exe
 	}
-	w := d.scrub.Writer(e.stderr)
 	writef(w, "agw-proxy demo --serve: a stdio MCP server in front of the emulated Gateway %s\n", d.sim.GatewayURL)
 	writef(w, "Tool %s fills %s from a demo token; the model never sees it.\n", demoTool, demoArgument)
 	writef(w, "Tool %s gets it as the HTTP header %s instead (via: header; the target allowlists it).\n", demoHeaderTool, demoArgument)
+	writef(w, "Tool %s is Gateway-held OAuth (3LO): until you consent, the Gateway answers its calls\n", demoOAuthTool)
+	writef(w, "with a consent URL. A client with URL elicitation is asked to show it; for any other,\n")
+	if d.noBrowser {
+		writef(w, "agw-proxy prints it here (--no-browser)")
+	} else {
+		writef(w, "agw-proxy opens it in your browser (and prints it here)")
+	}
+	writef(w, " and the call waits (up to %s) while agw-proxy polls it.\n", d.consentTimeout())
+	writef(w, "Allow on the emulator's consent page; its return-URL app binds the consent, and the call\n")
+	writef(w, "goes through with the token AgentCore Identity vaulted (Authorization, masked below).\n")
 	writef(w, "MCP revisions offered to clients: %s.\n", strings.Join(slices.Concat(proxy.StatelessProtocolVersions, proxy.DownstreamProtocolVersions), ", "))
 	writef(w, "The emulated Gateway offers %s; agw-proxy's revision with it: %s.\n", strings.Join(gatewaysim.ProtocolVersions(), ", "), d.upstreamChoice())
 	if strings.Contains(self, "go-build") {
@@ -502,6 +541,9 @@ func (d *demo) serve(ctx context.Context, e *env) error {
 		self = "/path/to/agw-proxy"
 	}
 	args := []string{"demo", "--serve"}
+	if d.noBrowser {
+		args = append(args, "--no-browser")
+	}
 	if v := d.pinned(); v != "" {
 		args = append(args, "--protocol", v)
 	}
@@ -540,6 +582,11 @@ func (d *demo) watchReceived(ctx context.Context, w io.Writer) {
 		}
 		got := d.sim.Received()
 		for _, r := range got[min(shown, len(got)):] {
+			if r.Target == demoOAuthTarget {
+				writef(w, "API received: %s %s (%s)  Authorization: %s  body: %s\n", r.Method, r.Path, r.Target,
+					d.mask(r.Header.Get("Authorization")), d.mask(string(r.Body)))
+				continue
+			}
 			writef(w, "API received: %s %s  %s: %s  body: %s\n", r.Method, r.Path, demoArgument,
 				d.mask(r.Header.Get(demoArgument)), d.mask(string(r.Body)))
 		}

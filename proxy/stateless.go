@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/agw-proxy/agw-proxy/internal/httpheader"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -309,7 +310,7 @@ func headerBindings(schema []byte, prefix []string, out []paramBinding) []paramB
 					header, _ = stringValue(f.val)
 				}
 			}
-			if validHeaderName(header) && (typ == "string" || typ == "integer" || typ == "boolean") &&
+			if httpheader.ValidName(header) && (typ == "string" || typ == "integer" || typ == "boolean") &&
 				!slices.ContainsFunc(out, func(b paramBinding) bool { return strings.EqualFold(b.header, "Mcp-Param-"+header) }) {
 				out = append(out, paramBinding{path: path, header: "Mcp-Param-" + header})
 			}
@@ -317,20 +318,6 @@ func headerBindings(schema []byte, prefix []string, out []paramBinding) []paramB
 		}
 	}
 	return out
-}
-
-// validHeaderName reports whether name is an HTTP token (1*tchar).
-func validHeaderName(name string) bool {
-	if name == "" {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return false
-		}
-	}
-	return true
 }
 
 // callHeaders returns the Mcp-Name and Mcp-Param headers of a tools/call

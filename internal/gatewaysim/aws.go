@@ -5,9 +5,9 @@ import (
 	"cmp"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/xml"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
@@ -153,47 +153,34 @@ func writeAWSError(w http.ResponseWriter, svc awsService, e awsErr) {
 		w.WriteHeader(e.status)
 		w.Write(body)
 	case protoQuery:
-		type errorXML struct {
-			Type    string `xml:"Type"`
-			Code    string `xml:"Code"`
-			Message string `xml:"Message"`
-		}
-		type responseXML struct {
-			XMLName   xml.Name `xml:"ErrorResponse"`
-			Xmlns     string   `xml:"xmlns,attr"`
-			Error     errorXML `xml:"Error"`
-			RequestID string   `xml:"RequestId"`
-		}
 		typ := "Sender"
 		if e.status >= 500 {
 			typ = "Receiver"
 		}
-		writeXML(w, e.status, id, responseXML{Xmlns: svc.xmlns, Error: errorXML{typ, e.code, e.message}, RequestID: id})
+		writeXML(w, e.status, id, `<ErrorResponse xmlns="`+svc.xmlns+`"><Error>`+
+			xmlElem("Type", typ)+xmlElem("Code", e.code)+xmlElem("Message", e.message)+
+			`</Error>`+xmlElem("RequestId", id)+`</ErrorResponse>`)
 	case protoS3:
-		type errorXML struct {
-			XMLName   xml.Name `xml:"Error"`
-			Code      string   `xml:"Code"`
-			Message   string   `xml:"Message"`
-			RequestID string   `xml:"RequestId"`
-		}
 		w.Header().Set("x-amz-request-id", id)
-		writeXML(w, e.status, id, errorXML{Code: e.code, Message: e.message, RequestID: id})
+		writeXML(w, e.status, id, `<Error>`+xmlElem("Code", e.code)+xmlElem("Message", e.message)+xmlElem("RequestId", id)+`</Error>`)
 	default:
 		awsError(w, e.status, e.code, e.message)
 	}
 }
 
-func writeXML(w http.ResponseWriter, status int, requestID string, v any) {
-	b, err := xml.Marshal(v)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
+// writeXML answers an XML document. The emulator writes its few XML
+// answers by hand: encoding/xml would add its init to agw-proxy's start.
+func writeXML(w http.ResponseWriter, status int, requestID, doc string) {
 	w.Header().Set("Content-Type", "text/xml")
 	w.Header().Set("x-amzn-RequestId", requestID)
 	w.WriteHeader(status)
-	io.WriteString(w, xml.Header)
-	w.Write(b)
+	io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+doc)
+}
+
+// xmlElem is <name>text</name> with text escaped.
+func xmlElem(name, text string) string {
+	esc := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;").Replace(text)
+	return "<" + name + ">" + esc + "</" + name + ">"
 }
 
 // awsAuth verifies a request for svc and the principal's permission for
@@ -861,43 +848,18 @@ func (s *Sim) serveCloudFormation(w http.ResponseWriter, r *http.Request, body [
 		writeAWSError(w, svcCFN, awsErr{http.StatusBadRequest, "ValidationError", "Stack with id " + name + " does not exist"})
 		return
 	}
-	type output struct {
-		OutputKey   string `xml:"OutputKey"`
-		OutputValue string `xml:"OutputValue"`
-		Description string `xml:"Description"`
-	}
-	type stack struct {
-		StackID      string   `xml:"StackId"`
-		StackName    string   `xml:"StackName"`
-		Description  string   `xml:"Description"`
-		CreationTime string   `xml:"CreationTime"`
-		StackStatus  string   `xml:"StackStatus"`
-		Outputs      []output `xml:"Outputs>member"`
-	}
-	type response struct {
-		XMLName   xml.Name `xml:"DescribeStacksResponse"`
-		Xmlns     string   `xml:"xmlns,attr"`
-		Stacks    []stack  `xml:"DescribeStacksResult>Stacks>member"`
-		RequestID string   `xml:"ResponseMetadata>RequestId"`
-	}
 	outs := s.StackOutputs()
-	keys := slices.Sorted(func(yield func(string) bool) {
-		for k := range outs {
-			if !yield(k) {
-				return
-			}
-		}
-	})
-	st := stack{
-		StackID: s.stackARN(DefaultStackName), StackName: DefaultStackName,
-		Description:  "AgentCore Gateway with Cognito for the Asana integration (emulated)",
-		CreationTime: awsTime(s.created), StackStatus: "CREATE_COMPLETE",
-	}
-	for _, k := range keys {
-		st.Outputs = append(st.Outputs, output{k, outs[k], k})
+	var b strings.Builder
+	b.WriteString(`<DescribeStacksResponse xmlns="` + svcCFN.xmlns + `"><DescribeStacksResult><Stacks><member>`)
+	b.WriteString(xmlElem("StackId", s.stackARN(DefaultStackName)) + xmlElem("StackName", DefaultStackName) +
+		xmlElem("Description", "AgentCore Gateway with Cognito for the Asana integration (emulated)") +
+		xmlElem("CreationTime", awsTime(s.created)) + xmlElem("StackStatus", "CREATE_COMPLETE") + "<Outputs>")
+	for _, k := range slices.Sorted(maps.Keys(outs)) {
+		b.WriteString("<member>" + xmlElem("OutputKey", k) + xmlElem("OutputValue", outs[k]) + xmlElem("Description", k) + "</member>")
 	}
 	id := newUUID()
-	writeXML(w, http.StatusOK, id, response{Xmlns: svcCFN.xmlns, Stacks: []stack{st}, RequestID: id})
+	b.WriteString(`</Outputs></member></Stacks></DescribeStacksResult><ResponseMetadata>` + xmlElem("RequestId", id) + `</ResponseMetadata></DescribeStacksResponse>`)
+	writeXML(w, http.StatusOK, id, b.String())
 }
 
 // ---- STS ----
@@ -913,18 +875,10 @@ func (s *Sim) serveSTS(w http.ResponseWriter, r *http.Request, body []byte, form
 		writeAWSError(w, svcSTS, awsErr{http.StatusBadRequest, "InvalidAction", "Could not find operation " + action + " for version 2011-06-15"})
 		return
 	}
-	type response struct {
-		XMLName   xml.Name `xml:"GetCallerIdentityResponse"`
-		Xmlns     string   `xml:"xmlns,attr"`
-		Arn       string   `xml:"GetCallerIdentityResult>Arn"`
-		UserID    string   `xml:"GetCallerIdentityResult>UserId"`
-		Account   string   `xml:"GetCallerIdentityResult>Account"`
-		RequestID string   `xml:"ResponseMetadata>RequestId"`
-	}
 	// The unique id: AIDA... for a user, AROA...:session for a role session.
 	uid := strings.ToUpper(hexSHA256([]byte(key.ARN))[:17])
 	userID := "AIDA" + uid
-	if i := strings.Index(key.ARN, ":assumed-role/"); i >= 0 {
+	if strings.Contains(key.ARN, ":assumed-role/") {
 		userID = "AROA" + uid + ":" + key.ARN[strings.LastIndex(key.ARN, "/")+1:]
 	}
 	account := s.opts.AccountID
@@ -932,7 +886,9 @@ func (s *Sim) serveSTS(w http.ResponseWriter, r *http.Request, body []byte, form
 		account = f[4]
 	}
 	id := newUUID()
-	writeXML(w, http.StatusOK, id, response{Xmlns: svcSTS.xmlns, Arn: key.ARN, UserID: userID, Account: account, RequestID: id})
+	writeXML(w, http.StatusOK, id, `<GetCallerIdentityResponse xmlns="`+svcSTS.xmlns+`"><GetCallerIdentityResult>`+
+		xmlElem("Arn", key.ARN)+xmlElem("UserId", userID)+xmlElem("Account", account)+
+		`</GetCallerIdentityResult><ResponseMetadata>`+xmlElem("RequestId", id)+`</ResponseMetadata></GetCallerIdentityResponse>`)
 }
 
 // ---- S3 ----

@@ -43,6 +43,10 @@ func (m *oauthMethod) describe(p *profile.Profile) string {
 	return p.Auth.Type + ", client ID " + p.Auth.ClientID
 }
 
+func (m *oauthMethod) gatewayClient(_ *env, _ *profile.Profile, client *http.Client, _ func(tokenstore.Secret)) *http.Client {
+	return client
+}
+
 func (m *oauthMethod) check(p *profile.Profile) []error {
 	errs := checkOAuth(p)
 	if m.checkMore != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/spf13/pflag"
 
+	"github.com/agw-proxy/agw-proxy/awsiam"
 	"github.com/agw-proxy/agw-proxy/internal/httpguard"
 	"github.com/agw-proxy/agw-proxy/internal/profile"
 	"github.com/agw-proxy/agw-proxy/oauth"
@@ -206,7 +207,10 @@ func (d *doctor) run(ctx context.Context) {
 	if ctx.Err() != nil {
 		return
 	}
-	handler, issuedAt, authOK := method.doctor(ctx, d, p, client, credOK)
+	// The client of the Gateway's requests: for aws_iam, one that signs
+	// them, which its doctor check also gets the credentials from.
+	gwClient := method.gatewayClient(d.e, p, client, d.scrub.Add)
+	handler, issuedAt, authOK := method.doctor(ctx, d, p, gwClient, credOK)
 	if ctx.Err() != nil {
 		return
 	}
@@ -224,7 +228,7 @@ func (d *doctor) run(ctx context.Context) {
 	case !authOK:
 		d.skip("mcp", "no Gateway token")
 	default:
-		cs = d.checkInitialize(ctx, p, client, handler, proxyURL, timeout)
+		cs = d.checkInitialize(ctx, p, gwClient, handler, proxyURL, timeout)
 	}
 	if ctx.Err() != nil {
 		return // a session is left to the process's end: closing it would wait on the Gateway
@@ -558,7 +562,14 @@ func (d *doctor) checkInitialize(ctx context.Context, p *profile.Profile, client
 func (d *doctor) initializeFailed(p *profile.Profile, err error, proxyURL *url.URL, timeout time.Duration) {
 	text := err.Error()
 	gw := fmt.Sprintf("check gateway_url (%s): the Gateway's MCP endpoint is https://GATEWAY_ID.gateway.bedrock-agentcore.REGION.amazonaws.com/mcp", p.Origin("gateway_url"))
+	var refused *awsiam.RefusedError
 	switch {
+	case errors.As(err, &refused):
+		d.fail(false, "mcp: "+refused.Error(),
+			fmt.Sprintf("the signing region is %s (%s; else the Gateway URL's)", p.SigningRegion(), p.Origin("auth.region")),
+			"the Gateway's inbound auth must be AWS_IAM, and the identity needs bedrock-agentcore:InvokeGateway on it")
+	case errors.Is(err, tokenstore.ErrLoginNeeded) && p.Auth.Type == profile.AuthAWSIAM:
+		d.fail(false, "mcp: "+awsCredentialText(err), awsCredentialHints(p, err)...)
 	case strings.Contains(text, "Not Found") || strings.Contains(text, "404"):
 		d.fail(false, "mcp: the Gateway URL was not found (HTTP 404): "+text, gw)
 	case strings.Contains(text, "Unauthorized") || strings.Contains(text, "401") || strings.Contains(text, "Forbidden") || strings.Contains(text, "403"):

@@ -573,10 +573,13 @@ func (d *doctor) initializeFailed(p *profile.Profile, err error, proxyURL *url.U
 	case strings.Contains(text, "Not Found") || strings.Contains(text, "404"):
 		d.fail(false, "mcp: the Gateway URL was not found (HTTP 404): "+text, gw)
 	case strings.Contains(text, "Unauthorized") || strings.Contains(text, "401") || strings.Contains(text, "Forbidden") || strings.Contains(text, "403"):
-		d.fail(false, "mcp: the Gateway refused the access token: "+text,
-			fmt.Sprintf("the Gateway's authorizer must list app client %s in allowedClients and accept scope %s (allowedScopes)",
-				p.Auth.ClientID, strings.Join(p.Auth.Scopes, " ")),
-			"check that the token endpoint belongs to the user pool in the Gateway's discoveryUrl")
+		hints := []string{fmt.Sprintf("the Gateway's authorizer must list app client %s in allowedClients and accept scope %s (allowedScopes)",
+			p.Auth.ClientID, strings.Join(p.Auth.Scopes, " ")),
+			"check that the token endpoint belongs to the user pool in the Gateway's discoveryUrl"}
+		if p.Auth.Type == profile.AuthAuthorizationCode {
+			hints = append(hints, audienceHint(p))
+		}
+		d.fail(false, "mcp: the Gateway refused the access token: "+text, hints...)
 	case errors.Is(err, tokenstore.ErrLoginNeeded):
 		d.fail(true, "mcp: "+text, fmt.Sprintf("run %q", p.Command("login", "")))
 	default:
@@ -863,4 +866,19 @@ func roundDuration(d time.Duration) time.Duration {
 		return d.Round(100 * time.Millisecond)
 	}
 	return d.Round(time.Millisecond)
+}
+
+// audienceHint explains the audience mismatch an authorization_code
+// profile may meet: the Gateway answers any JWT it refuses with the same
+// 401 "Invalid Bearer token", so doctor says what each token carries. A
+// Cognito access token has no aud (its client_id is what allowedClients
+// matches); the ID token's aud is the client ID (what allowedAudience
+// matches).
+func audienceHint(p *profile.Profile) string {
+	if p.Auth.Token == profile.TokenID {
+		return fmt.Sprintf("agw-proxy sends the ID token (auth.token: id, %s), whose aud is %s: the authorizer's allowedAudience must list it; "+
+			"an authorizer that checks allowedClients instead takes the access token (auth.token: access)", p.Origin("auth.token"), p.Auth.ClientID)
+	}
+	return "agw-proxy sends the access token, which has no aud: if the Gateway's authorizer sets allowedAudience, it needs Cognito's ID token " +
+		"(set auth.token: id, or --auth-token id, with openid in auth.scopes, then log in again)"
 }

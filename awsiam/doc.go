@@ -33,6 +33,11 @@
 //	credentials/stscreds (sts)              +0.2-0.35    +212 kB   +1378   +0.22 MB
 //	config (sts, sso, ssooidc, signin)      +0.45-0.7    +603 kB   +4583   +0.58 MB
 //
+// The binary with this package in use (code linked, not only inits):
+// +0.07-0.09 ms of init, +32 kB, +45 allocations, +1.04 MB; a whole
+// "agw-proxy version" run costs the same CPU as before (median ratio 1.01
+// over 40 pairs), where config costs 1.26.
+//
 // The service clients' generated endpoint tables and schemas are what
 // costs (sts/schemas, sso/internal/endpoints, signin/schemas: 0.04-0.17 ms
 // each). So this package links the first three rows only (the signer and

@@ -200,7 +200,7 @@ func (d *demo) newProxy(logger *slog.Logger) (*proxy.Proxy, error) {
 	watched := *client
 	watched.Transport = d.wire
 	client = httpguard.Client(&watched)
-	opts := proxyOptions(d.profile, &scrubbedSecrets{Secrets: d.secrets, scrub: d.scrub}, client, d.scrub)
+	opts := proxyOptions(newEnv(), d.profile, &scrubbedSecrets{Secrets: d.secrets, scrub: d.scrub}, client, d.scrub)
 	opts.Logger = logger
 	opts.Notices = d.notices
 	if !d.noBrowser {

@@ -287,7 +287,7 @@ func (p *Proposal) YAML() []byte {
 		fmt.Fprintf(&b, format, a...)
 		b.WriteByte('\n')
 	}
-	w(0, "# Gateway %s, as \"agw-proxy init\" read it.", p.Gateway)
+	w(0, "# Gateway %s, as \"agw-proxy init\" read it.", comment(p.Gateway))
 	w(0, "gateway_url: %s", q(p.GatewayURL))
 	a := p.Auth
 	w(0, "auth:")
@@ -316,7 +316,7 @@ func (p *Proposal) YAML() []byte {
 		w(0, "# Header parameters that do not look like credentials, not injected;")
 		w(0, "# add a rule for any that should carry a secret:")
 		for _, h := range p.Unselected {
-			w(0, "#   %s of %s___*", h.Name, h.Target)
+			w(0, "#   %s of %s___*", comment(h.Name), comment(h.Target))
 		}
 	}
 	if len(p.ConsentTools) > 0 {
@@ -324,6 +324,16 @@ func (p *Proposal) YAML() []byte {
 		w(0, "consent_tools: %s", list(p.ConsentTools))
 	}
 	return []byte(b.String())
+}
+
+// comment makes s safe in a YAML comment: one line of printable text.
+func comment(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == 0x85 || r == 0x2028 || r == 0x2029 {
+			return ' '
+		}
+		return r
+	}, s)
 }
 
 // q quotes s for YAML (a JSON string is a YAML double-quoted scalar).

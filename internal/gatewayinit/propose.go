@@ -52,7 +52,9 @@ func Propose(f Facts, d *Deployment, o Options) *Proposal {
 	return p
 }
 
-func (p *Proposal) note(format string, a ...any) { p.Notes = append(p.Notes, fmt.Sprintf(format, a...)) }
+func (p *Proposal) note(format string, a ...any) {
+	p.Notes = append(p.Notes, fmt.Sprintf(format, a...))
+}
 
 // auth chooses the auth method from the authorizer.
 func (p *Proposal) auth(f Facts, d *Deployment, o Options) {

@@ -146,18 +146,27 @@ func IsNotFound(err error) bool {
 	return e.Code == "ValidationError" && strings.Contains(e.Message, "does not exist")
 }
 
-// signatureCodes are the codes of a refused signature or credential, in
-// every protocol.
-var signatureCodes = map[string]bool{
-	"UnrecognizedClientException": true, "InvalidClientTokenId": true, "InvalidAccessKeyId": true,
-	"InvalidSignatureException": true, "SignatureDoesNotMatch": true, "IncompleteSignatureException": true,
-	"IncompleteSignature": true, "ExpiredTokenException": true, "ExpiredToken": true, "InvalidToken": true,
-	"MissingAuthenticationTokenException": true, "MissingAuthenticationToken": true,
-	"AuthorizationHeaderMalformed": true, "RequestTimeTooSkewed": true,
+// signatureCode reports whether code is a refused signature or
+// credential, in any protocol. (A switch, not a map: a map literal would
+// run at every start of the binary.)
+func signatureCode(code string) bool {
+	switch code {
+	case "UnrecognizedClientException", "InvalidClientTokenId", "InvalidAccessKeyId",
+		"InvalidSignatureException", "SignatureDoesNotMatch", "IncompleteSignatureException",
+		"IncompleteSignature", "ExpiredTokenException", "ExpiredToken", "InvalidToken",
+		"MissingAuthenticationTokenException", "MissingAuthenticationToken",
+		"AuthorizationHeaderMalformed", "RequestTimeTooSkewed":
+		return true
+	}
+	return false
 }
 
-var deniedCodes = map[string]bool{
-	"AccessDeniedException": true, "AccessDenied": true, "UnauthorizedOperation": true, "NotAuthorizedException": true,
+func deniedCode(code string) bool {
+	switch code {
+	case "AccessDeniedException", "AccessDenied", "UnauthorizedOperation", "NotAuthorizedException":
+		return true
+	}
+	return false
 }
 
 // endpoint returns the base URL of svc.
@@ -296,9 +305,9 @@ func answerError(action string, resp *http.Response, data []byte) *Error {
 	e.Code = code
 	e.Message = firstLine(e.Message)
 	switch {
-	case deniedCodes[code]:
+	case deniedCode(code):
 		e.Denied = true
-	case signatureCodes[code]:
+	case signatureCode(code):
 		e.Signature = true
 	case resp.StatusCode == http.StatusForbidden:
 		// A 403 that names no cause (a proxy's, a VPC endpoint policy's)

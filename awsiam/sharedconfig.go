@@ -14,9 +14,11 @@ import (
 // ~/.aws/config ($AWS_CONFIG_FILE), whose sections are [default],
 // [profile NAME] and [sso-session NAME], and ~/.aws/credentials
 // ($AWS_SHARED_CREDENTIALS_FILE), whose sections are [NAME]. A key of the
-// credentials file wins over the same key of the config file. Nested
-// settings (a key with an empty value followed by indented lines, as
-// "s3 =") are skipped: nothing here uses them.
+// credentials file wins over the same key of the config file. A nested
+// setting (a key with an empty value followed by indented lines, as
+// "ssm =" then "  endpoint_url = ...") is kept as "ssm.endpoint_url". The
+// config file's [services NAME] sections hold the per-service
+// endpoint_url settings a profile's "services = NAME" names.
 
 // A section is one profile's (or sso-session's) settings, with where each
 // came from for messages.
@@ -46,6 +48,7 @@ type sharedConfig struct {
 	configFile, credentialsFile string
 	profiles                    map[string]*section
 	ssoSessions                 map[string]*section
+	services                    map[string]*section
 }
 
 // configFiles returns the paths of the config and the credentials file.
@@ -94,6 +97,7 @@ func loadSharedConfig(getenv func(string) string) (*sharedConfig, error) {
 		credentialsFile: credPath,
 		profiles:        map[string]*section{},
 		ssoSessions:     map[string]*section{},
+		services:        map[string]*section{},
 	}
 	if err := sc.read(configPath, true); err != nil {
 		return nil, err
@@ -116,7 +120,7 @@ func (sc *sharedConfig) read(path string, isConfig bool) error {
 	}
 	defer f.Close()
 	var cur *section
-	nested := false
+	nested := "" // the key whose indented lines follow
 	scan := bufio.NewScanner(f)
 	scan.Buffer(make([]byte, 0, 4096), 1<<20)
 	for n := 1; scan.Scan(); n++ {
@@ -126,7 +130,7 @@ func (sc *sharedConfig) read(path string, isConfig bool) error {
 			continue
 		}
 		if line[0] == '[' {
-			nested = false
+			nested = ""
 			end := strings.IndexByte(line, ']')
 			if end < 0 {
 				return fmt.Errorf("%s:%d: section header without ]", path, n)
@@ -134,12 +138,11 @@ func (sc *sharedConfig) read(path string, isConfig bool) error {
 			cur = sc.section(strings.TrimSpace(line[1:end]), isConfig)
 			continue
 		}
+		parent := ""
 		if raw[0] == ' ' || raw[0] == '\t' {
-			if nested {
-				continue // a nested setting ("s3 =" and its lines)
-			}
+			parent = nested // a nested setting ("ssm =" and its lines)
 		} else {
-			nested = false
+			nested = ""
 		}
 		key, value, ok := strings.Cut(line, "=")
 		if !ok {
@@ -147,8 +150,10 @@ func (sc *sharedConfig) read(path string, isConfig bool) error {
 		}
 		key = strings.ToLower(strings.TrimSpace(key))
 		value = strings.TrimSpace(value)
-		if value == "" {
-			nested = true
+		if parent != "" {
+			key = parent + "." + key
+		} else if value == "" {
+			nested = key
 		}
 		if cur == nil {
 			continue // before any section: ignored, as the SDKs do
@@ -163,7 +168,7 @@ func (sc *sharedConfig) read(path string, isConfig bool) error {
 }
 
 // section returns the section a header names, creating it; nil for a
-// section the chain does not use (services, a config file's [NAME]
+// section the chain does not use (a config file's [NAME]
 // without "profile ", which the SDKs ignore too).
 func (sc *sharedConfig) section(header string, isConfig bool) *section {
 	kind, name, spaced := strings.Cut(header, " ")
@@ -177,6 +182,8 @@ func (sc *sharedConfig) section(header string, isConfig bool) *section {
 	case spaced && kind == "profile":
 	case spaced && kind == "sso-session":
 		table = sc.ssoSessions
+	case spaced && kind == "services":
+		table = sc.services
 	default:
 		return &section{values: map[string]string{}, at: map[string]string{}} // read and dropped
 	}

@@ -376,11 +376,68 @@ func TestCallerIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := awsiam.CallerIdentity(testwait.Context(t), http.DefaultClient, getenv, region, creds)
+	id, err := awsiam.CallerIdentity(testwait.Context(t), http.DefaultClient, getenv, "", region, creds)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if id.Account != "111122223333" || id.ARN != "arn:aws:iam::111122223333:user/dev" {
 		t.Errorf("identity %+v", id)
+	}
+}
+
+// STS's calls (GetCallerIdentity for status and doctor, AssumeRole of a
+// role_arn profile) go where the profile's endpoint settings say, as
+// init's calls do: its endpoint_url, or an sts endpoint_url of its
+// services section; no AWS_ENDPOINT_URL* is set.
+func TestSTSHonoursTheProfileEndpoint(t *testing.T) {
+	var calls atomic.Int32
+	front := sigv4test.New(region, "sts", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		calls.Add(1)
+		switch r.Form.Get("Action") {
+		case "GetCallerIdentity":
+			_, _ = io.WriteString(w, `<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:iam::111122223333:user/dev</Arn><UserId>AIDA</UserId><Account>111122223333</Account></GetCallerIdentityResult></GetCallerIdentityResponse>`)
+		case "AssumeRole":
+			exp := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+			_, _ = io.WriteString(w, `<AssumeRoleResponse><AssumeRoleResult><Credentials><AccessKeyId>ASIAROLE</AccessKeyId><SecretAccessKey>role-secret</SecretAccessKey><SessionToken>role-token</SessionToken><Expiration>`+exp+`</Expiration></Credentials></AssumeRoleResult></AssumeRoleResponse>`)
+		default:
+			http.Error(w, "bad action", 400)
+		}
+	}), sigv4test.Key{ID: keyID, Secret: secret})
+	srv := httptest.NewServer(front)
+	t.Cleanup(srv.Close)
+	getenv := awsHome(t, fmt.Sprintf(`[profile dev]
+region = %[1]s
+aws_access_key_id = %[2]s
+aws_secret_access_key = %[3]s
+endpoint_url = %[4]s
+[profile base]
+aws_access_key_id = %[2]s
+aws_secret_access_key = %[3]s
+[profile role]
+role_arn = arn:aws:iam::111122223333:role/Dev
+source_profile = base
+services = local
+[services local]
+sts =
+  endpoint_url = %[4]s
+`, region, keyID, secret, srv.URL), nil)
+	ctx := testwait.Context(t)
+
+	creds, err := awsiam.New(awsiam.Config{Profile: "dev", Region: region, Getenv: getenv}).Retrieve(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := awsiam.CallerIdentity(ctx, srv.Client(), getenv, "dev", region, creds)
+	if err != nil || id.Account != "111122223333" {
+		t.Errorf("GetCallerIdentity with the profile's endpoint_url: %+v, %v", id, err)
+	}
+
+	roleCreds, err := awsiam.New(awsiam.Config{Profile: "role", Region: region, Getenv: getenv, HTTPClient: srv.Client()}).Retrieve(ctx)
+	if err != nil || roleCreds.AccessKeyID != "ASIAROLE" {
+		t.Errorf("AssumeRole with the services section's sts endpoint_url: %q, %v", roleCreds.AccessKeyID, err)
+	}
+	if n := calls.Load(); n != 2 {
+		t.Errorf("the local STS got %d calls, want 2", n)
 	}
 }

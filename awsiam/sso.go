@@ -53,6 +53,11 @@ func (c *Credentials) ssoSource(sc *sharedConfig, sec *section) (*source, error)
 	if startURL == "" || region == "" {
 		return nil, fail("the SSO settings need sso_start_url and sso_region")
 	}
+	// The chain read the config already: the endpoint cannot fail to.
+	endpoint, err := serviceEndpoint(c.cfg.Getenv, c.cfg.Profile, "SSO", "portal.sso."+region+".amazonaws.com")
+	if err != nil {
+		return nil, &CredentialError{Profile: name, Source: "SSO", Reason: err.Error()}
+	}
 	home := homeDir(c.cfg.Getenv)
 	sum := sha1.Sum([]byte(key))
 	p := &ssoProvider{
@@ -61,7 +66,7 @@ func (c *Credentials) ssoSource(sc *sharedConfig, sec *section) (*source, error)
 		role:      role,
 		region:    region,
 		tokenFile: filepath.Join(home, ".aws", "sso", "cache", hex.EncodeToString(sum[:])+".json"),
-		endpoint:  endpointFor(c.cfg.Getenv, "SSO", "portal.sso."+region+".amazonaws.com"),
+		endpoint:  endpoint,
 		client:    c.cfg.HTTPClient,
 		now:       c.cfg.Now,
 	}

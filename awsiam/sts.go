@@ -26,28 +26,38 @@ import (
 
 const stsVersion = "2011-06-15"
 
-// endpointFor returns the endpoint of service (its SDK ID in an
-// AWS_ENDPOINT_URL_<ID> variable: "STS", "SSO") in region: the
-// environment's override when set, else AWS's default.
-func endpointFor(getenv func(string) string, id, host string) string {
-	if v := getenv("AWS_ENDPOINT_URL_" + id); v != "" {
-		return strings.TrimSuffix(v, "/")
+// serviceEndpoint returns the base URL of a call to the service whose SDK
+// ID is id ("STS", "SSO") for profile: its override as EndpointURL finds
+// it (the environment, then the profile's services section and
+// endpoint_url, as init's calls), else https://host. Without a home to
+// find ~/.aws/config in, only the environment's overrides apply (the
+// environment's or the host's credentials need no config file).
+func serviceEndpoint(getenv func(string) string, profile, id, host string) (string, error) {
+	u, err := EndpointURL(getenv, profile, id)
+	if err != nil && homeDir(getenv) != "" {
+		return "", fmt.Errorf("awsiam: the %s endpoint: %w", id, err)
 	}
-	if v := getenv("AWS_ENDPOINT_URL"); v != "" {
-		return strings.TrimSuffix(v, "/")
+	if u != "" {
+		return u, nil
 	}
-	return "https://" + host
+	return "https://" + host, nil
 }
 
 // stsCall posts one STS action and decodes its result into out. creds nil
-// sends it unsigned (AssumeRoleWithWebIdentity).
-func stsCall(ctx context.Context, client *http.Client, getenv func(string) string, region string, creds *aws.Credentials, form url.Values, out any) error {
+// sends it unsigned (AssumeRoleWithWebIdentity). profile is the AWS
+// profile whose endpoint settings apply ("" for $AWS_PROFILE, else
+// default), as the SDKs' STS client of that profile would.
+func stsCall(ctx context.Context, client *http.Client, getenv func(string) string, profile, region string, creds *aws.Credentials, form url.Values, out any) error {
 	if region == "" {
 		region = "us-east-1"
 	}
 	form.Set("Version", stsVersion)
 	body := []byte(form.Encode())
-	endpoint := endpointFor(getenv, "STS", "sts."+region+".amazonaws.com") + "/"
+	endpoint, err := serviceEndpoint(getenv, profile, "STS", "sts."+region+".amazonaws.com")
+	if err != nil {
+		return err
+	}
+	endpoint += "/"
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
 		return err
@@ -92,8 +102,11 @@ type Identity struct {
 	UserID  string
 }
 
-// CallerIdentity asks STS who creds are.
-func CallerIdentity(ctx context.Context, client *http.Client, getenv func(string) string, region string, creds aws.Credentials) (Identity, error) {
+// CallerIdentity asks STS who creds are, at the STS endpoint of the AWS
+// profile named ("" for $AWS_PROFILE, else default): an override of
+// AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL or the profile's endpoint_url
+// settings (a VPC endpoint, a local stand-in) is honoured.
+func CallerIdentity(ctx context.Context, client *http.Client, getenv func(string) string, profile, region string, creds aws.Credentials) (Identity, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
@@ -104,7 +117,7 @@ func CallerIdentity(ctx context.Context, client *http.Client, getenv func(string
 			Account string `xml:"Account"`
 		} `xml:"GetCallerIdentityResult"`
 	}
-	if err := stsCall(ctx, client, getenv, region, &creds, url.Values{"Action": {"GetCallerIdentity"}}, &out); err != nil {
+	if err := stsCall(ctx, client, getenv, profile, region, &creds, url.Values{"Action": {"GetCallerIdentity"}}, &out); err != nil {
 		return Identity{}, err
 	}
 	return Identity{Account: out.Result.Account, ARN: out.Result.Arn, UserID: out.Result.UserID}, nil
@@ -160,7 +173,7 @@ func (c *Credentials) assumeRole(sec *section, base *source) *source {
 				Credentials stsCredentials `xml:"Credentials"`
 			} `xml:"AssumeRoleResult"`
 		}
-		if err := stsCall(ctx, c.cfg.HTTPClient, c.cfg.Getenv, region, &bc, f, &out); err != nil {
+		if err := stsCall(ctx, c.cfg.HTTPClient, c.cfg.Getenv, c.cfg.Profile, region, &bc, f, &out); err != nil {
 			return aws.Credentials{}, err
 		}
 		return out.Result.Credentials.aws("AssumeRole"), nil
@@ -183,7 +196,7 @@ func (c *Credentials) webIdentity(profile, at, file, role, session string) *sour
 				Credentials stsCredentials `xml:"Credentials"`
 			} `xml:"AssumeRoleWithWebIdentityResult"`
 		}
-		if err := stsCall(ctx, c.cfg.HTTPClient, c.cfg.Getenv, c.cfg.Region, nil, form, &out); err != nil {
+		if err := stsCall(ctx, c.cfg.HTTPClient, c.cfg.Getenv, c.cfg.Profile, c.cfg.Region, nil, form, &out); err != nil {
 			return aws.Credentials{}, err
 		}
 		return out.Result.Credentials.aws("AssumeRoleWithWebIdentity"), nil

@@ -117,7 +117,7 @@ func awsIdentity(ctx context.Context, e *env, p *profile.Profile, client, plain 
 	if err != nil {
 		return awsiam.Identity{}, "", err
 	}
-	id, err := awsiam.CallerIdentity(ctx, plain, e.getenv, p.SigningRegion(), creds)
+	id, err := awsiam.CallerIdentity(ctx, plain, e.getenv, p.Auth.AWSProfile, p.SigningRegion(), creds)
 	return id, t.Credentials.Source(), err
 }
 

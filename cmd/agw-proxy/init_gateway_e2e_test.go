@@ -274,3 +274,59 @@ func TestInitAllowedAudienceGetsTheIDToken(t *testing.T) {
 	}
 	_ = tokenstore.ClientSecretName
 }
+
+// A Gateway-held OAuth (3LO) target is noted on stderr and gets a
+// read-only tool of its own in consent_tools (a GET, a lookup first);
+// the profile printed is one serve then uses.
+func TestInitNotesThe3LOTargetAndItsConsentTool(t *testing.T) {
+	const spec = `{"openapi":"3.0.0","info":{"title":"Calendar","version":"1"},"paths":{
+"/events":{"post":{"operationId":"createEvent","responses":{"200":{"description":"ok"}}},
+           "get":{"operationId":"searchEvents","responses":{"200":{"description":"ok"}}}},
+"/me":{"get":{"operationId":"getMe","responses":{"200":{"description":"ok"}}}}}}`
+	sim := gatewaysim.StartForTest(t, gatewaysim.Options{Targets: []gatewaysim.Target{
+		{Name: gatewaysim.DefaultTargetName, Spec: configs.AsanaOpenAPI, APIKey: gatewaysim.DefaultAPIKey},
+		{Name: "Calendar", Spec: []byte(spec), OAuth: &gatewaysim.OAuthCredentialProvider{}},
+	}})
+	w := newInitWorld(t, sim)
+	code, stdout, stderr := w.init(t, "--gateway", sim.GatewayID, "--print")
+	if code != 0 {
+		t.Fatalf("init: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stderr, "agw-proxy: note: target Calendar calls its API with each user's own OAuth token, held by the Gateway (3LO)") {
+		t.Errorf("no 3LO note:\n%s", stderr)
+	}
+	if strings.Contains(stderr, "target "+gatewaysim.DefaultTargetName+" calls its API") {
+		t.Errorf("the API-key target is noted as 3LO:\n%s", stderr)
+	}
+	if !strings.Contains(stdout, "\n    consent_tools: [Calendar___getMe]\n") {
+		t.Errorf("consent_tools is not the target's lookup:\n%s", stdout)
+	}
+	os.WriteFile(w.config, []byte(stdout), 0o600)
+	w.serveWorks(t, "default", "AGW_PROXY_CLIENT_SECRET="+sim.ClientSecret)
+}
+
+// A Gateway URL outside AWS's names (a VPC endpoint's, a stand-in's, the
+// emulator's loopback one) names no Gateway id: init finds it among the
+// region's Gateways (ListGateways, then GetGateway of each). One it does
+// not find is an error saying so; without ListGateways, the error names it.
+func TestInitFindsAGatewayByItsURL(t *testing.T) {
+	sim := e2eSim(t, gatewaysim.Options{})
+	w := newInitWorld(t, sim)
+	code, stdout, stderr := w.init(t, "--gateway", sim.GatewayURL, "--region", "us-east-1", "--print")
+	if code != 0 {
+		t.Fatalf("init: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "gateway_url: "+sim.GatewayURL+"\n") || !strings.Contains(stdout, sim.GatewayID) {
+		t.Errorf("not the Gateway of the URL:\n%s", stdout)
+	}
+	other := strings.Replace(sim.GatewayURL, "/mcp", "/other/mcp", 1)
+	code, _, stderr = w.init(t, "--gateway", other, "--region", "us-east-1", "--print")
+	if code != exitError || !strings.Contains(stderr, "no Gateway of region us-east-1 has the URL "+other+" (1 listed): give its id instead") {
+		t.Errorf("an unknown URL: exit %d\n%s", code, stderr)
+	}
+	sim.SetAWSActions(gatewaysim.TestAccessKeyID, []string{"bedrock-agentcore:GetGateway"})
+	code, _, stderr = w.init(t, "--gateway", sim.GatewayURL, "--region", "us-east-1", "--print")
+	if code != exitError || !strings.Contains(stderr, "needs the IAM permission bedrock-agentcore:ListGateways") {
+		t.Errorf("without ListGateways: exit %d\n%s", code, stderr)
+	}
+}

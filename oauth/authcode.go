@@ -2,6 +2,10 @@ package oauth
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
 	"sync"
 
 	"golang.org/x/oauth2"
@@ -39,7 +43,7 @@ type acFetcher struct {
 	rotatedFrom, rotatedTo tokenstore.Secret
 }
 
-func (f *acFetcher) fetch(ctx context.Context) (*oauth2.Token, error) {
+func (f *acFetcher) fetch(ctx context.Context) (tok *oauth2.Token, err error) {
 	rt, err := readCredential(ctx, f.cfg.Secrets, f.profile, tokenstore.RefreshTokenName, "refresh token")
 	if err != nil {
 		return nil, err
@@ -53,7 +57,7 @@ func (f *acFetcher) fetch(ctx context.Context) (*oauth2.Token, error) {
 		// Spare the token endpoint a request that cannot succeed.
 		return nil, &LoginError{Profile: f.profile, Reason: expiredLogin("invalid_grant")}
 	}
-	tok, err := f.conf.TokenSource(withHTTPClient(ctx, f.cfg.HTTPClient), &oauth2.Token{RefreshToken: string(rt)}).Token()
+	tok, err = f.conf.TokenSource(withHTTPClient(ctx, f.cfg.HTTPClient), &oauth2.Token{RefreshToken: string(rt)}).Token()
 	if err != nil {
 		err = tokenError(err, f.profile, expiredLogin)
 		if isLoginNeeded(err) {
@@ -62,6 +66,11 @@ func (f *acFetcher) fetch(ctx context.Context) (*oauth2.Token, error) {
 		return nil, err
 	}
 	f.rejected = ""
+	defer func() {
+		if f.cfg.IDToken && tok != nil {
+			tok, err = idToken(tok)
+		}
+	}()
 	if next := tokenstore.Secret(tok.RefreshToken); next != "" && next != rt {
 		if err := f.cfg.Secrets.Set(ctx, f.profile, tokenstore.RefreshTokenName, next); err != nil {
 			// Keep working with the new token in this process; the next
@@ -72,6 +81,48 @@ func (f *acFetcher) fetch(ctx context.Context) (*oauth2.Token, error) {
 		}
 	}
 	return tok, nil
+}
+
+// ErrNoIDToken reports a token response without the id_token that
+// Config.IDToken asks for.
+// It wraps ErrTokenRejected: a configuration problem, which no retry fixes.
+var ErrNoIDToken = fmt.Errorf("%w: the answer has no ID token, which needs the openid scope on the app client and in the login", ErrTokenRejected)
+
+// idToken returns tok's ID token as the token to send, expiring when the
+// access token does or, sooner, when the ID token's own lifetime (exp -
+// iat, on the issuer's clock) ends.
+func idToken(tok *oauth2.Token) (*oauth2.Token, error) {
+	id, _ := tok.Extra("id_token").(string)
+	if id == "" {
+		return nil, ErrNoIDToken
+	}
+	out := &oauth2.Token{AccessToken: id, TokenType: "Bearer", ExpiresIn: tok.ExpiresIn, Expiry: tok.Expiry}
+	if out.ExpiresIn <= 0 {
+		out.ExpiresIn = localExpiry(tok, timeNow()).Sub(timeNow()).Milliseconds() / 1000
+	}
+	if life := jwtLifetime(id); life > 0 && (out.ExpiresIn <= 0 || life < out.ExpiresIn) {
+		out.ExpiresIn = life
+	}
+	return out, nil
+}
+
+// jwtLifetime is exp - iat of a JWT in seconds, 0 when it has not both.
+func jwtLifetime(jwt string) int64 {
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		return 0
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return 0
+	}
+	var c struct {
+		Exp, Iat int64
+	}
+	if json.Unmarshal(payload, &c) != nil || c.Exp <= c.Iat || c.Iat == 0 {
+		return 0
+	}
+	return c.Exp - c.Iat
 }
 
 func expiredLogin(code string) string {

@@ -38,6 +38,13 @@ type Config struct {
 	// client_secret_basic too. It is never auto-detected: detection sends
 	// the secret a second time after a failure.
 	AuthStyle oauth2.AuthStyle
+	// IDToken (authorization code only) makes the cache's token Cognito's
+	// ID token instead of its access token: the bearer a Gateway whose
+	// authorizer checks allowedAudience needs (an ID token's aud is the
+	// client ID; an access token has none). Each refresh brings a new one;
+	// a response without one (the app client lacks the openid scope) is
+	// an error.
+	IDToken bool
 }
 
 // withDefaults returns cfg with its guarded HTTP client, its profile name

@@ -39,6 +39,10 @@ type authMethod interface {
 	// name at every token fetch; onToken, if not nil, sees every new
 	// access token (for the scrubber).
 	handler(p *profile.Profile, secrets tokenstore.Secrets, client *http.Client, onToken func(tokenstore.Secret)) auth.OAuthHandler
+	// gatewayClient returns the HTTP client for the requests to the
+	// Gateway: client itself, or one that signs them (aws_iam); onSecret
+	// sees every credential it signs with (for the scrubber).
+	gatewayClient(e *env, p *profile.Profile, client *http.Client, onSecret func(tokenstore.Secret)) *http.Client
 	// token proves the stored credential works, for status: it gets an
 	// access token the way serve would.
 	token(ctx context.Context, p *profile.Profile, secrets tokenstore.Secrets, client *http.Client) (*oauth2.Token, error)
@@ -66,7 +70,7 @@ type gatewayCredential struct {
 }
 
 // authMethods are the auth types, in the order help lists them.
-var authMethods = []authMethod{clientCredentials, authorizationCode, noAuth{}}
+var authMethods = []authMethod{clientCredentials, authorizationCode, awsIAM{}, noAuth{}}
 
 // authTypes describes authMethods to the profile model, which checks a
 // profile with the method of its auth.type.

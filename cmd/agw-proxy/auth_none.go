@@ -26,6 +26,10 @@ func (noAuth) handler(*profile.Profile, tokenstore.Secrets, *http.Client, func(t
 	return nil
 }
 
+func (noAuth) gatewayClient(_ *env, _ *profile.Profile, client *http.Client, _ func(tokenstore.Secret)) *http.Client {
+	return client
+}
+
 // check refuses the auth settings none does not use: with an explicit
 // "type: none" they are a contradiction (a profile half switched from
 // OAuth), not something to ignore.

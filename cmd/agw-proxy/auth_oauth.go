@@ -40,7 +40,15 @@ type oauthMethod struct {
 func (m *oauthMethod) name() string                   { return m.typ }
 func (m *oauthMethod) credential() *gatewayCredential { c := m.cred; return &c }
 func (m *oauthMethod) describe(p *profile.Profile) string {
-	return p.Auth.Type + ", client ID " + p.Auth.ClientID
+	d := p.Auth.Type + ", client ID " + p.Auth.ClientID
+	if p.Auth.Token == profile.TokenID {
+		d += ", sends the ID token"
+	}
+	return d
+}
+
+func (m *oauthMethod) gatewayClient(_ *env, _ *profile.Profile, client *http.Client, _ func(tokenstore.Secret)) *http.Client {
+	return client
 }
 
 func (m *oauthMethod) check(p *profile.Profile) []error {
@@ -65,6 +73,7 @@ func (m *oauthMethod) cache(p *profile.Profile, tokenURL string, secrets tokenst
 		Secrets:    secrets,
 		Profile:    p.Name,
 		HTTPClient: client,
+		IDToken:    p.Auth.Token == profile.TokenID,
 	})
 }
 
@@ -75,6 +84,10 @@ func checkOAuth(p *profile.Profile) []error {
 	if p.Auth.ClientID == "" {
 		errs = append(errs, p.Problem("auth.client_id", p.MissingHints("auth.client_id", "--client-id ID"),
 			"%s needs a client ID (the Cognito app client)", authTypeOf(p)))
+	}
+	if p.Auth.Token != "" && p.Auth.Type != profile.AuthAuthorizationCode {
+		errs = append(errs, p.Problem("auth.token", []string{"only a browser login (authorization_code) gets an ID token from Cognito; remove auth.token"},
+			"auth.token applies to auth type authorization_code, not %s", p.Auth.Type))
 	}
 	if p.Auth.TokenURL == "" && p.Auth.DiscoveryURL == "" {
 		errs = append(errs, p.Problem("auth.token_url", p.MissingHints("auth.token_url (or auth.discovery_url)", "--token-url URL (or --discovery-url URL)"),

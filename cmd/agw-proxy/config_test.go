@@ -198,7 +198,7 @@ func TestConfigErrors(t *testing.T) {
 		{
 			name: "unknown auth type",
 			args: []string{"--auth-type", "basic"},
-			want: []string{`--auth-type: unknown auth type "basic"`, "hint: valid types: client_credentials, authorization_code, none"},
+			want: []string{`--auth-type: unknown auth type "basic"`, "hint: valid types: client_credentials, authorization_code, aws_iam, none"},
 		},
 		{
 			name: "client credentials without a client ID",
@@ -591,7 +591,7 @@ func TestExampleConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(errorText(err))
 	}
-	if !slices.Equal(cfg.Names(), []string{"default", "work"}) {
+	if !slices.Equal(cfg.Names(), []string{"default", "work", "iam"}) {
 		t.Errorf("profiles %q", cfg.Names())
 	}
 	for _, name := range cfg.Names() {

@@ -98,7 +98,7 @@ func loginConsent(ctx context.Context, e *env, p *profile.Profile, target, tool,
 	}
 	scrub := proxy.NewScrubber()
 	secrets := &scrubbedSecrets{Secrets: e.secretStore(), scrub: scrub}
-	opts := proxyOptions(p, secrets, client, scrub)
+	opts := proxyOptions(e, p, secrets, client, scrub)
 	opts.Logger = newLogger(e.stderr, scrub, slog.LevelError)
 	consentOptions(&opts, e, p, noBrowser)
 	asked := &noticed{w: scrub.Writer(e.stderr)}

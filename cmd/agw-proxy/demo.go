@@ -43,8 +43,11 @@ via: header), a third target with Gateway-held OAuth (3LO): the call of a user
 who has not consented, the consent URL opened in your browser (or printed),
 the consent (the demo accepts the emulator's consent page on your behalf),
 the binding by the Gateway owner's return-URL app and the call going through
-with the token AgentCore Identity vaulted; and the MCP revision each side
-speaks. Needs no AWS account and no keychain: the demo token lives in memory.
+with the token AgentCore Identity vaulted; the profile "agw-proxy init
+--gateway" reads from the emulated AWS control plane (the emulator's test
+key in a temporary ~/.aws, never yours), served; and the MCP revision each
+side speaks. Needs no AWS account and no keychain: the demo token lives in
+memory.
 
 Options:
     --serve      Run the demo as a stdio MCP server instead, for an MCP client
@@ -130,7 +133,7 @@ func startDemo(ctx context.Context, serve bool, protocol string) (*demo, error) 
 	if err != nil {
 		return nil, fmt.Errorf("demo: the 3LO target's spec: %w", err)
 	}
-	sim, err := gatewaysim.Start(gatewaysim.Options{EchoToken: true, Targets: []gatewaysim.Target{
+	sim, err := gatewaysim.Start(gatewaysim.Options{EchoToken: true, Region: demoAWSRegion, Targets: []gatewaysim.Target{
 		{Name: gatewaysim.DefaultTargetName, Spec: configs.AsanaOpenAPI, APIKey: gatewaysim.DefaultAPIKey},
 		{Name: demoHeaderTarget, Spec: configs.AsanaOpenAPI, APIKey: gatewaysim.DefaultAPIKey,
 			Metadata: &gatewaysim.MetadataConfiguration{AllowedRequestHeaders: []string{demoArgument}}},
@@ -184,6 +187,7 @@ func startDemo(ctx context.Context, serve bool, protocol string) (*demo, error) 
 	d.scrub.Add(demoAsanaToken)
 	d.scrub.Add(tokenstore.Secret(sim.ClientSecret))
 	d.scrub.Add(gatewaysim.DefaultAPIKey)
+	d.scrub.Add(gatewaysim.TestSecretAccessKey) // the key init signs with (demo_init.go)
 	return d, nil
 }
 
@@ -200,7 +204,7 @@ func (d *demo) newProxy(logger *slog.Logger) (*proxy.Proxy, error) {
 	watched := *client
 	watched.Transport = d.wire
 	client = httpguard.Client(&watched)
-	opts := proxyOptions(d.profile, &scrubbedSecrets{Secrets: d.secrets, scrub: d.scrub}, client, d.scrub)
+	opts := proxyOptions(newEnv(), d.profile, &scrubbedSecrets{Secrets: d.secrets, scrub: d.scrub}, client, d.scrub)
 	opts.Logger = logger
 	opts.Notices = d.notices
 	if !d.noBrowser {
@@ -249,13 +253,16 @@ func (d *demo) run(ctx context.Context, w io.Writer) error {
 	if err := d.showOAuth(ctx, cs, p); err != nil {
 		return err
 	}
+	if err := d.showInit(ctx, p); err != nil {
+		return err
+	}
 	if err := d.showRevisions(cs, p); err != nil {
 		return err
 	}
 	p("Next steps:\n")
 	p("  Try it in an MCP client:     agw-proxy demo --serve   (see agw-proxy demo --help)\n")
-	p("  Describe your Gateway:       a profile in the config file (agw-proxy init writes an example),\n")
-	p("                               or flags: agw-proxy serve --help\n")
+	p("  Describe your Gateway:       agw-proxy init --gateway ID (as step 8, with your AWS credentials),\n")
+	p("                               or edit the example (agw-proxy init), or flags: agw-proxy serve --help\n")
 	p("  Store the Cognito secret:    agw-proxy login\n")
 	p("  Store your Asana token:      agw-proxy login asana\n")
 	p("  Consent to a 3LO target:     agw-proxy login TARGET --consent (or call one of its tools)\n")

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -96,5 +98,41 @@ func TestWireRevision(t *testing.T) {
 		if got := wire.version(); got != step.want {
 			t.Errorf("after POST %s with %q: revision %q, want %q", step.path, step.version, got, step.want)
 		}
+	}
+}
+
+// The demo's init step reads nothing of the user's AWS setup: with an
+// AWS_PROFILE that does not exist, endpoints and keys that point nowhere
+// and a HOME whose ~/.aws has another key, it still reads the emulator
+// with the emulator's test key, and writes nothing there.
+func TestDemoInitIgnoresTheUsersAWS(t *testing.T) {
+	home := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(home, ".aws"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, ".aws", "credentials"), []byte("[default]\naws_access_key_id = AKIAUSERSOWNKEY00000\naws_secret_access_key = users-own\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]string{"HOME": home, "AWS_PROFILE": "users-own", "AWS_ENDPOINT_URL": "http://127.0.0.1:1",
+		"AWS_ACCESS_KEY_ID": "AKIAUSERSOWNKEY00000", "AWS_SECRET_ACCESS_KEY": "users-own", "AWS_REGION": "eu-north-1",
+		"AWS_CONFIG_FILE": filepath.Join(home, ".aws", "config"), "AGW_PROXY_CONFIG": filepath.Join(home, "agw.yaml")} {
+		t.Setenv(k, v)
+	}
+	ctx := testwait.Context(t)
+	d, err := startDemo(ctx, false, "auto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.close()
+	var out bytes.Buffer
+	if err := d.showInit(ctx, func(format string, a ...any) { fmt.Fprintf(&out, format, a...) }); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "and the API receives X-Asana-Token: Bearer [redacted]") {
+		t.Errorf("step 8:\n%s", out.String())
+	}
+	entries, _ := os.ReadDir(home)
+	if len(entries) != 1 {
+		t.Errorf("the demo wrote into HOME: %v", entries)
 	}
 }

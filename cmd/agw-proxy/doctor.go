@@ -21,6 +21,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/spf13/pflag"
 
+	"github.com/agw-proxy/agw-proxy/awsiam"
 	"github.com/agw-proxy/agw-proxy/internal/httpguard"
 	"github.com/agw-proxy/agw-proxy/internal/profile"
 	"github.com/agw-proxy/agw-proxy/oauth"
@@ -206,7 +207,10 @@ func (d *doctor) run(ctx context.Context) {
 	if ctx.Err() != nil {
 		return
 	}
-	handler, issuedAt, authOK := method.doctor(ctx, d, p, client, credOK)
+	// The client of the Gateway's requests: for aws_iam, one that signs
+	// them, which its doctor check also gets the credentials from.
+	gwClient := method.gatewayClient(d.e, p, client, d.scrub.Add)
+	handler, issuedAt, authOK := method.doctor(ctx, d, p, gwClient, credOK)
 	if ctx.Err() != nil {
 		return
 	}
@@ -224,7 +228,7 @@ func (d *doctor) run(ctx context.Context) {
 	case !authOK:
 		d.skip("mcp", "no Gateway token")
 	default:
-		cs = d.checkInitialize(ctx, p, client, handler, proxyURL, timeout)
+		cs = d.checkInitialize(ctx, p, gwClient, handler, proxyURL, timeout)
 	}
 	if ctx.Err() != nil {
 		return // a session is left to the process's end: closing it would wait on the Gateway
@@ -558,14 +562,24 @@ func (d *doctor) checkInitialize(ctx context.Context, p *profile.Profile, client
 func (d *doctor) initializeFailed(p *profile.Profile, err error, proxyURL *url.URL, timeout time.Duration) {
 	text := err.Error()
 	gw := fmt.Sprintf("check gateway_url (%s): the Gateway's MCP endpoint is https://GATEWAY_ID.gateway.bedrock-agentcore.REGION.amazonaws.com/mcp", p.Origin("gateway_url"))
+	var refused *awsiam.RefusedError
 	switch {
+	case errors.As(err, &refused):
+		d.fail(false, "mcp: "+refused.Error(),
+			fmt.Sprintf("the signing region is %s (%s; else the Gateway URL's)", p.SigningRegion(), p.Origin("auth.region")),
+			"the Gateway's inbound auth must be AWS_IAM, and the identity needs bedrock-agentcore:InvokeGateway on it")
+	case errors.Is(err, tokenstore.ErrLoginNeeded) && p.Auth.Type == profile.AuthAWSIAM:
+		d.fail(false, "mcp: "+awsCredentialText(err), awsCredentialHints(p, err)...)
 	case strings.Contains(text, "Not Found") || strings.Contains(text, "404"):
 		d.fail(false, "mcp: the Gateway URL was not found (HTTP 404): "+text, gw)
 	case strings.Contains(text, "Unauthorized") || strings.Contains(text, "401") || strings.Contains(text, "Forbidden") || strings.Contains(text, "403"):
-		d.fail(false, "mcp: the Gateway refused the access token: "+text,
-			fmt.Sprintf("the Gateway's authorizer must list app client %s in allowedClients and accept scope %s (allowedScopes)",
-				p.Auth.ClientID, strings.Join(p.Auth.Scopes, " ")),
-			"check that the token endpoint belongs to the user pool in the Gateway's discoveryUrl")
+		hints := []string{fmt.Sprintf("the Gateway's authorizer must list app client %s in allowedClients and accept scope %s (allowedScopes)",
+			p.Auth.ClientID, strings.Join(p.Auth.Scopes, " ")),
+			"check that the token endpoint belongs to the user pool in the Gateway's discoveryUrl"}
+		if p.Auth.Type == profile.AuthAuthorizationCode {
+			hints = append(hints, audienceHint(p))
+		}
+		d.fail(false, "mcp: the Gateway refused the access token: "+text, hints...)
 	case errors.Is(err, tokenstore.ErrLoginNeeded):
 		d.fail(true, "mcp: "+text, fmt.Sprintf("run %q", p.Command("login", "")))
 	default:
@@ -852,4 +866,19 @@ func roundDuration(d time.Duration) time.Duration {
 		return d.Round(100 * time.Millisecond)
 	}
 	return d.Round(time.Millisecond)
+}
+
+// audienceHint explains the audience mismatch an authorization_code
+// profile may meet: the Gateway answers any JWT it refuses with the same
+// 401 "Invalid Bearer token", so doctor says what each token carries. A
+// Cognito access token has no aud (its client_id is what allowedClients
+// matches); the ID token's aud is the client ID (what allowedAudience
+// matches).
+func audienceHint(p *profile.Profile) string {
+	if p.Auth.Token == profile.TokenID {
+		return fmt.Sprintf("agw-proxy sends the ID token (auth.token: id, %s), whose aud is %s: the authorizer's allowedAudience must list it; "+
+			"an authorizer that checks allowedClients instead takes the access token (auth.token: access)", p.Origin("auth.token"), p.Auth.ClientID)
+	}
+	return "agw-proxy sends the access token, which has no aud: if the Gateway's authorizer sets allowedAudience, it needs Cognito's ID token " +
+		"(set auth.token: id, or --auth-token id, with openid in auth.scopes, then log in again)"
 }

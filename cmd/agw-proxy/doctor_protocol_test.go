@@ -65,7 +65,7 @@ func TestServePassesTheProtocolToTheProxy(t *testing.T) {
 		p := profile.New("default")
 		p.Auth.Type = profile.AuthNone
 		p.Protocol = v
-		if got := proxyOptions(p, tokenstoretest.NewFake(), http.DefaultClient, proxy.NewScrubber()).Protocol; got != v {
+		if got := proxyOptions(newEnv(), p, tokenstoretest.NewFake(), http.DefaultClient, proxy.NewScrubber()).Protocol; got != v {
 			t.Errorf("profile protocol %q: proxy.Options.Protocol %q", v, got)
 		}
 	}

@@ -19,10 +19,10 @@ import (
 
 // proxyOptions turns the profile into proxy.Options (all but Logger).
 // secrets is read under the profile's name; scrub learns every access token.
-func proxyOptions(p *profile.Profile, secrets tokenstore.Secrets, client *http.Client, scrub *proxy.Scrubber) proxy.Options {
+func proxyOptions(e *env, p *profile.Profile, secrets tokenstore.Secrets, client *http.Client, scrub *proxy.Scrubber) proxy.Options {
 	return proxy.Options{
 		GatewayURL:     p.GatewayURL,
-		HTTPClient:     client,
+		HTTPClient:     methodOf(p).gatewayClient(e, p, client, scrub.Add),
 		OAuthHandler:   methodOf(p).handler(p, secrets, client, scrub.Add),
 		Rules:          proxyRules(p),
 		Secrets:        profileSecrets{secrets: secrets, profile: p.Name},
@@ -44,6 +44,10 @@ func advice(p *profile.Profile) func(proxy.Remedy) string {
 		case proxy.StoreSecret:
 			return "run `" + p.Command("login", r.Secret) + "`"
 		case proxy.GatewayLogin:
+			if credentialOf(p) == nil {
+				// aws_iam: the AWS credentials' error says what to do.
+				return ""
+			}
 			return "run `" + p.Command("login", "") + "`"
 		case proxy.CheckSetup:
 			return "run `" + p.Command("doctor", "") + "`"

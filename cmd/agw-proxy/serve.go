@@ -115,7 +115,7 @@ func newServeProxy(e *env, pf *profile.Flags, scrub *proxy.Scrubber, logger *slo
 		Secrets: e.secretStore(),
 		scrub:   scrub,
 	}
-	opts := proxyOptions(p, secrets, client, scrub)
+	opts := proxyOptions(e, p, secrets, client, scrub)
 	opts.Logger = logger
 	consentOptions(&opts, e, p, noBrowser)
 	px, err := proxy.New(opts)

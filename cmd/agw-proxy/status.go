@@ -12,7 +12,9 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/oauth2"
 
+	"github.com/agw-proxy/agw-proxy/awsiam"
 	"github.com/agw-proxy/agw-proxy/internal/profile"
+	"github.com/agw-proxy/agw-proxy/proxy"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
@@ -182,6 +184,9 @@ func (st *status) secret(ctx context.Context, s neededSecret) string {
 func (st *status) gatewayLogin(ctx context.Context, credStored, offline bool) {
 	w, p := st.w, st.p
 	switch {
+	case p.Auth.Type == profile.AuthAWSIAM:
+		st.awsIdentity(ctx, offline)
+		return
 	case credentialOf(p) == nil:
 		writef(w, "Gateway login: not needed (auth type %s)\n", p.Auth.Type)
 		return
@@ -256,4 +261,48 @@ func reportMissing(e *env, p *profile.Profile, s neededSecret) {
 	for _, h := range loginHints(p, s) {
 		hintf(e, "%s", h)
 	}
+}
+
+// awsIdentity prints the AWS identity an aws_iam profile signs as (STS
+// GetCallerIdentity: account and ARN, never a key).
+func (st *status) awsIdentity(ctx context.Context, offline bool) {
+	w, p := st.w, st.p
+	if offline {
+		writef(w, "AWS identity: not checked (--offline)\n")
+		return
+	}
+	client, err := httpClient(p)
+	if err != nil {
+		writef(w, "AWS identity: could not check\n")
+		st.later(false, func() { _ = fail(st.e, err) })
+		return
+	}
+	scrub := proxy.NewScrubber()
+	cctx, cancel := context.WithTimeout(ctx, statusCheckTimeout)
+	defer cancel()
+	gw := methodOf(p).gatewayClient(st.e, p, client, scrub.Add)
+	id, src, err := awsIdentity(cctx, st.e, p, gw, client)
+	if ctx.Err() != nil {
+		return
+	}
+	if err != nil {
+		var ce *awsiam.CredentialError
+		if errors.As(err, &ce) {
+			writef(w, "AWS identity: no credentials\n")
+			st.later(ce.SSO, func() {
+				errorf(st.e, "%s", scrub.String(awsCredentialText(err)))
+				for _, h := range awsCredentialHints(p, err) {
+					hintf(st.e, "%s", h)
+				}
+			})
+			return
+		}
+		writef(w, "AWS identity: could not check (%s)\n", src)
+		st.later(false, func() {
+			errorf(st.e, "STS GetCallerIdentity failed with the credentials from %s: %s", src, scrub.String(err.Error()))
+			hintf(st.e, "the credentials may be expired or revoked")
+		})
+		return
+	}
+	writef(w, "AWS identity: %s (account %s), from %s\n", id.ARN, id.Account, src)
 }

@@ -528,7 +528,7 @@ func accessClaims(iss, sub, clientID, scope, origin string, iat, exp time.Time) 
 
 func (s *Sim) mintID(clientID, origin string) string {
 	now := s.now()
-	tok, _, err := s.sign(map[string]any{
+	tok, jti, err := s.sign(map[string]any{
 		"sub":              simUser.sub,
 		"email_verified":   true,
 		"iss":              s.Issuer,
@@ -546,6 +546,11 @@ func (s *Sim) mintID(clientID, origin string) string {
 	if err != nil {
 		panic(err)
 	}
+	// An allowedAudience authorizer accepts ID tokens: it needs to know
+	// this one as issued (and RevokeTokens to forget it).
+	s.mu.Lock()
+	s.issued[jti] = true
+	s.mu.Unlock()
 	return tok
 }
 

@@ -61,6 +61,28 @@
 //     Content-Type, Mcp-Session-Id, ...) refused when the target is
 //     configured; allowlisted headers and query parameters of the POST to
 //     /mcp reach that target's backend requests, others do not.
+//   - AWS itself (aws.go, sigv4.go), on one loopback listener
+//     (AWSEndpointURL, what AWS_ENDPOINT_URL points at): the AgentCore
+//     control plane's ListGateways, GetGateway, ListGatewayTargets and
+//     GetGatewayTarget (REST-JSON), SSM GetParameter and GetParametersByPath
+//     (JSON 1.1) seeded with the seed tutorial's parameters under
+//     DefaultSSMPrefix, CloudFormation DescribeStacks (query, XML) with
+//     StackOutputs, Cognito DescribeUserPoolClient (the machine client's
+//     secret), STS GetCallerIdentity and S3 GetObject (Target.S3URI), all
+//     from the emulator's own state. Every request is verified as AWS does
+//     (SigV4 against Options.AWSKeys, by default the fixed test pair
+//     TestAccessKeyID; session tokens with expiry; X-Amz-Date within 5
+//     minutes; the credential scope's region and service) and authorized
+//     per key (AWSKey.Actions), with each protocol's real error shapes:
+//     InvalidSignatureException, UnrecognizedClientException,
+//     ExpiredTokenException, SignatureDoesNotMatch, AccessDenied(Exception)
+//     naming the action.
+//   - AuthorizerType AWS_IAM: /mcp takes SigV4 (service bedrock-agentcore,
+//     the Gateway's region, bedrock-agentcore:InvokeGateway) instead of a
+//     JWT; the key's ARN is the caller's identity for sessions and 3LO.
+//     Refusals are REST-JSON 403s (a guess: AWS does not document them).
+//   - AllowedAudience: the CUSTOM_JWT authorizer checks aud, which only
+//     Cognito ID tokens (authorization_code grant with openid) carry.
 //
 // The Cognito issuer differs from AWS in one respect: it is
 // http://127.0.0.1:PORT/{poolId} rather than

@@ -45,7 +45,10 @@ type simTool struct {
 
 type targetState struct {
 	Target
-	tools []string
+	tools   []string
+	id      string // the control plane's targetId: 10 uppercase alphanumerics
+	seq     int    // creation order
+	created time.Time
 }
 
 func (s *Sim) newGateway() error {
@@ -123,10 +126,14 @@ func (s *Sim) gatewayHandler() http.Handler {
 			"scopes_supported":      scopes,
 		})
 	}
-	mux.HandleFunc("GET /.well-known/oauth-protected-resource", meta)
-	// The path-suffixed form (RFC 9728) is not documented for the Gateway;
-	// the emulator keeps serving it as it always has.
-	mux.HandleFunc("GET /.well-known/oauth-protected-resource/mcp", meta)
+	if s.opts.AuthorizerType == AuthorizerCustomJWT {
+		// An AWS_IAM Gateway has no OAuth metadata (a guess: it is
+		// documented for CUSTOM_JWT only).
+		mux.HandleFunc("GET /.well-known/oauth-protected-resource", meta)
+		// The path-suffixed form (RFC 9728) is not documented for the Gateway;
+		// the emulator keeps serving it as it always has.
+		mux.HandleFunc("GET /.well-known/oauth-protected-resource/mcp", meta)
+	}
 	mux.HandleFunc("/mcp", s.serveMCP)
 	mux.HandleFunc("/", serveUnknownOperation)
 	return mux
@@ -185,6 +192,19 @@ func (s *Sim) serveMCP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	r.Header.Del(callerARNHeader) // only the AWS_IAM authorizer sets it
+	if s.opts.AuthorizerType == AuthorizerAWSIAM {
+		key := s.awsAuth(w, r, body, svcControl, "bedrock-agentcore:InvokeGateway", s.gatewayARN())
+		if key == nil {
+			s.mu.Lock()
+			s.counts.Unauthorized++
+			s.mu.Unlock()
+			return
+		}
+		r.Header.Set(callerARNHeader, key.ARN)
+		s.serveAuthorizedMCP(w, r, body, &tokenClaims{Claims: jwt.Claims{Subject: key.ARN}})
+		return
+	}
 	claims, status := s.authorize(r)
 	if status != http.StatusOK {
 		s.mu.Lock()
@@ -203,6 +223,17 @@ func (s *Sim) serveMCP(w http.ResponseWriter, r *http.Request) {
 		writeRaw(w, status, body)
 		return
 	}
+	s.serveAuthorizedMCP(w, r, body, claims)
+}
+
+// callerARNHeader carries the AWS_IAM caller's ARN from the authorizer to
+// the tool handlers (which see the request's headers); a client's own is
+// removed first.
+const callerARNHeader = "X-Agwsim-Caller-Arn"
+
+// serveAuthorizedMCP serves an MCP request the authorizer let through,
+// for the caller of claims (Subject is the caller's identity).
+func (s *Sim) serveAuthorizedMCP(w http.ResponseWriter, r *http.Request, body []byte, claims *tokenClaims) {
 
 	// The Gateway does not insist on the Accept header the SDK demands (the
 	// seed notebook sends none); it answers JSON unless streaming is on and
@@ -354,6 +385,11 @@ func (s *Sim) checkToken(authz string) (claims *tokenClaims, status int, reason 
 	if revoked {
 		return nil, http.StatusUnauthorized, "refresh token revoked"
 	}
+	if len(s.opts.AllowedAudience) > 0 && !slices.ContainsFunc(c.Audience, func(a string) bool {
+		return slices.Contains(s.opts.AllowedAudience, a)
+	}) {
+		return nil, http.StatusUnauthorized, "audience not allowed"
+	}
 	if len(s.opts.AllowedClients) > 0 && !slices.Contains(s.opts.AllowedClients, c.ClientID) {
 		return nil, http.StatusUnauthorized, "client not allowed"
 	}
@@ -491,7 +527,14 @@ func (s *Sim) AddTarget(t Target) (err error) {
 	if err != nil {
 		return err
 	}
-	ts := &targetState{Target: t}
+	ts := &targetState{Target: t, id: strings.ToUpper(randomString(10, lowerAlnum)), created: s.created}
+	s.mu.Lock()
+	if old := s.targets[t.Name]; old != nil {
+		ts.id, ts.created = old.id, old.created // the same target, updated
+	}
+	s.targetSeq++
+	ts.seq = s.targetSeq
+	s.mu.Unlock()
 	for _, op := range ops {
 		tool := &mcp.Tool{Name: op.name, Description: op.description, InputSchema: op.schema}
 		if err := s.addTool(tool, s.operationHandler(op)); err != nil {

@@ -107,6 +107,7 @@ type consentSession struct {
 	uri       string // session URI
 	state     string // the state Identity sends the provider
 	sub       string // the user who started it
+	byIAM     bool   // started by an AWS_IAM caller: sub is its ARN
 	provider  string
 	scopes    []string
 	returnURL string
@@ -202,12 +203,20 @@ func parseProviderMeta(meta mcp.Meta) callProviderConfig {
 // 2026-07-28. A non-nil result or error ends the call.
 func (s *Sim) outboundToken(req *mcp.CallToolRequest, ts *targetState) (string, *mcp.CallToolResult, error) {
 	p := ts.OAuth
-	var raw string
+	var raw, callerARN string
 	if req.Extra != nil {
 		_, raw, _ = strings.Cut(req.Extra.Header.Get("Authorization"), " ")
+		callerARN = req.Extra.Header.Get(callerARNHeader)
 	}
-	claims, err := s.verified(strings.TrimSpace(raw))
-	if err != nil || claims.Subject == "" {
+	claims := &tokenClaims{}
+	if s.opts.AuthorizerType == AuthorizerAWSIAM {
+		// The caller's identity is its IAM principal (an assumption: AWS
+		// documents 3LO with JWT inbound auth).
+		claims.Subject = callerARN
+	} else if c, err := s.verified(strings.TrimSpace(raw)); err == nil {
+		claims = c
+	}
+	if claims.Subject == "" {
 		return "", failure(s.opts.Debug, "no user identity for the OAuth credential provider"), nil
 	}
 	cfg := parseProviderMeta(req.Params.Meta)
@@ -234,6 +243,7 @@ func (s *Sim) outboundToken(req *mcp.CallToolRequest, ts *targetState) (string, 
 		uri:       sessionURIPrefix + newUUID(),
 		state:     randomString(32, lowerAlnum),
 		sub:       claims.Subject,
+		byIAM:     s.opts.AuthorizerType == AuthorizerAWSIAM,
 		provider:  p.ProviderName,
 		scopes:    p.Scopes,
 		returnURL: returnURL,
@@ -389,8 +399,14 @@ func (s *Sim) serveCompleteResourceTokenAuth(w http.ResponseWriter, r *http.Requ
 		s.mu.Unlock()
 		awsError(w, status, errType, msg)
 	}
-	if e := verifySigV4(r, body, s.IAMAccessKeyID, s.iamSecretAccessKey, s.opts.Region, s.now()); e != nil {
-		refuse(http.StatusForbidden, e.errType, e.message)
+	key, f := s.verifyAWS(r, body, sigV4Service)
+	if f == nil {
+		f = authorizeAction(key, "bedrock-agentcore:CompleteResourceTokenAuth",
+			"arn:aws:bedrock-agentcore:"+s.opts.Region+":"+s.opts.AccountID+":token-vault/default")
+	}
+	if f != nil {
+		e := f.in(protoRESTJSON)
+		refuse(e.status, e.code, e.message)
 		return
 	}
 	var in struct {
@@ -418,18 +434,28 @@ func (s *Sim) serveCompleteResourceTokenAuth(w http.ResponseWriter, r *http.Requ
 		refuse(http.StatusBadRequest, "ValidationException", "Session has expired")
 		return
 	}
-	if in.UserIdentifier.UserID != nil {
+	switch {
+	case sess.byIAM:
+		// Started by an IAM caller (the AWS_IAM Gateway): the user is
+		// named by userId, the caller's ARN (a guess, like the rest of
+		// IAM-inbound 3LO).
+		if in.UserIdentifier.UserID == nil || *in.UserIdentifier.UserID != sess.sub {
+			refuse(http.StatusForbidden, "AccessDeniedException", "The user does not match the user who started the authorization session")
+			return
+		}
+	case in.UserIdentifier.UserID != nil:
 		refuse(http.StatusForbidden, "AccessDeniedException", "The session was started with a user token; present the same user's token")
 		return
-	}
-	claims, status, _ := s.checkToken("Bearer " + *in.UserIdentifier.UserToken)
-	if status != http.StatusOK {
-		refuse(http.StatusUnauthorized, "UnauthorizedException", "The user token is not valid")
-		return
-	}
-	if claims.Subject != sess.sub {
-		refuse(http.StatusForbidden, "AccessDeniedException", "The user does not match the user who started the authorization session")
-		return
+	default:
+		claims, status, _ := s.checkToken("Bearer " + *in.UserIdentifier.UserToken)
+		if status != http.StatusOK {
+			refuse(http.StatusUnauthorized, "UnauthorizedException", "The user token is not valid")
+			return
+		}
+		if claims.Subject != sess.sub {
+			refuse(http.StatusForbidden, "AccessDeniedException", "The user does not match the user who started the authorization session")
+			return
+		}
 	}
 	s.mu.Lock()
 	status2, code := sess.status, sess.code
@@ -488,7 +514,13 @@ func (s *Sim) exchangeProviderCode(ctx context.Context, code string) (string, er
 // has checked its signed-in user. An AWS error comes back as an error
 // naming its type.
 func (s *Sim) CompleteResourceTokenAuth(ctx context.Context, sessionURI, userToken string) error {
-	body, err := json.Marshal(map[string]any{"sessionUri": sessionURI, "userIdentifier": map[string]string{"userToken": userToken}})
+	return s.completeResourceTokenAuth(ctx, sessionURI, map[string]string{"userToken": userToken})
+}
+
+// completeResourceTokenAuth is CompleteResourceTokenAuth with the
+// userIdentifier given ({"userToken": ...} or {"userId": ...}).
+func (s *Sim) completeResourceTokenAuth(ctx context.Context, sessionURI string, user map[string]string) error {
+	body, err := json.Marshal(map[string]any{"sessionUri": sessionURI, "userIdentifier": user})
 	if err != nil {
 		return err
 	}
@@ -541,7 +573,11 @@ func (s *Sim) ownerAppHandler() http.Handler {
 			htmlPage(w, http.StatusBadRequest, "Session binding failed", "Unknown session.")
 			return
 		}
-		if err := s.CompleteResourceTokenAuth(r.Context(), uri, s.userTokenFor(sess.sub)); err != nil {
+		user := map[string]string{"userToken": s.userTokenFor(sess.sub)}
+		if sess.byIAM {
+			user = map[string]string{"userId": sess.sub}
+		}
+		if err := s.completeResourceTokenAuth(r.Context(), uri, user); err != nil {
 			htmlPage(w, http.StatusInternalServerError, "Session binding failed", "CompleteResourceTokenAuth was refused.")
 			return
 		}

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -156,6 +155,33 @@ type Options struct {
 	// means the resource server's read scope (Sim.Scope).
 	AllowedScopes []string
 
+	// AuthorizerType is the Gateway's inbound authorizer: AuthorizerCustomJWT
+	// (the default: a Cognito JWT as Bearer token) or AuthorizerAWSIAM
+	// (every request to /mcp signed with SigV4 for service
+	// bedrock-agentcore in Region by a key of AWSKeys allowed
+	// bedrock-agentcore:InvokeGateway; the key's ARN is the caller's
+	// identity, the subject of its sessions and of its 3LO tokens).
+	AuthorizerType string
+	// AllowedAudience is the CUSTOM_JWT authorizer's allowedAudience: a
+	// token's aud must be one of them. Cognito access tokens have no aud,
+	// ID tokens have the client id, so such a Gateway takes ID tokens.
+	// With AllowedAudience set, nil AllowedClients and AllowedScopes mean
+	// none (ID tokens carry neither client_id nor scope).
+	AllowedAudience []string
+
+	// AWSKeys are the IAM access keys the emulated AWS accepts (the AWS
+	// endpoint, the AWS_IAM Gateway, AgentCore Identity). nil means one
+	// key: TestAccessKeyID/TestSecretAccessKey of DefaultUserARN, allowed
+	// every action. See also AddAWSKey, IssueTemporaryCredentials and
+	// SetAWSActions.
+	AWSKeys []AWSKey
+	// AccountID is the emulated AWS account; default DefaultAccountID.
+	AccountID string
+	// GatewayName is the Gateway's name; default DefaultGatewayName.
+	// GatewayID is its id; default the name, "-" and 10 random lowercase
+	// alphanumerics, as AWS makes them.
+	GatewayName, GatewayID string
+
 	// Now is the issuer's clock; nil means time.Now. See also SetClockSkew.
 	Now func() time.Time
 
@@ -184,7 +210,18 @@ type Target struct {
 	// Metadata is the target's metadataConfiguration (header and query
 	// parameter propagation). See headers.go.
 	Metadata *MetadataConfiguration
+
+	// S3URI ("s3://bucket/key") puts the OpenAPI schema in S3: the control
+	// plane reports openApiSchema.s3.uri instead of inlinePayload, and the
+	// AWS endpoint serves Spec at that object.
+	S3URI string
 }
+
+// The Gateway's inbound authorizer types the emulator serves.
+const (
+	AuthorizerCustomJWT = "CUSTOM_JWT"
+	AuthorizerAWSIAM    = "AWS_IAM"
+)
 
 // Request is one HTTP request the backend received from the Gateway.
 type Request struct {
@@ -222,6 +259,10 @@ type Counts struct {
 	Consents           int // users who clicked Allow at the provider
 	Bindings           int // CompleteResourceTokenAuth calls that vaulted a token
 	BindingsRefused    int // CompleteResourceTokenAuth calls refused
+
+	// The AWS endpoint.
+	AWSRequests int // requests to AWSEndpointURL
+	AWSRefused  int // AWS requests (the AWS_IAM Gateway's included) refused for authentication or permission
 }
 
 // Sim is a running emulator. Its exported fields are read-only.
@@ -235,12 +276,18 @@ type Sim struct {
 	JWKSURL      string // Issuer + "/.well-known/jwks.json"
 	BackendURL   string // the recording backend's base URL
 
+	// AWSEndpointURL serves the emulated AWS APIs (see aws.go): what a
+	// client's AWS_ENDPOINT_URL points at.
+	AWSEndpointURL string
+	GatewayID      string // the Gateway's id (its control-plane identifier)
+
 	IdentityURL  string // AgentCore Identity's data plane: bedrock-agentcore.{region}.amazonaws.com
 	ProviderURL  string // the third-party OAuth provider (Asana-like): app.asana.com
 	ReturnAppURL string // the Gateway owner's application's callback: the default return URL
 
-	// IAMAccessKeyID is the access key id of the emulator's one IAM key
-	// pair, allowed bedrock-agentcore:CompleteResourceTokenAuth (the secret:
+	// IAMAccessKeyID is the access key id of the emulator's first IAM key
+	// (Options.AWSKeys; by default TestAccessKeyID, allowed everything,
+	// bedrock-agentcore:CompleteResourceTokenAuth included; the secret:
 	// IAMSecretAccessKey).
 	IAMAccessKeyID string
 	// ProviderClientID is AgentCore Identity's client at the provider.
@@ -285,10 +332,15 @@ type Sim struct {
 	faults         faults
 	conns          map[net.Conn]bool // open connections to the Gateway listener
 	creds          Credentials       // recorded with EchoCredentials only
+	awsKeys        map[string]*AWSKey
+	ssm            map[string]*ssmParameter
+	targetSeq      int
 	identityState
 
 	iamSecretAccessKey   string
 	providerClientSecret string
+	created              time.Time // when the Gateway, its targets and the stack were made
+	stackUUID            string
 }
 
 type faults struct {
@@ -338,11 +390,21 @@ func Start(opts Options) (*Sim, error) {
 			providerCodes:  make(map[string]*providerCode),
 			providerTokens: make(map[string]bool),
 		},
-		IAMAccessKeyID:       "AKIA" + strings.ToUpper(randomString(16, lowerAlnum)),
-		iamSecretAccessKey:   randomString(40, lowerAlnum),
 		ProviderClientID:     randomString(16, "0123456789"),
 		providerClientSecret: randomString(32, lowerAlnum),
+		awsKeys:              make(map[string]*AWSKey),
+		ssm:                  make(map[string]*ssmParameter),
+		created:              opts.Now().Add(-24 * time.Hour).Truncate(time.Second),
+		stackUUID:            newUUID(),
 	}
+	for _, k := range opts.AWSKeys {
+		if k.AccessKeyID == "" || k.SecretAccessKey == "" {
+			return nil, fmt.Errorf("gatewaysim: an AWS key without an access key id or secret")
+		}
+		s.AddAWSKey(k)
+	}
+	s.IAMAccessKeyID, s.iamSecretAccessKey = opts.AWSKeys[0].AccessKeyID, opts.AWSKeys[0].SecretAccessKey
+	s.GatewayID = cmp.Or(opts.GatewayID, opts.GatewayName+"-"+randomString(10, lowerAlnum))
 	s.Scope = "default-m2m-resource-server-agwsim/read"
 	s.ClientID = cmp.Or(opts.ClientID, randomString(26, lowerAlnum))
 	s.ClientSecret = cmp.Or(opts.ClientSecret, randomString(51, lowerAlnum))
@@ -364,6 +426,15 @@ func Start(opts Options) (*Sim, error) {
 			redirects: []string{opts.RedirectURL},
 		},
 	}
+	if s.opts.AllowedAudience != nil {
+		// ID tokens have neither client_id nor scope.
+		if s.opts.AllowedClients == nil {
+			s.opts.AllowedClients = []string{}
+		}
+		if s.opts.AllowedScopes == nil {
+			s.opts.AllowedScopes = []string{}
+		}
+	}
 	if s.opts.AllowedClients == nil {
 		s.opts.AllowedClients = []string{s.ClientID, s.WebClientID}
 	}
@@ -375,7 +446,7 @@ func Start(opts Options) (*Sim, error) {
 	if err != nil {
 		return nil, err
 	}
-	idp, hosted, gw, backend, identity, provider, app := ls[0], ls[1], ls[2], ls[3], ls[4], ls[5], ls[6]
+	idp, hosted, gw, backend, identity, provider, app, awsAPI := ls[0], ls[1], ls[2], ls[3], ls[4], ls[5], ls[6], ls[7]
 	if err := s.newGateway(); err != nil {
 		s.Close()
 		return nil, err
@@ -394,6 +465,8 @@ func Start(opts Options) (*Sim, error) {
 	s.serve(identity, s.identityHandler(), nil)
 	s.serve(provider, s.providerHandler(), nil)
 	s.serve(app, s.ownerAppHandler(), nil)
+	s.seedParameters()
+	s.serve(awsAPI, s.awsHandler(), nil)
 	return s, nil
 }
 
@@ -436,6 +509,22 @@ func (opts *Options) setDefaults() error {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	switch opts.AuthorizerType {
+	case "":
+		opts.AuthorizerType = AuthorizerCustomJWT
+	case AuthorizerCustomJWT, AuthorizerAWSIAM:
+	default:
+		return fmt.Errorf("gatewaysim: AuthorizerType %q: want %s or %s", opts.AuthorizerType, AuthorizerCustomJWT, AuthorizerAWSIAM)
+	}
+	if opts.AccountID == "" {
+		opts.AccountID = DefaultAccountID
+	}
+	if opts.GatewayName == "" {
+		opts.GatewayName = DefaultGatewayName
+	}
+	if len(opts.AWSKeys) == 0 {
+		opts.AWSKeys = []AWSKey{{AccessKeyID: TestAccessKeyID, SecretAccessKey: TestSecretAccessKey}}
+	}
 	return nil
 }
 
@@ -444,7 +533,7 @@ func (opts *Options) setDefaults() error {
 // owner's application) and sets the URLs they serve.
 func (s *Sim) listenAll() ([]net.Listener, error) {
 	var ls []net.Listener
-	for range 7 {
+	for range 8 {
 		l, err := s.listen()
 		if err != nil {
 			s.Close()
@@ -466,6 +555,7 @@ func (s *Sim) listenAll() ([]net.Listener, error) {
 	s.IdentityURL = "http://" + ls[4].Addr().String()
 	s.ProviderURL = "http://" + ls[5].Addr().String()
 	s.ReturnAppURL = "http://" + ls[6].Addr().String() + "/callback"
+	s.AWSEndpointURL = "http://" + ls[7].Addr().String()
 
 	return ls, nil
 }

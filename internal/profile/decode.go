@@ -37,7 +37,7 @@ func (f *File) Names() []string { return f.names }
 var (
 	topKeys      = []string{"profiles"}
 	profileKeys  = []string{"gateway_url", "auth", "inject", "timeouts", "ca_file", "protocol", "open_browser", "consent_tools"}
-	authKeys     = []string{"type", "discovery_url", "token_url", "authorize_url", "redirect_url", "client_id", "scopes"}
+	authKeys     = []string{"type", "discovery_url", "token_url", "authorize_url", "redirect_url", "client_id", "scopes", "token", "aws_profile", "region"}
 	injectKeys   = []string{"argument", "secret", "format", "tools", "via"}
 	timeoutsKeys = []string{"call", "connect", "consent"}
 )
@@ -622,6 +622,12 @@ func (d *configDecoder) auth(n ast.Node, p *Profile) {
 			d.str(p, key, e.value, &a.ClientID)
 		case "scopes":
 			d.list(p, key, e.value, &a.Scopes)
+		case "token":
+			d.str(p, key, e.value, &a.Token)
+		case "aws_profile":
+			d.str(p, key, e.value, &a.AWSProfile)
+		case "region":
+			d.str(p, key, e.value, &a.Region)
 		default:
 			d.unknown(e, in, authKeys)
 		}

@@ -33,6 +33,7 @@ type Flags struct {
 	gatewayURL, authType, discoveryURL  string
 	tokenURL, authorizeURL, redirectURL string
 	clientID                            string
+	authToken, awsProfile, region       string
 	scopes, inject, injectTools         []string
 	injectFormat, injectVia             string
 	callTimeout, connectTimeout         time.Duration
@@ -80,9 +81,10 @@ var flagDocs = [...]struct {
 `},
 	{gatewayOnly, `    --gateway-url URL      Gateway MCP endpoint (https://, or http:// on loopback)
 `},
-	{AuthTypeFlag, `    --auth-type TYPE       client_credentials, authorization_code or none (default
-                           none when no other auth option is set; authorization_code
-                           with an authorize or redirect URL; else client_credentials)
+	{AuthTypeFlag, `    --auth-type TYPE       client_credentials, authorization_code, aws_iam or none
+                           (default none when no other auth option is set; aws_iam
+                           with an AWS profile or region; authorization_code with an
+                           authorize or redirect URL; else client_credentials)
 `},
 	{gatewayOnly, `    --discovery-url URL    OpenID discovery document of the Cognito user pool
 `},
@@ -95,6 +97,14 @@ var flagDocs = [...]struct {
 	{gatewayOnly, `    --client-id ID         Cognito app client ID
 `},
 	{gatewayOnly, `    --scope SCOPE          OAuth scope to request (repeatable)
+`},
+	{gatewayOnly, `    --auth-token KIND      Cognito token sent to the Gateway (authorization_code): access
+                           (the default) or id (an authorizer with allowedAudience)
+`},
+	{gatewayOnly, `    --aws-profile NAME     AWS profile of ~/.aws/config for SigV4 (aws_iam; default
+                           $AWS_PROFILE, else the AWS default chain)
+`},
+	{gatewayOnly, `    --region R             SigV4 signing region (aws_iam; default the Gateway URL's)
 `},
 	{InjectFlags, `    --inject ARG=SECRET    Fill tool argument ARG from the stored secret SECRET (repeatable;
                            replaces the config file's inject rules)
@@ -147,6 +157,9 @@ func AddFlags(fs *pflag.FlagSet, groups Groups) *Flags {
 	fs.StringVar(&f.redirectURL, "redirect-url", "", "Local callback URL")
 	fs.StringVar(&f.clientID, "client-id", "", "Cognito app client ID")
 	fs.StringArrayVar(&f.scopes, "scope", nil, "OAuth scope (repeatable)")
+	fs.StringVar(&f.authToken, "auth-token", "", "Cognito token to send: access or id")
+	fs.StringVar(&f.awsProfile, "aws-profile", "", "AWS profile (aws_iam)")
+	fs.StringVar(&f.region, "region", "", "SigV4 signing region (aws_iam)")
 	fs.StringVar(&f.caFile, "ca-file", "", "Extra PEM CA certificates")
 	fs.StringVar(&f.protocol, "protocol", "", "MCP revision with the Gateway")
 	fs.StringArrayVar(&f.inject, "inject", nil, "ARG=SECRET (repeatable)")
@@ -161,7 +174,7 @@ func AddFlags(fs *pflag.FlagSet, groups Groups) *Flags {
 	}{
 		{SelectionFlags, []string{"config", "profile"}},
 		{AuthTypeFlag, []string{"auth-type"}},
-		{gatewayOnly, []string{"gateway-url", "discovery-url", "token-url", "authorize-url", "redirect-url", "client-id", "scope", "ca-file", "protocol"}},
+		{gatewayOnly, []string{"gateway-url", "discovery-url", "token-url", "authorize-url", "redirect-url", "client-id", "scope", "auth-token", "aws-profile", "region", "ca-file", "protocol"}},
 		{InjectFlags, []string{"inject", "inject-tools", "inject-format", "inject-via"}},
 		{TimeoutFlags, []string{"call-timeout", "connect-timeout"}},
 	} {
@@ -180,7 +193,7 @@ func (f *Flags) Args() []string {
 	var out []string
 	for _, name := range []string{
 		"config", "profile", "gateway-url", "auth-type", "discovery-url", "token-url",
-		"authorize-url", "redirect-url", "client-id", "scope", "inject", "inject-tools",
+		"authorize-url", "redirect-url", "client-id", "scope", "auth-token", "aws-profile", "region", "inject", "inject-tools",
 		"inject-format", "inject-via", "call-timeout", "connect-timeout", "ca-file", "protocol",
 	} {
 		fl := f.fs.Lookup(name)
@@ -329,6 +342,9 @@ func (f *Flags) apply(p *Profile) error {
 	str("authorize-url", "auth.authorize_url", f.authorizeURL, &p.Auth.AuthorizeURL)
 	str("redirect-url", "auth.redirect_url", f.redirectURL, &p.Auth.RedirectURL)
 	str("client-id", "auth.client_id", f.clientID, &p.Auth.ClientID)
+	str("auth-token", "auth.token", f.authToken, &p.Auth.Token)
+	str("aws-profile", "auth.aws_profile", f.awsProfile, &p.Auth.AWSProfile)
+	str("region", "auth.region", f.region, &p.Auth.Region)
 	str("protocol", "protocol", f.protocol, &p.Protocol)
 	if f.fs.Changed("ca-file") {
 		p.CAFile = ResolvePath("", f.caFile)

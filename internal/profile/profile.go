@@ -20,7 +20,20 @@ const (
 	AuthNone              = "none"
 	AuthClientCredentials = "client_credentials"
 	AuthAuthorizationCode = "authorization_code"
+	// AuthAWSIAM signs every request with SigV4 (a Gateway whose inbound
+	// auth is AWS_IAM), with credentials from the AWS chain.
+	AuthAWSIAM = "aws_iam"
 )
+
+// Values of auth.token (--auth-token): which of Cognito's tokens an
+// authorization_code profile sends as the bearer.
+const (
+	TokenAccess = "access" // the access token (the default)
+	TokenID     = "id"     // the ID token, whose aud is the client ID (an allowedAudience authorizer)
+)
+
+// Tokens are the values of auth.token.
+var Tokens = []string{TokenAccess, TokenID}
 
 // An AuthType is one value of auth.type, as the profile model knows it: its
 // name and what it requires of a profile beyond the checks every profile
@@ -117,6 +130,39 @@ type Auth struct {
 	RedirectURL  string
 	ClientID     string
 	Scopes       []string
+	// Token is auth.token: TokenAccess (the default) or TokenID.
+	Token string
+	// AWSProfile (auth.aws_profile) is the ~/.aws/config profile of an
+	// aws_iam profile; "" means the AWS chain's default.
+	AWSProfile string
+	// Region (auth.region) is the SigV4 signing region of an aws_iam
+	// profile; "" means the one the Gateway URL names (SigningRegion).
+	Region string
+}
+
+// SigningRegion is the region aws_iam signs for: auth.region, else the
+// region of a Gateway URL of the form
+// https://{id}.gateway.bedrock-agentcore.{region}.amazonaws.com/mcp, else "".
+func (p *Profile) SigningRegion() string {
+	if p.Auth.Region != "" {
+		return p.Auth.Region
+	}
+	return GatewayURLRegion(p.GatewayURL)
+}
+
+// GatewayURLRegion returns the region an AgentCore Gateway URL names, or "".
+func GatewayURLRegion(gatewayURL string) string {
+	u, err := url.Parse(gatewayURL)
+	if err != nil {
+		return ""
+	}
+	labels := strings.Split(u.Hostname(), ".")
+	for i := 0; i+2 < len(labels); i++ {
+		if labels[i] == "bedrock-agentcore" && labels[i+2] == "amazonaws" && labels[i+1] != "" {
+			return labels[i+1]
+		}
+	}
+	return ""
 }
 
 // InjectRule is one inject: entry: fill argument with format applied to the
@@ -233,6 +279,13 @@ func (p *Profile) setDefaults() {
 		switch {
 		case len(set) == 0:
 			p.Auth.Type = AuthNone
+		case p.Auth.AWSProfile != "" || p.Auth.Region != "":
+			p.Auth.Type = AuthAWSIAM
+			key := "auth.aws_profile"
+			if p.Auth.AWSProfile == "" {
+				key = "auth.region"
+			}
+			p.impliedBy = p.settingName(key)
 		case p.Auth.AuthorizeURL != "" || p.Auth.RedirectURL != "":
 			p.Auth.Type = AuthAuthorizationCode
 			key := "auth.authorize_url"
@@ -297,6 +350,9 @@ func (p *Profile) AuthSettings() []string {
 		{"auth.redirect_url", a.RedirectURL != ""},
 		{"auth.client_id", a.ClientID != ""},
 		{"auth.scopes", len(a.Scopes) > 0},
+		{"auth.token", a.Token != ""},
+		{"auth.aws_profile", a.AWSProfile != ""},
+		{"auth.region", a.Region != ""},
 	} {
 		if s.set {
 			out = append(out, s.key)
@@ -369,6 +425,13 @@ func (p *Profile) validate(types []AuthType, checkAuth bool) error {
 	}
 	if t != nil && t.Check != nil && checkAuth {
 		errs = append(errs, t.Check(p)...)
+	}
+	if a.Token != "" && !slices.Contains(Tokens, a.Token) {
+		hints := []string{"valid values: " + strings.Join(Tokens, ", ")}
+		if s := textdist.Nearest(a.Token, Tokens); s != "" {
+			hints = append([]string{fmt.Sprintf("did you mean %q?", s)}, hints...)
+		}
+		add(p.Problem("auth.token", hints, "unknown token %q", a.Token))
 	}
 	for i, s := range a.Scopes {
 		if s == "" || strings.ContainsAny(s, " \t\r\n\"\\") {

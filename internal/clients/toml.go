@@ -102,6 +102,11 @@ func (d *tomlDocument) PutServer(servers, name string, fields []Field) error {
 		return err
 	}
 	path := []string{servers, name}
+	if _, ok := d.root[servers]; ok && !slices.ContainsFunc(tomlHeaders(d.data), func(h tomlHeader) bool { return h.path[0] == servers }) {
+		// An inline table or dotted keys: TOML forbids adding a table to
+		// it by a header (a lenient decoder may not say so).
+		return fmt.Errorf("cannot add [%s] to this file's layout (%q is not written with [%s...] headers): add it by hand", dottedKey(path), servers, tomlKey(servers))
+	}
 	table := d.render(path, fields)
 	var out []byte
 	if start, end, ok := tableRange(d.data, path); ok {
@@ -272,7 +277,9 @@ func tomlHeaders(data []byte) []tomlHeader {
 			if end < len(data) {
 				end++
 			}
-			headers = append(headers, tomlHeader{start: lineStart, end: end, path: path})
+			if len(path) > 0 {
+				headers = append(headers, tomlHeader{start: lineStart, end: end, path: path})
+			}
 			i = end - 1
 			if end > 0 && data[end-1] == '\n' {
 				lineStart, atStart = end, true

@@ -66,7 +66,7 @@ type Server struct {
 var All = []*Client{
 	{
 		Name: "kiro", Label: "Kiro", Covers: "CLI and IDE",
-		Where: "~/.kiro/settings/mcp.json (workspace: --file .kiro/settings/mcp.json)",
+		Where: "~/.kiro/settings/mcp.json\n(a workspace's: --file .kiro/settings/mcp.json)",
 		// command, args, env, disabled, autoApprove, disabledTools: no
 		// timeout is documented for mcp.json. Agent files in ~/.kiro/agents
 		// are not written: the default agent reads mcp.json.
@@ -80,7 +80,7 @@ var All = []*Client{
 	},
 	{
 		Name: "amazonq-cli", Aliases: []string{"amazonq"},
-		Label: "Amazon Q Developer CLI", Covers: "legacy, before Kiro CLI",
+		Label: "Amazon Q Developer CLI", Covers: "legacy: now Kiro CLI",
 		Where: "~/.aws/amazonq/mcp.json",
 		// timeout is per request, in milliseconds (default 120 s).
 		Doc:  "docs.aws.amazon.com/amazonq/latest/qdeveloper-ug/command-line-mcp-configuration.html",
@@ -111,7 +111,7 @@ var All = []*Client{
 	},
 	{
 		Name: "claude-code", Label: "Claude Code", Covers: "user scope",
-		Where: "~/.claude.json ($CLAUDE_CONFIG_DIR/.claude.json when set)",
+		Where: "~/.claude.json\n($CLAUDE_CONFIG_DIR/.claude.json when set)",
 		// Claude Code's own state file: only our member is changed. No
 		// per-server timeout for stdio (MCP_TIMEOUT is Claude Code's env).
 		Doc:  "code.claude.com/docs/en/mcp (scopes)",
@@ -149,8 +149,8 @@ var All = []*Client{
 	},
 	{
 		Name: "vscode-user", Label: "VS Code", Covers: "user profile",
-		Where: "mcp.json in the user folder: ~/Library/Application Support/Code/User\n" +
-			`(macOS), %APPDATA%\Code\User (Windows), ~/.config/Code/User (Linux)`,
+		Where: "mcp.json in the user folder:\n~/Library/Application Support/Code/User (macOS),\n" +
+			`%APPDATA%\Code\User (Windows), ~/.config/Code/User (Linux)`,
 		Doc:  "code.visualstudio.com/docs/copilot/reference/mcp-configuration",
 		File: "mcp.json", dir: vscodeUserDir,
 		Servers: "servers", Format: JSONC, NewMode: 0o600,
@@ -167,7 +167,7 @@ var All = []*Client{
 	},
 	{
 		Name: "zed", Label: "Zed",
-		Where: "settings.json in ~/.config/zed (macOS, Linux), %APPDATA%\\Zed (Windows)",
+		Where: "settings.json in ~/.config/zed (macOS, Linux),\n%APPDATA%\\Zed (Windows)",
 		// context_servers in Zed's settings, JSON with comments.
 		Doc:  "zed.dev/docs/ai/mcp, zed.dev/docs/configuring-zed",
 		File: "settings.json", dir: zedDir,
@@ -177,8 +177,8 @@ var All = []*Client{
 	},
 	{
 		Name: "cline", Label: "Cline",
-		Where: "cline_mcp_settings.json in the VS Code user folder's\n" +
-			"globalStorage/saoudrizwan.claude-dev/settings",
+		Where: "cline_mcp_settings.json in VS Code's user folder,\n" +
+			"under globalStorage/saoudrizwan.claude-dev/settings",
 		// timeout is in seconds, 30 to 3600 (default 60).
 		Doc:  "docs.cline.bot/mcp/configuring-mcp-servers",
 		File: "cline_mcp_settings.json", dir: clineDir,
@@ -202,7 +202,7 @@ var All = []*Client{
 		},
 	},
 	{
-		Name: "codex", Label: "Codex", Where: "~/.codex/config.toml ($CODEX_HOME/config.toml when set)",
+		Name: "codex", Label: "Codex", Where: "~/.codex/config.toml\n($CODEX_HOME/config.toml when set)",
 		// [mcp_servers.NAME]: startup_timeout_sec covers initialize and the
 		// first tools/list (default 10 s), tool_timeout_sec each call
 		// (default 60 s).
@@ -218,7 +218,7 @@ var All = []*Client{
 	},
 	{
 		Name: "copilot", Label: "GitHub Copilot CLI",
-		Where: "~/.copilot/mcp-config.json ($COPILOT_HOME/mcp-config.json when set)",
+		Where: "~/.copilot/mcp-config.json\n($COPILOT_HOME/mcp-config.json when set)",
 		// type "local" (or "stdio"); tools is required: "*" is all of them.
 		Doc:  "docs.github.com/en/copilot/how-tos/copilot-cli/customize-copilot/add-mcp-servers",
 		File: "mcp-config.json", dir: copilotDir,

@@ -82,10 +82,10 @@ web_search = true
 func TestCodexFileErrors(t *testing.T) {
 	c := Lookup("codex")
 	for in, want := range map[string]string{
-		"model = \"o3\"\n[mcp_servers.a]\ncommand = \n":              "config.toml:3:11: invalid TOML: expected value",
-		"model = \"o3\"\n[mcp_servers\n":                             "config.toml:2:",
-		"mcp_servers = [1, 2]\n":                                     `config.toml: "mcp_servers" is not a TOML table`,
-		"mcp_servers = { other = { command = \"x\" } }\n":            "cannot add [mcp_servers.agw-proxy] to this file's layout",
+		"model = \"o3\"\n[mcp_servers.a]\ncommand = \n":               "config.toml:3:11: invalid TOML: expected value",
+		"model = \"o3\"\n[mcp_servers\n":                              "config.toml:2:",
+		"mcp_servers = [1, 2]\n":                                      `config.toml: "mcp_servers" is not a TOML table`,
+		"mcp_servers = { other = { command = \"x\" } }\n":             "cannot add [mcp_servers.agw-proxy] to this file's layout",
 		"[mcp_servers]\nagw-proxy.command = \"/opt/old/agw-proxy\"\n": "mcp_servers.agw-proxy is not written as a [mcp_servers.agw-proxy] table",
 	} {
 		path := filepath.Join(t.TempDir(), "config.toml")

@@ -52,11 +52,11 @@ Options:
 
 ` + profile.FlagsUsage(profile.AllFlags) + `
 Examples:
-    A profile from the config file, installed into Amazon Q:
-    $ agw-proxy mcp-config --client amazonq --profile work --write
+    A profile from the config file, installed into Kiro (CLI and IDE):
+    $ agw-proxy mcp-config --client kiro --profile work --write
 
-    Everything in the entry's args, no config file; print it for Claude Desktop:
-    $ agw-proxy mcp-config --client claude \
+    Everything in the entry's args, no config file; print it for Claude Code:
+    $ agw-proxy mcp-config --client claude-code \
         --gateway-url https://GATEWAY.gateway.bedrock-agentcore.us-east-1.amazonaws.com/mcp \
         --token-url https://DOMAIN.auth.us-east-1.amazoncognito.com/oauth2/token \
         --client-id ID --scope gw/read \
@@ -69,15 +69,28 @@ Examples:
 // clientsUsage lists the clients of the table and the file each reads.
 func clientsUsage() string {
 	var b strings.Builder
+	width := clientNameWidth()
 	for _, c := range clients.All {
 		label := c.Label
 		if c.Covers != "" {
 			label += " (" + c.Covers + ")"
 		}
-		where := strings.ReplaceAll(c.Where, "\n", "\n"+strings.Repeat(" ", 15))
-		fmt.Fprintf(&b, "    %-10s %s: %s\n", c.Name, label, where)
+		for _, a := range c.Aliases {
+			label += ", also --client " + a
+		}
+		where := strings.ReplaceAll(c.Where, "\n", "\n"+strings.Repeat(" ", 4+width+1))
+		fmt.Fprintf(&b, "    %-*s %s:\n%s%s\n", width, c.Name, label, strings.Repeat(" ", 4+width+1), where)
 	}
 	return b.String()
+}
+
+// clientNameWidth is the width of the column of client names in the usage.
+func clientNameWidth() int {
+	width := 0
+	for _, c := range clients.All {
+		width = max(width, len(c.Name))
+	}
+	return width
 }
 
 // orList is "a, b or c".

@@ -90,7 +90,7 @@ func TestMCPConfigUsageListsEveryClient(t *testing.T) {
 		}
 	}
 	for _, c := range clients.All {
-		if !strings.Contains(mcpConfigUsage(), "\n    "+c.Name+strings.Repeat(" ", 11-len(c.Name))+c.Label) {
+		if !strings.Contains(mcpConfigUsage(), "\n    "+c.Name+strings.Repeat(" ", clientNameWidth()+1-len(c.Name))+c.Label) {
 			t.Errorf("usage lists no line for %s (%s)", c.Name, c.Label)
 		}
 		if !strings.Contains(option, " "+c.Name) {

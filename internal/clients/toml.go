@@ -2,19 +2,16 @@ package clients
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/BurntSushi/toml"
 )
 
 // TOML is the format of Codex's config.toml. The file is read with a TOML
-// decoder, but never written by one (an encoder would drop the comments and
+// decoder ([decodeTOML]), but never written by one (an encoder would drop the comments and
 // reorder the tables): a change is a text edit that replaces our table
 // [SERVERS.NAME], with its subtables, where it stands, or appends it at the
 // end. Every other byte stays, and the result is decoded again before it is
@@ -44,17 +41,9 @@ func (d *tomlDocument) Bytes() []byte { return d.data }
 
 // decode reads d.data into d.root.
 func (d *tomlDocument) decode() error {
-	root := map[string]any{}
-	if _, err := toml.Decode(string(d.data), &root); err != nil {
-		if pe, ok := errors.AsType[toml.ParseError](err); ok {
-			pos := min(max(pe.Position.Start, 0), len(d.data))
-			if pos == len(d.data) && pos > 0 {
-				pos--
-			}
-			line, col := lineCol(d.data, pos)
-			return &SyntaxError{Format: "TOML", Line: line, Col: col, Msg: pe.Message}
-		}
-		return &SyntaxError{Format: "TOML", Msg: err.Error()}
+	root, err := decodeTOML(d.data)
+	if err != nil {
+		return err
 	}
 	d.root = root
 	return nil

@@ -47,10 +47,18 @@ type Client struct {
 	// NewMode is the permission of a file Install creates.
 	NewMode fs.FileMode
 	// Owned are the fields that say what runs: an entry whose owned fields
-	// match is up to date. The entry's other fields are defaults the user
-	// may change.
-	Owned  []string
-	fields func(Server) []Field
+	// match is agw-proxy's entry for this profile, and one whose owned
+	// fields differ is replaced only by force.
+	Owned []string
+	// Derived are the fields agw-proxy sets from the profile (the timeouts):
+	// an entry whose owned fields match but whose derived fields differ is
+	// stale and updated. The entry's other fields are defaults the user may
+	// change.
+	Derived []string
+	// Binaries are the client's programs on PATH, whose presence says it
+	// is installed (Detect).
+	Binaries []string
+	fields   func(Server) []Field
 }
 
 // Server is what an entry launches.
@@ -73,7 +81,8 @@ var All = []*Client{
 		Doc:  "kiro.dev/docs/mcp/configuration, kiro.dev/docs/cli/mcp/configuration",
 		File: "mcp.json", dir: homeDir(".kiro", "settings"),
 		Servers: "mcpServers", Format: JSON, NewMode: 0o600,
-		Owned: []string{"command", "args"},
+		Owned:    []string{"command", "args"},
+		Binaries: []string{"kiro-cli", "kiro"},
 		fields: func(s Server) []Field {
 			return []Field{{"command", s.Command}, {"args", s.Args}, {"env", map[string]string{}}, {"disabled", false}}
 		},
@@ -86,7 +95,8 @@ var All = []*Client{
 		Doc:  "docs.aws.amazon.com/amazonq/latest/qdeveloper-ug/command-line-mcp-configuration.html",
 		File: "mcp.json", dir: homeDir(".aws", "amazonq"),
 		Servers: "mcpServers", Format: JSON, NewMode: 0o600,
-		Owned:  []string{"command", "args"},
+		Owned:   []string{"command", "args"},
+		Derived: []string{"timeout"}, Binaries: []string{"q"},
 		fields: amazonQFields,
 	},
 	{
@@ -96,8 +106,9 @@ var All = []*Client{
 		Doc:  "docs.aws.amazon.com/amazonq/latest/qdeveloper-ug/mcp-ide.html",
 		File: "default.json", dir: homeDir(".aws", "amazonq", "agents"),
 		Servers: "mcpServers", Format: JSON, NewMode: 0o600,
-		Owned:  []string{"command", "args"},
-		fields: amazonQFields,
+		Owned:   []string{"command", "args"},
+		Derived: []string{"timeout"},
+		fields:  amazonQFields,
 	},
 	{
 		Name: "claude-desktop", Aliases: []string{"claude"}, Label: "Claude Desktop",
@@ -117,8 +128,9 @@ var All = []*Client{
 		Doc:  "code.claude.com/docs/en/mcp (scopes)",
 		File: ".claude.json", dir: claudeCodeDir,
 		Servers: "mcpServers", Format: JSON, NewMode: 0o600,
-		Owned:  []string{"command", "args"},
-		fields: typeStdio,
+		Owned:    []string{"command", "args"},
+		Binaries: []string{"claude"},
+		fields:   typeStdio,
 	},
 	{
 		Name: "claude-code-project", Label: "Claude Code", Covers: "project scope",
@@ -134,8 +146,9 @@ var All = []*Client{
 		Doc:  "cursor.com/docs (MCP): mcpServers with command, args, env",
 		File: "mcp.json", dir: homeDir(".cursor"),
 		Servers: "mcpServers", Format: JSON, NewMode: 0o600,
-		Owned:  []string{"command", "args"},
-		fields: commandArgsEnv,
+		Owned:    []string{"command", "args"},
+		Binaries: []string{"cursor"},
+		fields:   commandArgsEnv,
 	},
 	{
 		Name: "vscode", Label: "VS Code", Covers: "workspace",
@@ -154,16 +167,18 @@ var All = []*Client{
 		Doc:  "code.visualstudio.com/docs/copilot/reference/mcp-configuration",
 		File: "mcp.json", dir: vscodeUserDir,
 		Servers: "servers", Format: JSONC, NewMode: 0o600,
-		Owned:  []string{"type", "command", "args"},
-		fields: vscodeFields,
+		Owned:    []string{"type", "command", "args"},
+		Binaries: []string{"code"},
+		fields:   vscodeFields,
 	},
 	{
 		Name: "windsurf", Label: "Windsurf", Where: "~/.codeium/windsurf/mcp_config.json",
 		Doc:  "docs.windsurf.com/windsurf/cascade/mcp",
 		File: "mcp_config.json", dir: homeDir(".codeium", "windsurf"),
 		Servers: "mcpServers", Format: JSON, NewMode: 0o600,
-		Owned:  []string{"command", "args"},
-		fields: commandArgsEnv,
+		Owned:    []string{"command", "args"},
+		Binaries: []string{"windsurf"},
+		fields:   commandArgsEnv,
 	},
 	{
 		Name: "zed", Label: "Zed",
@@ -172,8 +187,9 @@ var All = []*Client{
 		Doc:  "zed.dev/docs/ai/mcp, zed.dev/docs/configuring-zed",
 		File: "settings.json", dir: zedDir,
 		Servers: "context_servers", Format: JSONC, NewMode: 0o600,
-		Owned:  []string{"command", "args"},
-		fields: commandArgsEnv,
+		Owned:    []string{"command", "args"},
+		Binaries: []string{"zed", "zeditor"},
+		fields:   commandArgsEnv,
 	},
 	{
 		Name: "cline", Label: "Cline",
@@ -183,7 +199,8 @@ var All = []*Client{
 		Doc:  "docs.cline.bot/mcp/configuring-mcp-servers",
 		File: "cline_mcp_settings.json", dir: clineDir,
 		Servers: "mcpServers", Format: JSON, NewMode: 0o600,
-		Owned: []string{"command", "args"},
+		Owned:   []string{"command", "args"},
+		Derived: []string{"timeout"},
 		fields: func(s Server) []Field {
 			return []Field{{"command", s.Command}, {"args", s.Args}, {"env", map[string]string{}},
 				{"disabled", false}, {"timeout", clineTimeout(s.CallTimeout)}}
@@ -195,7 +212,8 @@ var All = []*Client{
 		Doc:  "github.com/google-gemini/gemini-cli docs/tools/mcp-server.md",
 		File: "settings.json", dir: homeDir(".gemini"),
 		Servers: "mcpServers", Format: JSONC, NewMode: 0o600,
-		Owned: []string{"command", "args"},
+		Owned:   []string{"command", "args"},
+		Derived: []string{"timeout"}, Binaries: []string{"gemini"},
 		fields: func(s Server) []Field {
 			return []Field{{"command", s.Command}, {"args", s.Args}, {"env", map[string]string{}},
 				{"timeout", clientTimeout(s.CallTimeout).Milliseconds()}}
@@ -209,7 +227,8 @@ var All = []*Client{
 		Doc:  "developers.openai.com/codex/mcp, github.com/openai/codex docs/config.md",
 		File: "config.toml", dir: codexDir,
 		Servers: "mcp_servers", Format: TOML, NewMode: 0o600,
-		Owned: []string{"command", "args"},
+		Owned:   []string{"command", "args"},
+		Derived: []string{"startup_timeout_sec", "tool_timeout_sec"}, Binaries: []string{"codex"},
 		fields: func(s Server) []Field {
 			sec := int64(math.Ceil(clientTimeout(s.CallTimeout).Seconds()))
 			return []Field{{"command", s.Command}, {"args", s.Args},
@@ -223,7 +242,8 @@ var All = []*Client{
 		Doc:  "docs.github.com/en/copilot/how-tos/copilot-cli/customize-copilot/add-mcp-servers",
 		File: "mcp-config.json", dir: copilotDir,
 		Servers: "mcpServers", Format: JSON, NewMode: 0o600,
-		Owned: []string{"command", "args"},
+		Owned:    []string{"command", "args"},
+		Binaries: []string{"copilot"},
 		fields: func(s Server) []Field {
 			return []Field{{"type", "local"}, {"command", s.Command}, {"args", s.Args},
 				{"env", map[string]string{}}, {"tools", []string{"*"}}}

@@ -19,6 +19,9 @@ type Env struct {
 	// UserHomeDir is the home directory when HOME and USERPROFILE are unset;
 	// nil means os.UserHomeDir.
 	UserHomeDir func() (string, error)
+	// LookPath finds a program on PATH, as exec.LookPath does (Detect);
+	// nil means none is looked for.
+	LookPath func(string) (string, error)
 }
 
 func (e Env) getenv(key string) string {

@@ -3,6 +3,7 @@ package clients
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -14,7 +15,9 @@ import (
 // the same name). The result is the golden NAME.want; every byte of the
 // input is still there and every one of its lines whole (only the entry and
 // the comma before it are added); the result parses and holds the entry; a second install changes
-// nothing. Run with -update to rewrite the goldens.
+// nothing. Remove then gives back the input, byte for byte (the merged file
+// kept as .bak), and a second Remove changes nothing. Run with -update to
+// rewrite the goldens.
 func TestMergeIntoExistingFiles(t *testing.T) {
 	for _, c := range All {
 		t.Run(c.Name, func(t *testing.T) {
@@ -53,6 +56,34 @@ func TestMergeIntoExistingFiles(t *testing.T) {
 			if again := readFile(t, path); again != out {
 				t.Errorf("the second install changed the file:\n%s", again)
 			}
+			if res, err := c.Remove(path, "agw-proxy", false); err != nil || res.Action != Removed {
+				t.Fatalf("Remove: %+v, %v", res, err)
+			}
+			// A servers table that Install added stays, empty.
+			if got := withoutEmptyTable(readFile(t, path), c.Servers); got != in {
+				t.Errorf("after Remove:\n%s\nwant the input:\n%s", got, in)
+			}
+			if bak := readFile(t, path+".bak"); bak != out {
+				t.Errorf(".bak after Remove:\n%s", bak)
+			}
+			if res, err := c.Remove(path, "agw-proxy", false); err != nil || res.Action != Unchanged {
+				t.Errorf("second Remove: %+v, %v", res, err)
+			}
+			if got := withoutEmptyTable(readFile(t, path), c.Servers); got != in {
+				t.Errorf("the second Remove changed the file:\n%s", got)
+			}
 		})
 	}
+}
+
+// withoutEmptyTable is doc less a line that holds nothing but an empty
+// JSON object servers.
+func withoutEmptyTable(doc, servers string) string {
+	lines := strings.SplitAfter(doc, "\n")
+	for i, line := range lines {
+		if t := strings.TrimSpace(line); t == `"`+servers+`": {},` || t == `"`+servers+`": {}` {
+			return strings.Join(slices.Delete(lines, i, i+1), "")
+		}
+	}
+	return doc
 }

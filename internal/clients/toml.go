@@ -122,6 +122,38 @@ func (d *tomlDocument) PutServer(servers, name string, fields []Field) error {
 	return nil
 }
 
+func (d *tomlDocument) RemoveServer(servers, name string) error {
+	if _, found, err := d.Server(servers, name); err != nil || !found {
+		return err
+	}
+	path := []string{servers, name}
+	start, end, ok := tableRange(d.data, path)
+	if !ok {
+		return fmt.Errorf("%s.%s is not written as a [%s] table: remove it by hand", servers, name, dottedKey(path))
+	}
+	// A blank line before the table (Install puts one) goes with it.
+	before := d.data[:start]
+	for _, blank := range []string{"\r\n\r\n", "\n\n"} {
+		if bytes.HasSuffix(before, []byte(blank)) {
+			before = before[:len(before)-len(blank)/2]
+			break
+		}
+	}
+	out := slices.Concat(before, d.data[end:])
+	old := d.data
+	d.data = out
+	err := d.decode()
+	if _, found, _ := d.Server(servers, name); err == nil && found {
+		err = fmt.Errorf("more of it is elsewhere in the file")
+	}
+	if err != nil {
+		d.data = old
+		_ = d.decode()
+		return fmt.Errorf("cannot take [%s] out of this file's layout (%v): remove it by hand", dottedKey(path), err)
+	}
+	return nil
+}
+
 // render is the table path holding fields, as Codex's documentation shows
 // it: one key a line, a list one element a line.
 func (d *tomlDocument) render(path []string, fields []Field) []byte {

@@ -52,9 +52,14 @@ type ExistsError struct {
 	Path, Name string
 	// Runs says what the entry does: `runs "/opt/old/agw-proxy"`.
 	Runs string
+	// NotOurs says it is Remove that refused: the entry is not agw-proxy's.
+	NotOurs bool
 }
 
 func (e *ExistsError) Error() string {
+	if e.NotOurs {
+		return fmt.Sprintf("%s: MCP server %q %s, not agw-proxy", e.Path, e.Name, e.Runs)
+	}
 	return fmt.Sprintf("%s: MCP server %q already exists and %s", e.Path, e.Name, e.Runs)
 }
 
@@ -114,7 +119,7 @@ func (c *Client) Remove(path, name string, force bool) (Result, error) {
 	case !found:
 		return res, nil
 	case !force && !runsAgwProxy(old):
-		return res, &ExistsError{Path: f.path, Name: name, Runs: runs(old, nil)}
+		return res, &ExistsError{Path: f.path, Name: name, Runs: runs(old, nil), NotOurs: true}
 	}
 	if err := f.doc.RemoveServer(c.Servers, name); err != nil {
 		return res, &FileError{Path: f.path, Err: err}

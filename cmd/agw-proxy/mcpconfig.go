@@ -27,6 +27,7 @@ func mcpConfigUsage() string {
     agw-proxy mcp-config --client CLIENT [options] [profile options]
     agw-proxy mcp-config --detect [profile options]
     agw-proxy mcp-config --client all --write|--remove [options] [profile opts]
+    agw-proxy mcp-config --client claude-desktop --mcpb FILE [profile options]
 
 Print the MCP server entry that makes CLIENT launch "agw-proxy serve", or with
 --write merge it into the client's config file (--remove takes it out). The
@@ -52,6 +53,12 @@ binary, profile options or timeout) or other (another program of that name).
 reporting each and going on after a failure.
 --remove takes the entry out, keeping everything else (and FILE.bak); an entry
 of that name that runs another program is left unless --force is given.
+--mcpb FILE writes a Claude Desktop extension (an MCP Bundle, FILE.mcpb) that
+holds this binary and runs it with the profile: opening FILE in Claude
+Desktop installs it, and asks for the profile's secrets (the Cognito client
+secret, and each secret its inject rules name), which Claude Desktop keeps in
+the OS keychain and passes in the environment; one left empty is read from
+the keychain entry "agw-proxy login" made. The bundle is for this OS and CPU.
 
 Options:
 ` + wrapOption("--client CLIENT", orList(append(clients.Names(), "all"))+" (all: every client --detect finds)") +
@@ -64,6 +71,7 @@ Options:
                            differs; with --remove, remove it whatever it runs
     --file FILE            Config file to print for or write to, instead of the
                            client's default (e.g. a workspace .amazonq/mcp.json)
+    --mcpb FILE            Write a Claude Desktop extension (.mcpb) for the profile
 ` + logFlagsUsage + `    -h, --help             Show this help
 
 ` + profile.FlagsUsage(profile.AllFlags) + `
@@ -83,6 +91,9 @@ Examples:
     Which clients are here, and what they run; then bring them all up to date:
     $ agw-proxy mcp-config --detect --profile work
     $ agw-proxy mcp-config --client all --profile work --write
+
+    A Claude Desktop extension for the profile, to open in Claude Desktop:
+    $ agw-proxy mcp-config --client claude-desktop --profile work --mcpb work.mcpb
 `
 }
 
@@ -148,6 +159,7 @@ type mcpConfigOptions struct {
 	name, file   string
 	write, force bool
 	remove       bool
+	mcpb         string // --mcpb FILE
 }
 
 func runMCPConfig(ctx context.Context, e *env, args []string) error {
@@ -157,6 +169,9 @@ func runMCPConfig(ctx context.Context, e *env, args []string) error {
 	}
 	if o.detect || o.all {
 		return runMCPConfigAll(e, o)
+	}
+	if o.mcpb != "" {
+		return runMCPConfigBundle(e, o)
 	}
 	path := o.file
 	if path == "" {
@@ -363,6 +378,7 @@ func parseMCPConfig(e *env, args []string) (o *mcpConfigOptions, done bool, err 
 	fs.BoolVar(&o.remove, "remove", false, "Take the entry out of the client's config file")
 	fs.BoolVar(&o.force, "force", false, "Replace a differing entry")
 	fs.StringVar(&o.file, "file", "", "Config file")
+	fs.StringVar(&o.mcpb, "mcpb", "", "Claude Desktop extension to write")
 	o.pf, o.lf = profile.AddFlags(fs, profile.AllFlags), addLogFlags(fs)
 	if done, err := parseFlags(e, fs, mcpConfigUsage(), args); done {
 		return nil, true, err
@@ -397,6 +413,12 @@ func parseMCPConfig(e *env, args []string) (o *mcpConfigOptions, done bool, err 
 		problem = "--client all needs --write or --remove (--detect lists the clients)"
 	case o.all && fs.Changed("file"):
 		problem = "--file names one client's file: it does not go with --client all"
+	case fs.Changed("mcpb") && o.mcpb == "":
+		problem = "--mcpb: empty file name"
+	case o.mcpb != "" && (o.client == nil || o.client.Name != "claude-desktop"):
+		problem = "--mcpb makes a Claude Desktop extension: it goes with --client claude-desktop"
+	case o.mcpb != "" && (o.write || o.remove || fs.Changed("file")):
+		problem = "--mcpb writes the extension file: it takes no --write, --remove or --file"
 	case o.force && !o.write && !o.remove:
 		problem = "--force applies only with --write or --remove"
 	case fs.Changed("name") && !clients.ValidServerName(o.name):

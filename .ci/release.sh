@@ -14,10 +14,16 @@
 #   6. the archive's binary for this machine runs, and `version` prints the snapshot
 #      version, commit and build date goreleaser stamped into it
 #   7. an SPDX SBOM per archive naming the agw-proxy module and Go's stdlib
-#   8. checksums.txt lists every archive, package and SBOM and verifies (sha256sum -c)
+#   8. checksums.txt lists every archive, package, SBOM and bundle and verifies (sha256sum -c)
+#   9. six Claude Desktop extensions (MCP Bundles, .mcpb; goreleaser's post-build hook
+#      .ci/mcpb.sh validates and packs each with the official mcpb CLI): each holds its
+#      manifest (this version, this OS) and the binary, executable; for this machine's,
+#      the command its mcp_config names, resolved by @anthropic-ai/mcpb as Claude
+#      Desktop does, is the bundle's binary and runs (cmd/agw-proxy's mcpb_test.go runs
+#      a whole MCP session through such a bundle)
 #
 # Installs goreleaser and syft (pinned below) with `go install` when missing or another
-# version; reuses them otherwise. Exits non-zero with a message on any failure.
+# version; reuses them otherwise; and the mcpb CLI (.ci/clients, from npm) when missing. Exits non-zero with a message on any failure.
 # Usage: .ci/release.sh (from anywhere; it works in the repository holding it)
 set -euo pipefail
 
@@ -34,7 +40,7 @@ fail() {
 }
 step() { printf '==> [%3ds] %s\n' "$((SECONDS - start))" "$*"; }
 
-for tool in go git tar unzip sha256sum dpkg-deb cmp; do
+for tool in go git tar unzip sha256sum dpkg-deb cmp node npm; do
 	command -v "$tool" >/dev/null || fail "$tool not found (Debian: apt-get install dpkg unzip coreutils diffutils tar git)"
 done
 
@@ -101,6 +107,13 @@ if git rev-parse --git-dir >/dev/null 2>&1 && [[ -z $(git remote) ]]; then
 	n=${GIT_CONFIG_COUNT:-0}
 	export "GIT_CONFIG_KEY_$n=remote.origin.url" "GIT_CONFIG_VALUE_$n=$REPO_URL"
 	export GIT_CONFIG_COUNT=$((n + 1))
+fi
+
+# The mcpb CLI, for goreleaser's hook .ci/mcpb.sh (pinned in .ci/clients/package.json;
+# .ci/run has installed it already).
+if [[ ! -x .ci/clients/node_modules/.bin/mcpb ]]; then
+	step "npm ci --prefix .ci/clients (the mcpb CLI)"
+	timeout 300 npm ci --prefix .ci/clients --no-audit --no-fund || fail "npm ci --prefix .ci/clients failed"
 fi
 
 step "goreleaser check"
@@ -217,10 +230,57 @@ step "6 SBOMs (SPDX) present"
 # 8. Checksums.
 sums=$dist/checksums.txt
 [[ -f $sums ]] || fail "missing $sums"
-for f in "$dist"/*.tar.gz "$dist"/*.zip "$dist"/*.deb "$dist"/*.rpm "$dist"/*.sbom.json; do
+for f in "$dist"/*.tar.gz "$dist"/*.zip "$dist"/*.deb "$dist"/*.rpm "$dist"/*.sbom.json "$dist"/*.mcpb; do
 	grep -q "  ${f##*/}\$" "$sums" || fail "$sums does not list ${f##*/}"
 done
 (cd "$dist" && sha256sum --check --strict --quiet checksums.txt) || fail "checksums.txt does not verify"
 step "checksums.txt lists all $(wc -l <"$sums") files and verifies"
+
+# 9. Claude Desktop extensions.
+for os in darwin linux windows; do
+	for arch in amd64 arm64; do
+		bundle=$dist/agw-proxy_${version}_${os}_${arch}.mcpb
+		[[ -f $bundle ]] || fail "missing bundle $bundle"
+		entry=server/agw-proxy
+		[[ $os == windows ]] && entry=server/agw-proxy.exe
+		list=$(unzip -Z "$bundle") || fail "$bundle is not a readable zip"
+		grep -Eq "^.rwxr-xr-x .* $entry\$" <<<"$list" || fail "$bundle lacks an executable $entry:"$'\n'"$list"
+		manifest=$(unzip -p "$bundle" manifest.json) || fail "$bundle lacks manifest.json"
+		platform=$os
+		[[ $os == windows ]] && platform=win32
+		node -e '
+			const [m, version, platform, entry] = [JSON.parse(process.argv[1]), ...process.argv.slice(2)];
+			const ok = m.version === version && m.server.entry_point === entry &&
+				m.server.mcp_config.command === "${__dirname}/" + entry &&
+				JSON.stringify(m.compatibility.platforms) === JSON.stringify([platform]) &&
+				m.user_config.client_secret.sensitive && m.user_config.inject_secret.sensitive;
+			process.exit(ok ? 0 : 1);' "$manifest" "$version" "$platform" "$entry" ||
+			fail "$bundle: manifest.json is not the $os bundle's of $version:"$'\n'"$manifest"
+		if [[ $os == "$host_os" && $arch == "$host_arch" ]]; then
+			ext=$tmp/mcpb/agw-proxy
+			mkdir -p "$ext"
+			unzip -q "$bundle" -d "$ext" || fail "cannot unpack $bundle"
+			# What Claude Desktop runs: the official library fills ${__dirname} and the
+			# user's entries (no secret here: cmd/agw-proxy's tests cover those).
+			cmd=$(cd .ci/clients && node --input-type=module -e '
+				const { getMcpConfigForManifest } = await import("@anthropic-ai/mcpb");
+				const fs = await import("node:fs");
+				const dir = process.argv[1];
+				const manifest = JSON.parse(fs.readFileSync(dir + "/manifest.json", "utf8"));
+				const c = await getMcpConfigForManifest({ manifest, extensionPath: dir, systemDirs: {}, pathSeparator: "/",
+					userConfig: { gateway_url: "https://example.gateway.bedrock-agentcore.us-east-1.amazonaws.com/mcp" } });
+				process.stdout.write([c.command, ...c.args].join(String.fromCharCode(10)));' "$ext") ||
+				fail "$bundle: @anthropic-ai/mcpb could not resolve its mcp_config"
+			command=$(head -1 <<<"$cmd")
+			[[ $command == "$ext/$entry" ]] || fail "$bundle: mcp_config runs '$command', not the bundle's $ext/$entry"
+			[[ $(sed -n 2p <<<"$cmd") == mcpb-serve ]] || fail "$bundle: mcp_config does not run mcpb-serve"
+			out=$("$command" version) || fail "$bundle: the binary its mcp_config names does not run"
+			[[ $out == "agw-proxy $version "* ]] || fail "$bundle: its binary is not $version: $out"
+		fi
+	done
+done
+count=$(find "$dist" -maxdepth 1 -name '*.mcpb' | wc -l)
+[[ $count -eq 6 ]] || fail "expected 6 bundles in $dist, found $count"
+step "6 Claude Desktop extensions (.mcpb), validated and packed by mcpb; this machine's runs its binary"
 
 step "release artifacts OK (in $dist/)"

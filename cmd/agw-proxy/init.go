@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/agw-proxy/agw-proxy/configs"
+	"github.com/agw-proxy/agw-proxy/internal/atomicfile"
 	"github.com/agw-proxy/agw-proxy/internal/profile"
 )
 
@@ -183,19 +184,7 @@ func writeConfigFile(path string, data []byte, force bool) error {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return fmt.Errorf("init: %s is a directory", path)
 	}
-	tmp, err := os.CreateTemp(dir, ".agw-proxy-init-*") // 0600
-	if err != nil {
-		return fmt.Errorf("init: %w", err)
-	}
-	_, err = tmp.Write(data)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
+	if err := atomicfile.Write(path, data, 0o600); err != nil {
 		return fmt.Errorf("init: %w", err)
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/agw-proxy/agw-proxy/awsiam"
+	"github.com/agw-proxy/agw-proxy/internal/atomicfile"
 	"github.com/agw-proxy/agw-proxy/internal/awsapi"
 	"github.com/agw-proxy/agw-proxy/internal/gatewayinit"
 	"github.com/agw-proxy/agw-proxy/internal/profile"
@@ -130,7 +131,7 @@ func runInitGateway(ctx context.Context, e *env, o initGatewayOptions) error {
 	if err != nil {
 		return fmt.Errorf("init: %w", err)
 	}
-	if err := writeFileAtomic(path, data); err != nil {
+	if err := writeProfileFile(path, data); err != nil {
 		return err
 	}
 	writef(e.stdout, "Wrote profile %q for Gateway %s to %s.\n", o.profile, d.Gateway.Name, path)
@@ -323,33 +324,13 @@ func factsFromOutputs(outs map[string]string) gatewayinit.Facts {
 	return f
 }
 
-// writeFileAtomic replaces path with data (a new file renamed over it),
-// keeping an existing file's mode, else 0600.
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+// writeProfileFile replaces path with data (a new file renamed over it),
+// keeping an existing file's mode, else 0600, and creating its folders.
+func writeProfileFile(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("init: %w", err)
 	}
-	mode := os.FileMode(0o600)
-	if fi, err := os.Stat(path); err == nil {
-		mode = fi.Mode().Perm()
-	}
-	tmp, err := os.CreateTemp(dir, ".agw-proxy-init-*")
-	if err != nil {
-		return fmt.Errorf("init: %w", err)
-	}
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Chmod(mode)
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
+	if err := atomicfile.Write(path, data, atomicfile.Mode(path, 0o600)); err != nil {
 		return fmt.Errorf("init: %w", err)
 	}
 	return nil

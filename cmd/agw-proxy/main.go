@@ -223,6 +223,9 @@ Exit status:
 func printUsage(w io.Writer) {
 	var list string
 	for _, c := range orderedCommands() {
+		if c.summary == "" {
+			continue // run by other programs only (mcpb-serve)
+		}
 		list += fmt.Sprintf("    %-11s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, usage, list)

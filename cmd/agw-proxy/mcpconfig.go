@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -24,12 +25,16 @@ func init() {
 func mcpConfigUsage() string {
 	return `Usage:
     agw-proxy mcp-config --client CLIENT [options] [profile options]
+    agw-proxy mcp-config --detect [profile options]
+    agw-proxy mcp-config --client all --write|--remove [options] [profile opts]
+    agw-proxy mcp-config --client claude-desktop --mcpb FILE [profile options]
 
 Print the MCP server entry that makes CLIENT launch "agw-proxy serve", or with
---write merge it into the client's config file. The entry runs this binary by
-its absolute path with the same profile options given here, one array element
-each (no shell quoting), or "--profile NAME" when the profile comes from the
-config file. Secrets are never written: store them with "agw-proxy login".
+--write merge it into the client's config file (--remove takes it out). The
+entry runs this binary by its absolute path with the same profile options
+given here, one array element each (no shell quoting), or "--profile NAME"
+when the profile comes from the config file. Secrets are never written: store
+them with "agw-proxy login".
 
 Clients and the file --write changes:
 ` + clientsUsage() + `
@@ -38,46 +43,85 @@ layout; it creates the file and its folders when missing, replaces the file
 atomically and keeps the previous one as FILE.bak. Running it again changes
 nothing. An entry of the same name that runs something else is left alone
 unless --force is given; then only the fields agw-proxy writes are replaced
-(autoApprove and the like are kept).
+(autoApprove and the like are kept). An entry that differs only in its
+timeouts (from --call-timeout) is updated.
+
+--detect lists the clients on this machine (their config file exists, or their
+program is on PATH) and the entry each has: none, up to date, stale (another
+binary, profile options or timeout) or other (another program of that name).
+--client all writes or removes the entry in every client --detect lists,
+reporting each and going on after a failure.
+--remove takes the entry out, keeping everything else (and FILE.bak); an entry
+of that name that runs another program is left unless --force is given.
+--mcpb FILE writes a Claude Desktop extension (an MCP Bundle, FILE.mcpb) that
+holds this binary and runs it with the profile: opening FILE in Claude
+Desktop installs it, and asks for the profile's secrets (the Cognito client
+secret, and each secret its inject rules name), which Claude Desktop keeps in
+the OS keychain and passes in the environment; one left empty is read from
+the keychain entry "agw-proxy login" made. The bundle is for this OS and CPU.
 
 Options:
-` + wrapOption("--client CLIENT", orList(clients.Names())+" (required)") +
-		`    --name NAME            Server name in the client (default "agw-proxy", or
+` + wrapOption("--client CLIENT", orList(append(clients.Names(), "all"))+" (all: every client --detect finds)") +
+		`    --detect               List the clients on this machine and their entry
+    --name NAME            Server name in the client (default "agw-proxy", or
                            "agw-proxy-PROFILE" for a profile other than default)
     --write                Merge the entry into the client's config file
-    --force                With --write, replace an entry of the same name that differs
+    --remove               Take the entry out of the client's config file
+    --force                With --write, replace an entry of the same name that
+                           differs; with --remove, remove it whatever it runs
     --file FILE            Config file to print for or write to, instead of the
                            client's default (e.g. a workspace .amazonq/mcp.json)
+    --mcpb FILE            Write a Claude Desktop extension (.mcpb) for the profile
 ` + logFlagsUsage + `    -h, --help             Show this help
 
 ` + profile.FlagsUsage(profile.AllFlags) + `
 Examples:
-    A profile from the config file, installed into Amazon Q:
-    $ agw-proxy mcp-config --client amazonq --profile work --write
+    A profile from the config file, installed into Kiro (CLI and IDE):
+    $ agw-proxy mcp-config --client kiro --profile work --write
 
-    Everything in the entry's args, no config file; print it for Claude Desktop:
-    $ agw-proxy mcp-config --client claude \
+    Everything in the entry's args, no config file; print it for Claude Code:
+    $ agw-proxy mcp-config --client claude-code \
         --gateway-url https://GATEWAY.gateway.bedrock-agentcore.us-east-1.amazonaws.com/mcp \
         --token-url https://DOMAIN.auth.us-east-1.amazoncognito.com/oauth2/token \
         --client-id ID --scope gw/read \
         --inject X-Asana-Token=asana --inject-tools 'AgentCoreGwyAPIGatewayTarget___*'
 
     Then store the secrets once: "agw-proxy login" and "agw-proxy login asana".
+
+    Which clients are here, and what they run; then bring them all up to date:
+    $ agw-proxy mcp-config --detect --profile work
+    $ agw-proxy mcp-config --client all --profile work --write
+
+    A Claude Desktop extension for the profile, to open in Claude Desktop:
+    $ agw-proxy mcp-config --client claude-desktop --profile work --mcpb work.mcpb
 `
 }
 
 // clientsUsage lists the clients of the table and the file each reads.
 func clientsUsage() string {
 	var b strings.Builder
+	width := clientNameWidth()
 	for _, c := range clients.All {
 		label := c.Label
 		if c.Covers != "" {
 			label += " (" + c.Covers + ")"
 		}
-		where := strings.ReplaceAll(c.Where, "\n", "\n"+strings.Repeat(" ", 15))
-		fmt.Fprintf(&b, "    %-10s %s: %s\n", c.Name, label, where)
+		for _, a := range c.Aliases {
+			label += ", also --client " + a
+		}
+		where := strings.ReplaceAll(c.Where, "\n", "\n"+strings.Repeat(" ", 4+width+1))
+		fmt.Fprintf(&b, "    %-*s %s:\n%s%s\n", width, c.Name, label, strings.Repeat(" ", 4+width+1), where)
 	}
 	return b.String()
+}
+
+// clientNameWidth is the width of the column of client names in the usage.
+func clientNameWidth() int {
+	width := 0
+	for _, c := range clients.All {
+		width = max(width, len(c.Name))
+	}
+	return width
 }
 
 // orList is "a, b or c".
@@ -110,9 +154,12 @@ type mcpConfigOptions struct {
 	fs           *pflag.FlagSet
 	pf           *profile.Flags
 	lf           *logFlags
-	client       *clients.Client
+	client       *clients.Client // nil for --client all and --detect
+	all, detect  bool
 	name, file   string
 	write, force bool
+	remove       bool
+	mcpb         string // --mcpb FILE
 }
 
 func runMCPConfig(ctx context.Context, e *env, args []string) error {
@@ -120,18 +167,35 @@ func runMCPConfig(ctx context.Context, e *env, args []string) error {
 	if done {
 		return err
 	}
-	server, name, err := mcpServer(e, o)
-	if err != nil {
-		return err
+	if o.detect || o.all {
+		return runMCPConfigAll(e, o)
+	}
+	if o.mcpb != "" {
+		return runMCPConfigBundle(e, o)
 	}
 	path := o.file
 	if path == "" {
-		cenv := clients.Env{Getenv: e.getenv, GOOS: runtime.GOOS}
-		if path, err = o.client.Path(cenv); err != nil {
+		if path, err = o.client.Path(clientEnv(e)); err != nil {
 			return withHints(err, "name it with --file FILE")
 		}
 	}
 	path = absPath(path)
+	if o.remove {
+		name, err := mcpServerName(e, o)
+		if err != nil {
+			return err
+		}
+		res, err := o.client.Remove(path, name, o.force)
+		if err != nil {
+			return removeAdvice(err)
+		}
+		reportRemove(e, "", res, name)
+		return nil
+	}
+	server, name, err := mcpServer(e, o)
+	if err != nil {
+		return err
+	}
 	if !o.write {
 		out, err := o.client.Snippet(name, server)
 		if err == nil {
@@ -147,16 +211,157 @@ func runMCPConfig(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return installAdvice(err)
 	}
+	if reportInstall(e, "", res, name) {
+		writef(e.stdout, "Restart %s (or reload its MCP servers) to pick it up.\n", o.client.Label)
+	}
+	return nil
+}
+
+// clientEnv is where the clients' files are, as e sees it.
+func clientEnv(e *env) clients.Env {
+	return clients.Env{Getenv: e.getenv, GOOS: runtime.GOOS, LookPath: exec.LookPath}
+}
+
+// reportInstall prints what Install did, each line after prefix ("" or
+// "CLIENT: "); changed says whether the file was written.
+func reportInstall(e *env, prefix string, res clients.Result, name string) (changed bool) {
 	switch res.Action {
 	case clients.Unchanged:
-		writef(e.stdout, "%s: MCP server %q is already up to date\n", res.Path, name)
-		return nil
+		writef(e.stdout, "%s%s: MCP server %q is already up to date\n", prefix, res.Path, name)
+		return false
 	case clients.Created:
-		writef(e.stdout, "%s: created with MCP server %q\n", res.Path, name)
+		writef(e.stdout, "%s%s: created with MCP server %q\n", prefix, res.Path, name)
 	default:
-		writef(e.stdout, "%s: %s MCP server %q (previous file kept as %s)\n", res.Path, res.Action, name, res.Path+".bak")
+		writef(e.stdout, "%s%s: %s MCP server %q (previous file kept as %s)\n", prefix, res.Path, res.Action, name, res.Path+".bak")
 	}
-	writef(e.stdout, "Restart %s (or reload its MCP servers) to pick it up.\n", o.client.Label)
+	return true
+}
+
+// reportRemove prints what Remove did, like reportInstall.
+func reportRemove(e *env, prefix string, res clients.Result, name string) {
+	if res.Action == clients.Unchanged {
+		writef(e.stdout, "%s%s: no MCP server %q, nothing to remove\n", prefix, res.Path, name)
+		return
+	}
+	writef(e.stdout, "%s%s: removed MCP server %q (previous file kept as %s)\n", prefix, res.Path, name, res.Path+".bak")
+}
+
+// runMCPConfigAll is --detect, and --client all: the clients Detect finds.
+func runMCPConfigAll(e *env, o *mcpConfigOptions) error {
+	found := clients.Detect(clientEnv(e))
+	if o.detect {
+		return detectReport(e, o, found)
+	}
+	if len(found) == 0 {
+		return withHints(errors.New("mcp-config: no MCP client found on this machine"),
+			"name one with --client (clients: "+strings.Join(clients.Names(), ", ")+")")
+	}
+	var (
+		server clients.Server
+		name   string
+		err    error
+	)
+	if o.remove {
+		name, err = mcpServerName(e, o)
+	} else {
+		server, name, err = mcpServer(e, o)
+	}
+	if err != nil {
+		return err
+	}
+	failed := 0
+	var restart []string
+	for _, f := range found {
+		prefix := f.Client.Name + ": "
+		var res clients.Result
+		var err error
+		if o.remove {
+			if res, err = f.Client.Remove(f.Path, name, o.force); err == nil {
+				reportRemove(e, prefix, res, name)
+			} else {
+				err = removeAdvice(err)
+			}
+		} else {
+			if res, err = f.Client.Install(f.Path, name, server, o.force); err == nil {
+				if reportInstall(e, prefix, res, name) && !slices.Contains(restart, f.Client.Label) {
+					restart = append(restart, f.Client.Label)
+				}
+			} else {
+				err = installAdvice(err)
+			}
+		}
+		if err != nil {
+			failed++
+			fail(e, clientError(f.Client, err))
+		}
+	}
+	if len(restart) > 0 {
+		writef(e.stdout, "Restart %s (or reload their MCP servers) to pick it up.\n", andList(restart))
+	}
+	if failed > 0 {
+		return fmt.Errorf("mcp-config: %d of %d clients failed (above); the others are done", failed, len(found))
+	}
+	return nil
+}
+
+// clientError is err of one client of --client all, naming the client and
+// keeping err's hints.
+func clientError(c *clients.Client, err error) error {
+	var h hinter
+	var hints []string
+	if errors.As(err, &h) {
+		hints = h.Hints()
+	}
+	return withHints(fmt.Errorf("%s: %w", c.Name, err), hints...)
+}
+
+// detectReport prints the clients found and the entry each has; without a
+// profile that serve could run, it says only whether there is an entry.
+func detectReport(e *env, o *mcpConfigOptions, found []clients.Found) error {
+	var want *clients.Server
+	name, err := mcpServerName(e, o)
+	if err != nil {
+		return err
+	}
+	server, _, serr := mcpServer(e, o)
+	if serr == nil {
+		want = &server
+	}
+	if len(found) == 0 {
+		writef(e.stdout, "No MCP client found on this machine.\n")
+		hintf(e, "name one with --client (clients: %s)", strings.Join(clients.Names(), ", "))
+		return nil
+	}
+	writef(e.stdout, "MCP clients on this machine, and their MCP server %q:\n", name)
+	width := clientNameWidth()
+	var none, stale int
+	for _, f := range found {
+		st, err := f.Client.Status(f.Path, name, want)
+		state, detail := string(st.State), st.Why
+		if err != nil {
+			state, detail = "unreadable", err.Error()
+		}
+		where := f.Path
+		if !f.Exists {
+			where += " (no file yet; " + filepath.Base(f.Binary) + " is on PATH)"
+		}
+		writef(e.stdout, "    %-*s %-10s  %s\n", width, f.Client.Name, state, where)
+		if detail != "" {
+			writef(e.stdout, "    %*s %s\n", width, "", detail)
+		}
+		switch st.State {
+		case clients.None:
+			none++
+		case clients.Stale:
+			stale++
+		}
+	}
+	switch {
+	case want == nil:
+		hintf(e, "give the profile options to compare the entries with them (%v)", serr)
+	case none+stale > 0:
+		hintf(e, `write them with "agw-proxy mcp-config --client all --write" and the same profile options (a stale entry that runs another binary or args needs --force)`)
+	}
 	return nil
 }
 
@@ -168,9 +373,12 @@ func parseMCPConfig(e *env, args []string) (o *mcpConfigOptions, done bool, err 
 	var clientName string
 	fs.StringVar(&clientName, "client", "", "MCP client")
 	fs.StringVar(&o.name, "name", "", "Server name")
+	fs.BoolVar(&o.detect, "detect", false, "List the clients on this machine")
 	fs.BoolVar(&o.write, "write", false, "Merge into the client's config file")
+	fs.BoolVar(&o.remove, "remove", false, "Take the entry out of the client's config file")
 	fs.BoolVar(&o.force, "force", false, "Replace a differing entry")
 	fs.StringVar(&o.file, "file", "", "Config file")
+	fs.StringVar(&o.mcpb, "mcpb", "", "Claude Desktop extension to write")
 	o.pf, o.lf = profile.AddFlags(fs, profile.AllFlags), addLogFlags(fs)
 	if done, err := parseFlags(e, fs, mcpConfigUsage(), args); done {
 		return nil, true, err
@@ -178,21 +386,41 @@ func parseMCPConfig(e *env, args []string) (o *mcpConfigOptions, done bool, err 
 	if fs.NArg() > 0 {
 		return nil, true, usageErrorf("mcp-config", "unexpected argument %q", fs.Arg(0))
 	}
-	if clientName == "" {
-		return nil, true, usageErrorf("mcp-config", "--client is required (one of %s)", strings.Join(clients.Names(), ", "))
-	}
-	if o.client = clients.Lookup(clientName); o.client == nil {
-		var hints []string
-		if s := textdist.Nearest(clientName, clients.Names()); s != "" {
-			hints = append(hints, fmt.Sprintf("did you mean --client %s?", s))
+	o.all = clientName == "all"
+	switch {
+	case o.detect && clientName != "":
+		return nil, true, usageErrorf("mcp-config", "--detect lists every client: it takes no --client")
+	case o.detect || o.all:
+	case clientName == "":
+		return nil, true, usageErrorf("mcp-config", "--client is required (one of %s, all), or --detect", strings.Join(clients.Names(), ", "))
+	default:
+		if o.client = clients.Lookup(clientName); o.client == nil {
+			var hints []string
+			if s := textdist.Nearest(clientName, append(clients.Names(), "all")); s != "" {
+				hints = append(hints, fmt.Sprintf("did you mean --client %s?", s))
+			}
+			hints = append(hints, "clients: "+strings.Join(clients.Names(), ", ")+", all")
+			return nil, true, usageError(withHints(fmt.Errorf("mcp-config: unknown client %q", clientName), hints...))
 		}
-		hints = append(hints, "clients: "+strings.Join(clients.Names(), ", "))
-		return nil, true, usageError(withHints(fmt.Errorf("mcp-config: unknown client %q", clientName), hints...))
 	}
 	var problem string
 	switch _, err := o.lf.level(); {
-	case o.force && !o.write:
-		problem = "--force applies only with --write"
+	case o.write && o.remove:
+		problem = "--write and --remove exclude each other"
+	case o.detect && (o.write || o.remove || o.force || fs.Changed("file")):
+		problem = "--detect only lists: it takes no --write, --remove, --force or --file"
+	case o.all && !o.write && !o.remove:
+		problem = "--client all needs --write or --remove (--detect lists the clients)"
+	case o.all && fs.Changed("file"):
+		problem = "--file names one client's file: it does not go with --client all"
+	case fs.Changed("mcpb") && o.mcpb == "":
+		problem = "--mcpb: empty file name"
+	case o.mcpb != "" && (o.client == nil || o.client.Name != "claude-desktop"):
+		problem = "--mcpb makes a Claude Desktop extension: it goes with --client claude-desktop"
+	case o.mcpb != "" && (o.write || o.remove || fs.Changed("file")):
+		problem = "--mcpb writes the extension file: it takes no --write, --remove or --file"
+	case o.force && !o.write && !o.remove:
+		problem = "--force applies only with --write or --remove"
 	case fs.Changed("name") && !clients.ValidServerName(o.name):
 		problem = "--name must be 1 to 250 characters without control characters"
 	case fs.Changed("file") && o.file == "":
@@ -204,6 +432,27 @@ func parseMCPConfig(e *env, args []string) (o *mcpConfigOptions, done bool, err 
 		return nil, true, usageErrorf("mcp-config", "%s", problem)
 	}
 	return o, false, nil
+}
+
+// mcpServerName is the entry's name: --name, else "agw-proxy", or
+// "agw-proxy-PROFILE" for a profile other than default. It needs no
+// gateway: --remove and --detect work without one.
+func mcpServerName(e *env, o *mcpConfigOptions) (string, error) {
+	if o.name != "" {
+		return o.name, nil
+	}
+	p, err := e.resolve(o.pf)
+	if err != nil {
+		return "", err
+	}
+	return serverName(p), nil
+}
+
+func serverName(p *profile.Profile) string {
+	if p.Name != profile.DefaultName {
+		return "agw-proxy-" + p.Name
+	}
+	return "agw-proxy"
 }
 
 // mcpServer is what the entry runs, and its name: the profile resolved as
@@ -219,10 +468,7 @@ func mcpServer(e *env, o *mcpConfigOptions) (clients.Server, string, error) {
 	}
 	name := o.name
 	if name == "" {
-		name = "agw-proxy"
-		if p.Name != profile.DefaultName {
-			name += "-" + p.Name
-		}
+		name = serverName(p)
 	}
 	exe, note, err := executablePath()
 	if err != nil {
@@ -255,6 +501,19 @@ func installAdvice(err error) error {
 		return withHints(err, "the file was left untouched")
 	case errors.As(err, &ee):
 		return withHints(err, "add --force to replace it (the previous file is kept as "+filepath.Base(ee.Path)+".bak), or pick another name with --name")
+	}
+	return err
+}
+
+// removeAdvice adds what the user can do about an error of Remove.
+func removeAdvice(err error) error {
+	var ee *clients.ExistsError
+	var fe *clients.FileError
+	switch {
+	case errors.As(err, &ee):
+		return withHints(err, "it is not agw-proxy's: add --force to remove it anyway, or name ours with --name")
+	case errors.As(err, &fe):
+		return withHints(err, "the file was left untouched")
 	}
 	return err
 }

@@ -90,7 +90,7 @@ func TestMCPConfigUsageListsEveryClient(t *testing.T) {
 		}
 	}
 	for _, c := range clients.All {
-		if !strings.Contains(mcpConfigUsage(), "\n    "+c.Name+strings.Repeat(" ", 11-len(c.Name))+c.Label) {
+		if !strings.Contains(mcpConfigUsage(), "\n    "+c.Name+strings.Repeat(" ", clientNameWidth()+1-len(c.Name))+c.Label) {
 			t.Errorf("usage lists no line for %s (%s)", c.Name, c.Label)
 		}
 		if !strings.Contains(option, " "+c.Name) {
@@ -213,5 +213,27 @@ func checkServeArgs(t *testing.T, c *clients.Client, example []byte) {
 	}
 	if len(p.Inject) != 1 || p.Inject[0].Argument != "X-Asana-Token" || p.Auth.Type != profile.AuthClientCredentials {
 		t.Errorf("serve %v: profile %+v", args[1:], p)
+	}
+}
+
+// TestReadmeClientSection: the README's client section has one line per
+// client of the table (its --client value first in the second column), and
+// the --detect session.
+func TestReadmeClientSection(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(data), "\n## Configure your MCP client\n")
+	section, _, _ = strings.Cut(section, "\n## ")
+	for _, c := range clients.All {
+		if n := strings.Count(section, " | `"+c.Name+"`"); n != 1 {
+			t.Errorf("README's client section has %d lines for --client %s, want 1", n, c.Name)
+		}
+	}
+	for _, want := range []string{"$ agw-proxy mcp-config --detect", "$ agw-proxy mcp-config --client all", "--remove"} {
+		if !strings.Contains(section, want) {
+			t.Errorf("README's client section lacks %q", want)
+		}
 	}
 }

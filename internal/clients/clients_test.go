@@ -1,6 +1,7 @@
 package clients
 
 import (
+	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -44,11 +45,23 @@ func TestDefaultPaths(t *testing.T) {
 		Getwd:  func() (string, error) { return "/src/project", nil },
 	}
 	for name, want := range map[string]string{
-		"amazonq": "/home/u/.aws/amazonq/mcp.json",
-		"kiro":    "/home/u/.kiro/settings/mcp.json",
-		"claude":  "/home/u/.config/Claude/claude_desktop_config.json",
-		"cursor":  "/home/u/.cursor/mcp.json",
-		"vscode":  "/src/project/.vscode/mcp.json",
+		"amazonq":             "/home/u/.aws/amazonq/mcp.json",
+		"amazonq-cli":         "/home/u/.aws/amazonq/mcp.json",
+		"amazonq-ide":         "/home/u/.aws/amazonq/agents/default.json",
+		"kiro":                "/home/u/.kiro/settings/mcp.json",
+		"claude":              "/home/u/.config/Claude/claude_desktop_config.json",
+		"claude-desktop":      "/home/u/.config/Claude/claude_desktop_config.json",
+		"claude-code":         "/home/u/.claude.json",
+		"claude-code-project": "/src/project/.mcp.json",
+		"cursor":              "/home/u/.cursor/mcp.json",
+		"vscode":              "/src/project/.vscode/mcp.json",
+		"vscode-user":         "/home/u/.config/Code/User/mcp.json",
+		"windsurf":            "/home/u/.codeium/windsurf/mcp_config.json",
+		"zed":                 "/home/u/.config/zed/settings.json",
+		"cline":               "/home/u/.config/Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json",
+		"gemini":              "/home/u/.gemini/settings.json",
+		"codex":               "/home/u/.codex/config.toml",
+		"copilot":             "/home/u/.copilot/mcp-config.json",
 	} {
 		if got, err := Lookup(name).Path(e); err != nil || got != filepath.FromSlash(want) {
 			t.Errorf("%s: %q, %v; want %q", name, got, err, want)
@@ -74,13 +87,49 @@ func TestHomeDir(t *testing.T) {
 	}
 }
 
-func TestAmazonQTimeout(t *testing.T) {
-	// Longer than the proxy's own call timeout (300 s by default), in milliseconds.
-	if got := amazonQTimeout(300 * time.Second); got != 310000 {
-		t.Errorf("amazonQTimeout(300s) = %d", got)
+// TestPathsPerOS: the files that move with the OS or a client's own
+// variable.
+func TestPathsPerOS(t *testing.T) {
+	vars := map[string]string{"HOME": "/home/u", "APPDATA": `C:\Users\u\AppData\Roaming`}
+	for _, tt := range []struct{ client, goos, want string }{
+		{"vscode-user", "darwin", "/home/u/Library/Application Support/Code/User/mcp.json"},
+		{"vscode-user", "windows", `C:\Users\u\AppData\Roaming/Code/User/mcp.json`},
+		{"cline", "darwin", "/home/u/Library/Application Support/Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json"},
+		{"zed", "darwin", "/home/u/.config/zed/settings.json"},
+		{"zed", "windows", `C:\Users\u\AppData\Roaming/Zed/settings.json`},
+		{"windsurf", "windows", "/home/u/.codeium/windsurf/mcp_config.json"},
+	} {
+		got, err := Lookup(tt.client).Path(Env{Getenv: func(k string) string { return vars[k] }, GOOS: tt.goos})
+		if err != nil || got != filepath.FromSlash(tt.want) {
+			t.Errorf("%s on %s: %q, %v; want %q", tt.client, tt.goos, got, err, tt.want)
+		}
 	}
-	if got := amazonQTimeout(time.Minute); got <= time.Minute.Milliseconds() {
-		t.Errorf("amazonQTimeout(1m) = %d, not above the call timeout", got)
+	vars = map[string]string{"HOME": "/home/u", "XDG_CONFIG_HOME": "/xdg", "CODEX_HOME": "/ch",
+		"COPILOT_HOME": "/cp", "CLAUDE_CONFIG_DIR": "/cc"}
+	for name, want := range map[string]string{
+		"vscode-user": "/xdg/Code/User/mcp.json", "zed": "/xdg/zed/settings.json",
+		"codex": "/ch/config.toml", "copilot": "/cp/mcp-config.json", "claude-code": "/cc/.claude.json",
+	} {
+		got, err := Lookup(name).Path(Env{Getenv: func(k string) string { return vars[k] }, GOOS: "linux"})
+		if err != nil || got != filepath.FromSlash(want) {
+			t.Errorf("%s with its variable set: %q, %v; want %q", name, got, err, want)
+		}
+	}
+}
+
+func TestClientTimeouts(t *testing.T) {
+	// Longer than the proxy's own call timeout (300 s by default).
+	if got := clientTimeout(300 * time.Second); got != 310*time.Second {
+		t.Errorf("clientTimeout(300s) = %v", got)
+	}
+	if got := clientTimeout(time.Minute); got <= time.Minute {
+		t.Errorf("clientTimeout(1m) = %v, not above the call timeout", got)
+	}
+	// Cline takes seconds, 30 to 3600.
+	for call, want := range map[time.Duration]int64{300 * time.Second: 310, time.Second: 30, 2 * time.Hour: 3600, 1500 * time.Millisecond: 30} {
+		if got := clineTimeout(call); got != want {
+			t.Errorf("clineTimeout(%v) = %d, want %d", call, got, want)
+		}
 	}
 }
 
@@ -118,13 +167,20 @@ func TestTable(t *testing.T) {
 			t.Errorf("Lookup(%q) is another client", c.Name)
 		}
 	}
-	if !slices.Equal(Names(), []string{"amazonq", "kiro", "claude", "cursor", "vscode"}) {
+	if !slices.Equal(Names(), []string{"kiro", "amazonq-cli", "amazonq-ide", "claude-desktop", "claude-code",
+		"claude-code-project", "cursor", "vscode", "vscode-user", "windsurf", "zed", "cline", "gemini", "codex", "copilot"}) {
 		t.Errorf("Names() = %v", Names())
+	}
+	// The earlier names still work.
+	if Lookup("amazonq") != Lookup("amazonq-cli") || Lookup("claude") != Lookup("claude-desktop") {
+		t.Error("the aliases amazonq and claude do not name the same clients")
 	}
 	if Lookup("curosr") != nil {
 		t.Error("Lookup of an unknown name is not nil")
 	}
 }
+
+var update = flag.Bool("update", false, "write the examples in configs/clients and the merge results in testdata")
 
 // exampleServer is what the examples in configs/clients run.
 var exampleServer = Server{
@@ -165,11 +221,15 @@ func TestExamples(t *testing.T) {
 	for _, c := range All {
 		path := filepath.Join(root, c.Name, c.File)
 		data, err := os.ReadFile(path)
-		if err != nil {
+		if err != nil && !*update {
 			t.Error(err)
 			continue
 		}
 		snippet, err := c.Snippet("agw-proxy", exampleServer)
+		if *update && err == nil {
+			writeFile(t, path, string(snippet))
+			data = snippet
+		}
 		if err != nil || string(snippet) != string(data) {
 			t.Errorf("%s:\n%s\nthe snippet for %s (%v):\n%s", path, data, c.Name, err, snippet)
 		}

@@ -30,6 +30,11 @@ type Document interface {
 	// it stands; the others are appended; the entry's other fields stay. An
 	// entry that is not a table is replaced whole.
 	PutServer(servers, name string, fields []Field) error
+	// RemoveServer takes the entry name out of the table servers, with
+	// the layout around it, keeping comments and the other entries; the
+	// table itself stays, empty or not. An entry that is not there is not
+	// an error.
+	RemoveServer(servers, name string) error
 	// Bytes is the document as it stands.
 	Bytes() []byte
 }

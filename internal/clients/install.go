@@ -6,7 +6,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
+	"github.com/agw-proxy/agw-proxy/internal/atomicfile"
 	"github.com/agw-proxy/agw-proxy/internal/textenc"
 )
 
@@ -17,7 +19,8 @@ const (
 	Created   Action = "created"   // the file did not exist
 	Added     Action = "added"     // the entry is new in the file
 	Updated   Action = "updated"   // an entry of the same name was replaced (force)
-	Unchanged Action = "unchanged" // the entry was already there: nothing written
+	Unchanged Action = "unchanged" // the entry was already there (or, for Remove, not there): nothing written
+	Removed   Action = "removed"   // the entry was taken out (Remove)
 )
 
 // Result says what Install did, and to which file.
@@ -50,9 +53,14 @@ type ExistsError struct {
 	Path, Name string
 	// Runs says what the entry does: `runs "/opt/old/agw-proxy"`.
 	Runs string
+	// NotOurs says it is Remove that refused: the entry is not agw-proxy's.
+	NotOurs bool
 }
 
 func (e *ExistsError) Error() string {
+	if e.NotOurs {
+		return fmt.Sprintf("%s: MCP server %q %s, not agw-proxy", e.Path, e.Name, e.Runs)
+	}
 	return fmt.Sprintf("%s: MCP server %q already exists and %s", e.Path, e.Name, e.Runs)
 }
 
@@ -79,44 +87,107 @@ func (c *Client) Snippet(name string, s Server) ([]byte, error) {
 // entry of the same name whose owned fields differ is an *ExistsError
 // unless force; then the entry's fields are written and its others kept.
 func (c *Client) Install(path, name string, s Server, force bool) (Result, error) {
-	path = writeThrough(path)
-	res := Result{Path: path}
-	data, exists, mode, err := c.read(path)
+	f, err := c.load(path)
+	res := Result{Path: f.path}
 	if err != nil {
 		return res, err
 	}
-	text, enc, err := textenc.Decode(data)
+	res.Action, err = c.merge(f.doc, f.path, name, c.Entry(s), force)
+	if err != nil || res.Action == Unchanged {
+		return res, err
+	}
+	if !f.exists {
+		res.Action = Created
+	}
+	return res, f.save()
+}
+
+// Remove takes the server entry name out of the config file at path,
+// keeping everything else as Install does (and the previous file as
+// path.bak). Only agw-proxy's entry is taken out: one that runs another
+// program is an *ExistsError unless force. A file or entry that is not
+// there is Unchanged.
+func (c *Client) Remove(path, name string, force bool) (Result, error) {
+	f, err := c.load(path)
+	res := Result{Path: f.path, Action: Unchanged}
+	if err != nil || !f.exists {
+		return res, err
+	}
+	old, found, err := f.doc.Server(c.Servers, name)
+	switch {
+	case err != nil:
+		return res, &FileError{Path: f.path, Err: err}
+	case !found:
+		return res, nil
+	case !force && !runsAgwProxy(old):
+		return res, &ExistsError{Path: f.path, Name: name, Runs: runs(old, nil), NotOurs: true}
+	}
+	if err := f.doc.RemoveServer(c.Servers, name); err != nil {
+		return res, &FileError{Path: f.path, Err: err}
+	}
+	res.Action = Removed
+	return res, f.save()
+}
+
+// runsAgwProxy reports whether the entry runs a program named agw-proxy.
+func runsAgwProxy(e Entry) bool {
+	cmd, _ := e.Get("command")
+	s, ok := cmd.(string)
+	base := strings.TrimSuffix(strings.ToLower(filepath.Base(filepath.FromSlash(strings.ReplaceAll(s, `\`, "/")))), ".exe")
+	return ok && base == "agw-proxy"
+}
+
+// configFile is a client's config file, read and parsed.
+type configFile struct {
+	path   string // the file to write: a symlink's target
+	data   []byte // as read
+	exists bool
+	mode   fs.FileMode
+	enc    textenc.Encoding
+	doc    Document
+}
+
+// load reads and parses the config file at path (a missing file is an
+// empty document).
+func (c *Client) load(path string) (*configFile, error) {
+	f := &configFile{path: writeThrough(path)}
+	var err error
+	f.data, f.exists, f.mode, err = c.read(f.path)
+	if err != nil {
+		return f, err
+	}
+	text, enc, err := textenc.Decode(f.data)
 	if err != nil {
 		if te, ok := errors.AsType[*textenc.Error](err); ok {
 			err = &SyntaxError{Format: c.Format.Name(), Line: te.Line, Col: te.Col, Msg: te.Msg}
 		}
-		return res, &FileError{Path: path, Err: err}
+		return f, &FileError{Path: f.path, Err: err}
 	}
-	doc, err := c.Format.Parse(text)
-	if err != nil {
-		return res, &FileError{Path: path, Err: err}
+	f.enc = enc
+	if f.doc, err = c.Format.Parse(text); err != nil {
+		return f, &FileError{Path: f.path, Err: err}
 	}
-	res.Action, err = c.merge(doc, path, name, c.Entry(s), force)
-	if err != nil || res.Action == Unchanged {
-		return res, err
-	}
-	if !exists {
-		res.Action = Created
-	}
-	return res, replaceFile(path, data, enc.Encode(doc.Bytes()), exists, mode)
+	return f, nil
+}
+
+// save writes the document back, in the file's encoding.
+func (f *configFile) save() error {
+	return replaceFile(f.path, f.data, f.enc.Encode(f.doc.Bytes()), f.exists, f.mode)
 }
 
 // merge puts the entry into doc, unless it is there already or (without
-// force) an entry of that name runs something else.
+// force) an entry of that name runs something else. An entry that runs the
+// same but whose derived fields (the timeouts) differ is updated.
 func (c *Client) merge(doc Document, path, name string, fields []Field, force bool) (Action, error) {
 	old, found, err := doc.Server(c.Servers, name)
 	if err != nil {
 		return "", &FileError{Path: path, Err: err}
 	}
-	if found && old.Table && c.ownedEqual(old, fields) {
+	same := found && old.Table && c.fieldsEqual(c.Owned, old, fields)
+	if same && c.fieldsEqual(c.Derived, old, fields) {
 		return Unchanged, nil
 	}
-	if found && !force {
+	if found && !same && !force {
 		return "", &ExistsError{Path: path, Name: name, Runs: runs(old, fields)}
 	}
 	if err := doc.PutServer(c.Servers, name, fields); err != nil {
@@ -130,8 +201,12 @@ func (c *Client) merge(doc Document, path, name string, fields []Field, force bo
 
 // ownedEqual reports whether the entry old already has the owned fields of
 // want, with the same meaning.
-func (c *Client) ownedEqual(old Entry, want []Field) bool {
-	for _, key := range c.Owned {
+func (c *Client) ownedEqual(old Entry, want []Field) bool { return c.fieldsEqual(c.Owned, old, want) }
+
+// fieldsEqual reports whether the entry old has the fields keys of want,
+// with the same meaning.
+func (c *Client) fieldsEqual(keys []string, old Entry, want []Field) bool {
+	for _, key := range keys {
 		ov, ok := get(old.Fields, key)
 		wv, wok := get(want, key)
 		if !ok || !wok || !SameValue(ov, wv) {
@@ -147,8 +222,8 @@ func runs(old Entry, want []Field) string {
 		return "is not an object"
 	}
 	cmd, ok := get(old.Fields, "command")
-	wcmd, _ := get(want, "command")
-	if s, isString := cmd.(string); ok && isString && !SameValue(cmd, wcmd) {
+	wcmd, wok := get(want, "command")
+	if s, isString := cmd.(string); ok && isString && (!wok || !SameValue(cmd, wcmd)) {
 		return fmt.Sprintf("runs %q", s)
 	}
 	return "runs a different command or args"
@@ -196,28 +271,9 @@ func replaceFile(path string, old, data []byte, exists bool, mode fs.FileMode) e
 	return writeFileAtomic(path, data, mode)
 }
 
-// writeFileAtomic replaces path with data: a temporary file in the same
-// folder, synced, then renamed over it, so a reader never sees half a file.
+// writeFileAtomic is atomicfile.Write with the error naming path.
 func writeFileAtomic(path string, data []byte, mode fs.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("%s: %w", filepath.Dir(path), unwrapPathError(err))
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Chmod(mode)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
+	if err := atomicfile.Write(path, data, mode); err != nil {
 		return fmt.Errorf("writing %s: %w", path, unwrapPathError(err))
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/tailscale/hujson"
 )
@@ -65,6 +66,54 @@ func (d *jsonDocument) PutServer(servers, name string, fields []Field) error {
 		d.putFields(m, fields)
 	}
 	return d.reparse()
+}
+
+func (d *jsonDocument) RemoveServer(servers, name string) error {
+	_, table, err := d.servers(servers)
+	if err != nil || table == nil {
+		return err
+	}
+	i := slices.IndexFunc(table.Members, func(m hujson.ObjectMember) bool {
+		return m.Name.Value.(hujson.Literal).String() == name
+	})
+	if i < 0 {
+		return nil
+	}
+	gone, n := table.Members[i], len(table.Members)
+	// The comments before the entry stay, before what comes after it.
+	comments := commentsOf(gone.Name.BeforeExtra)
+	if i+1 < n {
+		next := &table.Members[i+1].Name
+		next.BeforeExtra = slices.Concat(comments, next.BeforeExtra)
+	} else {
+		table.AfterExtra = slices.Concat(comments, table.AfterExtra)
+		if i > 0 {
+			// The new last member ends the list as the old one did: with a
+			// trailing comma or without.
+			prev := &table.Members[i-1].Value
+			switch {
+			case gone.Value.AfterExtra != nil && prev.AfterExtra == nil:
+				prev.AfterExtra = hujson.Extra{}
+			case gone.Value.AfterExtra == nil && prev.AfterExtra != nil:
+				table.AfterExtra = slices.Concat(prev.AfterExtra, table.AfterExtra)
+				prev.AfterExtra = nil
+			}
+		} else if len(bytes.TrimSpace(table.AfterExtra)) == 0 {
+			table.AfterExtra = nil // the table is empty again: {}
+		}
+	}
+	table.Members = slices.Delete(table.Members, i, i+1)
+	return d.reparse()
+}
+
+// commentsOf is the part of extra up to the end of its last comment: what
+// is more than whitespace.
+func commentsOf(extra hujson.Extra) hujson.Extra {
+	trimmed := bytes.TrimRight(extra, " \t\r\n")
+	if len(bytes.TrimSpace(trimmed)) == 0 {
+		return nil
+	}
+	return slices.Clone(trimmed)
 }
 
 // putFields writes fields into the entry m: a field it has is replaced where

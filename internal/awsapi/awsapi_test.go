@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -251,5 +252,50 @@ func TestTimeoutsAndBounds(t *testing.T) {
 	})
 	if _, err := c.ListGateways(testwait.Context(t)); err == nil || !strings.Contains(err.Error(), "over") {
 		t.Errorf("an answer over MaxAnswer: %v", err)
+	}
+}
+
+// The control plane's lists are followed through nextToken to the end, and
+// a token given twice ends the walk (a broken endpoint cannot loop it).
+func TestListsFollowNextToken(t *testing.T) {
+	var mu sync.Mutex
+	var pages []string
+	seen := func() []string { mu.Lock(); defer mu.Unlock(); return slices.Clone(pages) }
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok := r.URL.Query().Get("nextToken")
+		mu.Lock()
+		pages = append(pages, r.URL.Path+"?"+tok)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/targets/") && tok == "":
+			w.Write([]byte(`{"items":[{"targetId":"T1","name":"one"}],"nextToken":"p2"}`))
+		case strings.HasSuffix(r.URL.Path, "/targets/") && tok == "p2":
+			w.Write([]byte(`{"items":[{"targetId":"T2","name":"two"}],"nextToken":"p3"}`))
+		case strings.HasSuffix(r.URL.Path, "/targets/"):
+			w.Write([]byte(`{"items":[{"targetId":"T3","name":"three"}]}`))
+		default: // ListGateways: the same token again and again
+			w.Write([]byte(`{"items":[{"gatewayId":"g"}],"nextToken":"same"}`))
+		}
+	}))
+	defer srv.Close()
+	c := &awsapi.Client{Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", ""), Region: "eu-west-1",
+		Getenv: env(map[string]string{"AWS_ENDPOINT_URL": srv.URL, "HOME": t.TempDir()})}
+	ctx := testwait.Context(t)
+	targets, err := c.ListGatewayTargets(ctx, "gw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, x := range targets {
+		names = append(names, x.Name)
+	}
+	if !slices.Equal(names, []string{"one", "two", "three"}) {
+		t.Errorf("targets %q, want the three pages' (requests %q)", names, seen())
+	}
+	before := len(seen())
+	gws, err := c.ListGateways(ctx)
+	if n := len(seen()) - before; err != nil || len(gws) != 2 || n != 2 {
+		t.Errorf("a repeated token: %d gateways in %d requests (%v), want 2 in 2", len(gws), n, err)
 	}
 }

@@ -73,21 +73,26 @@ type GatewaySummary struct {
 
 // ListGateways lists the region's Gateways.
 func (c *Client) ListGateways(ctx context.Context) ([]GatewaySummary, error) {
-	const action = "bedrock-agentcore:ListGateways"
-	var all []GatewaySummary
+	return listAll[GatewaySummary](ctx, c, "bedrock-agentcore:ListGateways", "/gateways/")
+}
+
+// listAll follows a control-plane list's nextToken (maxPages at most, and
+// never the same token twice) and returns every item.
+func listAll[T any](ctx context.Context, c *Client, action, path string) ([]T, error) {
+	var all []T
 	token := ""
 	for range maxPages {
 		q := url.Values{"maxResults": {"100"}}
 		if token != "" {
 			q.Set("nextToken", token)
 		}
-		data, err := c.call(ctx, svcControl, action, MaxAnswer, getRequest("/gateways/", q.Encode()))
+		data, err := c.call(ctx, svcControl, action, MaxAnswer, getRequest(path, q.Encode()))
 		if err != nil {
 			return nil, err
 		}
 		var out struct {
-			Items     []GatewaySummary `json:"items"`
-			NextToken string           `json:"nextToken"`
+			Items     []T    `json:"items"`
+			NextToken string `json:"nextToken"`
 		}
 		if err := decode(action, data, &out); err != nil {
 			return nil, err
@@ -109,32 +114,7 @@ type TargetSummary struct {
 
 // ListGatewayTargets lists the targets of Gateway gw.
 func (c *Client) ListGatewayTargets(ctx context.Context, gw string) ([]TargetSummary, error) {
-	const action = "bedrock-agentcore:ListGatewayTargets"
-	var all []TargetSummary
-	token := ""
-	for range maxPages {
-		q := url.Values{"maxResults": {"100"}}
-		if token != "" {
-			q.Set("nextToken", token)
-		}
-		data, err := c.call(ctx, svcControl, action, MaxAnswer, getRequest("/gateways/"+url.PathEscape(gw)+"/targets/", q.Encode()))
-		if err != nil {
-			return nil, err
-		}
-		var out struct {
-			Items     []TargetSummary `json:"items"`
-			NextToken string          `json:"nextToken"`
-		}
-		if err := decode(action, data, &out); err != nil {
-			return nil, err
-		}
-		all = append(all, out.Items...)
-		if out.NextToken == "" || out.NextToken == token {
-			break
-		}
-		token = out.NextToken
-	}
-	return all, nil
+	return listAll[TargetSummary](ctx, c, "bedrock-agentcore:ListGatewayTargets", "/gateways/"+url.PathEscape(gw)+"/targets/")
 }
 
 // A Target is what GetGatewayTarget says of a target.

@@ -286,6 +286,7 @@ type Sim struct {
 	conns          map[net.Conn]bool // open connections to the Gateway listener
 	creds          Credentials       // recorded with EchoCredentials only
 	identityState
+	apps providerApps // provider_apps.go: the provider's apps for desktop logins
 
 	iamSecretAccessKey   string
 	providerClientSecret string

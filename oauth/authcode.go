@@ -1,7 +1,10 @@
 package oauth
 
 import (
+	"cmp"
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 
 	"golang.org/x/oauth2"
@@ -40,9 +43,26 @@ type acFetcher struct {
 }
 
 func (f *acFetcher) fetch(ctx context.Context) (*oauth2.Token, error) {
-	rt, err := readCredential(ctx, f.cfg.Secrets, f.profile, tokenstore.RefreshTokenName, "refresh token")
+	tok, err := f.fetchOnce(ctx)
+	var login *LoginError
+	if errors.As(err, &login) {
+		login.Login = f.cfg.Login
+	}
+	return tok, err
+}
+
+func (f *acFetcher) fetchOnce(ctx context.Context) (*oauth2.Token, error) {
+	name := cmp.Or(f.cfg.RefreshTokenName, tokenstore.RefreshTokenName)
+	rt, err := readCredential(ctx, f.cfg.Secrets, f.profile, name, "refresh token")
 	if err != nil {
 		return nil, err
+	}
+	var clientSecret tokenstore.Secret
+	if f.cfg.ClientSecretName != "" {
+		clientSecret, err = f.cfg.Secrets.Get(ctx, f.profile, f.cfg.ClientSecretName)
+		if err != nil && !errors.Is(err, tokenstore.ErrNotFound) {
+			return nil, fmt.Errorf("oauth: reading the client secret: %w", err)
+		}
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -53,7 +73,9 @@ func (f *acFetcher) fetch(ctx context.Context) (*oauth2.Token, error) {
 		// Spare the token endpoint a request that cannot succeed.
 		return nil, &LoginError{Profile: f.profile, Reason: expiredLogin("invalid_grant")}
 	}
-	tok, err := f.conf.TokenSource(withHTTPClient(ctx, f.cfg.HTTPClient), &oauth2.Token{RefreshToken: string(rt)}).Token()
+	conf := *f.conf
+	conf.ClientSecret = string(clientSecret)
+	tok, err := conf.TokenSource(withHTTPClient(ctx, f.cfg.HTTPClient), &oauth2.Token{RefreshToken: string(rt)}).Token()
 	if err != nil {
 		err = tokenError(err, f.profile, expiredLogin)
 		if isLoginNeeded(err) {
@@ -63,7 +85,7 @@ func (f *acFetcher) fetch(ctx context.Context) (*oauth2.Token, error) {
 	}
 	f.rejected = ""
 	if next := tokenstore.Secret(tok.RefreshToken); next != "" && next != rt {
-		if err := f.cfg.Secrets.Set(ctx, f.profile, tokenstore.RefreshTokenName, next); err != nil {
+		if err := f.cfg.Secrets.Set(ctx, f.profile, name, next); err != nil {
 			// Keep working with the new token in this process; the next
 			// login fixes the keychain.
 			f.rotatedFrom, f.rotatedTo = rt, next

@@ -32,12 +32,12 @@ func TestFlagGroupsMatchTheirUsage(t *testing.T) {
 		if documented := strings.Count(usage, "\n    --"); documented != shown {
 			t.Errorf("groups %b: %d flags documented, %d shown", g, documented, shown)
 		}
-		if registered != 18 {
-			t.Errorf("groups %b: %d profile flags registered, want all 18", g, registered)
+		if registered != 28 {
+			t.Errorf("groups %b: %d profile flags registered, want all 28", g, registered)
 		}
 	}
-	if n := strings.Count(FlagsUsage(AllFlags), "\n    --"); n != 18 {
-		t.Errorf("AllFlags documents %d flags, want 18", n)
+	if n := strings.Count(FlagsUsage(AllFlags), "\n    --"); n != 28 {
+		t.Errorf("AllFlags documents %d flags, want 28", n)
 	}
 }
 

@@ -2,6 +2,7 @@ package secretsource
 
 import (
 	"context"
+	"sync"
 
 	"github.com/agw-proxy/agw-proxy/oauth"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
@@ -14,13 +15,36 @@ import (
 // stores a rotated refresh token (oauth.NewAuthorizationCode with the
 // rule's keychain names).
 type OAuth struct {
+	// Cache is the token cache; when nil, Make makes it at the first read
+	// (after discovering the provider's token endpoint, say), and again
+	// after a failure.
 	Cache *oauth.TokenCache
+	Make  func(ctx context.Context) (*oauth.TokenCache, error)
+
+	mu sync.Mutex
+}
+
+func (o *OAuth) cache(ctx context.Context) (*oauth.TokenCache, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.Cache == nil {
+		c, err := o.Make(ctx)
+		if err != nil {
+			return nil, err
+		}
+		o.Cache = c
+	}
+	return o.Cache, nil
 }
 
 // Secret returns a valid access token. Errors are as TokenCache.Token's: a
 // *oauth.LoginError when only a new login helps.
 func (o *OAuth) Secret(ctx context.Context) (tokenstore.Secret, error) {
-	tok, err := o.Cache.Token(ctx)
+	c, err := o.cache(ctx)
+	if err != nil {
+		return "", err
+	}
+	tok, err := c.Token(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -29,7 +53,11 @@ func (o *OAuth) Secret(ctx context.Context) (tokenstore.Secret, error) {
 
 // Rejected returns a new access token after the target rejected used.
 func (o *OAuth) Rejected(ctx context.Context, used tokenstore.Secret) (tokenstore.Secret, error) {
-	tok, err := o.Cache.Rejected(ctx, used)
+	c, err := o.cache(ctx)
+	if err != nil {
+		return "", err
+	}
+	tok, err := c.Rejected(ctx, used)
 	if err != nil {
 		return "", err
 	}

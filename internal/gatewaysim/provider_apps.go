@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -47,6 +48,8 @@ type providerApps struct {
 	refresh  map[string]*appGrant  // refresh token (current or replaced) -> grant
 	require  map[string]string     // target -> header that carries the user's token
 	counts   ProviderCounts
+
+	issuedAccess, issuedRefresh []string // in order, for ProviderAppTokens
 }
 
 // appGrant is one login: its current refresh token; replaced ones map to
@@ -199,6 +202,8 @@ func (s *Sim) serveAppToken(w http.ResponseWriter, app *ProviderApp, secret stri
 	g.current = "asapp_r_" + randomString(40, lowerAlnum)
 	s.apps.refresh[g.current] = g
 	s.apps.access[access] = &appAccess{grant: g, expires: now.Add(lifetime)}
+	s.apps.issuedAccess = append(s.apps.issuedAccess, access)
+	s.apps.issuedRefresh = append(s.apps.issuedRefresh, g.current)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"access_token":  access,
 		"token_type":    "bearer",
@@ -266,4 +271,13 @@ func pkceMatches(challenge, verifier string) bool {
 	}
 	sum := sha256.Sum256([]byte(verifier))
 	return subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(challenge)) == 1
+}
+
+// ProviderAppTokens returns every access and refresh token the provider
+// issued to its apps, oldest first (for tests that check where tokens
+// went); the last refresh token of a login is its current one.
+func (s *Sim) ProviderAppTokens() (access, refresh []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.apps.issuedAccess), slices.Clone(s.apps.issuedRefresh)
 }

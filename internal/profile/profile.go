@@ -631,7 +631,11 @@ func (p *Profile) validateSource(i int, r InjectRule, at func(string) string) []
 	switch r.Source {
 	case SourceCommand:
 		if len(r.Command) == 0 || r.Command[0] == "" {
-			add(p.Problem(at("secret_command"), []string{
+			k := at("secret_command")
+			if !strings.HasSuffix(k, ".secret_command") {
+				k = at("source")
+			}
+			add(p.Problem(k, []string{
 				`e.g. secret_command: ["op", "read", "op://Private/Asana/token"] (no shell: one list item per argument; with flags: --inject-command 'op read op://Private/Asana/token')`,
 			}, "source command needs secret_command, the command that prints the secret"))
 		}

@@ -130,7 +130,11 @@ func runLogin(ctx context.Context, e *env, args []string) error {
 		if r := p.RuleOf(fs.Arg(0)); r != nil && checkSecretArg("login", fs.Arg(0)) == nil {
 			switch r.Source {
 			case profile.SourceOAuth:
-				return loginRuleOAuth(ctx, e, p, *r, *noBrowser, *clientSecret)
+				open := openBrowser
+				if *noBrowser {
+					open = nil
+				}
+				return loginRuleOAuth(ctx, e, p, *r, open, *clientSecret)
 			case profile.SourceCommand:
 				return usageError(withHints(fmt.Errorf("secret %q of profile %q comes from its command (%s): there is nothing to store", fs.Arg(0), p.Name, p.Origin(fmt.Sprintf("inject[%d].secret_command", slices.IndexFunc(p.Inject, func(q profile.InjectRule) bool { return q.Secret == fs.Arg(0) })))),
 					fmt.Sprintf("run %q to check that the command works", p.Command("doctor", ""))))

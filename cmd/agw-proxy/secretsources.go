@@ -94,8 +94,9 @@ func cmpOr(a, b string) string {
 
 // loginRuleOAuth runs the downstream API's browser login for an oauth
 // rule's secret and stores the refresh token alone; with clientSecret it
-// first reads the app's client secret and stores it.
-func loginRuleOAuth(ctx context.Context, e *env, p *profile.Profile, r profile.InjectRule, noBrowser, clientSecret bool) error {
+// first reads the app's client secret and stores it. open opens the
+// login's one-time URL (nil: it is only printed, --no-browser).
+func loginRuleOAuth(ctx context.Context, e *env, p *profile.Profile, r profile.InjectRule, open func(string) error, clientSecret bool) error {
 	client, err := httpClient(p)
 	if err != nil {
 		return err
@@ -117,10 +118,6 @@ func loginRuleOAuth(ctx context.Context, e *env, p *profile.Profile, r profile.I
 		writef(e.stdout, "Stored the client secret for %q in the keychain (%s).\n", r.Secret, account(p.Name, csName))
 	} else if cs, err = store.Get(ctx, p.Name, csName); err != nil && !errors.Is(err, tokenstore.ErrNotFound) {
 		return keychainError(err)
-	}
-	open := openBrowser
-	if noBrowser {
-		open = nil
 	}
 	tok, err := oauth.LoginWithBrowser(ctx, oauth.LoginConfig{
 		AuthorizeURL: authorizeURL,

@@ -1,9 +1,11 @@
 package oauth
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -43,10 +45,27 @@ type acFetcher struct {
 	rotatedFrom, rotatedTo tokenstore.Secret
 }
 
-func (f *acFetcher) fetch(ctx context.Context) (tok *oauth2.Token, err error) {
-	rt, err := readCredential(ctx, f.cfg.Secrets, f.profile, tokenstore.RefreshTokenName, "refresh token")
+func (f *acFetcher) fetch(ctx context.Context) (*oauth2.Token, error) {
+	tok, err := f.fetchOnce(ctx)
+	var login *LoginError
+	if errors.As(err, &login) {
+		login.Login = f.cfg.Login
+	}
+	return tok, err
+}
+
+func (f *acFetcher) fetchOnce(ctx context.Context) (tok *oauth2.Token, err error) {
+	name := cmp.Or(f.cfg.RefreshTokenName, tokenstore.RefreshTokenName)
+	rt, err := readCredential(ctx, f.cfg.Secrets, f.profile, name, "refresh token")
 	if err != nil {
 		return nil, err
+	}
+	var clientSecret tokenstore.Secret
+	if f.cfg.ClientSecretName != "" {
+		clientSecret, err = f.cfg.Secrets.Get(ctx, f.profile, f.cfg.ClientSecretName)
+		if err != nil && !errors.Is(err, tokenstore.ErrNotFound) {
+			return nil, fmt.Errorf("oauth: reading the client secret: %w", err)
+		}
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -57,7 +76,9 @@ func (f *acFetcher) fetch(ctx context.Context) (tok *oauth2.Token, err error) {
 		// Spare the token endpoint a request that cannot succeed.
 		return nil, &LoginError{Profile: f.profile, Reason: expiredLogin("invalid_grant")}
 	}
-	tok, err = f.conf.TokenSource(withHTTPClient(ctx, f.cfg.HTTPClient), &oauth2.Token{RefreshToken: string(rt)}).Token()
+	conf := *f.conf
+	conf.ClientSecret = string(clientSecret)
+	tok, err = conf.TokenSource(withHTTPClient(ctx, f.cfg.HTTPClient), &oauth2.Token{RefreshToken: string(rt)}).Token()
 	if err != nil {
 		err = tokenError(err, f.profile, expiredLogin)
 		if isLoginNeeded(err) {
@@ -72,7 +93,7 @@ func (f *acFetcher) fetch(ctx context.Context) (tok *oauth2.Token, err error) {
 		}
 	}()
 	if next := tokenstore.Secret(tok.RefreshToken); next != "" && next != rt {
-		if err := f.cfg.Secrets.Set(ctx, f.profile, tokenstore.RefreshTokenName, next); err != nil {
+		if err := f.cfg.Secrets.Set(ctx, f.profile, name, next); err != nil {
 			// Keep working with the new token in this process; the next
 			// login fixes the keychain.
 			f.rotatedFrom, f.rotatedTo = rt, next

@@ -28,6 +28,18 @@ type Config struct {
 	Secrets tokenstore.Secrets
 	// Profile names the entry in Secrets ("default" when empty).
 	Profile string
+	// RefreshTokenName names the refresh token's entry in Secrets
+	// (authorization code); "" means tokenstore.RefreshTokenName, the
+	// Gateway login's. A downstream API's login (an inject rule's oauth
+	// source) keeps its own, e.g. "asana.refresh-token".
+	RefreshTokenName string
+	// ClientSecretName, for the authorization code, names an optional
+	// client secret in Secrets, sent with every refresh when stored (a
+	// confidential app of a downstream API); "" sends none.
+	ClientSecretName string
+	// Login names the login a *LoginError asks for: "" for the Gateway's,
+	// else the inject rule's secret ("asana").
+	Login string
 	// HTTPClient makes the token requests; nil means http.DefaultClient. A
 	// guarded copy is used (internal/httpguard): a redirect of the token
 	// request is an error, so the credential never goes elsewhere.

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/agw-proxy/agw-proxy/internal/httpguard"
+	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
 // Discovery is what LoginWithBrowser and the token sources need from an
@@ -73,9 +74,12 @@ const DefaultLoginTimeout = 5 * time.Minute
 
 // LoginConfig configures LoginWithBrowser.
 type LoginConfig struct {
-	AuthorizeURL string   // Cognito …/oauth2/authorize
-	TokenURL     string   // Cognito …/oauth2/token
-	ClientID     string   // the public app client with the code flow
+	AuthorizeURL string // Cognito …/oauth2/authorize
+	TokenURL     string // Cognito …/oauth2/token
+	ClientID     string // the public app client with the code flow
+	// ClientSecret is sent with the code exchange when not empty (a
+	// confidential app of a downstream API); the Gateway's is public.
+	ClientSecret tokenstore.Secret
 	Scopes       []string // e.g. openid plus the Gateway's resource server scope
 	// RedirectURL is the callback URL registered on the app client, e.g.
 	// http://localhost:8501/. It must be http on a loopback host; the
@@ -190,10 +194,11 @@ func newBrowserLogin(cfg LoginConfig) (*browserLogin, error) {
 	}
 	l := &browserLogin{
 		conf: &oauth2.Config{
-			ClientID:    cfg.ClientID,
-			Endpoint:    oauth2.Endpoint{AuthURL: cfg.AuthorizeURL, TokenURL: cfg.TokenURL, AuthStyle: style},
-			RedirectURL: cfg.RedirectURL,
-			Scopes:      cfg.Scopes,
+			ClientID:     cfg.ClientID,
+			ClientSecret: string(cfg.ClientSecret),
+			Endpoint:     oauth2.Endpoint{AuthURL: cfg.AuthorizeURL, TokenURL: cfg.TokenURL, AuthStyle: style},
+			RedirectURL:  cfg.RedirectURL,
+			Scopes:       cfg.Scopes,
 		},
 		redirectURL: cfg.RedirectURL,
 		host:        redirect.Hostname(),

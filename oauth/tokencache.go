@@ -182,6 +182,20 @@ func (g *TokenCache) Authorize(ctx context.Context, req *http.Request, resp *htt
 	return err
 }
 
+// Rejected handles a token that its audience rejected without an HTTP
+// answer of the cache's own (a downstream API's 401, reported inside a
+// tool result): it drops the cached token if it is used, and fetches a new
+// one, which it returns. When many callers report the same token at once,
+// only the first drops it; the others get the newer token.
+func (g *TokenCache) Rejected(ctx context.Context, used tokenstore.Secret) (*oauth2.Token, error) {
+	g.mu.Lock()
+	if g.tok != nil && (used == "" || string(used) == g.tok.AccessToken) {
+		g.tok = nil
+	}
+	g.mu.Unlock()
+	return g.Token(ctx)
+}
+
 type freshState int
 
 const (
@@ -297,10 +311,16 @@ func (g *TokenCache) fetchWithRetry(ctx context.Context) (*oauth2.Token, error) 
 type LoginError struct {
 	Profile string // the profile whose credential is missing or rejected
 	Reason  string // why, for a person: "no refresh token stored"
+	// Login is "" for the Gateway's login, else the name of the inject
+	// rule's secret whose login is needed (Config.Login).
+	Login string
 }
 
 // Error says for which profile a login is needed, and why.
 func (e *LoginError) Error() string {
+	if e.Login != "" {
+		return fmt.Sprintf("oauth: login for %q needed for profile %q: %s", e.Login, e.Profile, e.Reason)
+	}
 	return fmt.Sprintf("oauth: gateway login needed for profile %q: %s", e.Profile, e.Reason)
 }
 

@@ -149,7 +149,7 @@ func (p *Proxy) exchangeOnce(ctx context.Context, s upstreamSession, params *cal
 // cannot be read. typed reports that res came from a Gateway of the
 // stateless revision, whose results carry their resultType.
 func (p *Proxy) send(ctx context.Context, s upstreamSession, params *callParams) (failed, res json.RawMessage, typed bool, err error) {
-	body, headers, injected, failed, err := p.request(ctx, params)
+	body, headers, sent, failed, err := p.request(ctx, params)
 	if failed != nil || err != nil {
 		return failed, nil, false, err
 	}
@@ -159,42 +159,55 @@ func (p *Proxy) send(ctx context.Context, s upstreamSession, params *callParams)
 		if s, err = p.reconnect(ctx, s); err == nil {
 			// The new session's tool list decides again: the tool may be
 			// gone from it, or its arguments changed.
-			if body, headers, injected, failed, err = p.request(ctx, params); failed != nil || err != nil {
+			if body, headers, sent, failed, err = p.request(ctx, params); failed != nil || err != nil {
 				return failed, nil, false, err
 			}
 			res, err = p.forward(ctx, s, body, headers)
 		}
 	}
 	if err == nil {
-		p.log.Debug("tools/call", "tool", params.Name, "injected", injected, "headers", len(headers), "bytes", len(res))
+		// The target may have rejected an OAuth token (rejected.go).
+		retry, failed, ferr := p.refreshRejected(ctx, params.Name, sent, res)
+		if failed != nil || ferr != nil {
+			return failed, nil, false, ferr
+		}
+		if retry {
+			if body, headers, sent, failed, err = p.request(ctx, params); failed != nil || err != nil {
+				return failed, nil, false, err
+			}
+			res, err = p.forward(ctx, s, body, headers)
+		}
+	}
+	if err == nil {
+		p.log.Debug("tools/call", "tool", params.Name, "injected", len(sent), "headers", len(headers), "bytes", len(res))
 	}
 	return nil, res, err == nil && s.protocol() == StatelessProtocolVersion, err
 }
 
 // request returns the tools/call params for the Gateway, with the secrets
 // the tool list decides the tool gets, the headers of its header rules
-// (callHeaders), and how many arguments were filled in. failed is a tool
-// result for the model when a secret cannot be read or sent.
-func (p *Proxy) request(ctx context.Context, params *callParams) (body []byte, headers callHeaders, injected int, failed json.RawMessage, err error) {
+// (callHeaders), and the values it carries. failed is a tool result for
+// the model when a secret cannot be read or sent.
+func (p *Proxy) request(ctx context.Context, params *callParams) (body []byte, headers callHeaders, sent []ruleValue, failed json.RawMessage, err error) {
 	up := upstreamParams{Name: params.Name, Arguments: params.Arguments, InputResponses: params.InputResponses, RequestState: params.RequestState}
 	if len(params.Meta.ProgressToken) > 0 || len(params.Meta.Provider) > 0 {
 		up.Meta = &upstreamMeta{ProgressToken: params.Meta.ProgressToken, Provider: params.Meta.Provider}
 	}
 	values, failed, err := p.injection(ctx, params.Name)
 	if failed != nil || err != nil {
-		return nil, nil, 0, failed, err
+		return nil, nil, nil, failed, err
 	}
 	args, headers, drop, failed, err := splitValues(values)
 	if failed != nil || err != nil {
-		return nil, nil, 0, failed, err
+		return nil, nil, nil, failed, err
 	}
 	if len(values) > 0 {
 		if up.Arguments, err = rewriteArgs(up.Arguments, args, drop); err != nil {
-			return nil, nil, 0, nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "agw-proxy: tool arguments must be a JSON object"}
+			return nil, nil, nil, nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "agw-proxy: tool arguments must be a JSON object"}
 		}
 	}
 	body, err = json.Marshal(up)
-	return body, headers, len(args), nil, err
+	return body, headers, values, nil, err
 }
 
 // maxDecisions bounds how often a call decides again because the tool list
@@ -241,13 +254,13 @@ func (p *Proxy) injection(ctx context.Context, name string) (values []ruleValue,
 		decided = rules
 		values = make([]ruleValue, 0, len(rules))
 		for _, r := range rules {
-			s, err := p.secret(ctx, r.Secret)
+			s, err := p.secret(ctx, r)
 			if err != nil {
-				p.log.Warn("secret unavailable", "tool", name, "secret", r.Secret, "error", p.redact(err))
-				failed, err := errorResult("%s", p.secretMessage(r.Secret, err))
+				p.log.Warn("secret unavailable", "tool", name, "secret", r.Secret, "source", r.Source, "error", p.redact(err))
+				failed, err := errorResult("%s", p.ruleSecretMessage(r, err))
 				return nil, failed, err
 			}
-			values = append(values, ruleValue{r, r.value(s)})
+			values = append(values, ruleValue{r, r.value(s), s})
 		}
 	}
 }
@@ -280,7 +293,19 @@ var errCallTimeout = errors.New("call timed out")
 // process on macOS), and remembers it for scrubbing. A missing secret is
 // not remembered, so a login heals the next call; nor is one shorter than
 // tokenstore.MinSecretSize, which is an error.
-func (p *Proxy) secret(ctx context.Context, name string) (tokenstore.Secret, error) {
+//
+// A rule whose source caches its own value (a command's output, an OAuth
+// access token: Rule.dynamic) is read from Secrets every time, bounded by
+// the source's own timeouts, not SecretTimeout.
+func (p *Proxy) secret(ctx context.Context, r *Rule) (tokenstore.Secret, error) {
+	name := r.Secret
+	if r.dynamic() {
+		s, err := p.opts.Secrets.Secret(ctx, name)
+		if err != nil {
+			return "", err
+		}
+		return p.checkSecret(name, s)
+	}
 	p.secretsMu.Lock()
 	c, ok := p.secretCache[name]
 	p.secretsMu.Unlock()
@@ -293,6 +318,18 @@ func (p *Proxy) secret(ctx context.Context, name string) (tokenstore.Secret, err
 	if err != nil {
 		return "", err
 	}
+	if s, err = p.checkSecret(name, s); err != nil {
+		return "", err
+	}
+	p.secretsMu.Lock()
+	p.secretCache[name] = cachedSecret{value: s, read: timeNow()}
+	p.secretsMu.Unlock()
+	return s, nil
+}
+
+// checkSecret refuses an empty or too short secret and adds the others to
+// the scrubber.
+func (p *Proxy) checkSecret(name string, s tokenstore.Secret) (tokenstore.Secret, error) {
 	if s == "" {
 		return "", tokenstore.ErrNotFound
 	}
@@ -302,9 +339,6 @@ func (p *Proxy) secret(ctx context.Context, name string) (tokenstore.Secret, err
 		return "", err
 	}
 	p.scrub.Add(s)
-	p.secretsMu.Lock()
-	p.secretCache[name] = cachedSecret{value: s, read: timeNow()}
-	p.secretsMu.Unlock()
 	return s, nil
 }
 

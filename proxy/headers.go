@@ -24,6 +24,7 @@ import (
 type ruleValue struct {
 	rule  *Rule
 	value tokenstore.Secret
+	raw   tokenstore.Secret // the secret itself, before the format
 }
 
 // A callHeader is one header of a header rule: its name and value.

@@ -26,7 +26,7 @@ func (p *Proxy) prime(ctx context.Context) {
 		}
 		seen[r.Secret] = true
 		wg.Go(func() {
-			if _, err := p.secret(ctx, r.Secret); err != nil {
+			if _, err := p.secret(ctx, &r); err != nil {
 				// Said again, with advice, on each call that needs it.
 				p.opts.Logger.Debug("secret not readable at start", "secret", r.Secret, "error", p.redact(err))
 			}

@@ -73,6 +73,16 @@ type SecretSource interface {
 	Secret(ctx context.Context, name string) (tokenstore.Secret, error)
 }
 
+// A SecretRefresher is a SecretSource that can replace a value the target
+// rejected (an OAuth access token, for a rule with SourceOAuth): after a
+// call's result shows the target answered 401, the proxy calls
+// RefreshSecret with the value it sent, then retries the call once with
+// the value returned. Concurrent calls that sent the same rejected value
+// should share one refresh.
+type SecretRefresher interface {
+	RefreshSecret(ctx context.Context, name string, rejected tokenstore.Secret) (tokenstore.Secret, error)
+}
+
 // Options configure a Proxy. Only GatewayURL is required.
 type Options struct {
 	GatewayURL string

@@ -68,6 +68,23 @@ func (p *Proxy) secretMessage(name string, err error) string {
 	return advised(fmt.Sprintf("could not read the token for %q (%s)", name, strings.TrimPrefix(p.redact(err), "tokenstore: ")), ": ", adv, " to store it again")
 }
 
+// ruleSecretMessage is secretMessage for a rule's source: a command that
+// failed is named with its exit code (never its output), an OAuth login
+// that is needed asks for "agw-proxy login SECRET".
+func (p *Proxy) ruleSecretMessage(r *Rule, err error) string {
+	switch r.Source {
+	case SourceCommand:
+		return fmt.Sprintf("could not get the secret %q from its command: %s", r.Secret, trimPackagePrefix(p.redact(err)))
+	case SourceOAuth:
+		adv := p.advice(Remedy{Kind: StoreSecret, Secret: r.Secret})
+		if errors.Is(err, tokenstore.ErrLoginNeeded) {
+			return advised(fmt.Sprintf("the OAuth login for %q is needed again (%s)", r.Secret, trimPackagePrefix(p.scrub.String(loginReason(err)))), ": ", adv, "")
+		}
+		return advised(fmt.Sprintf("could not get an access token for %q (%s)", r.Secret, trimPackagePrefix(p.redact(err))), "; if it persists, ", adv, "")
+	}
+	return p.secretMessage(r.Secret, err)
+}
+
 // loginMessage says why the Gateway needs a login (err Is
 // tokenstore.ErrLoginNeeded), scrubbed, with the advice for a login.
 func (p *Proxy) loginMessage(err error) string {

@@ -38,7 +38,22 @@ type Rule struct {
 	Format   string   // e.g. "Bearer {secret}"; DefaultFormat when empty
 	Tools    []string // path.Match globs over Gateway tool names; at least one
 	Via      string   // ViaArgument (also "") or ViaHeader
+	// Source says where Secrets gets the value: SourceKeychain (also "")
+	// for a stored value, which the proxy caches for SecretTTL;
+	// SourceCommand or SourceOAuth for a value that changes on its own,
+	// which the source caches and Secrets is asked for at every call.
+	Source string
 }
+
+// Where a Rule's secret comes from.
+const (
+	SourceKeychain = "keychain" // stored (the keychain, or the environment)
+	SourceCommand  = "command"  // the output of a command (a vault CLI)
+	SourceOAuth    = "oauth"    // an OAuth access token of the target's API
+)
+
+// dynamic reports whether the rule's source caches its own value.
+func (r *Rule) dynamic() bool { return r.Source == SourceCommand || r.Source == SourceOAuth }
 
 // How a Rule's value travels to the Gateway.
 const (
@@ -59,6 +74,8 @@ func (r Rule) validate() error {
 		return fmt.Errorf("proxy: rule for header %q: the name %s", r.Argument, httpheader.Problem(r.Argument))
 	case r.Secret == "":
 		return fmt.Errorf("proxy: rule for argument %q has no secret", r.Argument)
+	case r.Source != "" && r.Source != SourceKeychain && !r.dynamic():
+		return fmt.Errorf("proxy: rule for argument %q: unknown source %q", r.Argument, r.Source)
 	case len(r.Tools) == 0:
 		return fmt.Errorf("proxy: rule for argument %q names no tools", r.Argument)
 	case r.Format != "" && !strings.Contains(r.Format, "{secret}"):

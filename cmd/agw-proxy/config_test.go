@@ -591,7 +591,7 @@ func TestExampleConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(errorText(err))
 	}
-	if !slices.Equal(cfg.Names(), []string{"default", "work", "iam"}) {
+	if !slices.Equal(cfg.Names(), []string{"default", "work", "iam", "vaults"}) {
 		t.Errorf("profiles %q", cfg.Names())
 	}
 	for _, name := range cfg.Names() {

@@ -43,11 +43,13 @@ via: header), a third target with Gateway-held OAuth (3LO): the call of a user
 who has not consented, the consent URL opened in your browser (or printed),
 the consent (the demo accepts the emulator's consent page on your behalf),
 the binding by the Gateway owner's return-URL app and the call going through
-with the token AgentCore Identity vaulted; the profile "agw-proxy init
---gateway" reads from the emulated AWS control plane (the emulator's test
-key in a temporary ~/.aws, never yours), served; and the MCP revision each
-side speaks. Needs no AWS account and no keychain: the demo token lives in
-memory.
+with the token AgentCore Identity vaulted; a rule with source oauth: the
+login to the API's own OAuth app (the demo's browser takes its one-time URL),
+a call, its access token expiring and the next call going through on a
+refreshed one; the profile "agw-proxy init --gateway" reads from the
+emulated AWS control plane (the emulator's test key in a temporary ~/.aws,
+never yours), served; and the MCP revision each side speaks. Needs no AWS
+account and no keychain: the demo token lives in memory.
 
 Options:
     --serve      Run the demo as a stdio MCP server instead, for an MCP client
@@ -138,10 +140,20 @@ func startDemo(ctx context.Context, serve bool, protocol string) (*demo, error) 
 		{Name: demoHeaderTarget, Spec: configs.AsanaOpenAPI, APIKey: gatewaysim.DefaultAPIKey,
 			Metadata: &gatewaysim.MetadataConfiguration{AllowedRequestHeaders: []string{demoArgument}}},
 		{Name: demoOAuthTarget, Spec: oauthSpec, OAuth: &gatewaysim.OAuthCredentialProvider{}},
+		{Name: demoAppTarget, Spec: configs.AsanaOpenAPI, APIKey: gatewaysim.DefaultAPIKey},
 	}})
 	if err != nil {
 		return nil, fmt.Errorf("demo: start the emulator: %w", err)
 	}
+	// The oauth rule's API wants the user's token from the provider's
+	// public app, registered with a loopback redirect URL (demo_apioauth.go).
+	sim.RequireProviderToken(demoAppTarget, demoArgument)
+	redirect, err := freeLoopbackURL()
+	if err != nil {
+		sim.Close()
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	app := sim.RegisterProviderApp(redirect, false)
 	d := &demo{sim: sim, secrets: tokenstore.NewMemory(), scrub: proxy.NewScrubber(), wire: &wireRevision{gateway: sim.GatewayURL},
 		notices: newConsentNotices(nil), opened: make(chan error, 1)}
 	d.args = []string{
@@ -175,7 +187,7 @@ func startDemo(ctx context.Context, serve bool, protocol string) (*demo, error) 
 	d.profile.Inject = append(d.profile.Inject, profile.InjectRule{
 		Argument: demoArgument, Secret: demoSecret, Format: profile.DefaultFormat,
 		Tools: []string{demoHeaderTarget + "___*"}, Via: profile.ViaHeader,
-	})
+	}, demoAppRule(sim, app))
 	for name, v := range map[string]string{demoSecret: demoAsanaToken, tokenstore.ClientSecretName: sim.ClientSecret} {
 		if err := d.secrets.Set(ctx, d.profile.Name, name, tokenstore.Secret(v)); err != nil {
 			d.close()
@@ -204,7 +216,9 @@ func (d *demo) newProxy(logger *slog.Logger) (*proxy.Proxy, error) {
 	watched := *client
 	watched.Transport = d.wire
 	client = httpguard.Client(&watched)
-	opts := proxyOptions(newEnv(), d.profile, &scrubbedSecrets{Secrets: d.secrets, scrub: d.scrub}, client, d.scrub)
+	store := &scrubbedSecrets{Secrets: d.secrets, scrub: d.scrub}
+	opts := proxyOptions(newEnv(), d.profile, store, client, d.scrub)
+	opts.Secrets = secretSet(d.profile, store, client, d.scrub.Add) // as serve: the oauth rule's tokens
 	opts.Logger = logger
 	opts.Notices = d.notices
 	if !d.noBrowser {
@@ -224,7 +238,8 @@ func (d *demo) run(ctx context.Context, w io.Writer) error {
 	p("  Secret     %q: a demo Asana token, stored in memory (never shown)\n", demoSecret)
 	p("  Rule 1     fill %s with \"Bearer {secret}\" on tools %s___*\n", demoArgument, gatewaysim.DefaultTargetName)
 	p("  Rule 2     send it as the HTTP header %s on tools %s___* (via: header)\n", demoArgument, demoHeaderTarget)
-	p("  3LO        tools %s___* call the API with your token from AgentCore Identity's vault\n\n", demoOAuthTarget)
+	p("  3LO        tools %s___* call the API with your token from AgentCore Identity's vault\n", demoOAuthTarget)
+	p("  Rule 3     fill %s on tools %s___* with an access token of Asana's own OAuth (source: oauth)\n\n", demoArgument, demoAppTarget)
 
 	if err := d.showDirect(ctx, p); err != nil {
 		return err
@@ -253,6 +268,9 @@ func (d *demo) run(ctx context.Context, w io.Writer) error {
 	if err := d.showOAuth(ctx, cs, p); err != nil {
 		return err
 	}
+	if err := d.showAppOAuth(ctx, cs, p); err != nil {
+		return err
+	}
 	if err := d.showInit(ctx, p); err != nil {
 		return err
 	}
@@ -266,6 +284,7 @@ func (d *demo) run(ctx context.Context, w io.Writer) error {
 	p("  Store the Cognito secret:    agw-proxy login\n")
 	p("  Store your Asana token:      agw-proxy login asana\n")
 	p("  Consent to a 3LO target:     agw-proxy login TARGET --consent (or call one of its tools)\n")
+	p("  Log in to an API's OAuth:    agw-proxy login SECRET (a rule with source: oauth)\n")
 	p("  Check and connect a client:  agw-proxy status; agw-proxy mcp-config --client amazonq\n")
 	return nil
 }
@@ -411,7 +430,7 @@ func (d *demo) mask(s string) string {
 	for _, v := range []string{demoAsanaToken, d.sim.ClientSecret, gatewaysim.DefaultAPIKey} {
 		s = strings.ReplaceAll(s, v, proxy.Mask)
 	}
-	return d.maskVaulted(s)
+	return d.scrub.String(d.maskVaulted(s)) // and the oauth rule's tokens
 }
 
 // connect starts px on an in-process stdio pipe and connects a client to it
@@ -541,6 +560,14 @@ func (d *demo) serve(ctx context.Context, e *env) error {
 	writef(w, " and the call waits (up to %s) while agw-proxy polls it.\n", d.consentTimeout())
 	writef(w, "Allow on the emulator's consent page; its return-URL app binds the consent, and the call\n")
 	writef(w, "goes through with the token AgentCore Identity vaulted (Authorization, masked below).\n")
+	// The oauth rule's login, before any call (demo_apioauth.go); short
+	// access tokens, so that a session sees them refreshed.
+	if _, _, err := d.loginApp(ctx); err != nil {
+		return err
+	}
+	d.sim.SetProviderTokenLifetime(demoServeAppLifetime)
+	writef(w, "Tool %s gets %s from Asana's own OAuth (source: oauth): the demo logged in to the\n", demoAppTool, demoArgument)
+	writef(w, "app for you (its browser played); its access tokens live %s here, and agw-proxy refreshes them.\n", demoServeAppLifetime)
 	writef(w, "MCP revisions offered to clients: %s.\n", strings.Join(slices.Concat(proxy.StatelessProtocolVersions, proxy.DownstreamProtocolVersions), ", "))
 	writef(w, "The emulated Gateway offers %s; agw-proxy's revision with it: %s.\n", strings.Join(gatewaysim.ProtocolVersions(), ", "), d.upstreamChoice())
 	if strings.Contains(self, "go-build") {

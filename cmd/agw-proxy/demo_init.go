@@ -78,7 +78,7 @@ func (d *demo) showInit(ctx context.Context, p printer) error {
 		return fmt.Errorf("demo: init did not note the 3LO target %s", demoOAuthTarget)
 	}
 
-	p("8. Setup from what is deployed: agw-proxy init reads the Gateway's control plane (here the\n")
+	p("9. Setup from what is deployed: agw-proxy init reads the Gateway's control plane (here the\n")
 	p("   emulated AWS at %s, with its test key in a temporary ~/.aws, not yours):\n", d.sim.AWSEndpointURL)
 	p("     $ agw-proxy init --gateway %s --profile %s --print\n", d.sim.GatewayID, demoInitProfile)
 	for line := range strings.Lines(printed.String()) {

@@ -204,6 +204,7 @@ func (d *doctor) run(ctx context.Context) {
 	timeout := p.ConnectTimeout
 	method := methodOf(p)
 	credOK := d.checkSecrets(ctx, p)
+	d.checkSources(ctx, p)
 	if ctx.Err() != nil {
 		return
 	}

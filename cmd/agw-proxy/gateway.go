@@ -62,7 +62,7 @@ func advice(p *profile.Profile) func(proxy.Remedy) string {
 func proxyRules(p *profile.Profile) []proxy.Rule {
 	var out []proxy.Rule
 	for _, r := range p.Inject {
-		out = append(out, proxy.Rule{Argument: r.Argument, Secret: r.Secret, Format: r.Format, Tools: r.Tools, Via: r.Via})
+		out = append(out, proxy.Rule{Argument: r.Argument, Secret: r.Secret, Format: r.Format, Tools: r.Tools, Via: r.Via, Source: r.Source})
 	}
 	return out
 }

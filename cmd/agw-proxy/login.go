@@ -39,6 +39,11 @@ calls. Without it, log in to the Gateway itself:
   - auth type authorization_code: sign in through the Cognito hosted UI in the
     browser (PKCE), store the refresh token, then fetch an access token.
 
+When SECRET's inject rule has source oauth, log in to that API instead: sign
+in through its OAuth authorization page in the browser (PKCE, on the rule's
+loopback redirect_url) and store only the refresh token; serve mints the
+access tokens. A secret with source command is not stored.
+
 With TARGET --consent, consent to a target of the Gateway whose outbound auth
 is OAuth held by the Gateway (3LO, AgentCore Identity) before any client calls
 it: agw-proxy calls TOOL, the Gateway asks for consent, the browser opens on
@@ -60,6 +65,8 @@ Options:
     --arguments JSON       Its arguments (default {})
     --reconsent            Consent again: the Gateway forgets your token first
                            (forceAuthentication), e.g. to use another account
+    --client-secret        With a SECRET whose source is oauth: read and store the
+                           OAuth app's client secret first (a confidential app)
     -h, --help             Show this help
 
 ` + profile.FlagsUsage(loginFlags) + `
@@ -94,6 +101,7 @@ func runLogin(ctx context.Context, e *env, args []string) error {
 	tool := fs.String("tool", "", "The read-only tool --consent calls")
 	arguments := fs.String("arguments", "", "The JSON arguments of --tool")
 	reconsent := fs.Bool("reconsent", false, "Consent again (forceAuthentication)")
+	clientSecret := fs.Bool("client-secret", false, "Store the OAuth app's client secret too (source oauth)")
 	if done, err := parseFlags(e, fs, loginUsage(), args); done {
 		return err
 	}
@@ -119,6 +127,22 @@ func runLogin(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if fs.NArg() == 1 {
+		if r := p.RuleOf(fs.Arg(0)); r != nil && checkSecretArg("login", fs.Arg(0)) == nil {
+			switch r.Source {
+			case profile.SourceOAuth:
+				open := openBrowser
+				if *noBrowser {
+					open = nil
+				}
+				return loginRuleOAuth(ctx, e, p, *r, open, *clientSecret)
+			case profile.SourceCommand:
+				return usageError(withHints(fmt.Errorf("secret %q of profile %q comes from its command (%s): there is nothing to store", fs.Arg(0), p.Name, p.Origin(fmt.Sprintf("inject[%d].secret_command", slices.IndexFunc(p.Inject, func(q profile.InjectRule) bool { return q.Secret == fs.Arg(0) })))),
+					fmt.Sprintf("run %q to check that the command works", p.Command("doctor", ""))))
+			}
+		}
+		if *clientSecret {
+			return usageErrorf("login", "--client-secret applies only to a secret with source oauth")
+		}
 		return loginSecret(ctx, e, p, fs.Arg(0), *force)
 	}
 	if *force {

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/agw-proxy/agw-proxy/internal/profile"
+	"github.com/agw-proxy/agw-proxy/secretsource"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
@@ -27,7 +28,8 @@ func logoutUsage() string {
     agw-proxy logout [--all] [options]
 
 Remove secrets of a profile from the OS keychain. With SECRET (e.g. asana),
-remove that secret; without it, the Gateway credential of the profile's auth
+remove that secret (for a rule with source oauth, its login's refresh token
+and the app's client secret); without it, the Gateway credential of the profile's auth
 type (the client secret or the refresh token); with --all, every secret the
 profile uses and both Gateway credentials. Removing what is not stored is not
 an error. Environment overrides (AGW_PROXY_SECRET_<NAME>,
@@ -69,12 +71,18 @@ func runLogout(ctx context.Context, e *env, args []string) error {
 	var names []string
 	switch {
 	case *all:
-		names = p.SecretNames()
+		for _, name := range p.SecretNames() {
+			names = append(names, storedNames(p, name)...)
+		}
 		for _, c := range gatewayCredentials() {
 			names = append(names, c.secret)
 		}
 	case fs.NArg() == 1:
-		names = []string{fs.Arg(0)}
+		names = storedNames(p, fs.Arg(0))
+		if len(names) == 0 {
+			writef(e.stdout, "Secret %q of profile %q comes from its command: nothing is stored, nothing to remove.\n", fs.Arg(0), p.Name)
+			return nil
+		}
 	case credentialOf(p) != nil:
 		names = []string{credentialOf(p).secret}
 	default:
@@ -107,22 +115,46 @@ func runLogout(ctx context.Context, e *env, args []string) error {
 		writef(e.stdout, "Nothing stored for %s (profile %q): nothing to remove.\n", strings.Join(quoteAll(absent), ", "), p.Name)
 	}
 	for _, name := range names {
+		if strings.Contains(name, ".") {
+			continue // an oauth login's entry: no environment override
+		}
 		if v := strings.TrimSpace(e.getenv(tokenstore.EnvVar(name))); v != "" {
 			writef(e.stdout, "Note: %s is still set in this environment and provides %q.\n", tokenstore.EnvVar(name), name)
 		}
 	}
 	if fs.NArg() == 1 && len(removed) == 0 {
-		if used := p.SecretNames(); len(used) > 0 && !slices.Contains(used, names[0]) {
+		if used := p.SecretNames(); len(used) > 0 && !slices.Contains(used, fs.Arg(0)) {
 			writef(e.stdout, "The profile's inject rules use: %s.\n", strings.Join(used, ", "))
 		}
 	}
 	return nil
 }
 
+// storedNames are the keychain entries of the secret name: for an oauth
+// rule's secret its login's refresh token and client secret, for a command
+// one none, else the name itself.
+func storedNames(p *profile.Profile, name string) []string {
+	if r := p.RuleOf(name); r != nil {
+		switch r.Source {
+		case profile.SourceOAuth:
+			return []string{secretsource.RefreshTokenName(name), secretsource.ClientSecretName(name)}
+		case profile.SourceCommand:
+			return nil
+		}
+	}
+	return []string{name}
+}
+
 // describeSecret names a secret for messages.
 func describeSecret(name string) string {
 	if c := credentialNamed(name); c != nil {
 		return c.label
+	}
+	if login, ok := strings.CutSuffix(name, "."+tokenstore.RefreshTokenName); ok {
+		return fmt.Sprintf("the refresh token of the OAuth login %q", login)
+	}
+	if login, ok := strings.CutSuffix(name, "."+tokenstore.ClientSecretName); ok {
+		return fmt.Sprintf("the client secret of the OAuth app of %q", login)
 	}
 	return fmt.Sprintf("%q", name)
 }

@@ -109,8 +109,10 @@ type env struct {
 	userConfigDir func() (string, error)
 	// testKeychain, when not nil, may replace the OS keychain: it returns
 	// the store to use, or nil for the OS keychain. Only this package's
-	// tests set it (secrets_test.go), so a released binary always uses the
-	// OS keychain and no environment variable can point it at a file.
+	// tests (secrets_test.go) and the demo (its in-memory store, for the
+	// login of its oauth rule) set it, so a released binary's commands
+	// always use the OS keychain and no environment variable can point it
+	// at a file.
 	testKeychain func(getenv func(string) string) tokenstore.Secrets
 	// profile is the profile the command resolved (e.resolve), for the
 	// advice in its errors; nil before.

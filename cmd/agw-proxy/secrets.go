@@ -15,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/agw-proxy/agw-proxy/internal/profile"
+	"github.com/agw-proxy/agw-proxy/secretsource"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
@@ -238,6 +239,10 @@ type neededSecret struct {
 	name, role string
 	// cred is the Gateway credential, nil for an injected secret.
 	cred *gatewayCredential
+	// login is the SECRET of the login that stores it when that is not
+	// name: an oauth rule's refresh token ("asana.refresh-token") is
+	// stored by "agw-proxy login asana".
+	login string
 }
 
 // neededSecrets lists every secret the profile needs, the Gateway
@@ -245,10 +250,18 @@ type neededSecret struct {
 func neededSecrets(p *profile.Profile) []neededSecret {
 	var out []neededSecret
 	if c := credentialOf(p); c != nil {
-		out = append(out, neededSecret{c.secret, c.role, c})
+		out = append(out, neededSecret{c.secret, c.role, c, ""})
 	}
 	for _, name := range p.SecretNames() {
-		out = append(out, neededSecret{name, "injected as " + p.InjectArgs(name), nil})
+		switch p.RuleOf(name).Source {
+		case profile.SourceCommand:
+			// Printed by its command: nothing is stored (doctor runs it).
+		case profile.SourceOAuth:
+			out = append(out, neededSecret{secretsource.RefreshTokenName(name),
+				"refresh token of the OAuth login whose access tokens are injected as " + p.InjectArgs(name), nil, name})
+		default:
+			out = append(out, neededSecret{name, "injected as " + p.InjectArgs(name), nil, ""})
+		}
 	}
 	return out
 }
@@ -257,6 +270,9 @@ func neededSecrets(p *profile.Profile) []neededSecret {
 // and the environment override where it suits.
 func loginHints(p *profile.Profile, s neededSecret) []string {
 	arg, env := s.name, true
+	if s.login != "" {
+		arg, env = s.login, false
+	}
 	if s.cred != nil {
 		arg, env = "", s.cred.envHint
 	}

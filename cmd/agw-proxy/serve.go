@@ -116,6 +116,7 @@ func newServeProxy(e *env, pf *profile.Flags, scrub *proxy.Scrubber, logger *slo
 		scrub:   scrub,
 	}
 	opts := proxyOptions(e, p, secrets, client, scrub)
+	opts.Secrets = secretSet(p, secrets, client, scrub.Add)
 	opts.Logger = logger
 	consentOptions(&opts, e, p, noBrowser)
 	px, err := proxy.New(opts)

@@ -15,6 +15,7 @@ import (
 	"github.com/agw-proxy/agw-proxy/awsiam"
 	"github.com/agw-proxy/agw-proxy/internal/profile"
 	"github.com/agw-proxy/agw-proxy/proxy"
+	"github.com/agw-proxy/agw-proxy/secretsource"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
@@ -127,8 +128,21 @@ func (st *status) profile() {
 	}
 	writef(w, "Inject:\n")
 	for i, r := range p.Inject {
-		writef(w, "    rule %d  %s=%s via %s, tools %s\n", i+1, r.Argument, r.Secret, r.Via, strings.Join(quoteAll(r.Tools), " "))
+		writef(w, "    rule %d  %s=%s via %s, tools %s, source %s\n", i+1, r.Argument, r.Secret, r.Via, strings.Join(quoteAll(r.Tools), " "), describeSource(r))
 	}
+}
+
+// describeSource says where a rule's secret comes from, never its value:
+// "keychain", "command op read op://...", "oauth (client 1234, https://app.asana.com/-/oauth_token)".
+func describeSource(r profile.InjectRule) string {
+	switch r.Source {
+	case profile.SourceCommand:
+		return fmt.Sprintf("command %s (timeout %s, cached %s)", printable(secretsource.Describe(r.Command)), r.CommandTimeout, r.CacheTTL)
+	case profile.SourceOAuth:
+		at := cmpOr(r.OAuth.TokenURL, r.OAuth.Issuer)
+		return fmt.Sprintf("oauth (client %s at %s; log in with \"agw-proxy login %s\")", printable(r.OAuth.ClientID), printable(at), r.Secret)
+	}
+	return profile.SourceKeychain
 }
 
 // secrets prints, for every secret the profile needs, whether it is stored

@@ -56,6 +56,13 @@ func (s *Sim) serveBackend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	// An API that wants the user's own token from the provider's apps
+	// (RequireProviderToken): Asana's 401.
+	if !s.checkUserToken(target, r.Header) {
+		writeJSON(w, http.StatusUnauthorized, map[string]any{"errors": []map[string]string{{"message": "Not Authorized"}}})
+		return
+	}
+
 	var received any = json.RawMessage(body)
 	if len(body) == 0 || !json.Valid(body) {
 		received = string(body)

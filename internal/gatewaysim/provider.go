@@ -20,6 +20,9 @@ import (
 type providerCode struct {
 	redirectURI, scope string
 	expires            time.Time
+	// clientID is the client the code was issued to; challenge is its
+	// PKCE S256 code_challenge (registered apps only).
+	clientID, challenge string
 }
 
 // ProviderAuthorizePath and ProviderTokenPath are the provider's
@@ -27,6 +30,7 @@ type providerCode struct {
 const (
 	ProviderAuthorizePath = "/-/oauth_authorize"
 	ProviderTokenPath     = "/-/oauth_token"
+	ProviderRevokePath    = "/-/oauth_revoke"
 )
 
 func (s *Sim) providerHandler() http.Handler {
@@ -34,6 +38,7 @@ func (s *Sim) providerHandler() http.Handler {
 	mux.HandleFunc("GET "+ProviderAuthorizePath, s.serveConsentPage)
 	mux.HandleFunc("POST "+ProviderAuthorizePath, s.serveConsentDecision)
 	mux.HandleFunc("POST "+ProviderTokenPath, s.serveProviderToken)
+	mux.HandleFunc("POST "+ProviderRevokePath, s.serveProviderRevoke)
 	return mux
 }
 
@@ -41,11 +46,19 @@ func (s *Sim) providerHandler() http.Handler {
 // redirect URI, answering a 400 page (no redirect: the URI is not trusted)
 // when they are wrong.
 func (s *Sim) checkProviderClient(w http.ResponseWriter, q url.Values) bool {
-	if q.Get("client_id") != s.ProviderClientID {
+	redirect, app := s.identityCallbackURL(), s.providerApp(q.Get("client_id"))
+	switch {
+	case app != nil:
+		redirect = app.RedirectURL
+		if q.Get("code_challenge") == "" || q.Get("code_challenge_method") != "S256" {
+			htmlPage(w, http.StatusBadRequest, "Error", "invalid_request: a public app must send a PKCE code_challenge (S256)")
+			return false
+		}
+	case q.Get("client_id") != s.ProviderClientID:
 		htmlPage(w, http.StatusBadRequest, "Error", "invalid_client: unknown client_id")
 		return false
 	}
-	if q.Get("redirect_uri") != s.identityCallbackURL() {
+	if q.Get("redirect_uri") != redirect {
 		htmlPage(w, http.StatusBadRequest, "Error", "invalid_request: redirect_uri does not match the client's")
 		return false
 	}
@@ -75,11 +88,14 @@ func (s *Sim) serveConsentPage(w http.ResponseWriter, r *http.Request) {
 <input type="hidden" name="response_type" value="code">
 <input type="hidden" name="state" value="%s">
 <input type="hidden" name="scope" value="%s">
+<input type="hidden" name="code_challenge" value="%s">
+<input type="hidden" name="code_challenge_method" value="%s">
 <button type="submit" name="decision" value="allow">Allow</button>
 <button type="submit" name="decision" value="deny">Deny</button>
 </form></body></html>
 `, htmlEscape(simUser.email), htmlEscape(q.Get("scope")), ProviderAuthorizePath,
-		htmlEscape(q.Get("client_id")), htmlEscape(q.Get("redirect_uri")), htmlEscape(q.Get("state")), htmlEscape(q.Get("scope")))
+		htmlEscape(q.Get("client_id")), htmlEscape(q.Get("redirect_uri")), htmlEscape(q.Get("state")), htmlEscape(q.Get("scope")),
+		htmlEscape(q.Get("code_challenge")), htmlEscape(q.Get("code_challenge_method")))
 }
 
 // serveConsentDecision is the consent form's submission: allow redirects
@@ -100,7 +116,8 @@ func (s *Sim) serveConsentDecision(w http.ResponseWriter, r *http.Request) {
 	case "allow":
 		code := randomString(32, lowerAlnum)
 		s.mu.Lock()
-		s.providerCodes[code] = &providerCode{redirectURI: f.Get("redirect_uri"), scope: f.Get("scope"), expires: s.opts.Now().Add(s.skew + 10*time.Minute)}
+		s.providerCodes[code] = &providerCode{redirectURI: f.Get("redirect_uri"), scope: f.Get("scope"), expires: s.opts.Now().Add(s.skew + 10*time.Minute),
+			clientID: f.Get("client_id"), challenge: f.Get("code_challenge")}
 		s.counts.Consents++
 		s.mu.Unlock()
 		q.Set("code", code)
@@ -128,6 +145,11 @@ func (s *Sim) serveProviderToken(w http.ResponseWriter, r *http.Request) {
 	if u, p, ok := r.BasicAuth(); ok {
 		id, secret = u, p
 	}
+	if app := s.providerApp(id); app != nil {
+		// An app registered for a desktop login (provider_apps.go).
+		s.serveAppToken(w, app, secret, f)
+		return
+	}
 	if id != s.ProviderClientID || subtle.ConstantTimeCompare([]byte(secret), []byte(s.providerClientSecret)) != 1 {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client"})
 		return
@@ -141,7 +163,7 @@ func (s *Sim) serveProviderToken(w http.ResponseWriter, r *http.Request) {
 	delete(s.providerCodes, f.Get("code")) // single use
 	now := s.opts.Now().Add(s.skew)
 	var token string
-	if c != nil && now.Before(c.expires) && c.redirectURI == f.Get("redirect_uri") {
+	if c != nil && now.Before(c.expires) && c.redirectURI == f.Get("redirect_uri") && c.clientID == id {
 		token = "asim_" + randomString(40, lowerAlnum)
 		s.providerTokens[token] = true
 	}
@@ -163,7 +185,7 @@ func (s *Sim) serveProviderToken(w http.ResponseWriter, r *http.Request) {
 func (s *Sim) providerIssued(token string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.providerTokens[token]
+	return s.providerTokens[token] || s.appTokenValidLocked(token)
 }
 
 // checkProviderBearer is what a 3LO target's API does with a request: it

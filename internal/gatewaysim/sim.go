@@ -336,6 +336,7 @@ type Sim struct {
 	ssm            map[string]*ssmParameter
 	targetSeq      int
 	identityState
+	apps providerApps // provider_apps.go: the provider's apps for desktop logins
 
 	iamSecretAccessKey   string
 	providerClientSecret string

@@ -38,7 +38,8 @@ var (
 	topKeys      = []string{"profiles"}
 	profileKeys  = []string{"gateway_url", "auth", "inject", "timeouts", "ca_file", "protocol", "open_browser", "consent_tools"}
 	authKeys     = []string{"type", "discovery_url", "token_url", "authorize_url", "redirect_url", "client_id", "scopes", "token", "aws_profile", "region"}
-	injectKeys   = []string{"argument", "secret", "format", "tools", "via"}
+	injectKeys   = []string{"argument", "secret", "format", "tools", "via", "source", "secret_command", "command_timeout", "cache_ttl", "oauth"}
+	oauthKeys    = []string{"authorize_url", "token_url", "issuer", "client_id", "scopes", "redirect_url"}
 	timeoutsKeys = []string{"call", "connect", "consent"}
 )
 
@@ -672,11 +673,49 @@ func (d *configDecoder) inject(n ast.Node, p *Profile) {
 				d.list(p, k, e.value, &r.Tools)
 			case "via":
 				d.str(p, k, e.value, &r.Via)
+			case "source":
+				d.str(p, k, e.value, &r.Source)
+			case "secret_command":
+				d.list(p, k, e.value, &r.Command)
+			case "command_timeout":
+				d.duration(p, k, e.value, &r.CommandTimeout)
+			case "cache_ttl":
+				d.duration(p, k, e.value, &r.CacheTTL)
+			case "oauth":
+				d.injectOAuth(e.value, p, k, &r.OAuth)
 			default:
 				d.unknown(e, in, injectKeys)
 			}
 		}
 		p.Inject = append(p.Inject, r)
+	}
+}
+
+func (d *configDecoder) injectOAuth(n ast.Node, p *Profile, key string, o *InjectOAuth) {
+	entries, ok := d.mapping(n, key)
+	if !ok {
+		return
+	}
+	p.where[key] = d.pos(n)
+	in := fmt.Sprintf("in the oauth of %s of profile %q", displayKey(key, true), p.Name)
+	for _, e := range entries {
+		k := key + "." + e.name
+		switch e.name {
+		case "authorize_url":
+			d.str(p, k, e.value, &o.AuthorizeURL)
+		case "token_url":
+			d.str(p, k, e.value, &o.TokenURL)
+		case "issuer":
+			d.str(p, k, e.value, &o.Issuer)
+		case "client_id":
+			d.str(p, k, e.value, &o.ClientID)
+		case "scopes":
+			d.list(p, k, e.value, &o.Scopes)
+		case "redirect_url":
+			d.str(p, k, e.value, &o.RedirectURL)
+		default:
+			d.unknown(e, in, oauthKeys)
+		}
 	}
 }
 

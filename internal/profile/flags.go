@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -36,6 +37,9 @@ type Flags struct {
 	authToken, awsProfile, region       string
 	scopes, inject, injectTools         []string
 	injectFormat, injectVia             string
+	injectSource, injectCommand         string
+	injectCommandTimeout, injectTTL     time.Duration
+	injectOAuth                         InjectOAuth
 	callTimeout, connectTimeout         time.Duration
 	caFile                              string
 	protocol                            string
@@ -56,8 +60,8 @@ const (
 	// --gateway-url, --auth-type and every other auth flag, --ca-file,
 	// --protocol.
 	GatewayFlags Groups = gatewayOnly | AuthTypeFlag
-	// InjectFlags are --inject, --inject-tools, --inject-format and
-	// --inject-via.
+	// InjectFlags are --inject, --inject-tools, --inject-format,
+	// --inject-via, --inject-source and the source's settings.
 	InjectFlags Groups = 1 << 3
 	// TimeoutFlags are --call-timeout and --connect-timeout.
 	TimeoutFlags Groups = 1 << 4
@@ -116,6 +120,36 @@ var flagDocs = [...]struct {
 	{InjectFlags, `    --inject-via MODE      How the --inject rules send the value: argument (fill the tool
                            argument; the default) or header (the HTTP header named ARG)
 `},
+	{InjectFlags, `    --inject-source SRC    Where the --inject rules' secret comes from: keychain (the
+                           default), command (--inject-command) or oauth (the API's own
+                           OAuth login: --inject-oauth-*, then "agw-proxy login SECRET")
+`},
+	{InjectFlags, `    --inject-command CMD   The command that prints the secret (source command): words
+                           split on blanks, no shell; or a JSON array of them
+`},
+	{InjectFlags, `    --inject-command-timeout D
+                           Time limit for one run of it (default 10s)
+`},
+	{InjectFlags, `    --inject-cache-ttl D   How long its output is used before it runs again (default 5m)
+`},
+	{InjectFlags, `    --inject-oauth-client-id ID
+                           Client ID of the API's OAuth app (source oauth)
+`},
+	{InjectFlags, `    --inject-oauth-authorize-url URL
+                           The API's OAuth authorize endpoint
+`},
+	{InjectFlags, `    --inject-oauth-token-url URL
+                           The API's OAuth token endpoint
+`},
+	{InjectFlags, `    --inject-oauth-issuer URL
+                           Its issuer, for OpenID discovery of both endpoints instead
+`},
+	{InjectFlags, `    --inject-oauth-scope SCOPE
+                           OAuth scope to request from the API (repeatable)
+`},
+	{InjectFlags, `    --inject-oauth-redirect-url URL
+                           Loopback callback registered with the app, e.g. http://localhost:8502/
+`},
 	{TimeoutFlags, `    --call-timeout D       Time limit for one tool call (default 300s)
 `},
 	{TimeoutFlags, `    --connect-timeout D    Time limit for connecting to the Gateway (default 30s)
@@ -166,6 +200,16 @@ func AddFlags(fs *pflag.FlagSet, groups Groups) *Flags {
 	fs.StringArrayVar(&f.injectTools, "inject-tools", nil, "Tool glob for --inject (repeatable)")
 	fs.StringVar(&f.injectFormat, "inject-format", "", "Value format for --inject")
 	fs.StringVar(&f.injectVia, "inject-via", "", "argument or header, for --inject")
+	fs.StringVar(&f.injectSource, "inject-source", "", "keychain, command or oauth, for --inject")
+	fs.StringVar(&f.injectCommand, "inject-command", "", "Command that prints the secret, for --inject")
+	fs.DurationVar(&f.injectCommandTimeout, "inject-command-timeout", 0, "Time limit of --inject-command")
+	fs.DurationVar(&f.injectTTL, "inject-cache-ttl", 0, "How long --inject-command's output is used")
+	fs.StringVar(&f.injectOAuth.AuthorizeURL, "inject-oauth-authorize-url", "", "OAuth authorize URL, for --inject")
+	fs.StringVar(&f.injectOAuth.TokenURL, "inject-oauth-token-url", "", "OAuth token URL, for --inject")
+	fs.StringVar(&f.injectOAuth.Issuer, "inject-oauth-issuer", "", "OAuth issuer (discovery), for --inject")
+	fs.StringVar(&f.injectOAuth.ClientID, "inject-oauth-client-id", "", "OAuth client ID, for --inject")
+	fs.StringArrayVar(&f.injectOAuth.Scopes, "inject-oauth-scope", nil, "OAuth scope, for --inject (repeatable)")
+	fs.StringVar(&f.injectOAuth.RedirectURL, "inject-oauth-redirect-url", "", "OAuth loopback redirect URL, for --inject")
 	fs.DurationVar(&f.callTimeout, "call-timeout", 0, "Tool call time limit")
 	fs.DurationVar(&f.connectTimeout, "connect-timeout", 0, "Gateway connect time limit")
 	for _, g := range []struct {
@@ -175,7 +219,7 @@ func AddFlags(fs *pflag.FlagSet, groups Groups) *Flags {
 		{SelectionFlags, []string{"config", "profile"}},
 		{AuthTypeFlag, []string{"auth-type"}},
 		{gatewayOnly, []string{"gateway-url", "discovery-url", "token-url", "authorize-url", "redirect-url", "client-id", "scope", "auth-token", "aws-profile", "region", "ca-file", "protocol"}},
-		{InjectFlags, []string{"inject", "inject-tools", "inject-format", "inject-via"}},
+		{InjectFlags, append([]string{"inject", "inject-tools", "inject-format", "inject-via"}, injectSourceFlags...)},
 		{TimeoutFlags, []string{"call-timeout", "connect-timeout"}},
 	} {
 		if groups&g.group == 0 {
@@ -194,7 +238,9 @@ func (f *Flags) Args() []string {
 	for _, name := range []string{
 		"config", "profile", "gateway-url", "auth-type", "discovery-url", "token-url",
 		"authorize-url", "redirect-url", "client-id", "scope", "auth-token", "aws-profile", "region", "inject", "inject-tools",
-		"inject-format", "inject-via", "call-timeout", "connect-timeout", "ca-file", "protocol",
+		"inject-format", "inject-via", "inject-source", "inject-command", "inject-command-timeout", "inject-cache-ttl",
+		"inject-oauth-authorize-url", "inject-oauth-token-url", "inject-oauth-issuer", "inject-oauth-client-id",
+		"inject-oauth-scope", "inject-oauth-redirect-url", "call-timeout", "connect-timeout", "ca-file", "protocol",
 	} {
 		fl := f.fs.Lookup(name)
 		if fl == nil || !fl.Changed {
@@ -368,7 +414,7 @@ func (f *Flags) apply(p *Profile) error {
 	}
 
 	if !f.fs.Changed("inject") {
-		for _, flag := range []string{"inject-tools", "inject-format", "inject-via"} {
+		for _, flag := range append([]string{"inject-tools", "inject-format", "inject-via"}, injectSourceFlags...) {
 			if f.fs.Changed(flag) {
 				return &Error{at: "--" + flag, msg: "applies only to rules given with --inject",
 					hints: []string{"add --inject ARG=SECRET, e.g. --inject X-Asana-Token=asana"}}
@@ -402,13 +448,68 @@ func (f *Flags) apply(p *Profile) error {
 		if f.fs.Changed("inject-via") {
 			p.where[key+".via"] = "--inject-via"
 		}
-		p.Inject = append(p.Inject, InjectRule{
-			Argument: arg,
-			Secret:   secret,
-			Format:   f.injectFormat,
-			Tools:    f.injectTools,
-			Via:      f.injectVia,
-		})
+		r := InjectRule{
+			Argument:       arg,
+			Secret:         secret,
+			Format:         f.injectFormat,
+			Tools:          f.injectTools,
+			Via:            f.injectVia,
+			Source:         f.injectSource,
+			CommandTimeout: f.injectCommandTimeout,
+			CacheTTL:       f.injectTTL,
+		}
+		if f.fs.Changed("inject-command") {
+			argv, err := splitCommand(f.injectCommand)
+			if err != nil {
+				return &Error{at: "--inject-command", msg: err.Error(),
+					hints: []string{`e.g. --inject-command 'op read op://Private/Asana/token', or --inject-command '["vault", "kv", "get", "-field=token", "secret/asana"]'`}}
+			}
+			r.Command = argv
+		}
+		for k, flag := range map[string]string{
+			"source": "inject-source", "secret_command": "inject-command", "command_timeout": "inject-command-timeout",
+			"cache_ttl": "inject-cache-ttl", "oauth.authorize_url": "inject-oauth-authorize-url",
+			"oauth.token_url": "inject-oauth-token-url", "oauth.issuer": "inject-oauth-issuer",
+			"oauth.client_id": "inject-oauth-client-id", "oauth.scopes": "inject-oauth-scope",
+			"oauth.redirect_url": "inject-oauth-redirect-url",
+		} {
+			if f.fs.Changed(flag) {
+				p.where[key+"."+k] = "--" + flag
+				if strings.HasPrefix(k, "oauth.") {
+					p.where[key+".oauth"] = "--" + flag
+				}
+			}
+		}
+		r.OAuth = f.injectOAuth
+		r.OAuth.Scopes = nil
+		for _, s := range f.injectOAuth.Scopes {
+			r.OAuth.Scopes = append(r.OAuth.Scopes, strings.Fields(s)...)
+		}
+		p.Inject = append(p.Inject, r)
 	}
 	return nil
+}
+
+// injectSourceFlags are the flags of the --inject rules' source.
+var injectSourceFlags = []string{
+	"inject-source", "inject-command", "inject-command-timeout", "inject-cache-ttl",
+	"inject-oauth-authorize-url", "inject-oauth-token-url", "inject-oauth-issuer",
+	"inject-oauth-client-id", "inject-oauth-scope", "inject-oauth-redirect-url",
+}
+
+// splitCommand reads --inject-command: a JSON array of strings, or words
+// separated by blanks (no shell, no quoting).
+func splitCommand(v string) ([]string, error) {
+	if strings.HasPrefix(strings.TrimSpace(v), "[") {
+		var argv []string
+		if err := json.Unmarshal([]byte(v), &argv); err != nil {
+			return nil, errors.New("is not a JSON array of strings")
+		}
+		return argv, nil
+	}
+	argv := strings.Fields(v)
+	if len(argv) == 0 {
+		return nil, errors.New("is empty")
+	}
+	return argv, nil
 }

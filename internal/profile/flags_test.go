@@ -32,12 +32,12 @@ func TestFlagGroupsMatchTheirUsage(t *testing.T) {
 		if documented := strings.Count(usage, "\n    --"); documented != shown {
 			t.Errorf("groups %b: %d flags documented, %d shown", g, documented, shown)
 		}
-		if registered != 21 {
-			t.Errorf("groups %b: %d profile flags registered, want all 21", g, registered)
+		if registered != 31 {
+			t.Errorf("groups %b: %d profile flags registered, want all 31", g, registered)
 		}
 	}
-	if n := strings.Count(FlagsUsage(AllFlags), "\n    --"); n != 21 {
-		t.Errorf("AllFlags documents %d flags, want 21", n)
+	if n := strings.Count(FlagsUsage(AllFlags), "\n    --"); n != 31 {
+		t.Errorf("AllFlags documents %d flags, want 31", n)
 	}
 }
 

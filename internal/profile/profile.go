@@ -174,6 +174,56 @@ type InjectRule struct {
 	Format   string
 	Tools    []string
 	Via      string // one of InjectVias; ViaArgument by default
+	// Source is where the secret's value comes from, one of
+	// InjectSources; SourceKeychain by default.
+	Source string
+	// Command (secret_command) is the argv whose first line of stdout is
+	// the value (SourceCommand), run without a shell.
+	Command []string
+	// CommandTimeout (command_timeout) bounds one run of Command; CacheTTL
+	// (cache_ttl) is how long its value is used before it runs again.
+	CommandTimeout time.Duration
+	CacheTTL       time.Duration
+	// OAuth (oauth) is the downstream API's OAuth login (SourceOAuth).
+	OAuth InjectOAuth
+}
+
+// InjectOAuth is the oauth: block of an inject rule with source oauth: the
+// downstream API's authorization-code + PKCE login, whose refresh token
+// "agw-proxy login SECRET" stores.
+type InjectOAuth struct {
+	AuthorizeURL string
+	TokenURL     string
+	Issuer       string // for discovery of the two URLs above when not set
+	ClientID     string
+	Scopes       []string
+	RedirectURL  string // a loopback URL registered with the provider's app
+}
+
+// Where an inject rule's secret comes from (InjectRule.Source).
+const (
+	SourceKeychain = "keychain" // stored with "agw-proxy login SECRET" (or the environment)
+	SourceCommand  = "command"  // printed by secret_command
+	SourceOAuth    = "oauth"    // an access token of the API's own OAuth login
+)
+
+// InjectSources are the values of an inject rule's source.
+var InjectSources = []string{SourceKeychain, SourceCommand, SourceOAuth}
+
+// Defaults of a command source.
+const (
+	DefaultCommandTimeout = 10 * time.Second
+	DefaultCacheTTL       = 5 * time.Minute
+)
+
+// RuleOf returns the first inject rule that uses the named secret, or nil.
+func (p *Profile) RuleOf(secret string) *InjectRule {
+	for i := range p.Inject {
+		if p.Inject[i].Secret == secret {
+			return &p.Inject[i]
+		}
+	}
+	return nil
 }
 
 // How an inject rule's value travels (InjectRule.Via).
@@ -300,6 +350,17 @@ func (p *Profile) setDefaults() {
 		p.where["auth.type"] = p.where[""]
 	}
 	for i := range p.Inject {
+		if p.Inject[i].Source == "" {
+			p.Inject[i].Source = SourceKeychain
+		}
+		if p.Inject[i].Source == SourceCommand {
+			if p.Inject[i].CommandTimeout == 0 {
+				p.Inject[i].CommandTimeout = DefaultCommandTimeout
+			}
+			if p.Inject[i].CacheTTL == 0 {
+				p.Inject[i].CacheTTL = DefaultCacheTTL
+			}
+		}
 		if p.Inject[i].Format == "" {
 			p.Inject[i].Format = DefaultFormat
 		}
@@ -516,6 +577,9 @@ func (p *Profile) validateInject() []error {
 				}, "argument %q cannot be sent as a header: it %s", r.Argument, why))
 			}
 		}
+		for _, err := range p.validateSource(i, r, at) {
+			add(err)
+		}
 		if !strings.Contains(r.Format, "{secret}") {
 			add(p.Problem(at("format"), []string{`the default is "Bearer {secret}"; use "{secret}" for a raw key`},
 				"format must contain {secret}"))
@@ -603,6 +667,89 @@ func (p *Profile) setByFlags() bool {
 		}
 	}
 	return false
+}
+
+// validateSource checks an inject rule's source and the settings it needs,
+// and that the rules sharing its secret agree on them.
+func (p *Profile) validateSource(i int, r InjectRule, at func(string) string) []*Error {
+	var errs []*Error
+	add := func(e *Error) { errs = append(errs, e) }
+	if !slices.Contains(InjectSources, r.Source) {
+		hints := []string{"valid values: " + strings.Join(InjectSources, ", ") + " (keychain, the default, reads the value stored with \"agw-proxy login SECRET\"; command runs secret_command; oauth logs in to the API with its own OAuth)"}
+		if s := textdist.Nearest(r.Source, InjectSources); s != "" {
+			hints = append([]string{fmt.Sprintf("did you mean %q?", s)}, hints...)
+		}
+		return []*Error{p.Problem(at("source"), hints, "unknown source %q", r.Source)}
+	}
+	if r.Source != SourceCommand {
+		for _, k := range []string{"secret_command", "command_timeout", "cache_ttl"} {
+			if p.where[fmt.Sprintf("inject[%d].%s", i, k)] != "" {
+				add(p.Problem(at(k), []string{"add source: command"}, "%s applies only to source: command", k))
+			}
+		}
+	}
+	if r.Source != SourceOAuth && p.where[fmt.Sprintf("inject[%d].oauth", i)] != "" {
+		add(p.Problem(at("oauth"), []string{"add source: oauth"}, "oauth applies only to source: oauth"))
+	}
+	switch r.Source {
+	case SourceCommand:
+		if len(r.Command) == 0 || r.Command[0] == "" {
+			k := at("secret_command")
+			if !strings.HasSuffix(k, ".secret_command") {
+				k = at("source")
+			}
+			add(p.Problem(k, []string{
+				`e.g. secret_command: ["op", "read", "op://Private/Asana/token"] (no shell: one list item per argument; with flags: --inject-command 'op read op://Private/Asana/token')`,
+			}, "source command needs secret_command, the command that prints the secret"))
+		}
+		if r.CommandTimeout < 0 {
+			add(p.Problem(at("command_timeout"), nil, "command_timeout must be positive"))
+		}
+		if r.CacheTTL < 0 {
+			add(p.Problem(at("cache_ttl"), nil, "cache_ttl must be positive"))
+		}
+	case SourceOAuth:
+		o := r.OAuth
+		key := func(k string) string {
+			if _, ok := p.where[fmt.Sprintf("inject[%d].oauth.%s", i, k)]; ok {
+				return fmt.Sprintf("inject[%d].oauth.%s", i, k)
+			}
+			return at("oauth")
+		}
+		if o.ClientID == "" {
+			add(p.Problem(key("client_id"), []string{"the client ID of the OAuth app you registered with the API's provider"}, "source oauth needs oauth.client_id"))
+		}
+		if o.Issuer == "" && (o.AuthorizeURL == "" || o.TokenURL == "") {
+			add(p.Problem(key("token_url"), []string{"set oauth.authorize_url and oauth.token_url, or oauth.issuer for OpenID discovery"}, "source oauth needs the provider's authorize and token URLs, or its issuer"))
+		}
+		for k, u := range map[string]string{"authorize_url": o.AuthorizeURL, "token_url": o.TokenURL, "issuer": o.Issuer} {
+			if u != "" {
+				if err := p.CheckURL(key(k), u, false); err != nil {
+					add(err)
+				}
+			}
+		}
+		if o.RedirectURL == "" {
+			add(p.Problem(key("redirect_url"), []string{"register a loopback redirect URL with the app, e.g. http://localhost:8502/"}, "source oauth needs oauth.redirect_url"))
+		} else if err := p.CheckURL(key("redirect_url"), o.RedirectURL, true); err != nil {
+			add(err)
+		}
+	}
+	for j := range i {
+		q := p.Inject[j]
+		if q.Secret == r.Secret && (q.Source != r.Source || !slices.Equal(q.Command, r.Command) || q.CommandTimeout != r.CommandTimeout ||
+			q.CacheTTL != r.CacheTTL || !sameOAuth(q.OAuth, r.OAuth)) {
+			add(p.Problem(at("source"), []string{"give the rules one source, or different secret names"},
+				"inject rule %d uses secret %q with another source or source settings", j+1, r.Secret))
+			break
+		}
+	}
+	return errs
+}
+
+func sameOAuth(a, b InjectOAuth) bool {
+	return a.AuthorizeURL == b.AuthorizeURL && a.TokenURL == b.TokenURL && a.Issuer == b.Issuer &&
+		a.ClientID == b.ClientID && slices.Equal(a.Scopes, b.Scopes) && a.RedirectURL == b.RedirectURL
 }
 
 // ValidSecretName reports whether name can name a secret: it becomes part of

@@ -222,7 +222,7 @@ func (p *Proxy) sync(ctx context.Context, s upstreamSession) (err error) {
 	p.mu.Lock()
 	seen := p.lists.announced
 	p.mu.Unlock()
-	defs, ttl, err := listTools(ctx, s)
+	lst, err := listTools(ctx, s)
 	if err != nil {
 		// The change cannot be read now: calls waiting for it go on with
 		// the list there is (the next sync decides again).
@@ -232,19 +232,37 @@ func (p *Proxy) sync(ctx context.Context, s upstreamSession) (err error) {
 		p.mu.Unlock()
 		return err
 	}
-	s.listed(defs, ttl)
-	p.publish(s, p.toolList(defs), seen)
+	s.listed(lst.defs, lst.ttl)
+	l := p.toolList(lst.defs)
+	// What the client gets, as it gets it, for the tool cache: compared
+	// with the cached list the client may have had, and stored.
+	var client []byte
+	if p.cache.on() && p.waitPrimed(ctx) == nil {
+		client = p.clientBytes(l.listed)
+	}
+	p.publish(s, l, seen, client)
+	if client != nil {
+		p.storeCache(client, l.count, lst.noStore)
+	}
 	return nil
 }
 
 // maxPages bounds how many pages of tools/list the proxy follows.
 const maxPages = 10000
 
+// A listing is the Gateway's tools, every page of them.
+type listing struct {
+	defs [][]byte      // every tool definition, as the Gateway sent it
+	ttl  time.Duration // the last page's ttlMs (0 when it gives none)
+	// noStore: a page's cacheScope is neither "private" nor "public" (nor
+	// absent), so the list is not kept in the tool cache.
+	noStore bool
+}
+
 // listTools returns every tool definition the Gateway lists on s, following
 // its pages, each as the Gateway sent it.
-func listTools(ctx context.Context, s upstreamSession) ([][]byte, time.Duration, error) {
-	var defs [][]byte
-	var ttl time.Duration
+func listTools(ctx context.Context, s upstreamSession) (listing, error) {
+	var l listing
 	cursor := ""
 	for page := 0; ; page++ {
 		params := []byte(`{}`)
@@ -253,51 +271,56 @@ func listTools(ctx context.Context, s upstreamSession) ([][]byte, time.Duration,
 		}
 		res, err := s.call(ctx, "tools/list", params)
 		if err != nil {
-			return nil, 0, fmt.Errorf("list the Gateway's tools: %w", err)
+			return listing{}, fmt.Errorf("list the Gateway's tools: %w", err)
 		}
-		var next string
-		if defs, next, ttl, err = appendPage(defs, res); err != nil {
-			return nil, 0, fmt.Errorf("list the Gateway's tools: %w", err)
+		next, err := l.appendPage(res)
+		if err != nil {
+			return listing{}, fmt.Errorf("list the Gateway's tools: %w", err)
 		}
 		if next == "" {
-			return defs, ttl, nil
+			return l, nil
 		}
 		if next == cursor || page == maxPages {
-			return nil, 0, fmt.Errorf("list the Gateway's tools: pagination does not end (cursor %q)", next)
+			return listing{}, fmt.Errorf("list the Gateway's tools: pagination does not end (cursor %q)", next)
 		}
 		cursor = next
 	}
 }
 
-// appendPage appends the tools of one tools/list result to defs and returns
-// the cursor of the next page, "" for none, and the page's ttlMs (0 when it
-// gives none).
-func appendPage(defs [][]byte, res json.RawMessage) (_ [][]byte, next string, ttl time.Duration, err error) {
+// appendPage appends the tools of one tools/list result to l, takes its
+// ttlMs and cacheScope, and returns the cursor of the next page, "" for
+// none.
+func (l *listing) appendPage(res json.RawMessage) (next string, err error) {
 	// The result is valid JSON (checked on arrival): walk it.
 	ms, err := members(res)
 	if err != nil {
-		return nil, "", 0, errors.New("the result is not an object")
+		return "", errors.New("the result is not an object")
 	}
+	l.ttl = 0
 	for _, m := range ms {
 		switch {
 		case isString(m.key, "tools"):
 			tools, err := elements(m.val)
 			if err != nil {
-				return nil, "", 0, errors.New("tools is not an array")
+				return "", errors.New("tools is not an array")
 			}
 			for _, t := range tools {
-				defs = append(defs, t.val)
+				l.defs = append(l.defs, t.val)
 			}
 		case isString(m.key, "nextCursor"):
 			_ = json.Unmarshal(m.val, &next)
 		case isString(m.key, "ttlMs"):
 			var ms float64
 			if json.Unmarshal(m.val, &ms) == nil && ms > 0 {
-				ttl = time.Duration(min(ms, float64(math.MaxInt64/2)/float64(time.Millisecond)) * float64(time.Millisecond))
+				l.ttl = time.Duration(min(ms, float64(math.MaxInt64/2)/float64(time.Millisecond)) * float64(time.Millisecond))
+			}
+		case isString(m.key, "cacheScope"):
+			if !cacheableScope(m.val) {
+				l.noStore = true
 			}
 		}
 	}
-	return defs, next, ttl, nil
+	return next, nil
 }
 
 // A toolList is the tool list as the proxy serves it.
@@ -344,10 +367,24 @@ func (p *Proxy) toolList(defs [][]byte) toolList {
 
 // publish makes l the tool list, and s the live session it was listed on.
 // seen is how many of the Gateway's announcements the listing began after.
-// A client that has listed tools before hears of a change.
-func (p *Proxy) publish(s upstreamSession, l toolList, seen uint64) {
+// A client that has listed tools before hears of a change. client is the
+// list as the client gets it (clientBytes), or nil when there is no tool
+// cache: a client given the cached list hears of a change when this one
+// is another.
+func (p *Proxy) publish(s upstreamSession, l toolList, seen uint64, client []byte) {
 	p.mu.Lock()
-	changed := !bytes.Equal(p.upstream, l.sum) || p.listed == nil
+	var changed bool
+	if p.cache.serving {
+		// The client may hold the cached list: the news is whether the
+		// Gateway's list, as the client would get it, is another.
+		changed = client == nil || !bytes.Equal(p.listed, client)
+		p.cache.serving = false
+	} else {
+		changed = !bytes.Equal(p.upstream, l.sum) || p.listed == nil
+	}
+	if changed {
+		p.listGen++
+	}
 	notify := changed && p.clientAsked
 	p.live, p.synced, p.lastErr = s, true, nil
 	p.tools, p.listed, p.upstream = l.rules, l.listed, l.sum

@@ -14,7 +14,7 @@ import (
 // is registered hidden (accepted, not listed).
 func TestFlagGroupsMatchTheirUsage(t *testing.T) {
 	for _, g := range []Groups{SelectionFlags, AuthTypeFlag, GatewayFlags, InjectFlags, TimeoutFlags,
-		SelectionFlags | AuthTypeFlag | InjectFlags, AllFlags} {
+		SelectionFlags | AuthTypeFlag | InjectFlags, CacheFlags, AllFlags} {
 		fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
 		AddFlags(fs, g)
 		usage := FlagsUsage(g)
@@ -32,12 +32,12 @@ func TestFlagGroupsMatchTheirUsage(t *testing.T) {
 		if documented := strings.Count(usage, "\n    --"); documented != shown {
 			t.Errorf("groups %b: %d flags documented, %d shown", g, documented, shown)
 		}
-		if registered != 18 {
-			t.Errorf("groups %b: %d profile flags registered, want all 18", g, registered)
+		if registered != 19 {
+			t.Errorf("groups %b: %d profile flags registered, want all 19", g, registered)
 		}
 	}
-	if n := strings.Count(FlagsUsage(AllFlags), "\n    --"); n != 18 {
-		t.Errorf("AllFlags documents %d flags, want 18", n)
+	if n := strings.Count(FlagsUsage(AllFlags), "\n    --"); n != 19 {
+		t.Errorf("AllFlags documents %d flags, want 19", n)
 	}
 }
 

@@ -16,8 +16,22 @@ import (
 // TestMain lets the test binary act as agw-proxy, so scripts can
 // "exec agw-proxy ...".
 func TestMain(m *testing.M) {
+	// No test, and no agw-proxy a test runs, uses the user's tool cache:
+	// one folder for the test binary and its children (who inherit it),
+	// unless a test names its own.
+	if os.Getenv(envTestCache) == "" {
+		dir, err := os.MkdirTemp("", "agw-proxy-test-cache-")
+		if err != nil {
+			panic(err)
+		}
+		os.Setenv(envTestCache, dir)
+		os.Setenv("XDG_CACHE_HOME", dir)
+	}
 	testscript.Main(m, map[string]func(){"agw-proxy": testMain})
 }
+
+// envTestCache marks the tool cache folder TestMain chose.
+const envTestCache = "AGW_PROXY_TEST_CACHE_HOME"
 
 // testMain is main with the test keychains (secrets_test.go): testscript
 // runs it as "agw-proxy".
@@ -46,6 +60,8 @@ func TestScripts(t *testing.T) {
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("HOME", filepath.Join(e.WorkDir, "home"))
 			e.Setenv("XDG_CONFIG_HOME", filepath.Join(e.WorkDir, "config"))
+			e.Setenv("XDG_CACHE_HOME", filepath.Join(e.WorkDir, "cache"))
+			e.Setenv(envTestCache, filepath.Join(e.WorkDir, "cache"))
 			e.Setenv("AGW_PROXY_CONFIG", "")
 			e.Setenv("AGW_PROXY_PROFILE", "")
 			// As scripts run it (and mcp-config writes it): the path on

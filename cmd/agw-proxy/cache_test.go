@@ -190,4 +190,3 @@ func TestServeCachesTheListItServed(t *testing.T) {
 		t.Errorf("status:\n%s", out.String())
 	}
 }
-

@@ -19,15 +19,35 @@ func TestMain(m *testing.M) {
 	// No test, and no agw-proxy a test runs, uses the user's tool cache:
 	// one folder for the test binary and its children (who inherit it),
 	// unless a test names its own.
+	var run testscript.TestingM = m
 	if os.Getenv(envTestCache) == "" {
 		dir, err := os.MkdirTemp("", "agw-proxy-test-cache-")
 		if err != nil {
 			panic(err)
 		}
+		// The go command a test runs (go build) keeps its build cache
+		// where it was: by default under the user's cache directory.
+		if os.Getenv("GOCACHE") == "" {
+			if d, err := os.UserCacheDir(); err == nil {
+				os.Setenv("GOCACHE", filepath.Join(d, "go-build"))
+			}
+		}
 		os.Setenv(envTestCache, dir)
 		os.Setenv("XDG_CACHE_HOME", dir)
+		run = removeAfter{m, dir}
 	}
-	testscript.Main(m, map[string]func(){"agw-proxy": testMain})
+	testscript.Main(run, map[string]func(){"agw-proxy": testMain})
+}
+
+// removeAfter runs the tests, then removes dir.
+type removeAfter struct {
+	m   *testing.M
+	dir string
+}
+
+func (r removeAfter) Run() int {
+	defer os.RemoveAll(r.dir)
+	return r.m.Run()
 }
 
 // envTestCache marks the tool cache folder TestMain chose.

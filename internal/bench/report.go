@@ -139,7 +139,7 @@ func printRevision(w io.Writer, r *Revision, f *Floor, repeats int) {
 	row(fmt.Sprintf("tools/call, %d in flight", t.InFlight), t.Direct.Latency, t.Proxy.Latency, ft.Proxy.Latency, "",
 		fmt.Sprintf("CPU/call %.0f vs %.0f µs: %s", t.ProxyCPU, ft.ProxyCPU, x(t.ProxyCPU, ft.ProxyCPU)))
 	row(fmt.Sprintf("first tools/list, %d tools", r.BigTools), r.BigListDirect, r.BigListProxy, f.BigListFloor, listCmp(r.BigListDirect, r.BigListProxy),
-		fmt.Sprintf("over direct %+.1f vs %+.1f ms: %+.1f ms", r.BigListOverhead/1e3, f.BigListOverhead/1e3, (r.BigListOverhead-f.BigListOverhead)/1e3))
+		fmt.Sprintf("over direct %+.1f vs %+.1f ms (runs' medians): %+.1f ms", r.BigListOverheads.Median/1e3, f.BigListOverheads.Median/1e3, (r.BigListOverheads.Median-f.BigListOverheads.Median)/1e3))
 	tw.Flush()
 	fmt.Fprintf(w, "  sequential overhead over direct (p50 of each of %d repeats): proxy %s, floor %s\n", repeats, spreadUS(r.CallOverheads), spreadUS(f.CallOverheads))
 	fmt.Fprintf(w, "  first tools/list of %d tools over direct (each of %d runs): proxy %s, floor %s\n", r.BigTools, r.BigListOverheads.N, spreadMS(r.BigListOverheads), spreadMS(f.BigListOverheads))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log"
@@ -15,8 +16,9 @@ import (
 // delayHandler is a reverse proxy to target that holds every request for
 // delay before forwarding it: one added round trip per request, the
 // latency of a Gateway far away (34 pages of 30 tools cost 34 round trips).
-// sleep is the clock seam (sleepCtx outside tests). Answers stream through
-// unbuffered, so SSE is not held up.
+// sleep is the clock seam (sleepCtx outside tests). Requests are read
+// whole first (see ServeHTTP); answers stream through unbuffered, so SSE is
+// not held up.
 type delayHandler struct {
 	delay    time.Duration
 	sleep    func(context.Context, time.Duration) error
@@ -40,6 +42,18 @@ func newDelayHandler(target *url.URL, delay time.Duration, sleep func(context.Co
 
 func (h *delayHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.requests.Add(1)
+	// The request arrives whole before the delay, as over a network, and
+	// is forwarded from memory. Forwarding r.Body itself loses answers now
+	// and then: the server discards and closes an unread request body
+	// when the answer's header is written, while the Transport, its last
+	// byte sent, reads the body once more for any excess; that Read fails
+	// ("invalid Read on closed Body") and the Transport closes its
+	// connection to the target mid-answer (the client: "unexpected EOF").
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return // the client gave up
+	}
+	r.Body, r.ContentLength, r.TransferEncoding = io.NopCloser(bytes.NewReader(body)), int64(len(body)), nil
 	if err := h.sleep(r.Context(), h.delay); err != nil {
 		return // the client gave up
 	}

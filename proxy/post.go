@@ -337,7 +337,7 @@ func (g *gatewayHTTP) readEvents(ctx context.Context, body io.Reader, h wireHead
 			}
 		}
 		if err != nil {
-			return nil, errors.New("the Gateway's event stream ended without an answer")
+			return nil, fmt.Errorf("the Gateway's event stream ended without an answer: %w", io.ErrUnexpectedEOF)
 		}
 	}
 }

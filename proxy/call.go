@@ -65,7 +65,12 @@ type upstreamParams struct {
 // result is of the initialize revisions' shape.
 func (p *Proxy) callTool(ctx context.Context, raw json.RawMessage, c caller) (res json.RawMessage, typed bool, err error) {
 	var params callParams
-	if err := json.Unmarshal(raw, &params); err != nil || params.Name == "" {
+	if !fastCallParams(raw, &params) {
+		if err := json.Unmarshal(raw, &params); err != nil {
+			params.Name = ""
+		}
+	}
+	if params.Name == "" {
 		return nil, false, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "agw-proxy: tools/call needs params with a tool name"}
 	}
 	if err := p.waitPrimed(ctx); err != nil {
@@ -193,7 +198,7 @@ func (p *Proxy) request(ctx context.Context, params *callParams) (body []byte, h
 			return nil, nil, 0, nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "agw-proxy: tool arguments must be a JSON object"}
 		}
 	}
-	body, err = json.Marshal(up)
+	body, err = appendUpstreamParams(make([]byte, 0, len(up.Name)+len(up.Arguments)+len(up.InputResponses)+len(up.RequestState)+128), &up)
 	return body, headers, len(args), nil, err
 }
 

@@ -219,9 +219,20 @@ func (c *stdioConn) decode(line []byte, readErr error) (jsonrpc.Message, []byte)
 	return nil, errorResponse(requestID(line), codeInvalidRequest, "invalid JSON-RPC message")
 }
 
-// decodeMessage decodes one JSON-RPC message as the SDK's decoder does,
-// with encoding/json: the SDK's allocates a 32 KiB buffer per message.
+// decodeMessage decodes one JSON-RPC message as the SDK's decoder does
+// (the SDK's allocates a 32 KiB buffer per message): a message in the plain
+// shape as bytes (fastMessage), any other with encoding/json.
 func decodeMessage(line []byte) (jsonrpc.Message, error) {
+	if json.Valid(line) {
+		if msg, ok := fastMessage(line); ok {
+			return msg, nil
+		}
+	}
+	return decodeMessageJSON(line)
+}
+
+// decodeMessageJSON is decodeMessage with encoding/json.
+func decodeMessageJSON(line []byte) (jsonrpc.Message, error) {
 	var w struct {
 		Version string          `json:"jsonrpc"`
 		ID      json.RawMessage `json:"id"`

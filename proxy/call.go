@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -101,7 +102,9 @@ func (p *Proxy) callTool(ctx context.Context, raw json.RawMessage, c caller) (re
 		res, err = p.callFailed(ctx, params.Name, err)
 		return res, false, err
 	}
-	p.log.Debug("tools/call answered", "tool", params.Name, "duration", time.Since(began))
+	if p.log.Enabled(ctx, slog.LevelDebug) { // its arguments cost allocations on every call
+		p.log.Debug("tools/call answered", "tool", params.Name, "duration", time.Since(began))
+	}
 	if params.Name == SearchToolName {
 		res = stripSearchResult(p.opts.Rules, res)
 	}
@@ -170,7 +173,7 @@ func (p *Proxy) send(ctx context.Context, s upstreamSession, params *callParams)
 			res, err = p.forward(ctx, s, body, headers)
 		}
 	}
-	if err == nil {
+	if err == nil && p.log.Enabled(ctx, slog.LevelDebug) {
 		p.log.Debug("tools/call", "tool", params.Name, "injected", injected, "headers", len(headers), "bytes", len(res))
 	}
 	return nil, res, err == nil && s.protocol() == StatelessProtocolVersion, err

@@ -112,15 +112,14 @@ func readStateless(params json.RawMessage) (*statelessRequest, *jsonrpc.Error) {
 // member returns the value of the object obj's member key (the last, if
 // given twice, as a decoder reads it), or nil.
 func member(obj []byte, key string) []byte {
-	ms, err := members(obj)
-	if err != nil {
-		return nil
-	}
 	var v []byte
-	for _, m := range ms {
+	if eachMember(obj, func(m span) bool {
 		if isString(m.key, key) {
 			v = m.val
 		}
+		return true
+	}) != nil {
+		return nil
 	}
 	return v
 }

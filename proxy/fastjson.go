@@ -58,14 +58,12 @@ func plainString(q []byte) (string, bool) {
 // into vals (by the index of the name). It reports false when obj is not
 // an object, or has a key among names twice or in another form.
 func fields(obj []byte, names []string, vals [][]byte) bool {
-	ms, err := members(obj)
-	if err != nil {
-		return false
-	}
-	for _, m := range ms {
+	ok := true
+	err := eachMember(obj, func(m span) bool {
 		for i, name := range names {
 			exact, other := keyIs(m.key, name)
 			if other || exact && vals[i] != nil {
+				ok = false
 				return false
 			}
 			if exact {
@@ -73,8 +71,9 @@ func fields(obj []byte, names []string, vals [][]byte) bool {
 				break
 			}
 		}
-	}
-	return true
+		return true
+	})
+	return err == nil && ok
 }
 
 var messageFields = []string{"jsonrpc", "id", "method", "params", "result", "error"}

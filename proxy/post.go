@@ -286,18 +286,15 @@ func decodeResponse(data []byte) (*wireMessage, bool) {
 	if !json.Valid(data) {
 		return nil, false
 	}
-	ms, err := members(data)
-	if err != nil {
-		return nil, false
-	}
 	var m wireMessage
-	for _, x := range ms {
+	ok := true
+	err := eachMember(data, func(x span) bool {
 		switch {
 		case isString(x.key, "id"):
 			m.ID = x.val
 		case isString(x.key, "method"):
 			if json.Unmarshal(x.val, &m.Method) != nil {
-				return nil, false
+				ok = false
 			}
 		case isString(x.key, "params"):
 			m.Params = x.val
@@ -305,9 +302,13 @@ func decodeResponse(data []byte) (*wireMessage, bool) {
 			m.Result = x.val
 		case isString(x.key, "error"):
 			if err := json.Unmarshal(x.val, &m.Error); err != nil {
-				return nil, false
+				ok = false
 			}
 		}
+		return ok
+	})
+	if err != nil || !ok {
+		return nil, false
 	}
 	return &m, true
 }

@@ -97,33 +97,49 @@ type span struct {
 
 // members returns the members of the object b (or an error if b is not one).
 func members(b []byte) ([]span, error) {
+	var out []span
+	err := eachMember(b, func(m span) bool {
+		out = append(out, m)
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// eachMember calls f with each member of the object b in turn, until f
+// returns false; it returns an error if b is not an object. Unlike members
+// it allocates nothing: for the messages of every call.
+func eachMember(b []byte, f func(span) bool) error {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
-		return nil, errBadJSON
+		return errBadJSON
 	}
-	var out []span
 	for i = skipSpace(b, i+1); i < len(b) && b[i] != '}'; {
 		ks := i
 		ke, err := skipString(b, i)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		i = skipSpace(b, ke)
 		if i >= len(b) || b[i] != ':' {
-			return nil, errBadJSON
+			return errBadJSON
 		}
 		vs := skipSpace(b, i+1)
 		ve, err := skipValue(b, vs)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, span{start: ks, end: ve, key: b[ks:ke], val: b[vs:ve]})
+		if !f(span{start: ks, end: ve, key: b[ks:ke], val: b[vs:ve]}) {
+			return nil
+		}
 		i = skipSpace(b, ve)
 		if i < len(b) && b[i] == ',' {
 			i = skipSpace(b, i+1)
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // elements returns the elements of the array b (or an error if b is not one).

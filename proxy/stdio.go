@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"strconv"
 	"sync"
 	"time"
 
@@ -382,7 +383,7 @@ func encodeMessage(msg jsonrpc.Message) ([]byte, error) {
 // when the result is an object: the result is copied once, into the
 // message. It reports false when id cannot be encoded.
 func encodeResult(id jsonrpc.ID, first string, result json.RawMessage) ([]byte, bool) {
-	idb, err := json.Marshal(id.Raw())
+	idb, err := encodeID(id)
 	if err != nil {
 		return nil, false
 	}
@@ -408,6 +409,15 @@ func encodeResult(id jsonrpc.ID, first string, result json.RawMessage) ([]byte, 
 		b = append(b, result[open+1:]...)
 	}
 	return append(b, '}'), true
+}
+
+// encodeID encodes a request's id as json.Marshal(id.Raw()) does: most
+// clients number their requests, and a number needs no reflection.
+func encodeID(id jsonrpc.ID) ([]byte, error) {
+	if n, ok := id.Raw().(int64); ok {
+		return strconv.AppendInt(make([]byte, 0, 20), n, 10), nil
+	}
+	return json.Marshal(id.Raw())
 }
 
 // writeResult answers request id with result and first spliced in (see
@@ -441,7 +451,7 @@ const pieceSize = 64 << 10
 // rest of the message is the proxy's own). It reports false, having
 // written nothing, when id cannot be encoded.
 func (c *stdioConn) writeResultPieces(id jsonrpc.ID, first string, result json.RawMessage) (ok bool, err error) {
-	idb, err := json.Marshal(id.Raw())
+	idb, err := encodeID(id)
 	if err != nil {
 		return false, nil
 	}

@@ -47,6 +47,9 @@ type Floor struct {
 	// LatencyList is the first tools/list behind the delayed Gateway, the
 	// client following the cursors through the floor.
 	LatencyList Dist `json:"latency_list"`
+	// CannedList is the floor answering tools/list from a file holding
+	// agw-proxy's answer (AGW_FLOOR_TOOLS), timed as LatencyLists.WarmLine.
+	CannedList Dist `json:"canned_list"`
 }
 
 // Spread summarises one figure over repeated runs, in µs (nearest rank).
@@ -131,9 +134,11 @@ func floorTargets(r *Revision, f *Floor, ran map[string]bool) []Target {
 			Detail: fmt.Sprintf("%+.1f ms vs %+.1f ms, median of the runs", ms(r.BigListOverheads.Median), ms(f.BigListOverheads.Median)),
 		},
 		{
-			Metric: "warm-cache first tools/list (delayed) vs the floor's start -> initialize", Limit: 1.2, Unit: "x", Op: "<=", phases: []string{"latency", "starts"},
-			Value: ratio(r.Latency.Warm.Median, f.StartInitialize.Median), base: f.StartInitialize.Median,
-			Detail: fmt.Sprintf("%s vs %s", dur(r.Latency.Warm.Median), dur(f.StartInitialize.Median)),
+			// Raw line reader on both sides, the floor answering the same
+			// list from a file: see rawlist.go for why.
+			Metric: "warm-cache first tools/list (delayed) vs the floor answering it canned", Limit: 1.2, Unit: "x", Op: "<=", phases: []string{"latency"},
+			Value: ratio(r.Latency.WarmLine.Median, f.CannedList.Median), base: f.CannedList.Median,
+			Detail: fmt.Sprintf("%s vs %s, start -> answer line, raw reader", dur(r.Latency.WarmLine.Median), dur(f.CannedList.Median)),
 		},
 	}
 	check(t, ran)

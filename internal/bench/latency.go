@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -16,9 +20,10 @@ import (
 // token fetch would count against agw-proxy and direct alone). Per run and
 // revision: a direct client following the cursors itself, agw-proxy cold
 // (a fresh cache directory) and warm (a second start of the same command:
-// same profile, same cache directory); then the floor, through which the
-// client follows the cursors. Until agw-proxy caches the tool list, warm
-// reads like cold: it is reported as measured.
+// same profile, same cache directory), then warm once more timed by a raw
+// line reader, and the floor answering that same list from a file, timed
+// the same way (rawlist.go: the warm-cache target); then the floor,
+// through which the client follows the cursors.
 func phaseLatency(ctx context.Context, c config, home string, revs []*Revision, f *Floor) error {
 	ctx, cancel := context.WithTimeout(ctx, c.phaseLimit)
 	defer cancel()
@@ -54,9 +59,10 @@ func phaseLatency(ctx context.Context, c config, home string, revs []*Revision, 
 		}
 		return nil
 	}
-	type samples struct{ direct, cold, warm []time.Duration }
+	type samples struct{ direct, cold, warm, warmLine []time.Duration }
 	got := make([]samples, len(revs))
-	var floor []time.Duration
+	var floor, canned []time.Duration
+	cannedFile := filepath.Join(home, "canned-tools.json")
 	for i := 0; i < c.delayLists && ctx.Err() == nil; i++ {
 		for j, r := range revs {
 			g := &got[j]
@@ -91,6 +97,30 @@ func phaseLatency(ctx context.Context, c config, home string, revs []*Revision, 
 				return fmt.Errorf("%s: warm: %w", r.Protocol, err)
 			}
 			g.direct, g.cold, g.warm = append(g.direct, d), append(g.cold, cold), append(g.warm, warm)
+
+			// The warm start again, read raw; then the floor answering
+			// the list just read from a file, read the same way.
+			line, res, err := rawFirstList(ctx, p)
+			if err != nil {
+				return fmt.Errorf("%s: warm, raw: %w", r.Protocol, err)
+			}
+			if n, err := countTools(res); err != nil || n != c.tools {
+				return fmt.Errorf("%s: warm, raw: %d tools (%v), want %d", r.Protocol, n, err, c.tools)
+			}
+			if err := os.WriteFile(cannedFile, res, 0o600); err != nil {
+				return err
+			}
+			fc := newFloorCmd(c, home, gw, tok)
+			fc.env = append(fc.env, "AGW_FLOOR_TOOLS="+cannedFile)
+			before = sim.Counts()
+			fl, fres, err := rawFirstList(ctx, fc)
+			if err != nil {
+				return fmt.Errorf("floor, canned: %w", err)
+			}
+			if !bytes.Equal(fres, res) || sim.Counts().ToolLists != before.ToolLists {
+				return errors.New("floor, canned: not the canned list, or the Gateway was asked")
+			}
+			g.warmLine, canned = append(g.warmLine, line), append(canned, fl)
 		}
 		before := sim.Counts()
 		t, _, tools, err := proxyColdList(ctx, newFloorCmd(c, home, gw, tok))
@@ -103,8 +133,8 @@ func phaseLatency(ctx context.Context, c config, home string, revs []*Revision, 
 		floor = append(floor, t)
 	}
 	for j, r := range revs {
-		r.Latency = LatencyLists{Tools: c.tools, Direct: summarize(got[j].direct), Cold: summarize(got[j].cold), Warm: summarize(got[j].warm)}
+		r.Latency = LatencyLists{Tools: c.tools, Direct: summarize(got[j].direct), Cold: summarize(got[j].cold), Warm: summarize(got[j].warm), WarmLine: summarize(got[j].warmLine)}
 	}
-	f.LatencyList = summarize(floor)
+	f.LatencyList, f.CannedList = summarize(floor), summarize(canned)
 	return nil
 }

@@ -213,6 +213,9 @@ type LatencyLists struct {
 	Direct Dist `json:"direct"` // token + connect + following the cursors
 	Cold   Dist `json:"cold"`   // agw-proxy start -> first tools/list, fresh cache directory
 	Warm   Dist `json:"warm"`   // the same again, same profile and cache directory
+	// WarmLine is a warm start timed by a raw line reader: process start
+	// -> the tools/list answer's line complete, nothing decoded (rawlist.go).
+	WarmLine Dist `json:"warm_line"`
 }
 
 // Throughput is the 64-in-flight run.

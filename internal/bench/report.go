@@ -99,13 +99,14 @@ func printLatency(w io.Writer, r *Report, f *Floor) {
 		first.Latency.Tools, gatewaysim.DefaultPageSize, r.DelayMS)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  side\trevision\tn\tmin / median / p99\tvs direct\tvs the floor")
-	row := func(side, rev string, d, direct Dist) {
+	rowVs := func(side, rev string, d, direct, floor Dist) {
 		vs := "-"
 		if direct.N > 0 {
 			vs = listCmp(direct, d)
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s\t%.2fx\n", side, rev, d.N, distOrDash(d), vs, ratio(d.Median, f.LatencyList.Median))
+		fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s\t%.2fx\n", side, rev, d.N, distOrDash(d), vs, ratio(d.Median, floor.Median))
 	}
+	row := func(side, rev string, d, direct Dist) { rowVs(side, rev, d, direct, f.LatencyList) }
 	for _, rev := range r.Revisions {
 		l := rev.Latency
 		row("direct (follows the cursors)", rev.Protocol, l.Direct, Dist{})
@@ -113,7 +114,15 @@ func printLatency(w io.Writer, r *Report, f *Floor) {
 		row("agw-proxy warm (same cache dir)", rev.Protocol, l.Warm, l.Direct)
 	}
 	row("floor relay (client follows the cursors)", f.Protocol, f.LatencyList, Dist{})
+	for _, rev := range r.Revisions {
+		rowVs("agw-proxy warm, raw reader", rev.Protocol, rev.Latency.WarmLine, Dist{}, f.CannedList)
+	}
+	rowVs("floor relay, the list canned, raw reader", f.Protocol, f.CannedList, Dist{}, f.CannedList)
 	tw.Flush()
+	fmt.Fprintln(w, "  The go-sdk rows include the client's decode of every tool. The raw-reader rows time process start ->")
+	fmt.Fprintln(w, "  the tools/list answer's line complete, decoding nothing, for agw-proxy warm and for the floor answering")
+	fmt.Fprintln(w, "  the same list from a file (a copy of agw-proxy's answer): the warm-cache target compares those two, since")
+	fmt.Fprintln(w, "  the client's decode is the same behind any proxy and the floor's start -> initialize carries no list.")
 }
 
 // printRevision writes one revision's table and notes, with the floor f

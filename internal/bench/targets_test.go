@@ -42,6 +42,7 @@ func TestFloorTargets(t *testing.T) {
 		CallOverheadP50:  200,
 		Throughput:       Throughput{ProxyCPU: 100},
 		BigListOverheads: Spread{Median: 60_000},
+		CannedList:       Dist{Median: 5000},
 	}
 	at := func(r *Revision, f *Floor, ran map[string]bool) map[string]Target {
 		m := map[string]Target{}
@@ -56,7 +57,7 @@ func TestFloorTargets(t *testing.T) {
 		CallOverheadP50:  220,
 		Throughput:       Throughput{ProxyCPU: 120},
 		BigListOverheads: Spread{Median: 70_000},
-		Latency:          LatencyLists{Warm: Dist{Median: 6000}},
+		Latency:          LatencyLists{WarmLine: Dist{Median: 6000}},
 	}
 	for name, g := range at(edge, floor, all) {
 		if !g.Holds || g.NotRun || g.Undefined {
@@ -69,7 +70,7 @@ func TestFloorTargets(t *testing.T) {
 		CallOverheadP50:  221,
 		Throughput:       Throughput{ProxyCPU: 121},
 		BigListOverheads: Spread{Median: 70_100},
-		Latency:          LatencyLists{Warm: Dist{Median: 6100}},
+		Latency:          LatencyLists{WarmLine: Dist{Median: 6100}},
 	}
 	got := at(over, floor, all)
 	for name, g := range got {
@@ -87,11 +88,13 @@ func TestFloorTargets(t *testing.T) {
 	if g := at(edge, &Floor{StartInitialize: Dist{Median: 5000}, Throughput: Throughput{ProxyCPU: 100}}, all)["sequential"]; !g.Undefined || g.Holds {
 		t.Errorf("sequential against a floor overhead of 0: %+v, want n/a", g)
 	}
-	// The warm-cache target needs the latency phase and the floor's starts.
-	for _, ran := range []map[string]bool{{"latency": true}, {"starts": true}} {
-		if g := at(edge, floor, ran)["warm-cache"]; !g.NotRun || g.Holds {
-			t.Errorf("warm-cache with phases %v: %+v, want not run", ran, g)
-		}
+	// The warm-cache target needs the latency phase alone, which times
+	// both sides (raw reader, the floor answering the list canned).
+	if g := at(edge, floor, map[string]bool{"starts": true})["warm-cache"]; !g.NotRun || g.Holds {
+		t.Errorf("warm-cache without the latency phase: %+v, want not run", g)
+	}
+	if g := at(edge, floor, map[string]bool{"latency": true})["warm-cache"]; g.NotRun || !g.Holds || g.Detail != "6000 µs vs 5000 µs, start -> answer line, raw reader" {
+		t.Errorf("warm-cache with the latency phase: %+v, want holds", g)
 	}
 
 	var out bytes.Buffer

@@ -8,6 +8,10 @@
 //
 //	AGW_FLOOR_TOKEN=... floorrelay http://127.0.0.1:PORT/mcp
 //
+// With AGW_FLOOR_TOOLS set to a file holding a tools/list result, it also
+// answers tools/list itself, with that file as read when the request
+// comes: the least a proxy answering from a tool cache must do.
+//
 // The token comes from the environment, never argv. internal/bench builds
 // and runs it; it is never linked into agw-proxy.
 package main
@@ -31,6 +35,7 @@ func main() {
 	r := &relay{
 		url:   os.Args[1],
 		token: "Bearer " + os.Getenv("AGW_FLOOR_TOKEN"),
+		tools: os.Getenv("AGW_FLOOR_TOOLS"),
 		out:   os.Stdout,
 		hc: &http.Client{Transport: &http.Transport{
 			Proxy:               nil, // the upstream is on loopback
@@ -43,6 +48,7 @@ func main() {
 
 type relay struct {
 	url, token, version string
+	tools               string // a file with the tools/list result, or ""
 	hc                  *http.Client
 	wg                  sync.WaitGroup
 	mu                  sync.Mutex // one line at a time on out
@@ -79,6 +85,8 @@ func (r *relay) handle(line []byte) {
 	case msg.Method == "initialize":
 		r.version = msg.Params.ProtocolVersion
 		r.write(fmt.Appendf(nil, `{"jsonrpc":"2.0","id":%s,"result":{"protocolVersion":%q,"capabilities":{"tools":{}},"serverInfo":{"name":"floorrelay","version":"1"}}}`, msg.ID, r.version))
+	case msg.Method == "tools/list" && r.tools != "" && msg.ID != nil:
+		r.wg.Go(func() { r.canned(msg.ID) })
 	case msg.Method == "notifications/initialized", msg.Method == "":
 		// Nothing to relay: the upstream is stateless, and no request of
 		// the upstream's ever reaches a client that could answer it.
@@ -97,6 +105,21 @@ func (r *relay) post(line []byte, id json.RawMessage) {
 		body = fmt.Appendf(nil, `{"jsonrpc":"2.0","id":%s,"error":{"code":-32603,"message":%q}}`, id, err.Error())
 	}
 	r.write(body)
+}
+
+// canned answers tools/list with the result in r.tools.
+func (r *relay) canned(id json.RawMessage) {
+	res, err := os.ReadFile(r.tools)
+	if err != nil {
+		r.write(fmt.Appendf(nil, `{"jsonrpc":"2.0","id":%s,"error":{"code":-32603,"message":%q}}`, id, err.Error()))
+		return
+	}
+	msg := make([]byte, 0, len(res)+len(id)+40)
+	msg = append(msg, `{"jsonrpc":"2.0","id":`...)
+	msg = append(msg, id...)
+	msg = append(msg, `,"result":`...)
+	msg = append(msg, bytes.TrimSpace(res)...)
+	r.write(append(msg, '}'))
 }
 
 func (r *relay) roundTrip(line []byte) ([]byte, error) {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -106,5 +107,28 @@ func TestRelayUpstreamError(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
 	if len(lines) != 2 || !strings.Contains(lines[1], `"id":2,"error":{"code":-32603,"message":"upstream: HTTP 401"}`) {
 		t.Errorf("wrote:\n%s", out.String())
+	}
+}
+
+// With a tools file, tools/list is answered from it, the upstream never
+// asked: the floor of an answer from a tool cache.
+func TestRelayCannedList(t *testing.T) {
+	var up upstream
+	srv := up.start(t, "application/json", listAnswer+"\n", http.StatusOK)
+	file := t.TempDir() + "/tools.json"
+	if err := os.WriteFile(file, []byte(`{"tools":[{"name":"cached","inputSchema":{"type":"object"}}]}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	r := newRelay(srv.URL, &out)
+	r.tools = file
+	r.serve(strings.NewReader(initLine + initedLine + listLine))
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	want := `{"jsonrpc":"2.0","id":2,"result":{"tools":[{"name":"cached","inputSchema":{"type":"object"}}]}}`
+	if len(lines) != 2 || lines[1] != want {
+		t.Fatalf("wrote\n%s\nwant the second line\n%s", out.String(), want)
+	}
+	if len(up.requests) != 0 {
+		t.Errorf("upstream got %d requests, want none", len(up.requests))
 	}
 }

@@ -165,7 +165,7 @@ func fastRewriteArgs(args json.RawMessage, values map[string]tokenstore.Secret, 
 	var ms []span
 	if trimmed := bytes.TrimSpace(args); len(trimmed) > 0 && !isNull(trimmed) {
 		var err error
-		if !json.Valid(trimmed) {
+		if !validJSON(trimmed) {
 			return nil, false
 		}
 		if ms, err = members(trimmed); err != nil {

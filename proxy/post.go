@@ -283,7 +283,7 @@ type wireMessage struct {
 // result stay the bytes they were (slices of data): they are passed on, not
 // looked into.
 func decodeResponse(data []byte) (*wireMessage, bool) {
-	if !json.Valid(data) {
+	if !validJSON(data) {
 		return nil, false
 	}
 	var m wireMessage

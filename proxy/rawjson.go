@@ -11,8 +11,9 @@ import (
 // Tool schemas are edited as bytes: a Gateway can list thousands of tools,
 // and decoding every schema into maps and encoding it again would cost more
 // than everything else the proxy does for a tools/list. The functions here
-// walk well-formed JSON (the Gateway's response has been validated by
-// encoding/json before) and leave every byte they do not change as it came.
+// walk well-formed JSON (the Gateway's response has been validated before,
+// by validJSON, which agrees with json.Valid) and leave every byte they do
+// not change as it came.
 //
 // They are the proxy's only reading of a schema: the tool list, the search
 // results and doctor's MatchRule (which marshals the SDK's decoded schema

@@ -224,7 +224,7 @@ func (c *stdioConn) decode(line []byte, readErr error) (jsonrpc.Message, []byte)
 // (the SDK's allocates a 32 KiB buffer per message): a message in the plain
 // shape as bytes (fastMessage), any other with encoding/json.
 func decodeMessage(line []byte) (jsonrpc.Message, error) {
-	if json.Valid(line) {
+	if validJSON(line) {
 		if msg, ok := fastMessage(line); ok {
 			return msg, nil
 		}

@@ -238,12 +238,20 @@ func (p *Proxy) sync(ctx context.Context, s upstreamSession) (err error) {
 	s.listed(lst.defs(), lst.ttl)
 	l := p.toolList(lst)
 	// What the client gets, as it gets it, for the tool cache: compared
-	// with the cached list the client may have had, and stored.
+	// with the cached list the client may have had, and stored. Only that
+	// comparison needs it before the list is published; a client waiting
+	// for its first list (no cached one) is answered first.
 	var client []byte
-	if p.cache.on() && p.waitPrimed(ctx) == nil {
+	p.mu.Lock()
+	serving := p.cache.serving
+	p.mu.Unlock()
+	if serving && p.waitPrimed(ctx) == nil {
 		client = p.clientBytes(l.listed)
 	}
 	p.publish(s, l, seen, client)
+	if client == nil && p.cache.on() && p.waitPrimed(ctx) == nil {
+		client = p.clientBytes(l.listed)
+	}
 	if client != nil {
 		p.storeCache(client, l.count, lst.noStore)
 	}

@@ -218,18 +218,12 @@ func fastRewriteArgs(args json.RawMessage, values map[string]tokenstore.Secret, 
 	}
 	slices.Sort(names)
 	for _, k := range names {
-		kb, err := json.Marshal(k)
-		if err != nil {
-			return nil, false
-		}
-		vb, err := json.Marshal(string(values[k]))
-		if err != nil {
-			return nil, false
-		}
 		if n > 0 {
 			out = append(out, ',')
 		}
-		out = append(append(append(out, kb...), ':'), vb...)
+		out = appendString(out, k)
+		out = append(out, ':')
+		out = appendString(out, string(values[k]))
 		n++
 	}
 	return append(out, '}'), true
@@ -238,11 +232,7 @@ func fastRewriteArgs(args json.RawMessage, values map[string]tokenstore.Secret, 
 // appendUpstreamParams appends json.Marshal(up) to out, but with the raw
 // members as they are (not compacted): each is valid JSON already.
 func appendUpstreamParams(out []byte, up *upstreamParams) ([]byte, error) {
-	name, err := json.Marshal(up.Name)
-	if err != nil {
-		return nil, err
-	}
-	out = append(append(out, `{"name":`...), name...)
+	out = appendString(append(out, `{"name":`...), up.Name)
 	if len(up.Arguments) > 0 {
 		out = append(append(out, `,"arguments":`...), up.Arguments...)
 	}
@@ -263,11 +253,21 @@ func appendUpstreamParams(out []byte, up *upstreamParams) ([]byte, error) {
 		out = append(append(out, `,"inputResponses":`...), up.InputResponses...)
 	}
 	if up.RequestState != "" {
-		state, err := json.Marshal(up.RequestState)
-		if err != nil {
-			return nil, err
-		}
-		out = append(append(out, `,"requestState":`...), state...)
+		out = appendString(append(out, `,"requestState":`...), up.RequestState)
 	}
 	return append(out, '}'), nil
+}
+
+// appendString appends s encoded as json.Marshal encodes it: as it is
+// between quotes when every byte is printable ASCII that needs no escape
+// (json.Marshal escapes the quote, the backslash, and <, > and & for HTML),
+// else by json.Marshal.
+func appendString(out []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b, _ := json.Marshal(s) // a string always encodes
+			return append(out, b...)
+		}
+	}
+	return append(append(append(out, '"'), s...), '"')
 }

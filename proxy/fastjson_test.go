@@ -291,3 +291,15 @@ func TestAppendUpstreamParamsAsMarshal(t *testing.T) {
 		}
 	}
 }
+
+func FuzzAppendStringAsMarshal(f *testing.F) {
+	for _, s := range []string{"", "Bearer abc-123", `q"uote`, `back\slash`, "<b>&", "tab\t", "é", "\u2028", "\xff", "\x7f", "~ !"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, _ := json.Marshal(s)
+		if got := appendString(nil, s); string(got) != string(want) {
+			t.Fatalf("appendString(%q) = %s, json.Marshal %s", s, got, want)
+		}
+	})
+}

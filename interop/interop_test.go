@@ -142,10 +142,11 @@ func newSetupWith(t *testing.T, opts gatewaysim.Options) *setup {
 		"--inject-tools", gatewaysim.DefaultTargetName + "___*",
 	}
 	// Secrets come from the environment override: no keychain needed. A
-	// private HOME keeps the user's own config file out of the test.
+	// private HOME keeps the user's own config file (and tool cache) out
+	// of the test.
 	home := t.TempDir()
 	s.env = append(os.Environ(),
-		"HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
+		"HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "XDG_CACHE_HOME="+filepath.Join(home, ".cache"),
 		"AGW_PROXY_CONFIG=", "AGW_PROXY_PROFILE=",
 		"AGW_PROXY_CLIENT_SECRET="+sim.ClientSecret,
 		"AGW_PROXY_SECRET_ASANA="+s.secret,

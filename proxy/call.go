@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -65,7 +66,12 @@ type upstreamParams struct {
 // result is of the initialize revisions' shape.
 func (p *Proxy) callTool(ctx context.Context, raw json.RawMessage, c caller) (res json.RawMessage, typed bool, err error) {
 	var params callParams
-	if err := json.Unmarshal(raw, &params); err != nil || params.Name == "" {
+	if !fastCallParams(raw, &params) {
+		if err := json.Unmarshal(raw, &params); err != nil {
+			params.Name = ""
+		}
+	}
+	if params.Name == "" {
 		return nil, false, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "agw-proxy: tools/call needs params with a tool name"}
 	}
 	if err := p.waitPrimed(ctx); err != nil {
@@ -96,7 +102,9 @@ func (p *Proxy) callTool(ctx context.Context, raw json.RawMessage, c caller) (re
 		res, err = p.callFailed(ctx, params.Name, err)
 		return res, false, err
 	}
-	p.log.Debug("tools/call answered", "tool", params.Name, "duration", time.Since(began))
+	if p.log.Enabled(ctx, slog.LevelDebug) { // its arguments cost allocations on every call
+		p.log.Debug("tools/call answered", "tool", params.Name, "duration", time.Since(began))
+	}
 	if params.Name == SearchToolName {
 		res = stripSearchResult(p.opts.Rules, res)
 	}
@@ -178,7 +186,7 @@ func (p *Proxy) send(ctx context.Context, s upstreamSession, params *callParams)
 			res, err = p.forward(ctx, s, body, headers)
 		}
 	}
-	if err == nil {
+	if err == nil && p.log.Enabled(ctx, slog.LevelDebug) {
 		p.log.Debug("tools/call", "tool", params.Name, "injected", len(sent), "headers", len(headers), "bytes", len(res))
 	}
 	return nil, res, err == nil && s.protocol() == StatelessProtocolVersion, err
@@ -206,7 +214,7 @@ func (p *Proxy) request(ctx context.Context, params *callParams) (body []byte, h
 			return nil, nil, nil, nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "agw-proxy: tool arguments must be a JSON object"}
 		}
 	}
-	body, err = json.Marshal(up)
+	body, err = appendUpstreamParams(make([]byte, 0, len(up.Name)+len(up.Arguments)+len(up.InputResponses)+len(up.RequestState)+128), &up)
 	return body, headers, values, nil, err
 }
 

@@ -112,15 +112,14 @@ func readStateless(params json.RawMessage) (*statelessRequest, *jsonrpc.Error) {
 // member returns the value of the object obj's member key (the last, if
 // given twice, as a decoder reads it), or nil.
 func member(obj []byte, key string) []byte {
-	ms, err := members(obj)
-	if err != nil {
-		return nil
-	}
 	var v []byte
-	for _, m := range ms {
+	if eachMember(obj, func(m span) bool {
 		if isString(m.key, key) {
 			v = m.val
 		}
+		return true
+	}) != nil {
+		return nil
 	}
 	return v
 }
@@ -250,7 +249,7 @@ func (p *Proxy) listen(conn *stdioConn, req *jsonrpc.Request) {
 	conn.settle()
 
 	p.mu.Lock()
-	seen, changed := p.upstream, p.changed
+	seen, changed := p.listGen, p.changed
 	p.mu.Unlock()
 	go func() {
 		defer func() {
@@ -270,15 +269,16 @@ func (p *Proxy) listen(conn *stdioConn, req *jsonrpc.Request) {
 			case <-changed:
 			}
 			p.mu.Lock()
-			now, missed := p.upstream, p.statelessMissed
+			now, missed := p.listGen, p.statelessMissed
 			changed = p.changed
 			p.mu.Unlock()
 			// The list the client would get is another: the Gateway's
-			// tools changed, or a client that got an error instead of a
-			// list can have one now. (A client listing before the first
-			// sync waits for it: the first list is no news to it.)
-			if !bytes.Equal(now, seen) {
-				news := seen != nil || missed
+			// tools changed (or differ from the cached list the client
+			// got), or a client that got an error instead of a list can
+			// have one now. (A client listing before the first sync
+			// waits for it: the first list is no news to it.)
+			if now != seen {
+				news := seen != 0 || missed
 				seen = now
 				if news {
 					_ = conn.writeRaw(notification)

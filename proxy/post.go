@@ -8,9 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -129,19 +129,22 @@ func (g *gatewayHTTP) send(ctx context.Context, h wireHeaders, body []byte) (*ht
 		if err != nil {
 			return nil, nil, err
 		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json, text/event-stream")
+		// Canonical keys set straight, and the values that recur shared:
+		// Header.Set allocates for each (nothing changes a request's
+		// header values once it is made).
+		req.Header["Content-Type"] = headerJSON
+		req.Header["Accept"] = headerAccept
 		if h.protocolVersion != "" {
-			req.Header.Set("MCP-Protocol-Version", h.protocolVersion)
+			req.Header["Mcp-Protocol-Version"] = headerValues(h.protocolVersion)
 		}
 		if h.sessionID != "" {
-			req.Header.Set("Mcp-Session-Id", h.sessionID)
+			req.Header["Mcp-Session-Id"] = []string{h.sessionID}
 		}
 		if h.method != "" {
-			req.Header.Set("Mcp-Method", h.method)
+			req.Header["Mcp-Method"] = headerValues(h.method)
 		}
 		if h.name != "" {
-			req.Header.Set("Mcp-Name", h.name)
+			req.Header["Mcp-Name"] = []string{h.name}
 		}
 		for k, v := range h.params {
 			req.Header.Set(k, v)
@@ -180,6 +183,32 @@ func (g *gatewayHTTP) send(ctx context.Context, h wireHeaders, body []byte) (*ht
 	return resp, nil
 }
 
+// Header values of every request, shared (see send).
+var (
+	headerJSON      = []string{"application/json"}
+	headerAccept    = []string{"application/json, text/event-stream"}
+	headerStateless = []string{StatelessProtocolVersion}
+	headerSession   = []string{UpstreamProtocolVersion}
+	headerCall      = []string{"tools/call"}
+	headerList      = []string{"tools/list"}
+)
+
+// headerValues returns the values of a header that is v: shared for the
+// protocol versions and methods of most requests.
+func headerValues(v string) []string {
+	switch v {
+	case StatelessProtocolVersion:
+		return headerStateless
+	case UpstreamProtocolVersion:
+		return headerSession
+	case "tools/call":
+		return headerCall
+	case "tools/list":
+		return headerList
+	}
+	return []string{v}
+}
+
 // readResponse reads the answer to request id from a JSON or event-stream
 // response.
 func (g *gatewayHTTP) readResponse(ctx context.Context, resp *http.Response, h wireHeaders, id string) (json.RawMessage, error) {
@@ -193,13 +222,22 @@ func (g *gatewayHTTP) readResponse(ctx context.Context, resp *http.Response, h w
 		}
 		return nil, &statusError{code: resp.StatusCode, status: resp.Status}
 	}
-	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "text/event-stream" {
+	if isEventStream(resp.Header.Get("Content-Type")) {
 		return g.readEvents(ctx, resp.Body, h, id)
 	}
 	limit := h.limit()
-	buf := bytes.NewBuffer(make([]byte, 0, max(0, min(resp.ContentLength, int64(limit)))+bytes.MinRead))
-	_, err := buf.ReadFrom(io.LimitReader(resp.Body, int64(limit)+1))
-	data := buf.Bytes()
+	var data []byte
+	var err error
+	if resp.ContentLength >= 0 {
+		buf := bytes.NewBuffer(make([]byte, 0, min(resp.ContentLength, int64(limit))+bytes.MinRead))
+		_, err = buf.ReadFrom(io.LimitReader(resp.Body, int64(limit)+1))
+		data = buf.Bytes()
+	} else {
+		// Chunked: io.ReadAll reads into growing chunks and copies them
+		// once (a bytes.Buffer doubling from 512 bytes allocated four
+		// times a large answer's size).
+		data, err = io.ReadAll(io.LimitReader(resp.Body, int64(limit)+1))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading the Gateway's answer: %w", err)
 	}
@@ -214,6 +252,13 @@ func (g *gatewayHTTP) readResponse(ctx context.Context, resp *http.Response, h w
 		return nil, r.Error
 	}
 	return r.Result, nil
+}
+
+// isEventStream reports whether a response's Content-Type is an event
+// stream, as internal/httpguard decides it (it bounds the body by that).
+func isEventStream(contentType string) bool {
+	mt, _, _ := strings.Cut(contentType, ";")
+	return strings.EqualFold(strings.TrimSpace(mt), "text/event-stream")
 }
 
 // A statusError is an HTTP answer other than 2xx that carries no JSON-RPC
@@ -238,21 +283,18 @@ type wireMessage struct {
 // result stay the bytes they were (slices of data): they are passed on, not
 // looked into.
 func decodeResponse(data []byte) (*wireMessage, bool) {
-	if !json.Valid(data) {
-		return nil, false
-	}
-	ms, err := members(data)
-	if err != nil {
+	if !validJSON(data) {
 		return nil, false
 	}
 	var m wireMessage
-	for _, x := range ms {
+	ok := true
+	err := eachMember(data, func(x span) bool {
 		switch {
 		case isString(x.key, "id"):
 			m.ID = x.val
 		case isString(x.key, "method"):
 			if json.Unmarshal(x.val, &m.Method) != nil {
-				return nil, false
+				ok = false
 			}
 		case isString(x.key, "params"):
 			m.Params = x.val
@@ -260,9 +302,13 @@ func decodeResponse(data []byte) (*wireMessage, bool) {
 			m.Result = x.val
 		case isString(x.key, "error"):
 			if err := json.Unmarshal(x.val, &m.Error); err != nil {
-				return nil, false
+				ok = false
 			}
 		}
+		return ok
+	})
+	if err != nil || !ok {
+		return nil, false
 	}
 	return &m, true
 }
@@ -337,7 +383,7 @@ func (g *gatewayHTTP) readEvents(ctx context.Context, body io.Reader, h wireHead
 			}
 		}
 		if err != nil {
-			return nil, errors.New("the Gateway's event stream ended without an answer")
+			return nil, fmt.Errorf("the Gateway's event stream ended without an answer: %w", io.ErrUnexpectedEOF)
 		}
 	}
 }

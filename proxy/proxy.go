@@ -44,6 +44,7 @@ import (
 	"time"
 
 	"github.com/agw-proxy/agw-proxy/internal/httpguard"
+	"github.com/agw-proxy/agw-proxy/internal/toolcache"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -138,6 +139,18 @@ type Options struct {
 	// ConsentPoll is the longest gap between the polls of a call waiting
 	// for consent (the first come sooner); default DefaultConsentPoll.
 	ConsentPoll time.Duration
+	// ToolCache, if not nil, keeps the tool list the client gets between
+	// runs (toolcache.go): the first tools/list is answered from it at
+	// once, and the Gateway's list, read in the background, replaces it
+	// (with tools/list_changed when it differs). Nil keeps no cache.
+	ToolCache *toolcache.Cache
+	// Profile and Identity are, with GatewayURL and the Rules, the tool
+	// cache's key: the profile's name, and who the proxy is to the Gateway
+	// (for client_credentials "client_id:" and the app client ID; a user's
+	// subject, an IAM ARN). A list is served only to the key it was listed
+	// for. They are not secrets (they are hashed into the key, and the
+	// profile is written in the entry); the proxy itself adds nothing.
+	Profile, Identity string
 }
 
 // A Proxy serves one stdio MCP session and forwards it to the Gateway.
@@ -175,6 +188,10 @@ type Proxy struct {
 	statelessMissed bool
 
 	lists listState // re-syncs announced and done, duplicate names reported (upstream.go)
+	// listGen counts the changes of the list the client gets (listed):
+	// 0 before there is one (under mu).
+	listGen uint64
+	cache   cacheState // the tool cache (toolcache.go)
 
 	parked   parkedInputs // calls waiting for a 2026-07-28 client's input (input.go)
 	consents consentState // consents calls wait for (consent.go)
@@ -237,6 +254,7 @@ func New(opts Options) (*Proxy, error) {
 		inflight:    make(map[any]*inflightCall),
 		secretCache: make(map[string]cachedSecret),
 	}
+	p.cache.init(opts)
 	p.up = newUpstream(opts, p)
 	p.server = mcp.NewServer(&mcp.Implementation{Name: "agw-proxy", Version: opts.Version}, &mcp.ServerOptions{
 		Capabilities: &mcp.ServerCapabilities{
@@ -279,6 +297,7 @@ func (p *Proxy) Run(ctx context.Context, in io.Reader, out io.Writer) error {
 	p.mu.Unlock()
 
 	var wg sync.WaitGroup
+	wg.Go(p.loadCache)
 	wg.Go(func() { p.prime(ctx) })
 	wg.Go(func() { p.maintain(ctx) })
 	defer p.opts.HTTPClient.CloseIdleConnections()
@@ -492,7 +511,10 @@ func (p *Proxy) listTools(ctx context.Context, stateless bool) (json.RawMessage,
 	if err := p.waitPrimed(ctx); err != nil {
 		return nil, err
 	}
-	_, err := p.ready(ctx)
+	var err error
+	if !p.warm(ctx) {
+		_, err = p.ready(ctx)
+	}
 	p.mu.Lock()
 	// From now on the client holds a listing (or an error), so a change of
 	// the Gateway's tools is worth a notification. A stateless client hears

@@ -11,8 +11,9 @@ import (
 // Tool schemas are edited as bytes: a Gateway can list thousands of tools,
 // and decoding every schema into maps and encoding it again would cost more
 // than everything else the proxy does for a tools/list. The functions here
-// walk well-formed JSON (the Gateway's response has been validated by
-// encoding/json before) and leave every byte they do not change as it came.
+// walk well-formed JSON (the Gateway's response has been validated before,
+// by validJSON, which agrees with json.Valid) and leave every byte they do
+// not change as it came.
 //
 // They are the proxy's only reading of a schema: the tool list, the search
 // results and doctor's MatchRule (which marshals the SDK's decoded schema
@@ -97,33 +98,49 @@ type span struct {
 
 // members returns the members of the object b (or an error if b is not one).
 func members(b []byte) ([]span, error) {
+	var out []span
+	err := eachMember(b, func(m span) bool {
+		out = append(out, m)
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// eachMember calls f with each member of the object b in turn, until f
+// returns false; it returns an error if b is not an object. Unlike members
+// it allocates nothing: for the messages of every call.
+func eachMember(b []byte, f func(span) bool) error {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
-		return nil, errBadJSON
+		return errBadJSON
 	}
-	var out []span
 	for i = skipSpace(b, i+1); i < len(b) && b[i] != '}'; {
 		ks := i
 		ke, err := skipString(b, i)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		i = skipSpace(b, ke)
 		if i >= len(b) || b[i] != ':' {
-			return nil, errBadJSON
+			return errBadJSON
 		}
 		vs := skipSpace(b, i+1)
 		ve, err := skipValue(b, vs)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, span{start: ks, end: ve, key: b[ks:ke], val: b[vs:ve]})
+		if !f(span{start: ks, end: ve, key: b[ks:ke], val: b[vs:ve]}) {
+			return nil
+		}
 		i = skipSpace(b, ve)
 		if i < len(b) && b[i] == ',' {
 			i = skipSpace(b, i+1)
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // elements returns the elements of the array b (or an error if b is not one).

@@ -170,6 +170,9 @@ func injectArgs(args json.RawMessage, values map[string]tokenstore.Secret) (json
 // rewriteArgs is injectArgs that also drops what the model sent under the
 // names in drop (the arguments of header rules), in any case.
 func rewriteArgs(args json.RawMessage, values map[string]tokenstore.Secret, drop []string) (json.RawMessage, error) {
+	if out, ok := fastRewriteArgs(args, values, drop); ok {
+		return out, nil
+	}
 	m := map[string]json.RawMessage{}
 	if trimmed := strings.TrimSpace(string(args)); trimmed != "" && trimmed != "null" {
 		if err := json.Unmarshal(args, &m); err != nil || m == nil {

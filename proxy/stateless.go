@@ -323,18 +323,18 @@ func headerBindings(schema []byte, prefix []string, out []paramBinding) []paramB
 // callHeaders returns the Mcp-Name and Mcp-Param headers of a tools/call
 // with params.
 func (s *statelessSession) callHeaders(params []byte) (name string, headers map[string]string) {
-	ms, err := members(params)
-	if err != nil {
-		return "", nil
-	}
 	var args []byte
-	for _, m := range ms {
+	err := eachMember(params, func(m span) bool {
 		switch {
 		case isString(m.key, "name"):
-			_ = json.Unmarshal(m.val, &name)
+			name, _ = stringValue(m.val)
 		case isString(m.key, "arguments"):
 			args = m.val
 		}
+		return true
+	})
+	if err != nil {
+		return "", nil
 	}
 	s.mu.Lock()
 	bindings := s.bindings[name]
@@ -422,21 +422,23 @@ func needsBase64(s string) bool {
 // withMeta returns params with the members of meta added to its _meta,
 // those the params' own _meta (a call's progress token) does not have.
 func withMeta(params []byte, meta []metaMember) ([]byte, error) {
-	ms, err := members(params)
+	var own *span
+	n := 0 // members
+	err := eachMember(params, func(m span) bool {
+		if isString(m.key, "_meta") {
+			own = &m
+		}
+		n++
+		return true
+	})
 	if err != nil {
 		return nil, errors.New("proxy: request params are not a JSON object")
-	}
-	var own *span
-	for i := range ms {
-		if isString(ms[i].key, "_meta") {
-			own = &ms[i]
-		}
 	}
 	out := make([]byte, 0, len(params)+256)
 	if own == nil {
 		end := bytes.LastIndexByte(params, '}')
 		out = append(out, params[:end]...)
-		if len(ms) > 0 {
+		if n > 0 {
 			out = append(out, ',')
 		}
 		out = append(out, `"_meta":{`...)
@@ -452,7 +454,7 @@ func withMeta(params []byte, meta []metaMember) ([]byte, error) {
 	vs := own.end - len(own.val)
 	out = append(out, params[:vs]...)
 	out = append(out, '{')
-	n := 0
+	n = 0
 	if inner, err := members(own.val); err == nil {
 		for _, m := range inner {
 			if n > 0 {

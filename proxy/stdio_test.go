@@ -14,7 +14,9 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 
+	"github.com/agw-proxy/agw-proxy/internal/leakcheck"
 	"github.com/agw-proxy/agw-proxy/internal/testwait"
+	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
 // rawSession runs a proxy (whose Gateway is unreachable) on pipes and lets
@@ -388,5 +390,58 @@ func TestPrettyPrintedGatewayBytesStayOneLine(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(line), &m); err != nil || m.Result.Content[0].Text != "a\nb" {
 		t.Errorf("content changed: %q (%v)", line, err)
+	}
+}
+
+// A large result is written in pieces, not copied into its message: the
+// client gets the same line as from a small one's path, scrubbed (the
+// secret in escaped forms too), on one line, with the members a stateless
+// client's result gets first.
+func TestLargeResultWrittenInPiecesAsOneMessage(t *testing.T) {
+	const secret = "tok-3f9a1c77e2b84d0e9a6f"
+	sc := NewScrubber()
+	sc.Add(tokenstore.Secret(secret))
+	escaped := `tok\u002d3f9a1c77e2b84d0e9a6f`
+	filler := strings.Repeat("lorem ipsum ", pieceSize/12+1)
+	for _, tc := range []struct {
+		name, first, result string
+	}{
+		{"plain", "", `{"content":[{"type":"text","text":"` + filler + secret + `"}]}`},
+		{"escaped, first spliced", `"resultType":"complete"`, `{"content":[{"type":"text","text":"` + escaped + filler + `"}]}`},
+		{"pretty, first spliced", `"resultType":"complete"`, "{\n  \"content\": [{\"type\": \"text\", \"text\": \"" + filler + secret + "\"}]\n}"},
+		{"empty object, first spliced", `"resultType":"complete"`, "{ " + strings.Repeat(" ", pieceSize) + "}"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if len(tc.result) < pieceSize {
+				t.Fatal("the result would not be written in pieces")
+			}
+			jid, _ := jsonrpc.MakeID("call-" + secret)
+			var pieces, whole bytes.Buffer
+			c := newStdioConn(strings.NewReader(""), &pieces, sc, nil)
+			defer c.Close()
+			if err := c.writeResult(jid, tc.first, json.RawMessage(tc.result)); err != nil {
+				t.Fatal(err)
+			}
+			// The small result's path, for comparison.
+			w := newStdioConn(strings.NewReader(""), &whole, sc, nil)
+			defer w.Close()
+			data, _ := encodeResult(jid, tc.first, json.RawMessage(tc.result))
+			if err := w.writeRaw(data); err != nil {
+				t.Fatal(err)
+			}
+			if pieces.String() != whole.String() {
+				t.Fatalf("in pieces:\n%.200s\nwhole:\n%.200s", pieces.String(), whole.String())
+			}
+			line := strings.TrimSuffix(pieces.String(), "\n")
+			if strings.ContainsAny(line, "\r\n") || !json.Valid([]byte(line)) {
+				t.Fatalf("not one JSON line: %.200q", line)
+			}
+			if err := leakcheck.Lines(pieces.String(), secret); err != nil {
+				t.Error(err)
+			}
+			if tc.first != "" && !strings.Contains(line, `"result":{"resultType":"complete"`) {
+				t.Errorf("the result does not begin with %s: %.120s", tc.first, line)
+			}
+		})
 	}
 }

@@ -3,11 +3,14 @@ package proxy
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
+	"hash"
+	"io"
 	"math"
+	"syscall"
 	"time"
 
 	"github.com/agw-proxy/agw-proxy/tokenstore"
@@ -222,7 +225,7 @@ func (p *Proxy) sync(ctx context.Context, s upstreamSession) (err error) {
 	p.mu.Lock()
 	seen := p.lists.announced
 	p.mu.Unlock()
-	defs, ttl, err := listTools(ctx, s)
+	lst, err := listTools(ctx, s, p.opts.Rules)
 	if err != nil {
 		// The change cannot be read now: calls waiting for it go on with
 		// the list there is (the next sync decides again).
@@ -232,72 +235,216 @@ func (p *Proxy) sync(ctx context.Context, s upstreamSession) (err error) {
 		p.mu.Unlock()
 		return err
 	}
-	s.listed(defs, ttl)
-	p.publish(s, p.toolList(defs), seen)
+	s.listed(lst.defs(), lst.ttl)
+	l := p.toolList(lst)
+	// What the client gets, as it gets it, for the tool cache: compared
+	// with the cached list the client may have had, and stored. Only that
+	// comparison needs it before the list is published; a client waiting
+	// for its first list (no cached one) is answered first.
+	var client []byte
+	p.mu.Lock()
+	serving := p.cache.serving
+	p.mu.Unlock()
+	if serving && p.waitPrimed(ctx) == nil {
+		client = p.clientBytes(l.listed)
+	}
+	p.publish(s, l, seen, client)
+	if client == nil && p.cache.on() && p.waitPrimed(ctx) == nil {
+		client = p.clientBytes(l.listed)
+	}
+	if client != nil {
+		p.storeCache(client, l.count, lst.noStore)
+	}
 	return nil
 }
 
 // maxPages bounds how many pages of tools/list the proxy follows.
 const maxPages = 10000
 
-// listTools returns every tool definition the Gateway lists on s, following
-// its pages, each as the Gateway sent it.
-func listTools(ctx context.Context, s upstreamSession) ([][]byte, time.Duration, error) {
-	var defs [][]byte
-	var ttl time.Duration
-	cursor := ""
+// pageRetries is how many times a page whose answer broke off (the
+// connection dropped before the answer was whole) is asked for again at
+// once, with the same cursor, before the listing fails.
+const pageRetries = 2
+
+// A listing is the Gateway's tools, every page of them.
+type listing struct {
+	tools []listedTool
+	// sum hashes every definition as the Gateway sent it, page by page
+	// while the next is in flight, to detect a change (FNV, byte by byte,
+	// cost 5 ms for 1,000 tools after the last page).
+	sum hash.Hash
+	ttl time.Duration // the last page's ttlMs (0 when it gives none)
+	// noStore: a page's cacheScope is neither "private" nor "public" (nor
+	// absent), so the list is not kept in the tool cache.
+	noStore bool
+}
+
+// A listedTool is one tool definition as the Gateway listed it, and what
+// the client gets of it (stripToolDef).
+type listedTool struct {
+	def      []byte // as the Gateway sent it
+	name     string
+	rules    []*Rule
+	stripped []byte
+}
+
+// defs returns every definition of l as the Gateway sent it.
+func (l *listing) defs() [][]byte {
+	defs := make([][]byte, len(l.tools))
+	for i, t := range l.tools {
+		defs[i] = t.def
+	}
+	return defs
+}
+
+// A pageAnswer is the outcome of one tools/list request.
+type pageAnswer struct {
+	res json.RawMessage
+	err error
+}
+
+// listTools returns every tool the Gateway lists on s, following its pages,
+// each stripped of rules' arguments. The cursor is all the next request
+// needs: it is asked for as soon as a page's cursor is read, and the page's
+// tools are split and stripped while it is in flight.
+//
+// A page whose answer breaks off (an intermediary dropping the connection
+// mid-answer: unexpected EOF, connection reset) is asked for again at once,
+// with the same cursor, on a new connection (pageRetries); the pages read
+// are kept. Only a Gateway that refuses a cursor makes the listing start
+// again from the first page, once.
+func listTools(ctx context.Context, s upstreamSession, rules []Rule) (listing, error) {
+	// Ends a page still in flight when the listing fails.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	fetch := func(cursor string) <-chan pageAnswer {
+		ch := make(chan pageAnswer, 1)
+		go func() {
+			res, err := listPage(ctx, s, cursor)
+			ch <- pageAnswer{res, err}
+		}()
+		return ch
+	}
+	var l listing
+	cursor, restarted := "", false
+	pending := fetch(cursor)
 	for page := 0; ; page++ {
-		params := []byte(`{}`)
-		if cursor != "" {
-			params, _ = json.Marshal(map[string]string{"cursor": cursor})
+		a := <-pending
+		if a.err != nil {
+			if cursor != "" && !restarted && cursorRefused(a.err) {
+				// An expired or unknown cursor: the Gateway's list
+				// may have changed under it, so it is read anew.
+				restarted, l, cursor, page = true, listing{}, "", -1
+				pending = fetch(cursor)
+				continue
+			}
+			return listing{}, fmt.Errorf("list the Gateway's tools: %w", a.err)
 		}
-		res, err := s.call(ctx, "tools/list", params)
+		tools, next, err := l.readPage(a.res)
 		if err != nil {
-			return nil, 0, fmt.Errorf("list the Gateway's tools: %w", err)
+			return listing{}, fmt.Errorf("list the Gateway's tools: %w", err)
 		}
-		var next string
-		if defs, next, ttl, err = appendPage(defs, res); err != nil {
-			return nil, 0, fmt.Errorf("list the Gateway's tools: %w", err)
+		if next != "" {
+			if next == cursor || page == maxPages {
+				return listing{}, fmt.Errorf("list the Gateway's tools: pagination does not end (cursor %q)", next)
+			}
+			pending = fetch(next)
+		}
+		if err := l.appendTools(tools, rules); err != nil {
+			return listing{}, fmt.Errorf("list the Gateway's tools: %w", err)
 		}
 		if next == "" {
-			return defs, ttl, nil
-		}
-		if next == cursor || page == maxPages {
-			return nil, 0, fmt.Errorf("list the Gateway's tools: pagination does not end (cursor %q)", next)
+			return l, nil
 		}
 		cursor = next
 	}
 }
 
-// appendPage appends the tools of one tools/list result to defs and returns
-// the cursor of the next page, "" for none, and the page's ttlMs (0 when it
-// gives none).
-func appendPage(defs [][]byte, res json.RawMessage) (_ [][]byte, next string, ttl time.Duration, err error) {
+// listPage asks the Gateway for the tools/list page at cursor ("" for the
+// first), again at once when the answer broke off (brokenOff), at most
+// pageRetries times: listing is a read, and the Transport does not reuse a
+// broken connection.
+func listPage(ctx context.Context, s upstreamSession, cursor string) (json.RawMessage, error) {
+	params := []byte(`{}`)
+	if cursor != "" {
+		params, _ = json.Marshal(map[string]string{"cursor": cursor})
+	}
+	for try := 0; ; try++ {
+		res, err := s.call(ctx, "tools/list", params)
+		if err == nil || try == pageRetries || ctx.Err() != nil || !brokenOff(err) {
+			return res, err
+		}
+	}
+}
+
+// brokenOff reports whether err is an answer that broke off in transit:
+// the connection ended or was reset before the answer was whole.
+func brokenOff(err error) bool {
+	var jerr *jsonrpc.Error
+	if errors.As(err, &jerr) {
+		return false
+	}
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.EPIPE)
+}
+
+// cursorRefused reports whether err is the Gateway refusing a tools/list
+// cursor: invalid params, the code MCP gives an invalid cursor.
+func cursorRefused(err error) bool {
+	var jerr *jsonrpc.Error
+	return errors.As(err, &jerr) && jerr.Code == jsonrpc.CodeInvalidParams
+}
+
+// readPage reads one tools/list result: its tools (the array, not yet
+// split), and the cursor of the next page, "" for none; it takes the
+// page's ttlMs and cacheScope into l.
+func (l *listing) readPage(res json.RawMessage) (tools []byte, next string, err error) {
 	// The result is valid JSON (checked on arrival): walk it.
 	ms, err := members(res)
 	if err != nil {
-		return nil, "", 0, errors.New("the result is not an object")
+		return nil, "", errors.New("the result is not an object")
 	}
+	l.ttl = 0
 	for _, m := range ms {
 		switch {
 		case isString(m.key, "tools"):
-			tools, err := elements(m.val)
-			if err != nil {
-				return nil, "", 0, errors.New("tools is not an array")
-			}
-			for _, t := range tools {
-				defs = append(defs, t.val)
-			}
+			tools = m.val
 		case isString(m.key, "nextCursor"):
 			_ = json.Unmarshal(m.val, &next)
 		case isString(m.key, "ttlMs"):
 			var ms float64
 			if json.Unmarshal(m.val, &ms) == nil && ms > 0 {
-				ttl = time.Duration(min(ms, float64(math.MaxInt64/2)/float64(time.Millisecond)) * float64(time.Millisecond))
+				l.ttl = time.Duration(min(ms, float64(math.MaxInt64/2)/float64(time.Millisecond)) * float64(time.Millisecond))
+			}
+		case isString(m.key, "cacheScope"):
+			if !cacheableScope(m.val) {
+				l.noStore = true
 			}
 		}
 	}
-	return defs, next, ttl, nil
+	return tools, next, nil
+}
+
+// appendTools appends the tools of one page (its tools array, nil when it
+// has none) to l, each stripped of rules' arguments.
+func (l *listing) appendTools(tools []byte, rules []Rule) error {
+	if tools == nil {
+		return nil
+	}
+	ts, err := elements(tools)
+	if err != nil {
+		return errors.New("tools is not an array")
+	}
+	if l.sum == nil {
+		l.sum = sha256.New()
+	}
+	for _, t := range ts {
+		name, applied, stripped := stripToolDef(rules, t.val)
+		l.tools = append(l.tools, listedTool{def: t.val, name: name, rules: applied, stripped: stripped})
+		l.sum.Write(t.val)
+		l.sum.Write([]byte{0})
+	}
+	return nil
 }
 
 // A toolList is the tool list as the proxy serves it.
@@ -308,46 +455,61 @@ type toolList struct {
 	sum    []byte             // a hash of what the Gateway listed, to detect changes
 }
 
-// toolList builds the list the client gets from the Gateway's definitions:
-// each stripped of the rules' arguments. A name listed twice is served
-// once, as first listed.
-func (p *Proxy) toolList(defs [][]byte) toolList {
-	l := toolList{rules: make(map[string][]*Rule, len(defs))}
-	listed := make([]byte, 0, 64+sumLen(defs))
+// toolList builds the list the client gets from the Gateway's tools, each
+// stripped already. A name listed twice is served once, as first listed.
+func (p *Proxy) toolList(lst listing) toolList {
+	tools := lst.tools
+	l := toolList{rules: make(map[string][]*Rule, len(tools))}
+	n := 64
+	for _, t := range tools {
+		n += len(t.stripped) + 1
+	}
+	listed := make([]byte, 0, n)
 	listed = append(listed, `{"tools":[`...)
-	for _, t := range defs {
-		name, rules, stripped := stripToolDef(p.opts.Rules, t)
-		if name != "" {
-			if _, dup := l.rules[name]; dup {
+	for _, t := range tools {
+		if t.name != "" {
+			if _, dup := l.rules[t.name]; dup {
 				// Which listing would the client use, and which would the
 				// Gateway call? Serve the first, once, and say so once.
-				p.reportDuplicate(name)
+				p.reportDuplicate(t.name)
 				continue
 			}
-			l.rules[name] = rules
+			l.rules[t.name] = t.rules
 		}
 		if l.count > 0 {
 			listed = append(listed, ',')
 		}
 		l.count++
-		listed = append(listed, stripped...)
+		listed = append(listed, t.stripped...)
 	}
 	l.listed = append(listed, "]}"...)
-	h := fnv.New128a()
-	for _, t := range defs {
-		h.Write(t)
-		h.Write([]byte{0})
+	if lst.sum == nil {
+		lst.sum = sha256.New() // no tools
 	}
-	l.sum = h.Sum(nil)
+	l.sum = lst.sum.Sum(nil)
 	return l
 }
 
 // publish makes l the tool list, and s the live session it was listed on.
 // seen is how many of the Gateway's announcements the listing began after.
-// A client that has listed tools before hears of a change.
-func (p *Proxy) publish(s upstreamSession, l toolList, seen uint64) {
+// A client that has listed tools before hears of a change. client is the
+// list as the client gets it (clientBytes), or nil when there is no tool
+// cache: a client given the cached list hears of a change when this one
+// is another.
+func (p *Proxy) publish(s upstreamSession, l toolList, seen uint64, client []byte) {
 	p.mu.Lock()
-	changed := !bytes.Equal(p.upstream, l.sum) || p.listed == nil
+	var changed bool
+	if p.cache.serving {
+		// The client may hold the cached list: the news is whether the
+		// Gateway's list, as the client would get it, is another.
+		changed = client == nil || !bytes.Equal(p.listed, client)
+		p.cache.serving = false
+	} else {
+		changed = !bytes.Equal(p.upstream, l.sum) || p.listed == nil
+	}
+	if changed {
+		p.listGen++
+	}
 	notify := changed && p.clientAsked
 	p.live, p.synced, p.lastErr = s, true, nil
 	p.tools, p.listed, p.upstream = l.rules, l.listed, l.sum
@@ -385,14 +547,6 @@ func (p *Proxy) reportDuplicate(name string) {
 	}
 	p.lists.duplicates[name] = true
 	p.log.Error("the Gateway lists a tool name more than once; serving the first listing only", "tool", name)
-}
-
-func sumLen(bs [][]byte) int {
-	n := 0
-	for _, b := range bs {
-		n += len(b) + 1
-	}
-	return n
 }
 
 // stripToolDef returns a tool definition's name, the rules that apply to it

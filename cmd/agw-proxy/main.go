@@ -107,6 +107,9 @@ type env struct {
 	// userConfigDir is os.UserConfigDir unless a test replaces it; nil means
 	// os.UserConfigDir. Use e.configDir().
 	userConfigDir func() (string, error)
+	// userCacheDir, if not nil, replaces the tool cache's folder
+	// (toolcache.Dir). Use e.toolCacheDir().
+	userCacheDir func() (string, error)
 	// testKeychain, when not nil, may replace the OS keychain: it returns
 	// the store to use, or nil for the OS keychain. Only this package's
 	// tests (secrets_test.go) and the demo (its in-memory store, for the

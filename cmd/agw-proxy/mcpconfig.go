@@ -622,7 +622,15 @@ func serveArgs(fs *pflag.FlagSet, pf *profile.Flags, p *profile.Profile) []strin
 		args = append(args, "--profile", p.Name)
 	}
 	flags := pf.Args()
-	for i := 0; i+1 < len(flags); i += 2 {
+	for i := 0; i < len(flags); i += 2 {
+		if profile.IsSwitch(flags[i]) {
+			args = append(args, flags[i])
+			i--
+			continue
+		}
+		if i+1 == len(flags) {
+			break
+		}
 		name, val := flags[i], flags[i+1]
 		switch name {
 		case "--config", "--profile":

@@ -16,8 +16,42 @@ import (
 // TestMain lets the test binary act as agw-proxy, so scripts can
 // "exec agw-proxy ...".
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){"agw-proxy": testMain})
+	// No test, and no agw-proxy a test runs, uses the user's tool cache:
+	// one folder for the test binary and its children (who inherit it),
+	// unless a test names its own.
+	var run testscript.TestingM = m
+	if os.Getenv(envTestCache) == "" {
+		dir, err := os.MkdirTemp("", "agw-proxy-test-cache-")
+		if err != nil {
+			panic(err)
+		}
+		// The go command a test runs (go build) keeps its build cache
+		// where it was: by default under the user's cache directory.
+		if os.Getenv("GOCACHE") == "" {
+			if d, err := os.UserCacheDir(); err == nil {
+				os.Setenv("GOCACHE", filepath.Join(d, "go-build"))
+			}
+		}
+		os.Setenv(envTestCache, dir)
+		os.Setenv("XDG_CACHE_HOME", dir)
+		run = removeAfter{m, dir}
+	}
+	testscript.Main(run, map[string]func(){"agw-proxy": testMain})
 }
+
+// removeAfter runs the tests, then removes dir.
+type removeAfter struct {
+	m   *testing.M
+	dir string
+}
+
+func (r removeAfter) Run() int {
+	defer os.RemoveAll(r.dir)
+	return r.m.Run()
+}
+
+// envTestCache marks the tool cache folder TestMain chose.
+const envTestCache = "AGW_PROXY_TEST_CACHE_HOME"
 
 // testMain is main with the test keychains (secrets_test.go): testscript
 // runs it as "agw-proxy".
@@ -46,6 +80,8 @@ func TestScripts(t *testing.T) {
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("HOME", filepath.Join(e.WorkDir, "home"))
 			e.Setenv("XDG_CONFIG_HOME", filepath.Join(e.WorkDir, "config"))
+			e.Setenv("XDG_CACHE_HOME", filepath.Join(e.WorkDir, "cache"))
+			e.Setenv(envTestCache, filepath.Join(e.WorkDir, "cache"))
 			e.Setenv("AGW_PROXY_CONFIG", "")
 			e.Setenv("AGW_PROXY_PROFILE", "")
 			// As scripts run it (and mcp-config writes it): the path on

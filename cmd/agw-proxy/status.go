@@ -68,6 +68,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	credStored := st.secrets(ctx)
 	st.gatewayLogin(ctx, credStored, *offline)
 	st.consents()
+	st.cache()
 	if err := ctx.Err(); err != nil {
 		return err // interrupted: no report of the problems it caused
 	}

@@ -42,6 +42,10 @@ func TestQuick(t *testing.T) {
 		"start -> initialize", "tools/call, sequential", "first tools/list, 1000 tools",
 		"first tools/list, by the revision spoken with the Gateway:",
 		"targets (issue 6):",
+		"floor min / median / p99", "proxy vs floor",
+		"first tools/list of 1000 tools, 30 per page, the Gateway 5 ms away",
+		"agw-proxy warm (same cache dir)", "floor relay (client follows the cursors)",
+		"targets against the floor (issue 17), same run:",
 	} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, stdout.String())
@@ -90,6 +94,32 @@ func TestQuick(t *testing.T) {
 		if len(r.Targets) != 8 {
 			t.Errorf("%s: %d target rows, want 8", r.Protocol, len(r.Targets))
 		}
+		if len(r.FloorTargets) != 5 {
+			t.Errorf("%s: %d floor target rows, want 5", r.Protocol, len(r.FloorTargets))
+		}
+		if r.CallOverheads.N != 1 || r.BigListOverheads.N != 1 {
+			t.Errorf("%s: %d call repeats and %d big lists, want 1 each", r.Protocol, r.CallOverheads.N, r.BigListOverheads.N)
+		}
+		for name, d := range map[string]Dist{"direct": r.Latency.Direct, "cold": r.Latency.Cold, "warm": r.Latency.Warm} {
+			if d.N == 0 {
+				t.Errorf("%s: latency phase, %s: no samples", r.Protocol, name)
+			}
+		}
+	}
+	f := rep.Floor
+	for name, n := range map[string]int{
+		"start_initialize": f.StartInitialize.N,
+		"call_floor":       f.CallFloor.N,
+		"call_direct":      f.CallDirect.N,
+		"big_list_floor":   f.BigListFloor.N,
+		"latency_list":     f.LatencyList.N,
+	} {
+		if n == 0 {
+			t.Errorf("floor: %s: no samples", name)
+		}
+	}
+	if f.Throughput.Proxy.Calls == 0 || f.Throughput.Direct.Calls == 0 {
+		t.Errorf("floor: throughput: %+v", f.Throughput)
 	}
 	if !slices.Equal(protocols, []string{"2026-07-28", "2025-11-25"}) {
 		t.Errorf("revisions %q, want 2026-07-28 and 2025-11-25", protocols)
@@ -182,5 +212,46 @@ func TestProfileMode(t *testing.T) {
 		if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.Size() == 0 {
 			t.Errorf("%s: not written (%v)", name, err)
 		}
+	}
+}
+
+// Every proxy command has a cache directory of its own under the
+// benchmark's temporary home, never the user's: a new command starts cold,
+// a second start of the same one (the latency phase's warm start) finds
+// what the first left.
+func TestProxyCmdCacheDir(t *testing.T) {
+	home := t.TempDir()
+	sim := &gatewaysim.Sim{GatewayURL: "http://127.0.0.1:1/mcp"}
+	cacheOf := func(p *proxyCmd) string {
+		for _, kv := range p.env {
+			if v, ok := strings.CutPrefix(kv, "XDG_CACHE_HOME="); ok {
+				return v
+			}
+		}
+		t.Fatalf("no XDG_CACHE_HOME in %q", p.env)
+		return ""
+	}
+	a, err := newProxyCmd(config{}, home, sim, sim.GatewayURL, statelessVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := newProxyCmd(config{}, home, sim, sim.GatewayURL, statelessVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, cb := cacheOf(a), cacheOf(b)
+	if ca == cb {
+		t.Errorf("two commands share the cache directory %s", ca)
+	}
+	for _, dir := range []string{ca, cb} {
+		if rel, err := filepath.Rel(home, dir); err != nil || strings.HasPrefix(rel, "..") {
+			t.Errorf("cache directory %s is outside the benchmark's home %s", dir, home)
+		}
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			t.Errorf("cache directory %s: %v", dir, err)
+		}
+	}
+	if ca != cacheOf(a) {
+		t.Error("one command's cache directory changed")
 	}
 }

@@ -56,12 +56,20 @@ type proxyCmd struct {
 // newProxyCmd returns the serve command line for sim with the Gateway at
 // gatewayURL (the emulator's, or a relay's in front of it), pinned to the
 // MCP revision version with the Gateway: flags only, the client secret and
-// the Asana token from the environment, no config file, no keychain.
-func newProxyCmd(c config, home string, sim *gatewaysim.Sim, gatewayURL, version string) *proxyCmd {
+// the Asana token from the environment, no config file, no keychain. Each
+// command gets a cache directory of its own (XDG_CACHE_HOME, under home,
+// never the user's), so that every start of it after the first is a warm
+// start of the same profile, and every new command a cold one.
+func newProxyCmd(c config, home string, sim *gatewaysim.Sim, gatewayURL, version string) (*proxyCmd, error) {
+	cache, err := os.MkdirTemp(home, "cache-")
+	if err != nil {
+		return nil, err
+	}
 	env := []string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + home,
 		"XDG_CONFIG_HOME=" + filepath.Join(home, "config"),
+		"XDG_CACHE_HOME=" + cache,
 		"AGW_PROXY_CLIENT_SECRET=" + sim.ClientSecret,
 		"AGW_PROXY_SECRET_ASANA=" + asanaToken,
 		"NO_PROXY=127.0.0.1,localhost",
@@ -86,7 +94,7 @@ func newProxyCmd(c config, home string, sim *gatewaysim.Sim, gatewayURL, version
 			"--protocol", version,
 		},
 		env: env,
-	}
+	}, nil
 }
 
 func (p *proxyCmd) command(ctx context.Context) *exec.Cmd {
@@ -162,11 +170,12 @@ func directSession(ctx context.Context, sim *gatewaysim.Sim, gatewayURL string, 
 	return connect(ctx, t, version)
 }
 
-// directColdList is what a client talking to the Gateway itself in MCP
-// version does at start: fetch a Cognito token (client credentials),
-// connect on a fresh connection (server/discover or initialize), and list
-// every tool. It returns the time taken and the tools.
-func directColdList(ctx context.Context, sim *gatewaysim.Sim, version string) (time.Duration, []*mcp.Tool, error) {
+// directColdList is what a client talking to the Gateway at gatewayURL
+// itself in MCP version does at start: fetch a Cognito token (client
+// credentials), connect on a fresh connection (server/discover or
+// initialize), and list every tool, following the cursors. It returns the
+// time taken and the tools.
+func directColdList(ctx context.Context, sim *gatewaysim.Sim, gatewayURL, version string) (time.Duration, []*mcp.Tool, error) {
 	t0 := time.Now()
 	tr := tunedTransport()
 	defer tr.CloseIdleConnections()
@@ -175,7 +184,7 @@ func directColdList(ctx context.Context, sim *gatewaysim.Sim, version string) (t
 	if err != nil {
 		return 0, nil, fmt.Errorf("token: %w", err)
 	}
-	t := &mcp.StreamableClientTransport{Endpoint: sim.GatewayURL, HTTPClient: &http.Client{Transport: bearer{tok.AccessToken, tr}}}
+	t := &mcp.StreamableClientTransport{Endpoint: gatewayURL, HTTPClient: &http.Client{Transport: bearer{tok.AccessToken, tr}}}
 	cs, err := connect(ctx, t, version)
 	if err != nil {
 		return 0, nil, err
@@ -250,37 +259,97 @@ func (b *lockedBuffer) String() string {
 	return string(b.buf)
 }
 
-// warmPair opens a direct session to dgw and a proxy session whose Gateway
-// is pgw, both speaking MCP version with the Gateway, and warms both with
-// c.warmup calls.
-func warmPair(ctx context.Context, c config, home string, sim *gatewaysim.Sim, dgw, pgw string, tr *http.Transport, version string) (direct, px *mcp.ClientSession, pid int, err error) {
-	if direct, err = directSession(ctx, sim, dgw, tr, version); err != nil {
-		return nil, nil, 0, fmt.Errorf("direct: %w", err)
+// callPair is a direct session and a proxied one (agw-proxy or the floor)
+// with the call each makes.
+type callPair struct {
+	direct, px *mcp.ClientSession
+	pid        int // the proxy's
+	dp, pp     *mcp.CallToolParams
+}
+
+// Close ends both sessions (and so the proxy); nil is a no-op.
+func (p *callPair) Close() {
+	if p != nil {
+		p.direct.Close()
+		p.px.Close()
 	}
-	before := sim.Counts()
-	if px, pid, err = proxySession(ctx, newProxyCmd(c, home, sim, pgw, version)); err != nil {
-		direct.Close()
-		return nil, nil, 0, err
-	}
-	dp, pp := callParams(true), callParams(false)
-	for range c.warmup {
-		if err = call(ctx, direct, dp); err != nil {
-			err = fmt.Errorf("direct: %w", err)
-		} else if err = call(ctx, px, pp); err != nil {
-			err = fmt.Errorf("proxy: %w", err)
+}
+
+// pairOpener opens a warm callPair: the direct session to the Gateway at
+// dgw on tr, the proxy's Gateway pgw.
+type pairOpener func(ctx context.Context, dgw, pgw string, tr *http.Transport) (*callPair, error)
+
+// proxyPair opens agw-proxy pinned to MCP version with the Gateway, and a
+// direct client speaking the same.
+func proxyPair(c config, home string, sim *gatewaysim.Sim, version string) pairOpener {
+	return func(ctx context.Context, dgw, pgw string, tr *http.Transport) (*callPair, error) {
+		direct, err := directSession(ctx, sim, dgw, tr, version)
+		if err != nil {
+			return nil, fmt.Errorf("direct: %w", err)
 		}
+		before := sim.Counts()
+		p, err := newProxyCmd(c, home, sim, pgw, version)
 		if err != nil {
 			direct.Close()
-			px.Close()
-			return nil, nil, 0, err
+			return nil, err
+		}
+		px, pid, err := proxySession(ctx, p)
+		if err != nil {
+			direct.Close()
+			return nil, err
+		}
+		pair := &callPair{direct: direct, px: px, pid: pid, dp: callParams(true), pp: callParams(false)}
+		if err := warm(ctx, c, pair); err != nil {
+			pair.Close()
+			return nil, err
+		}
+		// The direct client's calls neither discover nor initialize: what
+		// the emulator counted is the proxy's.
+		if err := checkUpstream(version, before, sim.Counts()); err != nil {
+			pair.Close()
+			return nil, err
+		}
+		return pair, nil
+	}
+}
+
+// floorPair opens the floor relay with a token fetched for it, and a
+// direct client speaking what the floor relays (clientVersion). The floor
+// injects nothing: its client sends the Asana token itself, as the direct
+// one does.
+func floorPair(c config, home string, sim *gatewaysim.Sim) pairOpener {
+	return func(ctx context.Context, dgw, pgw string, tr *http.Transport) (*callPair, error) {
+		tok, err := floorToken(ctx, sim)
+		if err != nil {
+			return nil, err
+		}
+		direct, err := directSession(ctx, sim, dgw, tr, clientVersion)
+		if err != nil {
+			return nil, fmt.Errorf("direct: %w", err)
+		}
+		px, pid, err := proxySession(ctx, newFloorCmd(c, home, pgw, tok))
+		if err != nil {
+			direct.Close()
+			return nil, err
+		}
+		pair := &callPair{direct: direct, px: px, pid: pid, dp: callParams(true), pp: callParams(true)}
+		if err := warm(ctx, c, pair); err != nil {
+			pair.Close()
+			return nil, err
+		}
+		return pair, nil
+	}
+}
+
+// warm makes c.warmup calls on each side of p.
+func warm(ctx context.Context, c config, p *callPair) error {
+	for range c.warmup {
+		if err := call(ctx, p.direct, p.dp); err != nil {
+			return fmt.Errorf("direct: %w", err)
+		}
+		if err := call(ctx, p.px, p.pp); err != nil {
+			return fmt.Errorf("proxy: %w", err)
 		}
 	}
-	// The direct client's calls neither discover nor initialize: what the
-	// emulator counted is the proxy's.
-	if err := checkUpstream(version, before, sim.Counts()); err != nil {
-		direct.Close()
-		px.Close()
-		return nil, nil, 0, err
-	}
-	return direct, px, pid, nil
+	return nil
 }

@@ -2,7 +2,7 @@
 // loopback and compares every number with a direct call measured in the
 // same run:
 //
-//	go run ./internal/bench            # full run, about a minute
+//	go run ./internal/bench            # full run, about 2-3 minutes
 //	go run ./internal/bench -quick     # smoke run, one iteration each
 //	go run ./internal/bench -out bench.json
 //
@@ -11,7 +11,10 @@
 // tools/list (token fetch included), sequential tools/call latency (proxy vs
 // direct go-sdk client), throughput with 64 calls in flight (with the
 // proxy's CPU per call from /proc/PID/stat and the upstream TCP connections
-// it opened), the proxy's RSS, and a first tools/list of 1,000 tools. Every
+// it opened), the proxy's RSS, a first tools/list of 1,000 tools, and that
+// list again behind a Gateway -delay away (latency.go): direct, cold, warm
+// cache. Each phase also measures the floor relay (floor.go), and the
+// report gives agw-proxy's figures as ratios to it. Every
 // phase runs once per MCP revision spoken with the Gateway (-protocols:
 // 2026-07-28, stateless, and 2025-11-25), the proxy pinned to it with
 // --protocol and the direct client speaking the same; the benchmark's own
@@ -52,6 +55,7 @@ func main() {
 // config is the benchmark's flags.
 type config struct {
 	bin        string
+	floorBin   string
 	out        string
 	quick      bool
 	starts     int
@@ -61,6 +65,9 @@ type config struct {
 	inflight   int
 	lists      int
 	tools      int
+	repeats    int           // of the sequential calls, each with fresh processes
+	delay      time.Duration // the realistic-latency phase's added round trip
+	delayLists int           // first tools/list runs behind the delay
 	phaseLimit time.Duration
 	cpuprofile string
 	proxyEnv   envList
@@ -89,14 +96,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.out, "out", "", "write the results as JSON to this file")
 	fs.BoolVar(&c.quick, "quick", false, "smoke run: one iteration of everything, a few seconds")
 	fs.IntVar(&c.starts, "starts", 20, "cold starts of the proxy")
-	fs.IntVar(&c.calls, "calls", 2000, "sequential tools/call, each of proxy and direct")
+	fs.IntVar(&c.calls, "calls", 1000, "sequential tools/call per repeat, each of proxy, floor and direct")
+	fs.IntVar(&c.repeats, "repeats", 5, "repeats of the sequential calls, each with fresh processes (the spread is over these)")
 	fs.IntVar(&c.warmup, "warmup", 200, "calls before measuring")
 	fs.DurationVar(&c.duration, "duration", 5*time.Second, "throughput run length, each of proxy and direct")
 	fs.IntVar(&c.inflight, "inflight", 64, "calls in flight in the throughput run")
-	fs.IntVar(&c.lists, "lists", 10, "first tools/list runs with the big tool list")
+	fs.IntVar(&c.lists, "lists", 10, "first tools/list runs with the big tool list (the spread is over these)")
+	fs.DurationVar(&c.delay, "delay", 50*time.Millisecond, "round trip added to every Gateway request in the latency phase")
+	fs.IntVar(&c.delayLists, "delay-lists", 3, "first tools/list runs of each side behind the delayed Gateway")
 	fs.IntVar(&c.tools, "tools", 1000, "tools in the big tool list")
 	fs.DurationVar(&c.phaseLimit, "phase-limit", 2*time.Minute, "upper bound on each phase's wall time")
-	fs.StringVar(&c.only, "only", "", "run only these phases: comma-separated starts, calls, throughput, tools")
+	fs.StringVar(&c.only, "only", "", "run only these phases: comma-separated starts, calls, throughput, tools, latency")
 	fs.Var(&c.proxyEnv, "proxy-env", "extra KEY=VALUE in the proxy's environment, e.g. GOGC=200 (repeatable)")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "profile mode: run the proxy in-process and write pprof profiles to this directory")
 	protocols := fs.String("protocols", strings.Join(gatewayVersions, ","), "MCP revisions to speak with the Gateway, comma-separated: "+strings.Join(gatewayVersions, ", "))
@@ -111,10 +121,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		c.protocols = append(c.protocols, v)
 	}
 	if c.quick {
-		c.starts, c.calls, c.warmup, c.lists = 1, 1, 1, 1
+		c.starts, c.calls, c.warmup, c.lists, c.repeats, c.delayLists = 1, 1, 1, 1, 1, 1
 		c.duration = 300 * time.Millisecond
+		c.delay = min(c.delay, 5*time.Millisecond)
 	}
-	if c.starts < 1 || c.calls < 1 || c.lists < 1 || c.inflight < 1 || c.tools < 1 || c.duration <= 0 {
+	if c.starts < 1 || c.calls < 1 || c.lists < 1 || c.repeats < 1 || c.delayLists < 1 || c.inflight < 1 || c.tools < 1 || c.duration <= 0 || c.delay < 0 {
 		fmt.Fprintln(stderr, "bench: counts and durations must be positive")
 		return 2
 	}
@@ -154,7 +165,11 @@ type Report struct {
 	ClientProtocol    string `json:"client_protocol"`
 	ColdStartProtocol string `json:"cold_start_client_protocol"`
 
+	Repeats int     `json:"call_repeats"`
+	DelayMS float64 `json:"latency_delay_ms"` // the round trip added in the latency phase
+
 	Revisions []*Revision `json:"revisions"` // one per revision spoken with the Gateway
+	Floor     *Floor      `json:"floor"`     // the floor relay, measured in the same run
 }
 
 // Revision is every phase's numbers with one MCP revision spoken with the
@@ -162,13 +177,14 @@ type Report struct {
 type Revision struct {
 	Protocol string `json:"protocol"`
 
-	StartInitialize Dist    `json:"start_initialize"`     // proxy: process start -> initialize answered
-	StartToolsList  Dist    `json:"start_tools_list"`     // proxy: process start -> first tools/list
-	DirectColdList  Dist    `json:"direct_cold_list"`     // direct: token + connect + tools/list
-	ToolsInStart    int     `json:"tools_in_start"`       // tools in that list
-	CallDirect      Dist    `json:"call_direct"`          // sequential tools/call
-	CallProxy       Dist    `json:"call_proxy"`           //
-	CallOverheadP50 float64 `json:"call_overhead_p50_us"` // proxy p50 - direct p50
+	StartInitialize Dist    `json:"start_initialize"`      // proxy: process start -> initialize answered
+	StartToolsList  Dist    `json:"start_tools_list"`      // proxy: process start -> first tools/list
+	DirectColdList  Dist    `json:"direct_cold_list"`      // direct: token + connect + tools/list
+	ToolsInStart    int     `json:"tools_in_start"`        // tools in that list
+	CallDirect      Dist    `json:"call_direct"`           // sequential tools/call
+	CallProxy       Dist    `json:"call_proxy"`            //
+	CallOverheadP50 float64 `json:"call_overhead_p50_us"`  // median over the repeats of proxy p50 - direct p50
+	CallOverheads   Spread  `json:"call_overhead_repeats"` // proxy p50 - direct p50 of each repeat
 	SeqProxyCPU     float64 `json:"seq_proxy_cpu_per_call_us"`
 
 	Throughput Throughput `json:"throughput"`
@@ -177,13 +193,29 @@ type Revision struct {
 	RSSAfterKiB int64 `json:"rss_after_throughput_kib"`
 
 	BigTools         int     `json:"big_tools"`
-	BigListDirect    Dist    `json:"big_list_direct"` // token + connect + tools/list
-	BigListProxy     Dist    `json:"big_list_proxy"`  // process start -> tools/list
-	BigListOverhead  float64 `json:"big_list_overhead_us"`
-	BigListProxyCPU  Dist    `json:"big_list_proxy_cpu"` // the proxy process's CPU, start to answer (10 ms ticks)
+	BigListDirect    Dist    `json:"big_list_direct"`        // token + connect + tools/list
+	BigListProxy     Dist    `json:"big_list_proxy"`         // process start -> tools/list
+	BigListOverhead  float64 `json:"big_list_overhead_us"`   // proxy median - direct median
+	BigListOverheads Spread  `json:"big_list_overhead_runs"` // proxy - direct of each run (they alternate)
+	BigListProxyCPU  Dist    `json:"big_list_proxy_cpu"`     // the proxy process's CPU, start to answer (10 ms ticks)
 	BigListBytesRead int     `json:"big_list_schema_bytes"`
 
-	Targets []Target `json:"targets"`
+	Latency LatencyLists `json:"latency_lists"`
+
+	Targets      []Target `json:"targets"`
+	FloorTargets []Target `json:"floor_targets"` // issue 17's, against Report.Floor
+}
+
+// LatencyLists is the realistic-latency phase: the first tools/list of
+// -tools tools, 30 per page, the Gateway behind -delay per request.
+type LatencyLists struct {
+	Tools  int  `json:"tools"`
+	Direct Dist `json:"direct"` // token + connect + following the cursors
+	Cold   Dist `json:"cold"`   // agw-proxy start -> first tools/list, fresh cache directory
+	Warm   Dist `json:"warm"`   // the same again, same profile and cache directory
+	// WarmLine is a warm start timed by a raw line reader: process start
+	// -> the tools/list answer's line complete, nothing decoded (rawlist.go).
+	WarmLine Dist `json:"warm_line"`
 }
 
 // Throughput is the 64-in-flight run.
@@ -206,17 +238,45 @@ type Run struct {
 	Latency   Dist    `json:"latency"`
 }
 
-// Target is one row of the issue's target table.
+// Target is one row of an issue's target table.
 type Target struct {
 	Metric string  `json:"metric"`
 	Value  float64 `json:"value"`
+	Op     string  `json:"op"` // Value Op Limit holds: "<", "<=" or ">="
 	Limit  float64 `json:"limit"`
 	Unit   string  `json:"unit"`
 	Holds  bool    `json:"holds"`
-	// NotRun: the phase that measures it was left out (-only); Value and
+	Detail string  `json:"detail,omitempty"` // the numbers behind a ratio
+	// NotRun: a phase that measures it was left out (-only); Value and
 	// Holds say nothing then.
-	NotRun bool   `json:"not_run,omitempty"`
-	phase  string // the phase that measures it
+	NotRun bool `json:"not_run,omitempty"`
+	// Undefined: the floor figure it divides by is not positive, so there
+	// is no ratio; Holds says nothing then.
+	Undefined bool     `json:"undefined,omitempty"`
+	phases    []string // the phases that measure it
+	base      float64  // the divisor of a ratio (1 for none)
+}
+
+// check sets NotRun, Undefined and Holds of each target.
+func check(t []Target, ran map[string]bool) {
+	for i := range t {
+		g := &t[i]
+		for _, ph := range g.phases {
+			g.NotRun = g.NotRun || !ran[ph]
+		}
+		g.Undefined = !g.NotRun && g.base <= 0
+		if g.NotRun || g.Undefined {
+			continue
+		}
+		switch g.Op {
+		case "<":
+			g.Holds = g.Value < g.Limit
+		case "<=":
+			g.Holds = g.Value <= g.Limit
+		case ">=":
+			g.Holds = g.Value >= g.Limit
+		}
+	}
 }
 
 func logf(w io.Writer, format string, a ...any) {
@@ -231,9 +291,12 @@ func measure(ctx context.Context, c config, log io.Writer) (*Report, error) {
 	defer os.RemoveAll(home)
 	if c.bin == "" {
 		logf(log, "building ./cmd/agw-proxy")
-		if c.bin, err = build(ctx, home); err != nil {
+		if c.bin, err = build(ctx, home, "./cmd/agw-proxy"); err != nil {
 			return nil, err
 		}
+	}
+	if c.floorBin, err = build(ctx, home, "./internal/bench/floorrelay"); err != nil {
+		return nil, err
 	}
 	sim, err := gatewaysim.Start(gatewaysim.Options{})
 	if err != nil {
@@ -250,6 +313,9 @@ func measure(ctx context.Context, c config, log io.Writer) (*Report, error) {
 		Quick:             c.quick,
 		ClientProtocol:    clientVersion,
 		ColdStartProtocol: coldStartVersion,
+		Repeats:           c.repeats,
+		DelayMS:           float64(c.delay.Microseconds()) / 1e3,
+		Floor:             &Floor{Protocol: clientVersion},
 	}
 	for _, v := range c.protocols {
 		rep.Revisions = append(rep.Revisions, &Revision{Protocol: v})
@@ -260,17 +326,28 @@ func measure(ctx context.Context, c config, log io.Writer) (*Report, error) {
 		name, what string
 		run        func() error
 	}{
-		{"starts", fmt.Sprintf("cold starts (%d with each of %s)", c.starts, revs), func() error { return phaseStarts(ctx, c, home, sim, rep.Revisions) }},
-		{"calls", fmt.Sprintf("sequential calls (%d each, with each of %s)", c.calls, revs), func() error { return phaseCalls(ctx, c, home, sim, rep.Revisions) }},
+		{"starts", fmt.Sprintf("cold starts (%d with each of %s, and the floor)", c.starts, revs), func() error { return phaseStarts(ctx, c, home, sim, rep.Revisions, rep.Floor) }},
+		{"calls", fmt.Sprintf("sequential calls (%d repeats of %d each, with each of %s, and the floor)", c.repeats, c.calls, revs), func() error {
+			return phaseCalls(ctx, c, home, sim, rep.Revisions, rep.Floor)
+		}},
 		{"throughput", fmt.Sprintf("throughput (%d in flight, %s each, with each of %s)", c.inflight, c.duration, revs), func() error {
 			for _, r := range rep.Revisions {
-				if err := phaseThroughput(ctx, c, home, sim, r); err != nil {
+				if err := phaseThroughput(ctx, c, sim, proxyPair(c, home, sim, r.Protocol), &r.Throughput, &r.RSSWarmKiB, &r.RSSAfterKiB); err != nil {
 					return fmt.Errorf("%s: %w", r.Protocol, err)
 				}
 			}
+			var rss0, rss1 int64
+			if err := phaseThroughput(ctx, c, sim, floorPair(c, home, sim), &rep.Floor.Throughput, &rss0, &rss1); err != nil {
+				return fmt.Errorf("floor: %w", err)
+			}
 			return nil
 		}},
-		{"tools", fmt.Sprintf("first tools/list of %d tools (%d each, with each of %s)", c.tools, c.lists, revs), func() error { return phaseBigList(ctx, c, home, rep.Revisions) }},
+		{"tools", fmt.Sprintf("first tools/list of %d tools (%d each, with each of %s, and the floor)", c.tools, c.lists, revs), func() error {
+			return phaseBigList(ctx, c, home, rep.Revisions, rep.Floor)
+		}},
+		{"latency", fmt.Sprintf("first tools/list of %d tools behind a Gateway %s away (%d each: direct, agw-proxy cold and warm with each of %s, and the floor)", c.tools, c.delay, c.delayLists, revs), func() error {
+			return phaseLatency(ctx, c, home, rep.Revisions, rep.Floor)
+		}},
 	}
 	ran := map[string]bool{}
 	for _, ph := range phases {
@@ -285,25 +362,26 @@ func measure(ctx context.Context, c config, log io.Writer) (*Report, error) {
 	}
 	for _, r := range rep.Revisions {
 		r.Targets = targets(r, ran)
+		r.FloorTargets = floorTargets(r, rep.Floor, ran)
 	}
 	return rep, nil
 }
 
-// build compiles cmd/agw-proxy of the module the benchmark runs in, the
-// way goreleaser builds releases (static, trimmed, stripped): a dynamically
-// linked dev build starts 1-2 ms slower.
-func build(ctx context.Context, dir string) (string, error) {
+// build compiles pkg (cmd/agw-proxy, or the floor relay) of the module the
+// benchmark runs in into dir, the way goreleaser builds releases (static,
+// trimmed, stripped): a dynamically linked dev build starts 1-2 ms slower.
+func build(ctx context.Context, dir, pkg string) (string, error) {
 	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
 	if err != nil {
 		return "", fmt.Errorf("go env GOMOD: %w", err)
 	}
 	root := filepath.Dir(strings.TrimSpace(string(out)))
-	bin := filepath.Join(dir, "agw-proxy")
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./cmd/agw-proxy")
+	bin := filepath.Join(dir, filepath.Base(pkg))
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, pkg)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/agw-proxy: %w\n%s", err, out)
+		return "", fmt.Errorf("go build %s: %w\n%s", pkg, err, out)
 	}
 	return bin, nil
 }
@@ -311,15 +389,24 @@ func build(ctx context.Context, dir string) (string, error) {
 // phaseStarts: n cold starts of the proxy per revision, each followed by a
 // direct client's cold list in the same revision; the revisions take turns,
 // so that drift on a shared machine hits both alike.
-func phaseStarts(ctx context.Context, c config, home string, sim *gatewaysim.Sim, revs []*Revision) error {
+func phaseStarts(ctx context.Context, c config, home string, sim *gatewaysim.Sim, revs []*Revision, f *Floor) error {
 	ctx, cancel := context.WithTimeout(ctx, c.phaseLimit)
 	defer cancel()
+	tok, err := floorToken(ctx, sim)
+	if err != nil {
+		return err
+	}
 	type samples struct{ inits, lists, direct []time.Duration }
 	got := make([]samples, len(revs))
+	var floor samples
 	for i := 0; i < c.starts && ctx.Err() == nil; i++ {
 		for j, r := range revs {
 			before := sim.Counts()
-			st, err := coldStart(ctx, newProxyCmd(c, home, sim, sim.GatewayURL, r.Protocol))
+			p, err := newProxyCmd(c, home, sim, sim.GatewayURL, r.Protocol)
+			if err != nil {
+				return err
+			}
+			st, err := coldStart(ctx, p)
 			if err != nil {
 				return fmt.Errorf("%s: %w", r.Protocol, err)
 			}
@@ -329,16 +416,25 @@ func phaseStarts(ctx context.Context, c config, home string, sim *gatewaysim.Sim
 			g := &got[j]
 			g.inits, g.lists = append(g.inits, st.initialize), append(g.lists, st.toolsList)
 			r.ToolsInStart = len(st.tools)
-			d, _, err := directColdList(ctx, sim, r.Protocol)
+			d, _, err := directColdList(ctx, sim, sim.GatewayURL, r.Protocol)
 			if err != nil {
 				return fmt.Errorf("%s: direct: %w", r.Protocol, err)
 			}
 			g.direct = append(g.direct, d)
 		}
+		st, err := coldStart(ctx, newFloorCmd(c, home, sim.GatewayURL, tok))
+		if err != nil {
+			return fmt.Errorf("floor: %w", err)
+		}
+		if len(st.tools) == 0 {
+			return errors.New("floor: listed no tools")
+		}
+		floor.inits, floor.lists = append(floor.inits, st.initialize), append(floor.lists, st.toolsList)
 	}
 	for j, r := range revs {
 		r.StartInitialize, r.StartToolsList, r.DirectColdList = summarize(got[j].inits), summarize(got[j].lists), summarize(got[j].direct)
 	}
+	f.StartInitialize, f.StartToolsList = summarize(floor.inits), summarize(floor.lists)
 	sim.ClearReceived()
 	return nil
 }
@@ -385,68 +481,113 @@ func call(ctx context.Context, cs *mcp.ClientSession, p *mcp.CallToolParams) err
 	return nil
 }
 
-// phaseCalls: sequential calls, proxy and direct in every revision taking
-// turns in rounds so that drift on a shared machine hits all alike.
-func phaseCalls(ctx context.Context, c config, home string, sim *gatewaysim.Sim, revs []*Revision) error {
+// phaseCalls: sequential calls, -repeats times with fresh processes, the
+// proxy and direct in every revision and the floor and its direct taking
+// turns in rounds so that drift on a shared machine hits all alike. Each
+// repeat gives one overhead (p50 minus the direct p50 of the same repeat);
+// the report gives their median and spread.
+func phaseCalls(ctx context.Context, c config, home string, sim *gatewaysim.Sim, revs []*Revision, f *Floor) error {
 	ctx, cancel := context.WithTimeout(ctx, c.phaseLimit)
 	defer cancel()
-	type side struct {
-		cs  *mcp.ClientSession
-		p   *mcp.CallToolParams
-		lat []time.Duration
+	opens := make([]pairOpener, 0, len(revs)+1)
+	names := make([]string, 0, len(revs)+1)
+	for _, r := range revs {
+		opens, names = append(opens, proxyPair(c, home, sim, r.Protocol)), append(names, r.Protocol)
 	}
-	type pair struct {
-		direct, proxy side
-		pid           int
-		cpu0          time.Duration
-	}
-	pairs := make([]pair, len(revs))
-	for j, r := range revs {
-		direct, px, pid, err := warmPair(ctx, c, home, sim, sim.GatewayURL, sim.GatewayURL, tunedTransport(), r.Protocol)
-		if err != nil {
-			return fmt.Errorf("%s: %w", r.Protocol, err)
+	opens, names = append(opens, floorPair(c, home, sim)), append(names, "floor")
+	got := make([]callSamples, len(opens))
+	for range c.repeats {
+		if ctx.Err() != nil {
+			break
 		}
-		defer direct.Close()
-		defer px.Close()
-		pairs[j] = pair{direct: side{cs: direct, p: callParams(true)}, proxy: side{cs: px, p: callParams(false)}, pid: pid}
+		if err := callRepeat(ctx, c, sim, opens, names, got); err != nil {
+			return err
+		}
+	}
+	for j, r := range revs {
+		g := &got[j]
+		r.CallDirect, r.CallProxy = summarize(g.direct), summarize(g.proxy)
+		r.CallOverheads = spread(g.overheads)
+		r.CallOverheadP50 = r.CallOverheads.Median
+		if len(g.proxy) > 0 {
+			r.SeqProxyCPU = float64(g.cpu.Nanoseconds()) / 1e3 / float64(len(g.proxy))
+		}
+	}
+	g := &got[len(revs)]
+	f.CallDirect, f.CallFloor = summarize(g.direct), summarize(g.proxy)
+	f.CallOverheads = spread(g.overheads)
+	f.CallOverheadP50 = f.CallOverheads.Median
+	return nil
+}
+
+// callSamples is one side's sequential calls over every repeat.
+type callSamples struct {
+	direct, proxy []time.Duration
+	overheads     []float64     // µs, one per repeat
+	cpu           time.Duration // the proxy process's, over the measured calls
+}
+
+// callRepeat opens a fresh pair with each of opens, makes c.calls calls on
+// each side of each in rounds, and adds the results to got.
+func callRepeat(ctx context.Context, c config, sim *gatewaysim.Sim, opens []pairOpener, names []string, got []callSamples) error {
+	pairs := make([]*callPair, len(opens))
+	defer func() {
+		for _, p := range pairs {
+			p.Close()
+		}
+	}()
+	tr := tunedTransport()
+	defer tr.CloseIdleConnections()
+	for j, open := range opens {
+		p, err := open(ctx, sim.GatewayURL, sim.GatewayURL, tr)
+		if err != nil {
+			return fmt.Errorf("%s: %w", names[j], err)
+		}
+		pairs[j] = p
 	}
 	sim.ClearReceived()
-	for j := range pairs {
-		cpu, err := procCPU(pairs[j].pid)
+	cpu0 := make([]time.Duration, len(pairs))
+	for j, p := range pairs {
+		cpu, err := procCPU(p.pid)
 		if err != nil {
 			return err
 		}
-		pairs[j].cpu0 = cpu
+		cpu0[j] = cpu
 	}
+	lat := make([][2][]time.Duration, len(pairs)) // direct, proxy
 	rounds := min(10, c.calls)
 	for r := 0; r < rounds && ctx.Err() == nil; r++ {
 		n := c.calls/rounds + btoi(r < c.calls%rounds)
-		for j := range pairs {
-			for _, sd := range []*side{&pairs[j].direct, &pairs[j].proxy} {
+		for j, p := range pairs {
+			for k, sd := range []struct {
+				cs *mcp.ClientSession
+				p  *mcp.CallToolParams
+			}{{p.direct, p.dp}, {p.px, p.pp}} {
 				for range n {
 					t0 := time.Now()
 					if err := call(ctx, sd.cs, sd.p); err != nil {
 						if ctx.Err() != nil {
 							break // out of time: report what was measured
 						}
-						return fmt.Errorf("%s: %w", revs[j].Protocol, err)
+						return fmt.Errorf("%s: %w", names[j], err)
 					}
-					sd.lat = append(sd.lat, time.Since(t0))
+					lat[j][k] = append(lat[j][k], time.Since(t0))
 				}
 			}
 		}
 		sim.ClearReceived()
 	}
-	for j, r := range revs {
-		pr := &pairs[j]
-		cpu1, err := procCPU(pr.pid)
+	for j, p := range pairs {
+		cpu1, err := procCPU(p.pid)
 		if err != nil {
 			return err
 		}
-		r.CallDirect, r.CallProxy = summarize(pr.direct.lat), summarize(pr.proxy.lat)
-		r.CallOverheadP50 = r.CallProxy.Median - r.CallDirect.Median
-		if len(pr.proxy.lat) > 0 {
-			r.SeqProxyCPU = float64((cpu1 - pr.cpu0).Nanoseconds()) / 1e3 / float64(len(pr.proxy.lat))
+		g := &got[j]
+		d, x := lat[j][0], lat[j][1]
+		g.direct, g.proxy = append(g.direct, d...), append(g.proxy, x...)
+		g.cpu += cpu1 - cpu0[j]
+		if len(d) > 0 && len(x) > 0 {
+			g.overheads = append(g.overheads, summarize(x).Median-summarize(d).Median)
 		}
 	}
 	return nil
@@ -459,9 +600,10 @@ func btoi(b bool) int {
 	return 0
 }
 
-// phaseThroughput: calls in flight for a fixed time, direct then proxy,
-// both through a counting relay in front of the Gateway, in one revision.
-func phaseThroughput(ctx context.Context, c config, home string, sim *gatewaysim.Sim, rep *Revision) error {
+// phaseThroughput: calls in flight for a fixed time, direct then proxy
+// (agw-proxy in one revision, or the floor: open), both through a counting
+// relay in front of the Gateway. It fills t and the proxy's RSS.
+func phaseThroughput(ctx context.Context, c config, sim *gatewaysim.Sim, open pairOpener, t *Throughput, rssWarm, rssAfter *int64) error {
 	ctx, cancel := context.WithTimeout(ctx, c.phaseLimit)
 	defer cancel()
 	// One counting relay per side, so that each side's connections are its own.
@@ -506,13 +648,12 @@ func phaseThroughput(ctx context.Context, c config, home string, sim *gatewaysim
 
 	tr := tunedTransport()
 	defer tr.CloseIdleConnections()
-	direct, px, pid, err := warmPair(ctx, c, home, sim, dgw, pgw, tr, rep.Protocol)
+	pair, err := open(ctx, dgw, pgw, tr)
 	if err != nil {
 		return err
 	}
-	defer direct.Close()
-	defer px.Close()
-	dp, pp := callParams(true), callParams(false)
+	defer pair.Close()
+	direct, px, pid, dp, pp := pair.direct, pair.px, pair.pid, pair.dp, pair.pp
 	// Warm the connection pools at full concurrency before measuring.
 	warm := min(time.Second, c.duration/5)
 	if _, err := load(ctx, direct, dp, c.inflight, warm, drl); err != nil {
@@ -521,11 +662,10 @@ func phaseThroughput(ctx context.Context, c config, home string, sim *gatewaysim
 	if _, err := load(ctx, px, pp, c.inflight, warm, prl); err != nil {
 		return fmt.Errorf("proxy warm-up: %w", err)
 	}
-	if rep.RSSWarmKiB, err = procRSS(pid); err != nil {
+	if *rssWarm, err = procRSS(pid); err != nil {
 		return err
 	}
 
-	t := &rep.Throughput
 	t.InFlight = c.inflight
 	if t.Direct, err = load(ctx, direct, dp, c.inflight, c.duration, drl); err != nil {
 		return fmt.Errorf("direct: %w", err)
@@ -541,7 +681,7 @@ func phaseThroughput(ctx context.Context, c config, home string, sim *gatewaysim
 	if err != nil {
 		return err
 	}
-	if rep.RSSAfterKiB, err = procRSS(pid); err != nil {
+	if *rssAfter, err = procRSS(pid); err != nil {
 		return err
 	}
 	// Connections the proxy opened in its whole life, warm-up included.
@@ -619,10 +759,13 @@ func cmpErr(a, b error) error {
 
 // phaseBigList: first tools/list with c.tools upstream tools, each
 // declaring X-Asana-Token: a proxy cold start vs a direct client's token +
-// connect + list, alternating, and the revisions taking turns. Both sides
-// use the same go-sdk client, so that the client's own decoding and checks
-// of 1,000 tools cost the same.
-func phaseBigList(ctx context.Context, c config, home string, revs []*Revision) error {
+// connect + list, alternating, the revisions taking turns, and the floor
+// (the client following the cursors through it) vs a direct client
+// speaking what it relays. Every side uses the same go-sdk client, so that
+// the client's own decoding and checks of 1,000 tools cost the same. Each
+// run gives one overhead (the proxy's list minus the direct one just
+// before it); the report gives their spread.
+func phaseBigList(ctx context.Context, c config, home string, revs []*Revision, f *Floor) error {
 	ctx, cancel := context.WithTimeout(ctx, c.phaseLimit)
 	defer cancel()
 	sim, err := gatewaysim.Start(gatewaysim.Options{Targets: []gatewaysim.Target{{
@@ -635,19 +778,41 @@ func phaseBigList(ctx context.Context, c config, home string, revs []*Revision) 
 	if err := checkLoopback(sim.GatewayURL, sim.TokenURL); err != nil {
 		return err
 	}
-	type samples struct{ direct, proxied, cpus []time.Duration }
-	got := make([]samples, len(revs))
+	tok, err := floorToken(ctx, sim)
+	if err != nil {
+		return err
+	}
+	type samples struct {
+		direct, proxied, cpus []time.Duration
+		overheads             []float64
+	}
+	got := make([]samples, len(revs)+1) // the floor last
+	add := func(g *samples, d, p, cpu time.Duration) {
+		g.direct, g.proxied, g.cpus = append(g.direct, d), append(g.proxied, p), append(g.cpus, cpu)
+		g.overheads = append(g.overheads, float64((p-d).Nanoseconds())/1e3)
+	}
+	direct := func(version string) (time.Duration, error) {
+		d, tools, err := directColdList(ctx, sim, sim.GatewayURL, version)
+		if err != nil {
+			return 0, fmt.Errorf("direct: %w", err)
+		}
+		if len(tools) != c.tools {
+			return 0, fmt.Errorf("direct: %d tools, want %d", len(tools), c.tools)
+		}
+		return d, nil
+	}
 	for i := 0; i < c.lists && ctx.Err() == nil; i++ {
 		for j, r := range revs {
-			d, tools, err := directColdList(ctx, sim, r.Protocol)
+			d, err := direct(r.Protocol)
 			if err != nil {
-				return fmt.Errorf("%s: direct: %w", r.Protocol, err)
+				return fmt.Errorf("%s: %w", r.Protocol, err)
 			}
-			if len(tools) != c.tools {
-				return fmt.Errorf("%s: direct: %d tools, want %d", r.Protocol, len(tools), c.tools)
+			p, err := newProxyCmd(c, home, sim, sim.GatewayURL, r.Protocol)
+			if err != nil {
+				return err
 			}
 			before := sim.Counts()
-			t, cpu, tools, err := proxyColdList(ctx, newProxyCmd(c, home, sim, sim.GatewayURL, r.Protocol))
+			t, cpu, tools, err := proxyColdList(ctx, p)
 			if err != nil {
 				return fmt.Errorf("%s: %w", r.Protocol, err)
 			}
@@ -657,20 +822,37 @@ func phaseBigList(ctx context.Context, c config, home string, revs []*Revision) 
 			if err := checkStripped(tools, c.tools); err != nil {
 				return fmt.Errorf("%s: %w", r.Protocol, err)
 			}
-			g := &got[j]
-			g.direct, g.proxied, g.cpus = append(g.direct, d), append(g.proxied, t), append(g.cpus, cpu)
+			add(&got[j], d, t, cpu)
 			if i == 0 {
 				b, _ := json.Marshal(tools)
 				r.BigListBytesRead = len(b)
 			}
 		}
+		d, err := direct(clientVersion)
+		if err != nil {
+			return fmt.Errorf("floor: %w", err)
+		}
+		t, cpu, tools, err := proxyColdList(ctx, newFloorCmd(c, home, sim.GatewayURL, tok))
+		if err != nil {
+			return fmt.Errorf("floor: %w", err)
+		}
+		if len(tools) != c.tools {
+			return fmt.Errorf("floor: %d tools, want %d", len(tools), c.tools)
+		}
+		add(&got[len(revs)], d, t, cpu)
 	}
 	for j, r := range revs {
+		g := &got[j]
 		r.BigTools = c.tools
-		r.BigListDirect, r.BigListProxy = summarize(got[j].direct), summarize(got[j].proxied)
+		r.BigListDirect, r.BigListProxy = summarize(g.direct), summarize(g.proxied)
 		r.BigListOverhead = r.BigListProxy.Median - r.BigListDirect.Median
-		r.BigListProxyCPU = summarize(got[j].cpus)
+		r.BigListOverheads = spread(g.overheads)
+		r.BigListProxyCPU = summarize(g.cpus)
 	}
+	g := &got[len(revs)]
+	f.BigListDirect, f.BigListFloor = summarize(g.direct), summarize(g.proxied)
+	f.BigListOverhead = f.BigListFloor.Median - f.BigListDirect.Median
+	f.BigListOverheads = spread(g.overheads)
 	return nil
 }
 
@@ -689,30 +871,24 @@ func checkStripped(tools []*mcp.Tool, want int) error {
 	return nil
 }
 
-// targets checks the issue's target table against the report; ran holds
+// targets checks issue 6's target table against the report; ran holds
 // the phases that were run.
 func targets(r *Revision, ran map[string]bool) []Target {
 	ms := func(us float64) float64 { return us / 1e3 }
+	on := func(phase string) []string { return []string{phase} }
 	t := []Target{
-		{Metric: "start -> initialize, median", Value: ms(r.StartInitialize.Median), Limit: 5, Unit: "ms", phase: "starts"},
-		{Metric: "start -> first tools/list, median", Value: ms(r.StartToolsList.Median), Limit: 15, Unit: "ms", phase: "starts"},
-		{Metric: "per-call overhead over direct, p50", Value: r.CallOverheadP50, Limit: 150, Unit: "µs", phase: "calls"},
-		{Metric: "proxy CPU per call at 64 in flight", Value: r.Throughput.ProxyCPU, Limit: 150, Unit: "µs", phase: "throughput"},
-		{Metric: "throughput vs direct at 64 in flight (min)", Value: r.Throughput.Ratio, Limit: 0.7, Unit: "x", phase: "throughput"},
-		{Metric: "proxy's upstream TCP conns, whole life (max)", Value: float64(r.Throughput.ProxyConnsUp), Limit: 2 * float64(r.Throughput.InFlight), Unit: "conns", phase: "throughput"},
-		{Metric: "RSS after the throughput run", Value: float64(r.RSSAfterKiB) / 1024, Limit: 20, Unit: "MiB", phase: "throughput"},
-		{Metric: "1,000-tool first tools/list over direct", Value: ms(r.BigListOverhead), Limit: 20, Unit: "ms", phase: "tools"},
+		{Metric: "start -> initialize, median", Value: ms(r.StartInitialize.Median), Op: "<", Limit: 5, Unit: "ms", phases: on("starts")},
+		{Metric: "start -> first tools/list, median", Value: ms(r.StartToolsList.Median), Op: "<", Limit: 15, Unit: "ms", phases: on("starts")},
+		{Metric: "per-call overhead over direct, p50", Value: r.CallOverheadP50, Op: "<", Limit: 150, Unit: "µs", phases: on("calls")},
+		{Metric: "proxy CPU per call at 64 in flight", Value: r.Throughput.ProxyCPU, Op: "<", Limit: 150, Unit: "µs", phases: on("throughput")},
+		{Metric: "throughput vs direct at 64 in flight (min)", Value: r.Throughput.Ratio, Op: ">=", Limit: 0.7, Unit: "x", phases: on("throughput")},
+		{Metric: "proxy's upstream TCP conns, whole life (max)", Value: float64(r.Throughput.ProxyConnsUp), Op: "<=", Limit: 2 * float64(r.Throughput.InFlight), Unit: "conns", phases: on("throughput")},
+		{Metric: "RSS after the throughput run", Value: float64(r.RSSAfterKiB) / 1024, Op: "<", Limit: 20, Unit: "MiB", phases: on("throughput")},
+		{Metric: "1,000-tool first tools/list over direct", Value: ms(r.BigListOverhead), Op: "<", Limit: 20, Unit: "ms", phases: on("tools")},
 	}
 	for i := range t {
-		if !ran[t[i].phase] {
-			t[i].NotRun = true
-			continue
-		}
-		if strings.Contains(t[i].Metric, "(min)") {
-			t[i].Holds = t[i].Value >= t[i].Limit
-		} else {
-			t[i].Holds = t[i].Value < t[i].Limit || (t[i].Unit == "conns" && t[i].Value <= t[i].Limit)
-		}
+		t[i].base = 1
 	}
+	check(t, ran)
 	return t
 }

@@ -36,7 +36,7 @@ func (f *File) Names() []string { return f.names }
 // The keys the file accepts at each level, in the order help and hints list them.
 var (
 	topKeys      = []string{"profiles"}
-	profileKeys  = []string{"gateway_url", "auth", "inject", "timeouts", "ca_file", "protocol", "open_browser", "consent_tools"}
+	profileKeys  = []string{"gateway_url", "auth", "inject", "timeouts", "ca_file", "protocol", "open_browser", "consent_tools", "cache"}
 	authKeys     = []string{"type", "discovery_url", "token_url", "authorize_url", "redirect_url", "client_id", "scopes", "token", "aws_profile", "region"}
 	injectKeys   = []string{"argument", "secret", "format", "tools", "via", "source", "secret_command", "command_timeout", "cache_ttl", "oauth"}
 	oauthKeys    = []string{"authorize_url", "token_url", "issuer", "client_id", "scopes", "redirect_url"}
@@ -586,6 +586,8 @@ func (d *configDecoder) profile(n ast.Node, p *Profile) {
 			d.str(p, "protocol", e.value, &p.Protocol)
 		case "open_browser":
 			d.boolean(p, "open_browser", e.value, &p.OpenBrowser)
+		case "cache":
+			d.boolean(p, "cache", e.value, &p.Cache)
 		case "consent_tools":
 			d.list(p, "consent_tools", e.value, &p.ConsentTools)
 		case "ca_file":

@@ -43,6 +43,7 @@ type Flags struct {
 	callTimeout, connectTimeout         time.Duration
 	caFile                              string
 	protocol                            string
+	noCache                             bool
 }
 
 // Groups are sets of profile flags: a command registers (AddFlags) and
@@ -65,8 +66,10 @@ const (
 	InjectFlags Groups = 1 << 3
 	// TimeoutFlags are --call-timeout and --connect-timeout.
 	TimeoutFlags Groups = 1 << 4
+	// CacheFlags is --no-cache.
+	CacheFlags Groups = 1 << 5
 	// AllFlags is every profile flag (serve, status, doctor, mcp-config).
-	AllFlags = SelectionFlags | GatewayFlags | InjectFlags | TimeoutFlags
+	AllFlags = SelectionFlags | GatewayFlags | InjectFlags | TimeoutFlags | CacheFlags
 
 	gatewayOnly Groups = 1 << 2
 )
@@ -159,6 +162,9 @@ var flagDocs = [...]struct {
 	{gatewayOnly, `    --protocol REV         MCP revision with the Gateway: auto (2026-07-28 when the Gateway
                            offers it, else 2025-11-25; the default), 2026-07-28 or 2025-11-25
 `},
+	{CacheFlags, `    --no-cache             Keep no tool list between runs: the first tools/list waits for
+                           the Gateway (also cache: false in the profile)
+`},
 }
 
 // FlagsUsage documents the flags AddFlags registers for groups: the block
@@ -212,6 +218,7 @@ func AddFlags(fs *pflag.FlagSet, groups Groups) *Flags {
 	fs.StringVar(&f.injectOAuth.RedirectURL, "inject-oauth-redirect-url", "", "OAuth loopback redirect URL, for --inject")
 	fs.DurationVar(&f.callTimeout, "call-timeout", 0, "Tool call time limit")
 	fs.DurationVar(&f.connectTimeout, "connect-timeout", 0, "Gateway connect time limit")
+	fs.BoolVar(&f.noCache, "no-cache", false, "Keep no tool list between runs")
 	for _, g := range []struct {
 		group Groups
 		flags []string
@@ -221,6 +228,7 @@ func AddFlags(fs *pflag.FlagSet, groups Groups) *Flags {
 		{gatewayOnly, []string{"gateway-url", "discovery-url", "token-url", "authorize-url", "redirect-url", "client-id", "scope", "auth-token", "aws-profile", "region", "ca-file", "protocol"}},
 		{InjectFlags, append([]string{"inject", "inject-tools", "inject-format", "inject-via"}, injectSourceFlags...)},
 		{TimeoutFlags, []string{"call-timeout", "connect-timeout"}},
+		{CacheFlags, []string{"no-cache"}},
 	} {
 		if groups&g.group == 0 {
 			for _, name := range g.flags {
@@ -232,7 +240,8 @@ func AddFlags(fs *pflag.FlagSet, groups Groups) *Flags {
 }
 
 // Args returns the profile flags that were set, as command-line arguments in
-// a fixed order (for mcp-config, which writes them into a client's Args).
+// a fixed order (for mcp-config, which writes them into a client's Args):
+// each a flag and its value, but a switch (IsSwitch) alone.
 func (f *Flags) Args() []string {
 	var out []string
 	for _, name := range []string{
@@ -241,9 +250,18 @@ func (f *Flags) Args() []string {
 		"inject-format", "inject-via", "inject-source", "inject-command", "inject-command-timeout", "inject-cache-ttl",
 		"inject-oauth-authorize-url", "inject-oauth-token-url", "inject-oauth-issuer", "inject-oauth-client-id",
 		"inject-oauth-scope", "inject-oauth-redirect-url", "call-timeout", "connect-timeout", "ca-file", "protocol",
+		"no-cache",
 	} {
 		fl := f.fs.Lookup(name)
 		if fl == nil || !fl.Changed {
+			continue
+		}
+		if fl.Value.Type() == "bool" {
+			if fl.Value.String() == "true" {
+				out = append(out, "--"+name)
+			} else {
+				out = append(out, "--"+name+"=false")
+			}
 			continue
 		}
 		if sv, ok := fl.Value.(pflag.SliceValue); ok {
@@ -255,6 +273,13 @@ func (f *Flags) Args() []string {
 		out = append(out, "--"+name, fl.Value.String())
 	}
 	return out
+}
+
+// IsSwitch reports whether arg, one of Args, is a boolean flag, which takes
+// no value after it ("--no-cache", "--no-cache=false").
+func IsSwitch(arg string) bool {
+	name, _, _ := strings.Cut(arg, "=")
+	return name == "--no-cache"
 }
 
 // configPath returns the config file to read and whether the user named it
@@ -403,6 +428,10 @@ func (f *Flags) apply(p *Profile) error {
 			p.Auth.Scopes = append(p.Auth.Scopes, strings.Fields(s)...)
 		}
 		p.where["auth.scopes"] = "--scope"
+	}
+	if f.fs.Changed("no-cache") {
+		p.Cache = !f.noCache
+		p.where["cache"] = "--no-cache"
 	}
 	if f.fs.Changed("call-timeout") {
 		p.CallTimeout = f.callTimeout

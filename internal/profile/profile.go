@@ -104,6 +104,11 @@ type Profile struct {
 	// OpenBrowser (open_browser, default true): serve opens a consent URL
 	// the Gateway sends in the user's browser; false only prints it.
 	OpenBrowser bool
+	// Cache (cache, default true; --no-cache sets false): serve keeps the
+	// tool list in the user's cache directory between runs and answers a
+	// client's first tools/list from it while it lists the Gateway's tools
+	// anew.
+	Cache bool
 	// ConsentTools (consent_tools) are read-only tools of the Gateway's
 	// OAuth (3LO) targets, one per target ({target}___{operation}): status
 	// and doctor call them to tell whether the user has consented, and
@@ -272,12 +277,21 @@ func (p *Profile) Command(sub, arg string) string {
 	if p.Name != DefaultName || p.NameSet {
 		parts = append(parts, "--profile", ShellQuote(p.Name))
 	}
-	for i := 0; i+1 < len(p.flagArgs); i += 2 {
+	for i := 0; i < len(p.flagArgs); i++ {
+		if IsSwitch(p.flagArgs[i]) {
+			parts = append(parts, p.flagArgs[i])
+			continue
+		}
+		if i+1 == len(p.flagArgs) {
+			break
+		}
 		switch p.flagArgs[i] {
 		case "--config", "--profile", "--call-timeout", "--connect-timeout":
+			i++
 			continue
 		}
 		parts = append(parts, p.flagArgs[i], ShellQuote(p.flagArgs[i+1]))
+		i++
 	}
 	return strings.Join(parts, " ")
 }
@@ -382,6 +396,9 @@ func (p *Profile) setDefaults() {
 	}
 	if p.where["open_browser"] == "" {
 		p.OpenBrowser = true
+	}
+	if p.where["cache"] == "" {
+		p.Cache = true
 	}
 }
 

@@ -193,6 +193,7 @@ type Proxy struct {
 	listGen uint64
 	cache   cacheState // the tool cache (toolcache.go)
 
+	early    earlyInit    // the first initialize, answered at once (earlyinit.go)
 	parked   parkedInputs // calls waiting for a 2026-07-28 client's input (input.go)
 	consents consentState // consents calls wait for (consent.go)
 }
@@ -333,6 +334,7 @@ func (p *Proxy) middleware(next mcp.MethodHandler) mcp.MethodHandler {
 	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
 		switch method {
 		case "initialize":
+			defer p.initializeHandled()
 			return p.initialize(ctx, next, req)
 		case "tools/list":
 			// Normally taken off the wire by intercept, like tools/call.
@@ -376,6 +378,7 @@ func (p *Proxy) middleware(next mcp.MethodHandler) mcp.MethodHandler {
 // tool list) or the Gateway's result bytes as they came. It takes every
 // request of a stateless revision (2026-07-28) too: see serveStateless.
 func (p *Proxy) intercept(conn *stdioConn, req *jsonrpc.Request) bool {
+	p.awaitInitialize(conn)
 	if req.IsCall() {
 		sr, jerr := readStateless(req.Params)
 		if jerr != nil {
@@ -388,6 +391,9 @@ func (p *Proxy) intercept(conn *stdioConn, req *jsonrpc.Request) bool {
 		}
 	}
 	switch req.Method {
+	case "initialize":
+		p.answerInitialize(conn, req)
+		return false // the SDK's server handles it too (earlyinit.go)
 	case "tools/list", "tools/call":
 		ss := p.session()
 		if !req.IsCall() || ss == nil || ss.InitializeParams() == nil {

@@ -37,9 +37,13 @@ type stdioConn struct {
 	writeMu sync.Mutex
 
 	pendingMu sync.Mutex
-	pending   map[any]bool  // ids of requests read and not yet answered
-	owed      int           // answers not yet written (drain waits for them)
-	answered  chan struct{} // signalled when owed shrinks
+	// early is the id of the request answered early (answerEarly) whose
+	// answer from the SDK is still to come, and then dropped; not valid
+	// when there is none.
+	early    jsonrpc.ID
+	pending  map[any]bool  // ids of requests read and not yet answered
+	owed     int           // answers not yet written (drain waits for them)
+	answered chan struct{} // signalled when owed shrinks
 
 	incoming  chan readResult
 	closed    chan struct{}
@@ -324,6 +328,12 @@ func (c *stdioConn) Write(ctx context.Context, msg jsonrpc.Message) error {
 		return err
 	}
 	r, isResp := msg.(*jsonrpc.Response)
+	if isResp && c.dropEarly(r.ID) {
+		// Answered already (answerEarly): the id is free, the answer paid.
+		c.release(r.ID)
+		c.paid()
+		return nil
+	}
 	if isResp {
 		// The id is free again before the client can see the answer and
 		// send a new request with it.
@@ -334,6 +344,35 @@ func (c *stdioConn) Write(ctx context.Context, msg jsonrpc.Message) error {
 		c.paid()
 	}
 	return err
+}
+
+// answerEarly answers request id with result now, for the SDK's server,
+// which is handling the request too: its answer, when it comes, is dropped
+// (Write). The id stays in use, and the answer owed, until then, as if the
+// SDK had answered. It reports false if an early answer is pending already.
+func (c *stdioConn) answerEarly(id jsonrpc.ID, result json.RawMessage) bool {
+	data, ok := encodeResult(id, "", result)
+	c.pendingMu.Lock()
+	if !ok || c.early.IsValid() {
+		c.pendingMu.Unlock()
+		return false
+	}
+	c.early = id
+	c.pendingMu.Unlock()
+	_ = c.writeRaw(data)
+	return true
+}
+
+// dropEarly reports whether an answer to id is the SDK's to a request
+// answered early, and forgets that request.
+func (c *stdioConn) dropEarly(id jsonrpc.ID) bool {
+	c.pendingMu.Lock()
+	defer c.pendingMu.Unlock()
+	if !c.early.IsValid() || c.early != id {
+		return false
+	}
+	c.early = jsonrpc.ID{}
+	return true
 }
 
 // forget marks request id as never to be answered (it was cancelled).

@@ -39,6 +39,26 @@ func (awsIAM) describe(p *profile.Profile) string {
 	return fmt.Sprintf("%s, %s, region %s", p.Auth.Type, chain, region)
 }
 
+// identity is the tool cache's identity of an aws_iam profile, known
+// without a network call: the AWS profile the chain uses (auth.aws_profile,
+// else $AWS_PROFILE), or the environment's access key ID, or the default
+// chain, and the signing region. The ARN would need STS: two identities
+// behind one AWS profile name share the cached list until the Gateway's
+// list replaces it (tools/list_changed).
+func (awsIAM) identity(p *profile.Profile, getenv func(string) string) string {
+	who := "profile " + p.Auth.AWSProfile
+	switch {
+	case p.Auth.AWSProfile != "":
+	case getenv("AWS_PROFILE") != "":
+		who = "profile " + getenv("AWS_PROFILE")
+	case getenv("AWS_ACCESS_KEY_ID") != "":
+		who = "key " + getenv("AWS_ACCESS_KEY_ID")
+	default:
+		who = "default chain"
+	}
+	return who + " in " + p.SigningRegion()
+}
+
 func (awsIAM) handler(*profile.Profile, tokenstore.Secrets, *http.Client, func(tokenstore.Secret)) auth.OAuthHandler {
 	return nil
 }

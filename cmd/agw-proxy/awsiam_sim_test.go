@@ -9,6 +9,7 @@ import (
 	"github.com/agw-proxy/agw-proxy/configs"
 	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
 	"github.com/agw-proxy/agw-proxy/internal/leakcheck"
+	"github.com/agw-proxy/agw-proxy/internal/profile"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 	"github.com/agw-proxy/agw-proxy/tokenstore/tokenstoretest"
 )
@@ -139,4 +140,46 @@ func TestAllowedAudienceGatewayNeedsTheIDToken(t *testing.T) {
 			t.Errorf("doctor with the access token (exit %d), want a failure that names allowedAudience:\n%s%s", r.code, r.stdout, r.stderr)
 		}
 	})
+}
+
+// The tool cache's identity of an aws_iam profile follows the AWS identity
+// the chain would use, known without a network call: another AWS profile,
+// $AWS_PROFILE, environment keys or region is another cached list.
+func TestAWSIAMCacheIdentity(t *testing.T) {
+	p := &profile.Profile{Name: "iam", GatewayURL: "https://gw.gateway.bedrock-agentcore.us-west-2.amazonaws.com/mcp"}
+	p.Auth.Type = profile.AuthAWSIAM
+	env := func(vars ...string) func(string) string {
+		return func(k string) string {
+			for i := 0; i+1 < len(vars); i += 2 {
+				if vars[i] == k {
+					return vars[i+1]
+				}
+			}
+			return ""
+		}
+	}
+	keys := map[string]string{}
+	add := func(what string, p *profile.Profile, getenv func(string) string) {
+		k := toolCacheKey(p, getenv)
+		for other, ok := range keys {
+			if ok == fmt.Sprint(k) {
+				t.Errorf("%s has the cache key of %s", what, other)
+			}
+		}
+		keys[what] = fmt.Sprint(k)
+	}
+	add("the default chain", p, env())
+	add("$AWS_PROFILE dev", p, env("AWS_PROFILE", "dev"))
+	add("$AWS_PROFILE prod", p, env("AWS_PROFILE", "prod"))
+	add("environment keys", p, env("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE000000001"))
+	named := *p
+	named.Auth.AWSProfile = "ops"
+	add("auth.aws_profile ops", &named, env("AWS_PROFILE", "dev"))
+	east := *p
+	east.GatewayURL = "https://gw.gateway.bedrock-agentcore.us-east-1.amazonaws.com/mcp"
+	east.Auth.Region = "eu-west-1"
+	add("another region", &east, env())
+	if k1, k2 := toolCacheKey(&named, env("AWS_PROFILE", "dev")), toolCacheKey(&named, env("AWS_PROFILE", "other")); fmt.Sprint(k1) != fmt.Sprint(k2) {
+		t.Error("auth.aws_profile set: $AWS_PROFILE changed the key, but the chain does not use it")
+	}
 }

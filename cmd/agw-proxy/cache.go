@@ -92,7 +92,7 @@ func (e *env) toolCache(p *profile.Profile) *toolcache.Cache {
 // from the access key): the tool cache's identity. A method that is not
 // one gets cacheIdentity's default.
 type identifier interface {
-	identity(p *profile.Profile) string
+	identity(p *profile.Profile, getenv func(string) string) string
 }
 
 // cacheIdentity is the inbound identity in the tool cache's key: a list is
@@ -103,10 +103,10 @@ type identifier interface {
 // another with the same app client gets the other's cached list at the
 // first tools/list, replaced (with tools/list_changed) once the Gateway
 // answers. Not a secret: it is hashed into the key.
-func cacheIdentity(p *profile.Profile) string {
+func cacheIdentity(p *profile.Profile, getenv func(string) string) string {
 	m := methodOf(p)
 	if id, ok := m.(identifier); ok {
-		return m.name() + ":" + id.identity(p)
+		return m.name() + ":" + id.identity(p, getenv)
 	}
 	issuer := p.Auth.TokenURL
 	if issuer == "" {
@@ -116,8 +116,8 @@ func cacheIdentity(p *profile.Profile) string {
 }
 
 // toolCacheKey is the tool cache's key of serve with p.
-func toolCacheKey(p *profile.Profile) toolcache.Key {
-	return proxy.ToolCacheKey(proxy.Options{GatewayURL: p.GatewayURL, Rules: proxyRules(p), Profile: p.Name, Identity: cacheIdentity(p)})
+func toolCacheKey(p *profile.Profile, getenv func(string) string) toolcache.Key {
+	return proxy.ToolCacheKey(proxy.Options{GatewayURL: p.GatewayURL, Rules: proxyRules(p), Profile: p.Name, Identity: cacheIdentity(p, getenv)})
 }
 
 // cache prints status's line on the profile's cached tool list.
@@ -135,7 +135,7 @@ func (st *status) cache() {
 		writef(w, "Tools:    not cached (no user cache directory)\n")
 		return
 	}
-	e, err := toolcache.New(dir).Entry(toolCacheKey(p))
+	e, err := toolcache.New(dir).Entry(toolCacheKey(p, st.e.getenv))
 	if err != nil {
 		if _, serr := os.Stat(dir); serr != nil {
 			writef(w, "Tools:    no cached list yet\n")

@@ -75,7 +75,7 @@ func cachedServe(t *testing.T, sim *gatewaysim.Sim, gw *heldGateway, dir string,
 	if err != nil {
 		t.Fatal(err)
 	}
-	return func() *mcp.ClientSession { return e2eConnect(t, cmd) }, toolCacheKey(p)
+	return func() *mcp.ClientSession { return e2eConnect(t, cmd) }, toolCacheKey(p, func(string) string { return "" })
 }
 
 func listOnce(cs *mcp.ClientSession) ([]string, error) {

@@ -118,7 +118,7 @@ func newServeProxy(e *env, pf *profile.Flags, scrub *proxy.Scrubber, logger *slo
 	opts := proxyOptions(e, p, secrets, client, scrub)
 	opts.Secrets = secretSet(p, secrets, client, scrub.Add)
 	opts.Logger = logger
-	opts.ToolCache, opts.Profile, opts.Identity = e.toolCache(p), p.Name, cacheIdentity(p)
+	opts.ToolCache, opts.Profile, opts.Identity = e.toolCache(p), p.Name, cacheIdentity(p, e.getenv)
 	consentOptions(&opts, e, p, noBrowser)
 	px, err := proxy.New(opts)
 	if err != nil {

@@ -80,9 +80,15 @@ func skipValue(b []byte, i int) (int, error) {
 		}
 		return 0, errBadJSON
 	}
+	start := i
 	for ; i < len(b); i++ { // number, true, false, null
 		switch b[i] {
 		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			if i == start {
+				// No value here: an error, so that a caller's loop over
+				// invalid JSON always moves on (or stops).
+				return 0, errBadJSON
+			}
 			return i, nil
 		}
 	}

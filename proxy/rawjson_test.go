@@ -2,10 +2,14 @@ package proxy
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/agw-proxy/agw-proxy/internal/testwait"
 )
 
 func TestStripRaw(t *testing.T) {
@@ -138,4 +142,21 @@ func FuzzStripRaw(f *testing.F) {
 			t.Fatalf("stripRaw(%s) = %s, stripArgs = %s", doc, raw, want)
 		}
 	})
+}
+
+// The scanners end on any input, also JSON no caller should give them (a
+// caller validates first): a place where a value is missing is an error,
+// not a loop that never moves on ("[}" looped forever).
+func TestRawScannersEndOnInvalidJSON(t *testing.T) {
+	for _, in := range []string{`[}`, `[1}`, `[1,}`, `{"a":]`, `{"a":1]`, `[\xd9`, `{"a"`, `[`, `{`, `{"a":`, `["`, `[{]`, `{"a":{}`} {
+		testwait.Within(t, 5*time.Second, fmt.Sprintf("scanning %q", in), func() {
+			b := []byte(in)
+			members(b)
+			elements(b)
+			skipValue(b, 0)
+		})
+	}
+	if _, err := elements([]byte(`[}`)); err == nil {
+		t.Error(`elements("[}") is no error`)
+	}
 }

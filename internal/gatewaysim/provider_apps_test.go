@@ -359,3 +359,24 @@ func TestRequireProviderToken(t *testing.T) {
 		}
 	}
 }
+
+// TestProviderAppPublicRefusesSecret: a public app's token endpoint
+// refuses a client secret (invalid_client), at the code exchange and at a
+// refresh, as providers that hold a client to auth method "none" do.
+func TestProviderAppPublicRefusesSecret(t *testing.T) {
+	s := startWithApps(t)
+	app := s.RegisterProviderApp(appRedirect, false)
+	withSecret := app
+	withSecret.ClientSecret = "a-secret-the-app-does-not-have-0123"
+	if _, err := s.LoginProviderApp(testCtx(t), withSecret); err == nil || !strings.Contains(err.Error(), "HTTP 401") {
+		t.Fatalf("code exchange with a client secret: %v, want HTTP 401", err)
+	}
+	g := appLogin(t, s, app)
+	status, body := appRefresh(t, s, withSecret, g.RefreshToken)
+	if status != http.StatusUnauthorized || body["error"] != "invalid_client" {
+		t.Fatalf("refresh with a client secret: HTTP %d %v, want 401 invalid_client", status, body)
+	}
+	if status, _ := appRefresh(t, s, app, g.RefreshToken); status != http.StatusOK {
+		t.Errorf("refresh without: HTTP %d", status)
+	}
+}

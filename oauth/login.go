@@ -327,12 +327,28 @@ func (l *browserLogin) exchange(ctx context.Context, client *http.Client, code s
 			if re.Response != nil {
 				status = re.Response.StatusCode
 			}
-			return nil, fmt.Errorf("oauth: exchanging the authorization code: HTTP %d%s", status, withCode(oauthCode(re.ErrorCode)))
+			err := fmt.Errorf("oauth: exchanging the authorization code: HTTP %d%s", status, withCode(oauthCode(re.ErrorCode)))
+			if re.ErrorCode == "invalid_client" {
+				return nil, &clientRejectedError{err}
+			}
+			return nil, err
 		}
 		return nil, fmt.Errorf("oauth: exchanging the authorization code: %w", err)
 	}
 	return tok, nil
 }
+
+// ErrClientRejected is what a login's error Is when the token endpoint
+// refused the client's authentication (invalid_client): a wrong client
+// secret, none for an app that has one, or one for a public app whose
+// provider refuses client authentication.
+var ErrClientRejected = errors.New("oauth: the token endpoint refused the client (invalid_client)")
+
+type clientRejectedError struct{ err error }
+
+func (e *clientRejectedError) Error() string        { return e.err.Error() }
+func (e *clientRejectedError) Unwrap() error        { return e.err }
+func (e *clientRejectedError) Is(target error) bool { return target == ErrClientRejected }
 
 // listenLoopback listens on host:port; for "localhost" on both 127.0.0.1 and
 // ::1 (browsers may use either), needing at least the IPv4 one.

@@ -65,8 +65,9 @@ Options:
     --arguments JSON       Its arguments (default {})
     --reconsent            Consent again: the Gateway forgets your token first
                            (forceAuthentication), e.g. to use another account
-    --client-secret        With a SECRET whose source is oauth: read and store the
-                           OAuth app's client secret first (a confidential app)
+    --client-secret        With a SECRET whose source is oauth: read the OAuth
+                           app's client secret (a confidential app; a public app
+                           has none) and store it once the login took it
     -h, --help             Show this help
 
 ` + profile.FlagsUsage(loginFlags) + `

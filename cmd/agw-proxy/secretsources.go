@@ -94,8 +94,10 @@ func cmpOr(a, b string) string {
 
 // loginRuleOAuth runs the downstream API's browser login for an oauth
 // rule's secret and stores the refresh token alone; with clientSecret it
-// first reads the app's client secret and stores it. open opens the
-// login's one-time URL (nil: it is only printed, --no-browser).
+// first reads the app's client secret, sends it, and stores it once the
+// token endpoint took it (a secret it refused is not kept: every refresh
+// would send it). open opens the login's one-time URL (nil: it is only
+// printed, --no-browser).
 func loginRuleOAuth(ctx context.Context, e *env, p *profile.Profile, r profile.InjectRule, open func(string) error, clientSecret bool) error {
 	client, err := httpClient(p)
 	if err != nil {
@@ -112,10 +114,6 @@ func loginRuleOAuth(ctx context.Context, e *env, p *profile.Profile, r profile.I
 		if cs, err = readSecret(ctx, e, fmt.Sprintf("Client secret of the OAuth app for %q (input hidden): ", r.Secret)); err != nil {
 			return inputError(p, r.Secret, err, stdinIsTerminal(e))
 		}
-		if err := store.Set(ctx, p.Name, csName, cs); err != nil {
-			return keychainError(err)
-		}
-		writef(e.stdout, "Stored the client secret for %q in the keychain (%s).\n", r.Secret, account(p.Name, csName))
 	} else if cs, err = store.Get(ctx, p.Name, csName); err != nil && !errors.Is(err, tokenstore.ErrNotFound) {
 		return keychainError(err)
 	}
@@ -132,10 +130,28 @@ func loginRuleOAuth(ctx context.Context, e *env, p *profile.Profile, r profile.I
 	})
 	if err != nil {
 		var hints []string
-		if errors.Is(err, oauth.ErrLoginTimeout) {
-			hints = append(hints, fmt.Sprintf("run %q again; with --no-browser, open the printed URL yourself", p.Command("login", r.Secret)))
+		login := p.Command("login", r.Secret)
+		switch {
+		case errors.Is(err, oauth.ErrLoginTimeout):
+			hints = append(hints, fmt.Sprintf("run %q again; with --no-browser, open the printed URL yourself", login))
+		case errors.Is(err, oauth.ErrClientRejected) && clientSecret:
+			err = fmt.Errorf("the token endpoint of %q refused client ID %s with the client secret given, which was not stored: %w", r.Secret, printable(r.OAuth.ClientID), err)
+			hints = append(hints, fmt.Sprintf("if the OAuth app is public (it has no client secret and logs in with PKCE alone), run %q without --client-secret", login),
+				fmt.Sprintf("otherwise copy the client secret from the app's settings and run %q --client-secret again", login))
+		case errors.Is(err, oauth.ErrClientRejected) && cs != "":
+			err = fmt.Errorf("the token endpoint of %q refused client ID %s with the client secret stored for it (%s): %w", r.Secret, printable(r.OAuth.ClientID), account(p.Name, csName), err)
+			hints = append(hints, fmt.Sprintf("if the app's client secret changed, run %q --client-secret", login),
+				fmt.Sprintf("if the OAuth app is public (no client secret), remove the stored one with %q, then run %q", p.Command("logout", r.Secret), login))
+		case errors.Is(err, oauth.ErrClientRejected):
+			hints = append(hints, fmt.Sprintf("if the OAuth app has a client secret, run %q --client-secret", login))
 		}
 		return withHints(err, hints...)
+	}
+	if clientSecret {
+		if err := store.Set(ctx, p.Name, csName, cs); err != nil {
+			return keychainError(err)
+		}
+		writef(e.stdout, "Stored the client secret for %q in the keychain (%s).\n", r.Secret, account(p.Name, csName))
 	}
 	if tok.RefreshToken == "" {
 		return withHints(fmt.Errorf("the token endpoint of %q returned no refresh token, so the login cannot last", r.Secret),

@@ -129,19 +129,22 @@ func (st *status) profile() {
 	}
 	writef(w, "Inject:\n")
 	for i, r := range p.Inject {
-		writef(w, "    rule %d  %s=%s via %s, tools %s, source %s\n", i+1, r.Argument, r.Secret, r.Via, strings.Join(quoteAll(r.Tools), " "), describeSource(r))
+		writef(w, "    rule %d  %s=%s via %s, tools %s, source %s\n", i+1, r.Argument, r.Secret, r.Via, strings.Join(quoteAll(r.Tools), " "), describeSource(p, r))
 	}
 }
 
 // describeSource says where a rule's secret comes from, never its value:
-// "keychain", "command op read op://...", "oauth (client 1234, https://app.asana.com/-/oauth_token)".
-func describeSource(r profile.InjectRule) string {
+// "keychain", "command op read op://...", "oauth (client 1234 at
+// https://app.asana.com/-/oauth_token; log in with "agw-proxy login asana
+// --profile work")": the login named with the profile's flags, as the hint
+// a missing refresh token gets, so that it can be run as shown.
+func describeSource(p *profile.Profile, r profile.InjectRule) string {
 	switch r.Source {
 	case profile.SourceCommand:
 		return fmt.Sprintf("command %s (timeout %s, cached %s)", printable(secretsource.Describe(r.Command)), r.CommandTimeout, r.CacheTTL)
 	case profile.SourceOAuth:
 		at := cmpOr(r.OAuth.TokenURL, r.OAuth.Issuer)
-		return fmt.Sprintf("oauth (client %s at %s; log in with \"agw-proxy login %s\")", printable(r.OAuth.ClientID), printable(at), r.Secret)
+		return fmt.Sprintf("oauth (client %s at %s; log in with %q)", printable(r.OAuth.ClientID), printable(at), p.Command("login", r.Secret))
 	}
 	return profile.SourceKeychain
 }

@@ -79,7 +79,8 @@ func (a *providerApps) init() {
 }
 
 // RegisterProviderApp registers an OAuth app at the provider with one
-// redirect URL; confidential gives it a client secret. It returns the app.
+// redirect URL; confidential gives it a client secret (else it is public,
+// and its token endpoint refuses a client secret). It returns the app.
 func (s *Sim) RegisterProviderApp(redirectURL string, confidential bool) ProviderApp {
 	app := &ProviderApp{ClientID: "12" + randomString(14, "0123456789"), RedirectURL: redirectURL}
 	if confidential {
@@ -155,6 +156,15 @@ func (s *Sim) providerApp(clientID string) *ProviderApp {
 func (s *Sim) serveAppToken(w http.ResponseWriter, app *ProviderApp, secret string, f url.Values) {
 	if app.ClientSecret != "" && subtle.ConstantTimeCompare([]byte(secret), []byte(app.ClientSecret)) != 1 {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client"})
+		return
+	}
+	if app.ClientSecret == "" && secret != "" {
+		// A public app has no secret. Providers differ on one sent
+		// anyway: some ignore it, others (a client whose token endpoint
+		// auth method is "none" at Okta or Auth0) refuse the request; this
+		// one refuses, the case a client must handle.
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client",
+			"error_description": "client authentication is not allowed for a public app"})
 		return
 	}
 	s.mu.Lock()

@@ -36,15 +36,14 @@ type earlyInit struct {
 
 // initializeResult returns the result of initialize for a client asking for
 // MCP version: what the SDK's server (made in New) answers, encoded as it
-// encodes it.
+// encodes it (json.Marshal's bytes, written without encoding/json, whose
+// first use would cost the answer tens of microseconds).
 func initializeResult(version, serverVersion string) json.RawMessage {
-	v, _ := json.Marshal(handshakeVersion(version))
-	sv, _ := json.Marshal(serverVersion)
 	b := make([]byte, 0, 128)
 	b = append(b, `{"capabilities":{"logging":{},"tools":{"listChanged":true}},"protocolVersion":`...)
-	b = append(b, v...)
+	b = appendString(b, handshakeVersion(version))
 	b = append(b, `,"serverInfo":{"name":"agw-proxy","version":`...)
-	b = append(b, sv...)
+	b = appendString(b, serverVersion)
 	return append(b, `}}`...)
 }
 

@@ -63,18 +63,26 @@ type metaMember struct {
 }
 
 func newStatelessUpstream(wire *gatewayHTTP, version string) *statelessUpstream {
-	member := func(k string, v any) metaMember {
-		kb, _ := json.Marshal(k)
-		vb, _ := json.Marshal(v)
-		return metaMember{key: k, member: append(append(kb, ':'), vb...)}
+	// Written without encoding/json, whose first use costs a start tens of
+	// microseconds before stdin is read: the members are json.Marshal's of
+	// the key and of the value (an mcp.Implementation of name and version).
+	member := func(k string, v []byte) metaMember {
+		return metaMember{key: k, member: append(append(appendString(nil, k), ':'), v...)}
 	}
 	return &statelessUpstream{wire: wire, meta: []metaMember{
-		member(mcp.MetaKeyProtocolVersion, StatelessProtocolVersion),
+		member(mcp.MetaKeyProtocolVersion, appendString(nil, StatelessProtocolVersion)),
 		// Elicitation, which the proxy relays to its client or turns
 		// into an isError result (input.go); no sampling, no roots.
-		member(mcp.MetaKeyClientCapabilities, json.RawMessage(upstreamCapabilities)),
-		member(mcp.MetaKeyClientInfo, &mcp.Implementation{Name: "agw-proxy", Version: version}),
+		member(mcp.MetaKeyClientCapabilities, []byte(upstreamCapabilities)),
+		member(mcp.MetaKeyClientInfo, implementationJSON("agw-proxy", version)),
 	}}
+}
+
+// implementationJSON returns json.Marshal(&mcp.Implementation{Name: name,
+// Version: version}).
+func implementationJSON(name, version string) []byte {
+	b := appendString([]byte(`{"name":`), name)
+	return append(appendString(append(b, `,"version":`...), version), '}')
 }
 
 // A noStatelessError says the Gateway does not speak 2026-07-28: its

@@ -79,22 +79,45 @@ func ToolCacheKey(opts Options) toolcache.Key {
 
 // rulesDigest is a digest of the rules, for the cache's key: every field
 // that decides which tools are stripped of what, and what a call carries.
+// The digested bytes are json.Marshal's of a slice of struct{Argument, Via,
+// Secret, Format string; Tools []string}, written without encoding/json: its
+// first use costs a start tens of microseconds (the encoder of the type is
+// built by reflection) before stdin is read (rulesDigestJSON is the test's
+// oracle).
 func rulesDigest(rules []Rule) string {
-	type rule struct {
-		Argument, Via, Secret, Format string
-		Tools                         []string
-	}
-	rs := make([]rule, len(rules))
+	b := make([]byte, 0, 64+96*len(rules))
+	b = append(b, '[')
 	for i, r := range rules {
-		rs[i] = rule{Argument: r.Argument, Via: r.Via, Secret: r.Secret, Format: r.Format, Tools: r.Tools}
-		if rs[i].Via == "" {
-			rs[i].Via = ViaArgument
+		via, format := r.Via, r.Format
+		if via == "" {
+			via = ViaArgument
 		}
-		if rs[i].Format == "" {
-			rs[i].Format = DefaultFormat
+		if format == "" {
+			format = DefaultFormat
 		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(append(b, `{"Argument":`...), r.Argument)
+		b = appendString(append(b, `,"Via":`...), via)
+		b = appendString(append(b, `,"Secret":`...), r.Secret)
+		b = appendString(append(b, `,"Format":`...), format)
+		b = append(b, `,"Tools":`...)
+		if r.Tools == nil {
+			b = append(b, "null"...)
+		} else {
+			b = append(b, '[')
+			for j, t := range r.Tools {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				b = appendString(b, t)
+			}
+			b = append(b, ']')
+		}
+		b = append(b, '}')
 	}
-	b, _ := json.Marshal(rs)
+	b = append(b, ']')
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }

@@ -1,6 +1,8 @@
 package profile
 
 import (
+	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -196,14 +198,14 @@ func AddFlags(fs *pflag.FlagSet, groups Groups) *Flags {
 	fs.StringVar(&f.authorizeURL, "authorize-url", "", "Cognito authorize endpoint")
 	fs.StringVar(&f.redirectURL, "redirect-url", "", "Local callback URL")
 	fs.StringVar(&f.clientID, "client-id", "", "Cognito app client ID")
-	fs.StringArrayVar(&f.scopes, "scope", nil, "OAuth scope (repeatable)")
+	stringArrayVar(fs, &f.scopes, "scope", "OAuth scope (repeatable)")
 	fs.StringVar(&f.authToken, "auth-token", "", "Cognito token to send: access or id")
 	fs.StringVar(&f.awsProfile, "aws-profile", "", "AWS profile (aws_iam)")
 	fs.StringVar(&f.region, "region", "", "SigV4 signing region (aws_iam)")
 	fs.StringVar(&f.caFile, "ca-file", "", "Extra PEM CA certificates")
 	fs.StringVar(&f.protocol, "protocol", "", "MCP revision with the Gateway")
-	fs.StringArrayVar(&f.inject, "inject", nil, "ARG=SECRET (repeatable)")
-	fs.StringArrayVar(&f.injectTools, "inject-tools", nil, "Tool glob for --inject (repeatable)")
+	stringArrayVar(fs, &f.inject, "inject", "ARG=SECRET (repeatable)")
+	stringArrayVar(fs, &f.injectTools, "inject-tools", "Tool glob for --inject (repeatable)")
 	fs.StringVar(&f.injectFormat, "inject-format", "", "Value format for --inject")
 	fs.StringVar(&f.injectVia, "inject-via", "", "argument or header, for --inject")
 	fs.StringVar(&f.injectSource, "inject-source", "", "keychain, command or oauth, for --inject")
@@ -214,7 +216,7 @@ func AddFlags(fs *pflag.FlagSet, groups Groups) *Flags {
 	fs.StringVar(&f.injectOAuth.TokenURL, "inject-oauth-token-url", "", "OAuth token URL, for --inject")
 	fs.StringVar(&f.injectOAuth.Issuer, "inject-oauth-issuer", "", "OAuth issuer (discovery), for --inject")
 	fs.StringVar(&f.injectOAuth.ClientID, "inject-oauth-client-id", "", "OAuth client ID, for --inject")
-	fs.StringArrayVar(&f.injectOAuth.Scopes, "inject-oauth-scope", nil, "OAuth scope, for --inject (repeatable)")
+	stringArrayVar(fs, &f.injectOAuth.Scopes, "inject-oauth-scope", "OAuth scope, for --inject (repeatable)")
 	fs.StringVar(&f.injectOAuth.RedirectURL, "inject-oauth-redirect-url", "", "OAuth loopback redirect URL, for --inject")
 	fs.DurationVar(&f.callTimeout, "call-timeout", 0, "Tool call time limit")
 	fs.DurationVar(&f.connectTimeout, "connect-timeout", 0, "Gateway connect time limit")
@@ -541,4 +543,55 @@ func splitCommand(v string) ([]string, error) {
 		return nil, errors.New("is empty")
 	}
 	return argv, nil
+}
+
+// stringArrayVar is fs.StringArrayVar: a repeatable flag whose every use
+// adds a value, the first replacing the default (nil here). pflag's own
+// value formats its default at registration through encoding/csv, tens of
+// microseconds of every start before stdin is read; this one writes the
+// empty default as it would ("[]").
+func stringArrayVar(fs *pflag.FlagSet, p *[]string, name, usage string) {
+	*p = nil
+	fs.Var(&stringArray{value: p}, name, usage)
+}
+
+// stringArray is pflag's stringArrayValue, but for String of no values.
+type stringArray struct {
+	value   *[]string
+	changed bool
+}
+
+func (s *stringArray) Set(val string) error {
+	if !s.changed {
+		*s.value = []string{val}
+		s.changed = true
+	} else {
+		*s.value = append(*s.value, val)
+	}
+	return nil
+}
+
+func (s *stringArray) Append(val string) error {
+	*s.value = append(*s.value, val)
+	return nil
+}
+
+func (s *stringArray) Replace(val []string) error {
+	*s.value = append([]string{}, val...)
+	return nil
+}
+
+func (s *stringArray) GetSlice() []string { return append([]string{}, *s.value...) }
+
+func (s *stringArray) Type() string { return "stringArray" }
+
+func (s *stringArray) String() string {
+	if len(*s.value) == 0 {
+		return "[]"
+	}
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	_ = w.Write(*s.value)
+	w.Flush()
+	return "[" + strings.TrimSuffix(b.String(), "\n") + "]"
 }

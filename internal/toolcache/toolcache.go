@@ -172,7 +172,7 @@ func (c *Cache) Entry(k Key) (Entry, error) {
 	// One read of at most the bound (and a byte more, to see a longer
 	// file): a foreign file of any size costs no more.
 	limit := int64(c.maxEntrySize()) + maxHeader + 1
-	data, err := io.ReadAll(io.LimitReader(f, limit))
+	data, err := readAtMost(f, limit)
 	if err != nil {
 		return Entry{}, fmt.Errorf("toolcache: %w", err)
 	}
@@ -184,6 +184,42 @@ func (c *Cache) Entry(k Key) (Entry, error) {
 		return Entry{}, fmt.Errorf("%w: the list is larger than an entry may be", ErrNoEntry)
 	}
 	return e, err
+}
+
+// growAfterStat, if set, runs between readAtMost's Stat and its reads: a
+// test's seam to grow the file there.
+var growAfterStat func()
+
+// readAtMost reads f to its end, or to limit bytes. It is io.ReadAll of a
+// LimitReader, but into a buffer of the file's size (and a byte, to see the
+// end): io.ReadAll grows its buffer from 512 bytes, a dozen copies of a list
+// of 1,000 tools and twice its size in garbage, which cost the warm start's
+// first tools/list a collection. A file that grows as it is read is read
+// on, up to limit, as io.ReadAll would.
+func readAtMost(f *os.File, limit int64) ([]byte, error) {
+	size := int64(512)
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() >= 0 {
+		size = fi.Size() + 1
+	}
+	size = min(size, limit)
+	if growAfterStat != nil {
+		growAfterStat()
+	}
+	data := make([]byte, 0, size)
+	r := io.LimitReader(f, limit)
+	for {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := r.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if err == io.EOF {
+			return data, nil
+		}
+		if err != nil {
+			return data, err
+		}
+	}
 }
 
 // parse reads an entry file's bytes, for the key with digest key.

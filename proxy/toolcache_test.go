@@ -331,7 +331,7 @@ func TestCorruptOrForeignCacheFileIsIgnoredAndReplaced(t *testing.T) {
 		"another key's entry": func(dir string, _ []byte, k toolcache.Key) []byte { return foreign(dir, k) },
 		"cut short":           func(_ string, good []byte, _ toolcache.Key) []byte { return good[:len(good)-10] },
 		"another version": func(_ string, good []byte, _ toolcache.Key) []byte {
-			return []byte(strings.Replace(string(good), `"version":1`, `"version":99`, 1))
+			return []byte(strings.Replace(string(good), `"version":2`, `"version":99`, 1))
 		},
 		"garbage": func(string, []byte, toolcache.Key) []byte { return []byte("\x00\xff not ours\n{") },
 	} {

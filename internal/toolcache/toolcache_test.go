@@ -88,7 +88,7 @@ func TestForeignAndCorruptFilesAreNoEntryAndAreReplaced(t *testing.T) {
 			b[len(b)-5] ^= 1
 			return b
 		}(),
-		"newer version":   bytes.Replace(good, []byte(`"version":1`), []byte(`"version":2`), 1),
+		"newer version":   bytes.Replace(good, []byte(`"version":2`), []byte(`"version":3`), 1),
 		"another's entry": foreignKey,
 		"header only":     good[:nl+1],
 		"binary":          {0, 1, 2, '\n', 0xff},

@@ -18,6 +18,7 @@ import (
 	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
 	"github.com/agw-proxy/agw-proxy/internal/leakcheck"
 	"github.com/agw-proxy/agw-proxy/internal/testwait"
+	"github.com/agw-proxy/agw-proxy/secretsource"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 	"github.com/agw-proxy/agw-proxy/tokenstore/tokenstoretest"
 )
@@ -29,8 +30,8 @@ func TestOpenerEnvHasNoAgwProxyVariables(t *testing.T) {
 		"AGW_PROXYISH=kept", "XAGW_PROXY_SECRET=kept", "HOME=/home/me=x",
 	}
 	want := []string{"PATH=/usr/bin", "DISPLAY=:0", "=C:=C:\\", "AGW_PROXYISH=kept", "XAGW_PROXY_SECRET=kept", "HOME=/home/me=x"}
-	if got := openerEnv(in); !slices.Equal(got, want) {
-		t.Errorf("openerEnv =\n%q\nwant\n%q", got, want)
+	if got := secretsource.ChildEnv(in); !slices.Equal(got, want) {
+		t.Errorf("ChildEnv =\n%q\nwant\n%q", got, want)
 	}
 }
 

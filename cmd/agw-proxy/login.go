@@ -15,6 +15,7 @@ import (
 
 	"github.com/agw-proxy/agw-proxy/internal/profile"
 	"github.com/agw-proxy/agw-proxy/internal/textdist"
+	"github.com/agw-proxy/agw-proxy/secretsource"
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
 
@@ -310,24 +311,10 @@ func defaultBrowserOpener(goos string) []string {
 // AGW_PROXY_ variables: the secrets' environment override stays here.
 func openBrowser(url string) error {
 	cmd := exec.Command(browserOpener[0], append(slices.Clone(browserOpener[1:]), url)...)
-	cmd.Env = openerEnv(os.Environ())
+	cmd.Env = secretsource.ChildEnv(os.Environ()) // no AGW_PROXY_* variable
 	if err := cmd.Start(); err != nil {
 		return err
 	}
 	go cmd.Wait()
 	return nil
-}
-
-// openerEnv returns environ without any AGW_PROXY_* variable (in any case:
-// Windows' names are case-insensitive).
-func openerEnv(environ []string) []string {
-	out := make([]string, 0, len(environ))
-	for _, kv := range environ {
-		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(strings.ToUpper(name), "AGW_PROXY_") {
-			continue
-		}
-		out = append(out, kv)
-	}
-	return out
 }

@@ -161,9 +161,20 @@ func fastCallParams(raw []byte, p *callParams) bool {
 // named by a key of values or by drop (in any letter case), and the
 // values follow, by key. It reports false for arguments it leaves to
 // rewriteArgs.
+// trimJSONSpace is b without JSON's whitespace (space, tab, line feed,
+// carriage return) at either end. bytes.TrimSpace would take more (a
+// vertical tab, U+0085, U+00A0), which encoding/json refuses.
+func trimJSONSpace(b []byte) []byte {
+	b = b[skipSpace(b, 0):]
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t' || b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
 func fastRewriteArgs(args json.RawMessage, values map[string]tokenstore.Secret, drop []string) (json.RawMessage, bool) {
 	var ms []span
-	if trimmed := bytes.TrimSpace(args); len(trimmed) > 0 && !isNull(trimmed) {
+	if trimmed := trimJSONSpace(args); len(trimmed) > 0 && !isNull(trimmed) {
 		var err error
 		if !validJSON(trimmed) {
 			return nil, false

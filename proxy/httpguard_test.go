@@ -191,13 +191,17 @@ func TestGzipBombOnConnectIsBounded(t *testing.T) {
 		method  string
 		options func(*proxy.Options)
 		limit   string // the bound the error names
+		// connect is the connect timeout: the error comes when it ends.
+		// Reading 32 MiB of gzip takes about 0.7s under -race here and
+		// took more than 2s on a loaded CI machine; 1 MiB is quick.
+		connect time.Duration
 	}{
-		{"initialize", pin2025, "32 MiB"},
-		{"server/discover", nil, "1 MiB"}, // a discover answer is small
+		{"initialize", pin2025, "32 MiB", 8 * time.Second},
+		{"server/discover", nil, "1 MiB", 2 * time.Second}, // a discover answer is small
 	} {
 		t.Run(tc.method, func(t *testing.T) {
 			var served atomic.Int64
-			h := start(t, setup{connect: 2 * time.Second, options: tc.options, gatewayFor: func(sim *gatewaysim.Sim) string {
+			h := start(t, setup{connect: tc.connect, options: tc.options, gatewayFor: func(sim *gatewaysim.Sim) string {
 				return hostileFront(t, sim, tc.method, func(w http.ResponseWriter, r *http.Request) {
 					served.Add(1)
 					w.Header().Set("Content-Type", "application/json")

@@ -53,6 +53,15 @@ const (
 	maxOIDCAnswer = 1 << 20
 )
 
+// ssoRefreshLock (held: a value in it) makes a refresh of this process
+// one read, CreateToken and write of the cache file: each Credentials'
+// fetches are serialized by its aws.CredentialsCache, but two Credentials
+// of the same session (serve and a status check) would otherwise both
+// spend the refresh token, and the second could be refused once IAM
+// Identity Center has rotated it. A channel, so that a wait ends with its
+// fetch's context.
+var ssoRefreshLock = make(chan struct{}, 1)
+
 // ssoSource is the SSO source of profile sec.
 func (c *Credentials) ssoSource(sc *sharedConfig, sec *section) (*source, error) {
 	name := sec.name
@@ -222,6 +231,12 @@ func (p *ssoProvider) readCache() (*ssoCache, error) {
 // accessToken is the cached access token, refreshed first if it is
 // about to expire and can be.
 func (p *ssoProvider) accessToken(ctx context.Context) (string, error) {
+	select {
+	case ssoRefreshLock <- struct{}{}:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	defer func() { <-ssoRefreshLock }()
 	c, err := p.readCache()
 	if err != nil {
 		return "", err
@@ -245,6 +260,15 @@ func (p *ssoProvider) accessToken(ctx context.Context) (string, error) {
 	}
 	if usable {
 		return c.accessToken, nil
+	}
+	// Another process (the AWS CLI, a second agw-proxy) may have
+	// refreshed the token since it was read, spending the refresh token
+	// that was just refused: its new token is good.
+	var ce *CredentialError
+	if errors.As(refreshErr, &ce) && ce.SSO {
+		if c2, err := p.readCache(); err == nil && c2.accessToken != c.accessToken && p.now().Add(ssoTokenSlack).Before(c2.expiresAt) {
+			return c2.accessToken, nil
+		}
 	}
 	return "", refreshErr
 }

@@ -432,6 +432,57 @@ func TestSSORefreshFailureIsNotALoginClaim(t *testing.T) {
 	}
 }
 
+// Another process (the AWS CLI, a second agw-proxy) that refreshed the
+// token first, spending the refresh token, wins: the refusal of the stale
+// refresh token is not an error when the file now holds a good token.
+func TestSSORefreshLostToAnotherProcess(t *testing.T) {
+	w := newSSOWorld(t)
+	w.cache(w.cacheFile, w.now.Add(-time.Minute), w.now.Add(24*time.Hour), nil)
+	w.answer = func(rw http.ResponseWriter, _ map[string]any) {
+		w.cache(w.cacheFile, w.now.Add(time.Hour), w.now.Add(24*time.Hour), map[string]any{"accessToken": accessOther, "refreshToken": refreshNew})
+		rw.WriteHeader(400)
+		_, _ = io.WriteString(rw, `{"error":"invalid_grant"}`)
+	}
+	if err := w.retrieve("dev"); err != nil {
+		t.Fatal(err)
+	}
+	if oidc, portal := w.calls(); len(oidc) != 1 || len(portal) != 1 || portal[0] != accessOther {
+		t.Errorf("%d CreateToken calls, want 1; GetRoleCredentials got the other process's token: %v", len(oidc), len(portal) == 1 && portal[0] == accessOther)
+	}
+}
+
+// Fetches of several Credentials of one session at once (serve and a
+// status check) refresh once: IAM Identity Center rotates the refresh
+// token, and a second refresh with the first one would be refused.
+func TestSSORefreshOnceForConcurrentFetches(t *testing.T) {
+	w := newSSOWorld(t)
+	w.cache(w.cacheFile, w.now.Add(-time.Minute), w.now.Add(24*time.Hour), nil)
+	var spent sync.Map
+	w.answer = func(rw http.ResponseWriter, body map[string]any) {
+		time.Sleep(50 * time.Millisecond) // widens the window a second refresh would use
+		if _, used := spent.LoadOrStore(body["refreshToken"], true); used {
+			rw.WriteHeader(400)
+			_, _ = io.WriteString(rw, `{"error":"invalid_grant"}`)
+			return
+		}
+		fmt.Fprintf(rw, `{"accessToken":%q,"expiresIn":3600,"refreshToken":%q}`, accessNew, refreshNew)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Go(func() { errs[i] = w.retrieve("dev") })
+	}
+	testwait.WaitAll(t, &wg, "the fetches")
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("fetch %d: %v", i, err)
+		}
+	}
+	if oidc, _ := w.calls(); len(oidc) != 1 {
+		t.Errorf("%d CreateToken calls, want 1", len(oidc))
+	}
+}
+
 // The SSO OIDC endpoint is AWS's oidc.{sso_region}.amazonaws.com, else
 // what the profile's services section says for sso_oidc (the SDK's
 // service ID "SSO OIDC").

@@ -280,10 +280,13 @@ func (p *ssoProvider) accessToken(ctx context.Context) (string, error) {
 //
 // The file is replaced by a rename, so a reader (the AWS CLI, another
 // agw-proxy) sees the old file or the new, never half. Two processes that
-// refresh at once both write a whole file, and the last writer wins: if
-// IAM Identity Center kept both refresh tokens valid, either file works;
-// if it rotated them and the winner's was refused, the loser's next
-// refresh is refused and its error says to run "aws sso login".
+// refresh with the same refresh token at once: if IAM Identity Center
+// refuses the second (the token was spent), that process reads the file
+// again and uses the first's new token (see accessToken); if it answers
+// both, both write a whole file and the last writer wins, which is good
+// unless issuing the other's tokens revoked the winner's refresh token:
+// then the next refresh is refused, and its error says to run "aws sso
+// login".
 func (p *ssoProvider) refresh(ctx context.Context, c *ssoCache) (string, error) {
 	body, err := json.Marshal(struct {
 		ClientID     string `json:"clientId"`

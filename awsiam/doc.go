@@ -6,7 +6,8 @@
 // (Config.Profile, else $AWS_PROFILE), the environment's keys, then web
 // identity ($AWS_WEB_IDENTITY_TOKEN_FILE), then the default profile; a
 // profile of ~/.aws/config and ~/.aws/credentials gives static keys,
-// IAM Identity Center (SSO, with "aws sso login"'s cached token),
+// IAM Identity Center (SSO, with "aws sso login"'s cached token, refreshed
+// as the AWS CLI does for an sso_session),
 // credential_process, or a role (role_arn over source_profile or
 // credential_source); a profile without credentials, or none, falls back to
 // the container's role (AWS_CONTAINER_CREDENTIALS_*) and the instance's
@@ -43,6 +44,7 @@
 // each). So this package links the first three rows only (the signer and
 // the providers that need no service client) and does the rest itself:
 // the shared config files (a small INI reader), SSO's GetRoleCredentials
-// (one REST GET) and STS's AssumeRole, AssumeRoleWithWebIdentity and
+// (one REST GET), SSO OIDC's CreateToken to refresh an sso_session's token
+// (one JSON POST) and STS's AssumeRole, AssumeRoleWithWebIdentity and
 // GetCallerIdentity (form-encoded POSTs signed with the SDK's signer).
 package awsiam

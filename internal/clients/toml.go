@@ -115,8 +115,14 @@ func (d *tomlDocument) PutServer(servers, name string, fields []Field) error {
 	}
 	old := d.data
 	d.data = out
-	if err := d.decode(); err != nil {
+	err := d.decode()
+	if e, _, _ := d.Server(servers, name); err == nil && len(e.Fields) != len(fields) {
+		// A subtable written away from the table, under another's header.
+		err = fmt.Errorf("more of it is elsewhere in the file")
+	}
+	if err != nil {
 		d.data = old
+		_ = d.decode()
 		return fmt.Errorf("cannot add [%s] to this file's layout (%v): add it by hand", dottedKey(path), err)
 	}
 	return nil

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/pelletier/go-toml/v2"
 )
 
 // TOML is the format of Codex's config.toml. The file is read with a TOML
@@ -386,11 +388,7 @@ func headerPath(data []byte, i int) ([]string, int) {
 		switch c := data[i]; {
 		case c == '"':
 			end := stringEnd(data, i)
-			key, err := strconv.Unquote(string(data[i:end]))
-			if err != nil {
-				key = string(data[i+1 : max(end-1, i+1)])
-			}
-			path, i = append(path, key), end
+			path, i = append(path, basicString(data[i:end])), end
 		case c == '\'':
 			end := stringEnd(data, i)
 			path, i = append(path, string(data[i+1:max(end-1, i+1)])), end
@@ -414,4 +412,16 @@ func headerPath(data []byte, i int) ([]string, int) {
 		}
 	}
 	return path, i
+}
+
+// basicString is the TOML basic string s (quotes included) as the decoder
+// reads it: TOML's escapes are not Go's (\e, \xHH as a code point, no octal).
+func basicString(s []byte) string {
+	var v map[string]any
+	if err := toml.Unmarshal(append([]byte("k = "), s...), &v); err == nil {
+		if k, ok := v["k"].(string); ok {
+			return k
+		}
+	}
+	return string(s)
 }

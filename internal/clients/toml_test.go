@@ -172,6 +172,7 @@ func FuzzTOMLEdit(f *testing.F) {
 	f.Add([]byte("[mcp_servers]\nagw-proxy.command = \"/opt/old/agw-proxy\"\n"), "agw-proxy", "p")
 	f.Add([]byte("x = [\n[1],\n]\n[mcp_servers.agw-proxy]\nk = '''\n[t]'''\n[mcp_servers.agw-proxy.env]\nA = \"1\"\n"), "agw-proxy", "p")
 	f.Add([]byte("[mcp_servers.agw-proxy]\ncommand = \"x\"\n[other]\n[mcp_servers.agw-proxy.sub]\nA = \"1\"\n"), "agw-proxy", "p")
+	f.Add([]byte("[mcp_servers.\"a\\eb\"]\ncommand = \"x\"\n[mcp_servers.'a\\eb']\ncommand = \"y\"\n"), `a\eb`, "p")
 	codex := Lookup("codex")
 	f.Fuzz(func(t *testing.T, data []byte, name, profile string) {
 		if _, err := decodeTOML(data); err != nil {

@@ -139,13 +139,12 @@ func (d *tomlDocument) RemoveServer(servers, name string) error {
 	if !ok {
 		return fmt.Errorf("%s.%s is not written as a [%s] table: remove it by hand", servers, name, dottedKey(path))
 	}
-	// A blank line before the table (Install puts one) goes with it.
+	// A blank line before the table goes with it: PutServer puts one
+	// after what the file had (of the file's line end, after a last line
+	// that may end in another).
 	before := d.data[:start]
-	for _, blank := range []string{"\r\n\r\n", "\n\n"} {
-		if bytes.HasSuffix(before, []byte(blank)) {
-			before = before[:len(before)-len(blank)/2]
-			break
-		}
+	if b := bytes.TrimSuffix(bytes.TrimSuffix(before, []byte("\n")), []byte("\r")); len(b) < len(before) && bytes.HasSuffix(b, []byte("\n")) && len(bytes.TrimSpace(b)) > 0 {
+		before = b
 	}
 	out := slices.Concat(before, d.data[end:])
 	old := d.data

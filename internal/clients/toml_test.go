@@ -173,6 +173,10 @@ func FuzzTOMLEdit(f *testing.F) {
 	f.Add([]byte("x = [\n[1],\n]\n[mcp_servers.agw-proxy]\nk = '''\n[t]'''\n[mcp_servers.agw-proxy.env]\nA = \"1\"\n"), "agw-proxy", "p")
 	f.Add([]byte("[mcp_servers.agw-proxy]\ncommand = \"x\"\n[other]\n[mcp_servers.agw-proxy.sub]\nA = \"1\"\n"), "agw-proxy", "p")
 	f.Add([]byte("[mcp_servers.\"a\\eb\"]\ncommand = \"x\"\n[mcp_servers.'a\\eb']\ncommand = \"y\"\n"), `a\eb`, "p")
+	f.Add([]byte("[[mcp_servers.agw-proxy]]\n[mcp_servers.b]\n[[mcp_servers.agw-proxy]]\n"), "agw-proxy", "p")
+	f.Add([]byte("[mcp_servers.agw-proxy.env]\nA = '1'\n[mcp_servers.agw-proxy]\nk = \"\"\"\n#x\"\"\"\n\n[b] # c\r\n"), "agw-proxy", "p")
+	f.Add([]byte(" \n\n"), "0", "0")
+	f.Add([]byte("a = 1\r\nb = 2\n"), "agw-proxy", "p")
 	codex := Lookup("codex")
 	f.Fuzz(func(t *testing.T, data []byte, name, profile string) {
 		if _, err := decodeTOML(data); err != nil {
@@ -198,11 +202,16 @@ func FuzzTOMLEdit(f *testing.F) {
 			{"replace", replace, func() error { return doc.PutServer("mcp_servers", name, replace) }},
 			{"remove", nil, func() error { return doc.RemoveServer("mcp_servers", name) }},
 		}
+		_, hadServers := before["mcp_servers"]
+		_, hadOurs, _ := doc.Server("mcp_servers", name)
 		for _, step := range steps {
 			old := slices.Clone(doc.Bytes())
 			if err := step.edit(); err != nil {
 				if !bytes.Equal(doc.Bytes(), old) {
 					t.Fatalf("%s refused (%v) but changed the document:\n%s", step.what, err, doc.Bytes())
+				}
+				if !hadServers {
+					t.Fatalf("%s of %q into a file without servers refused: %v\n%s", step.what, name, err, old)
 				}
 				return
 			}
@@ -222,6 +231,18 @@ func FuzzTOMLEdit(f *testing.F) {
 			case step.fields != nil && (!found || !sameFields(e, step.fields)):
 				t.Fatalf("%s of %q: the entry is %+v (found %v), want %+v:\n%s", step.what, name, e, found, step.fields, doc.Bytes())
 			}
+		}
+		// An entry added and removed again leaves every byte as it was
+		// (the last line ended, as the entry added it).
+		want := data
+		if !hadOurs && len(data) > 0 && !bytes.HasSuffix(data, []byte("\n")) {
+			want = append(slices.Clone(data), "\n"...)
+			if bytes.Contains(data, []byte("\r\n")) {
+				want = append(slices.Clone(data), "\r\n"...)
+			}
+		}
+		if !hadOurs && !bytes.Equal(doc.Bytes(), want) {
+			t.Fatalf("%q added and removed again changed\n%q\ninto\n%q", name, data, doc.Bytes())
 		}
 	})
 }

@@ -18,11 +18,12 @@ import (
 // key or a table twice, is a *SyntaxError at its line and column.
 //
 // The reader is github.com/pelletier/go-toml/v2, a maintained library whose
-// package init costs a few microseconds and no allocations at every start
-// of the binary (GODEBUG=inittrace=1), where github.com/BurntSushi/toml's
-// reads the local time zone. Decoding into a map needs no strict mode: the
-// library refuses a key or table defined twice as TOML asks (the tests hold
-// it to the toml-test suite).
+// package init, run at every start of the binary, measured 0.002-0.005 ms
+// and no allocations (GODEBUG=inittrace=1 on agw-proxy version), where
+// github.com/BurntSushi/toml's reads the local time zone (about 0.05 ms);
+// BurntSushi's stays the tests' oracle. Decoding into a map needs no
+// strict mode: the library refuses a key or a table defined twice, as TOML
+// asks (the tests hold it to the toml-test suite).
 func decodeTOML(data []byte) (map[string]any, error) {
 	root := map[string]any{}
 	if err := toml.Unmarshal(data, &root); err != nil {

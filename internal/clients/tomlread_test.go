@@ -207,3 +207,21 @@ func TestTOMLSyntaxErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestTOMLDatesInCodexEntry: dates and times, which decodeTOML reads as
+// go-toml's types, compare as different from what Install writes and
+// show as written in --detect's reason, and a forced install replaces them.
+func TestTOMLDatesInCodexEntry(t *testing.T) {
+	c := Lookup("codex")
+	path := filepath.Join(t.TempDir(), "config.toml")
+	writeFile(t, path, "[mcp_servers.agw-proxy]\ncommand = \"/bin/agw-proxy\"\nargs = [\"serve\", \"--profile\", \"work\"]\n"+
+		"startup_timeout_sec = 1979-05-27\ntool_timeout_sec = 07:32:00\nwhen = 1979-05-27T07:32:00\n")
+	st, err := c.Status(path, "agw-proxy", &testServer)
+	if want := "startup_timeout_sec 1979-05-27, not 70; tool_timeout_sec 07:32:00, not 70"; err != nil || st.State != Stale || st.Why != want {
+		t.Errorf("Status = %+v, %v; want stale: %s", st, err, want)
+	}
+	install(t, c, path, testServer, false, Updated)
+	if st, err := c.Status(path, "agw-proxy", &testServer); err != nil || st.State != UpToDate {
+		t.Errorf("Status after install = %+v, %v", st, err)
+	}
+}

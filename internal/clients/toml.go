@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/pelletier/go-toml/v2"
 )
 
 // TOML is the format of Codex's config.toml. The file is read with a TOML
@@ -115,8 +117,14 @@ func (d *tomlDocument) PutServer(servers, name string, fields []Field) error {
 	}
 	old := d.data
 	d.data = out
-	if err := d.decode(); err != nil {
+	err := d.decode()
+	if e, _, _ := d.Server(servers, name); err == nil && len(e.Fields) != len(fields) {
+		// A subtable written away from the table, under another's header.
+		err = fmt.Errorf("more of it is elsewhere in the file")
+	}
+	if err != nil {
 		d.data = old
+		_ = d.decode()
 		return fmt.Errorf("cannot add [%s] to this file's layout (%v): add it by hand", dottedKey(path), err)
 	}
 	return nil
@@ -131,13 +139,12 @@ func (d *tomlDocument) RemoveServer(servers, name string) error {
 	if !ok {
 		return fmt.Errorf("%s.%s is not written as a [%s] table: remove it by hand", servers, name, dottedKey(path))
 	}
-	// A blank line before the table (Install puts one) goes with it.
+	// A blank line before the table goes with it: PutServer puts one
+	// after what the file had (of the file's line end, after a last line
+	// that may end in another).
 	before := d.data[:start]
-	for _, blank := range []string{"\r\n\r\n", "\n\n"} {
-		if bytes.HasSuffix(before, []byte(blank)) {
-			before = before[:len(before)-len(blank)/2]
-			break
-		}
+	if b := bytes.TrimSuffix(bytes.TrimSuffix(before, []byte("\n")), []byte("\r")); len(b) < len(before) && bytes.HasSuffix(b, []byte("\n")) && len(bytes.TrimSpace(b)) > 0 {
+		before = b
 	}
 	out := slices.Concat(before, d.data[end:])
 	old := d.data
@@ -380,11 +387,7 @@ func headerPath(data []byte, i int) ([]string, int) {
 		switch c := data[i]; {
 		case c == '"':
 			end := stringEnd(data, i)
-			key, err := strconv.Unquote(string(data[i:end]))
-			if err != nil {
-				key = string(data[i+1 : max(end-1, i+1)])
-			}
-			path, i = append(path, key), end
+			path, i = append(path, basicString(data[i:end])), end
 		case c == '\'':
 			end := stringEnd(data, i)
 			path, i = append(path, string(data[i+1:max(end-1, i+1)])), end
@@ -408,4 +411,16 @@ func headerPath(data []byte, i int) ([]string, int) {
 		}
 	}
 	return path, i
+}
+
+// basicString is the TOML basic string s (quotes included) as the decoder
+// reads it: TOML's escapes are not Go's (\e, \xHH as a code point, no octal).
+func basicString(s []byte) string {
+	var v map[string]any
+	if err := toml.Unmarshal(append([]byte("k = "), s...), &v); err == nil {
+		if k, ok := v["k"].(string); ok {
+			return k
+		}
+	}
+	return string(s)
 }

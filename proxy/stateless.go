@@ -452,11 +452,13 @@ func appendWithMeta(out, params []byte, meta []metaMember) ([]byte, error) {
 		n++
 		return true
 	})
-	if err != nil {
+	end := bytes.LastIndexByte(params, '}')
+	if err != nil || end < 0 {
+		// The params are the proxy's own, and JSON; the scan takes an
+		// object cut short ("{") for one.
 		return nil, errors.New("proxy: request params are not a JSON object")
 	}
 	if !hasOwn {
-		end := bytes.LastIndexByte(params, '}')
 		out = append(out, params[:end]...)
 		if n > 0 {
 			out = append(out, ',')

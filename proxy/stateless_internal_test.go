@@ -160,7 +160,8 @@ func (e *countEvents) stale()                                          {}
 // FuzzWithMeta: whatever object the params are, the merged params are
 // JSON, with the params' other members as they were, the params' own _meta
 // members (those the revision does not set) kept, and every member of the
-// revision's _meta; appended after a request's head, the same bytes.
+// revision's _meta; appended after a request's head, the same bytes. The
+// params are always the proxy's own JSON; other bytes must not panic.
 func FuzzWithMeta(f *testing.F) {
 	for _, s := range []string{`{}`, `{"name":"t","arguments":{"a":1}}`, `{"name":"t","_meta":{"progressToken":"p-1"}}`,
 		`{"_meta":null}`, `{"_meta":"x","_meta":{"a":[]}}`, ` { "a" : 1 , "_meta" : { "b" : 2 } } `,

@@ -67,6 +67,9 @@ type wireHeaders struct {
 	// secrets are the header rules' headers (headers.go): set by post on
 	// the POST of a tools/call alone.
 	secrets callHeaders
+	// meta are the members post merges into the params' _meta
+	// (2026-07-28: appendWithMeta).
+	meta []metaMember
 }
 
 // post sends one request with headers h and returns the result of the
@@ -83,13 +86,24 @@ type wireHeaders struct {
 // did not run the request.
 func (g *gatewayHTTP) post(ctx context.Context, h wireHeaders, method string, params []byte) (json.RawMessage, error) {
 	id := "agw-" + strconv.FormatUint(g.seq.Add(1), 10)
-	body := make([]byte, 0, len(params)+len(id)+len(method)+48)
+	size := len(params) + len(id) + len(method) + 48
+	if h.meta != nil {
+		size += metaSize(h.meta)
+	}
+	body := make([]byte, 0, size)
 	body = append(body, `{"jsonrpc":"2.0","id":"`...)
 	body = append(body, id...)
 	body = append(body, `","method":"`...)
 	body = append(body, method...)
 	body = append(body, `","params":`...)
-	body = append(body, params...)
+	if h.meta != nil {
+		var err error
+		if body, err = appendWithMeta(body, params, h.meta); err != nil {
+			return nil, err
+		}
+	} else {
+		body = append(body, params...)
+	}
 	body = append(body, '}')
 
 	sent := h

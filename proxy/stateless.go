@@ -180,17 +180,15 @@ type paramBinding struct {
 }
 
 func (s *statelessSession) call(ctx context.Context, method string, params []byte) (json.RawMessage, error) {
-	body, err := withMeta(params, s.u.meta)
-	if err != nil {
-		return nil, err
-	}
-	h := wireHeaders{protocolVersion: StatelessProtocolVersion, method: method, closeCancels: true}
+	// post merges the revision's _meta members into the params as it
+	// writes the request's body (appendWithMeta): one copy of the params.
+	h := wireHeaders{protocolVersion: StatelessProtocolVersion, method: method, closeCancels: true, meta: s.u.meta}
 	if method == "tools/call" {
 		// The headers are taken from the params as sent, after injection:
 		// an argument the proxy filled in is mirrored with its value.
 		h.name, h.params = s.callHeaders(params)
 	}
-	res, err := s.u.wire.post(ctx, h, method, body)
+	res, err := s.u.wire.post(ctx, h, method, params)
 	if err != nil {
 		// No session to lose: only a connection never made is certainly
 		// not sent.
@@ -430,21 +428,37 @@ func needsBase64(s string) bool {
 // withMeta returns params with the members of meta added to its _meta,
 // those the params' own _meta (a call's progress token) does not have.
 func withMeta(params []byte, meta []metaMember) ([]byte, error) {
-	var own *span
+	return appendWithMeta(make([]byte, 0, len(params)+metaSize(meta)), params, meta)
+}
+
+// metaSize is about what appendWithMeta adds to params for meta.
+func metaSize(meta []metaMember) int {
+	n := len(`,"_meta":{}`)
+	for _, m := range meta {
+		n += len(m.member) + 1
+	}
+	return n
+}
+
+// appendWithMeta appends withMeta(params, meta) to out.
+func appendWithMeta(out, params []byte, meta []metaMember) ([]byte, error) {
+	var own span
+	hasOwn := false
 	n := 0 // members
 	err := eachMember(params, func(m span) bool {
 		if isString(m.key, "_meta") {
-			own = &m
+			own, hasOwn = m, true
 		}
 		n++
 		return true
 	})
-	if err != nil {
+	end := bytes.LastIndexByte(params, '}')
+	if err != nil || end < 0 {
+		// The params are the proxy's own, and JSON; the scan takes an
+		// object cut short ("{") for one.
 		return nil, errors.New("proxy: request params are not a JSON object")
 	}
-	out := make([]byte, 0, len(params)+256)
-	if own == nil {
-		end := bytes.LastIndexByte(params, '}')
+	if !hasOwn {
 		out = append(out, params[:end]...)
 		if n > 0 {
 			out = append(out, ',')

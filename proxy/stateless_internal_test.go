@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -155,3 +156,61 @@ type countEvents struct{ changed int }
 func (e *countEvents) notify(context.Context, string, json.RawMessage) {}
 func (e *countEvents) toolsChanged()                                   { e.changed++ }
 func (e *countEvents) stale()                                          {}
+
+// FuzzWithMeta: whatever object the params are, the merged params are
+// JSON, with the params' other members as they were, the params' own _meta
+// members (those the revision does not set) kept, and every member of the
+// revision's _meta; appended after a request's head, the same bytes. The
+// params are always the proxy's own JSON; other bytes must not panic.
+func FuzzWithMeta(f *testing.F) {
+	for _, s := range []string{`{}`, `{"name":"t","arguments":{"a":1}}`, `{"name":"t","_meta":{"progressToken":"p-1"}}`,
+		`{"_meta":null}`, `{"_meta":"x","_meta":{"a":[]}}`, ` { "a" : 1 , "_meta" : { "b" : 2 } } `,
+		`{"_meta":{"io.modelcontextprotocol/protocolVersion":"2027-01-01"}}`, `[]`, `{"a":}`} {
+		f.Add(s)
+	}
+	meta := newStatelessUpstream(nil, "v1").meta
+	f.Fuzz(func(t *testing.T, params string) {
+		out, err := withMeta([]byte(params), meta)
+		head := `{"jsonrpc":"2.0","id":"agw-1","method":"tools/call","params":`
+		app, aerr := appendWithMeta([]byte(head), []byte(params), meta)
+		if (err == nil) != (aerr == nil) || err == nil && string(app) != head+string(out) {
+			t.Fatalf("appendWithMeta = %q, %v; withMeta = %q, %v", app, aerr, out, err)
+		}
+		var in map[string]json.RawMessage
+		if json.Unmarshal([]byte(params), &in) != nil {
+			return
+		}
+		if err != nil {
+			t.Fatalf("object %q refused: %v", params, err)
+		}
+		var got map[string]json.RawMessage
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatalf("merged params are not a JSON object: %q", out)
+		}
+		for k, v := range in {
+			if k != "_meta" && !jsonEqual(got[k], v) {
+				t.Errorf("%s = %s, want %s as it was", k, got[k], v)
+			}
+		}
+		var gotMeta, ownMeta map[string]json.RawMessage
+		if err := json.Unmarshal(got["_meta"], &gotMeta); err != nil {
+			t.Fatalf("_meta is not an object: %s", got["_meta"])
+		}
+		_ = json.Unmarshal(in["_meta"], &ownMeta)
+		for _, m := range meta {
+			if _, ok := gotMeta[m.key]; !ok {
+				t.Errorf("_meta lacks %s: %s", m.key, got["_meta"])
+			}
+		}
+		for k, v := range ownMeta {
+			if !slices.ContainsFunc(meta, func(m metaMember) bool { return m.key == k }) && !jsonEqual(gotMeta[k], v) {
+				t.Errorf("_meta.%s = %s, want %s as it was", k, gotMeta[k], v)
+			}
+		}
+	})
+}
+
+func jsonEqual(a, b json.RawMessage) bool {
+	var x, y any
+	return json.Unmarshal(a, &x) == nil && json.Unmarshal(b, &y) == nil && reflect.DeepEqual(x, y)
+}

@@ -90,7 +90,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	logger.Info("serving", "profile", p.Name, "config", p.ConfigPath, "gateway", p.GatewayURL,
 		"auth", p.Auth.Type, "rules", len(p.Inject))
-	if err := px.Run(ctx, e.stdin, e.stdout); err != nil && ctx.Err() == nil {
+	stdin, restore := pollableStdin(e.stdin)
+	defer restore()
+	if err := px.Run(ctx, stdin, e.stdout); err != nil && ctx.Err() == nil {
 		logger.Error("stopped", "err", err)
 		return err
 	}

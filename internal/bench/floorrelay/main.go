@@ -12,6 +12,15 @@
 // answers tools/list itself, with that file as read when the request
 // comes: the least a proxy answering from a tool cache must do.
 //
+// With AGW_FLOOR_PROTOCOL=2026-07-28 it speaks that revision upstream as
+// cheaply as a bare relay can: into each relayed line it splices, right
+// after `"params":{`, the _meta the revision requires (the protocol
+// version and empty client capabilities), and sends the MCP-Protocol-Version,
+// Mcp-Method and Mcp-Name headers; no server/discover, no session. It
+// expects compact lines, as go-sdk writes them, whose params carry no _meta
+// of their own. Without it, it relays the lines as they are, in the
+// revision its client initialized with.
+//
 // The token comes from the environment, never argv. internal/bench builds
 // and runs it; it is never linked into agw-proxy.
 package main
@@ -24,6 +33,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 )
 
@@ -33,10 +43,11 @@ func main() {
 		os.Exit(2)
 	}
 	r := &relay{
-		url:   os.Args[1],
-		token: "Bearer " + os.Getenv("AGW_FLOOR_TOKEN"),
-		tools: os.Getenv("AGW_FLOOR_TOOLS"),
-		out:   os.Stdout,
+		url:       os.Args[1],
+		token:     "Bearer " + os.Getenv("AGW_FLOOR_TOKEN"),
+		tools:     os.Getenv("AGW_FLOOR_TOOLS"),
+		stateless: os.Getenv("AGW_FLOOR_PROTOCOL") == statelessVersion,
+		out:       os.Stdout,
 		hc: &http.Client{Transport: &http.Transport{
 			Proxy:               nil, // the upstream is on loopback
 			MaxIdleConns:        256,
@@ -46,9 +57,17 @@ func main() {
 	r.serve(os.Stdin)
 }
 
+// statelessVersion is the revision spoken upstream with AGW_FLOOR_PROTOCOL,
+// and meta the _meta member it requires of every request.
+const (
+	statelessVersion = "2026-07-28"
+	meta             = `"_meta":{"io.modelcontextprotocol/protocolVersion":"` + statelessVersion + `","io.modelcontextprotocol/clientCapabilities":{}}`
+)
+
 type relay struct {
 	url, token, version string
 	tools               string // a file with the tools/list result, or ""
+	stateless           bool   // speak statelessVersion upstream
 	hc                  *http.Client
 	wg                  sync.WaitGroup
 	mu                  sync.Mutex // one line at a time on out
@@ -76,6 +95,8 @@ func (r *relay) handle(line []byte) {
 		Method string          `json:"method"`
 		Params struct {
 			ProtocolVersion string `json:"protocolVersion"`
+			Name            string `json:"name"` // tools/call, prompts/get
+			URI             string `json:"uri"`  // resources/read
 		} `json:"params"`
 	}
 	if json.Unmarshal(line, &msg) != nil {
@@ -91,13 +112,20 @@ func (r *relay) handle(line []byte) {
 		// Nothing to relay: the upstream is stateless, and no request of
 		// the upstream's ever reaches a client that could answer it.
 	default:
-		r.wg.Go(func() { r.post(line, msg.ID) })
+		var name string // Mcp-Name
+		switch msg.Method {
+		case "tools/call", "prompts/get":
+			name = msg.Params.Name
+		case "resources/read":
+			name = msg.Params.URI
+		}
+		r.wg.Go(func() { r.post(line, msg.ID, msg.Method, name) })
 	}
 }
 
 // post relays one line and writes the answer, if it has an id.
-func (r *relay) post(line []byte, id json.RawMessage) {
-	body, err := r.roundTrip(line)
+func (r *relay) post(line []byte, id json.RawMessage, method, name string) {
+	body, err := r.roundTrip(line, method, name)
 	if id == nil {
 		return // a notification: nothing to answer
 	}
@@ -122,7 +150,29 @@ func (r *relay) canned(id json.RawMessage) {
 	r.write(append(msg, '}'))
 }
 
-func (r *relay) roundTrip(line []byte) ([]byte, error) {
+// withMeta returns line with meta spliced in as the first member of its
+// params, or with params of meta alone when it has none.
+func withMeta(line []byte) []byte {
+	i, end := bytes.Index(line, []byte(`"params":{`)), bytes.LastIndexByte(line, '}')
+	if i < 0 && end >= 0 {
+		return slices.Concat(line[:end], []byte(`,"params":{`+meta+`}`), line[end:])
+	}
+	i += len(`"params":{`)
+	if i >= end {
+		return line // not the JSON object it should be: the upstream says so
+	}
+	out := append(append(make([]byte, 0, len(line)+len(meta)+1), line[:i]...), meta...)
+	if line[i] != '}' {
+		out = append(out, ',')
+	}
+	return append(out, line[i:]...)
+}
+
+func (r *relay) roundTrip(line []byte, method, name string) ([]byte, error) {
+	version := r.version
+	if r.stateless {
+		line, version = withMeta(line), statelessVersion
+	}
 	req, err := http.NewRequest(http.MethodPost, r.url, bytes.NewReader(line))
 	if err != nil {
 		return nil, err
@@ -130,7 +180,13 @@ func (r *relay) roundTrip(line []byte) ([]byte, error) {
 	req.Header.Set("Authorization", r.token)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("MCP-Protocol-Version", r.version)
+	req.Header.Set("MCP-Protocol-Version", version)
+	if r.stateless {
+		req.Header.Set("Mcp-Method", method)
+		if name != "" {
+			req.Header.Set("Mcp-Name", name)
+		}
+	}
 	resp, err := r.hc.Do(req)
 	if err != nil {
 		return nil, err

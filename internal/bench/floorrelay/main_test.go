@@ -6,10 +6,16 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
+	"github.com/agw-proxy/agw-proxy/internal/testwait"
 )
 
 // upstream is a raw stateless MCP endpoint that records what it received
@@ -130,5 +136,108 @@ func TestRelayCannedList(t *testing.T) {
 	}
 	if len(up.requests) != 0 {
 		t.Errorf("upstream got %d requests, want none", len(up.requests))
+	}
+}
+
+// With AGW_FLOOR_PROTOCOL=2026-07-28 the floor speaks that revision to the
+// emulator, which answers it as one: tools/list and tools/call succeed,
+// each request carries the revision's headers and _meta, and the answers
+// carry the revision's resultType, which no 2025 request gets. Nothing
+// initializes or discovers upstream.
+func TestRelayStateless(t *testing.T) {
+	sim := gatewaysim.StartForTest(t, gatewaysim.Options{})
+	target, err := url.Parse(sim.GatewayURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var seen []http.Header
+	var bodies []string
+	rp := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: target.Scheme, Host: target.Host})
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		seen, bodies = append(seen, r.Header.Clone()), append(bodies, string(b))
+		mu.Unlock()
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+
+	const tool = gatewaysim.DefaultTargetName + "___asanaInvoke"
+	callLine := `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"` + tool + `","arguments":{"tool_name":"get_task","X-Asana-Token":"Bearer t"}}}` + "\n"
+	listLine := `{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{}}` + "\n"
+	var out bytes.Buffer
+	r := &relay{url: front.URL + target.Path, token: "Bearer " + sim.Token(t, sim.ClientID, sim.Scope), out: &out, hc: http.DefaultClient, stateless: true}
+	testwait.Within(t, 10*time.Second, "the floor", func() {
+		r.serve(strings.NewReader(initLine + initedLine + listLine + callLine))
+	})
+
+	answers := map[int]struct {
+		Result struct {
+			ResultType string            `json:"resultType"`
+			Tools      []json.RawMessage `json:"tools"`
+			IsError    bool              `json:"isError"`
+		} `json:"result"`
+		Error json.RawMessage `json:"error"`
+	}{}
+	for line := range strings.Lines(out.String()) {
+		var a struct {
+			ID int `json:"id"`
+		}
+		json.Unmarshal([]byte(line), &a)
+		v := answers[a.ID]
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			t.Fatalf("answer %s: %v", line, err)
+		}
+		answers[a.ID] = v
+	}
+	if a := answers[2]; a.Error != nil || len(a.Result.Tools) == 0 || a.Result.ResultType != "complete" {
+		t.Errorf("tools/list: %+v, want tools and resultType complete\n%s", a, out.String())
+	}
+	if a := answers[3]; a.Error != nil || a.Result.IsError || a.Result.ResultType != "complete" {
+		t.Errorf("tools/call: %+v, want a result with resultType complete\n%s", a, out.String())
+	}
+	if c := sim.Counts(); c.ToolLists != 1 || c.ToolCalls != 1 || c.Initializes != 0 || c.Discovers != 0 {
+		t.Errorf("the emulator counted %d tools/list, %d tools/call, %d initialize, %d server/discover; want 1, 1, 0, 0", c.ToolLists, c.ToolCalls, c.Initializes, c.Discovers)
+	}
+	if len(seen) != 2 {
+		t.Fatalf("upstream got %d requests, want 2", len(seen))
+	}
+	for i, want := range []struct{ method, name string }{{"tools/list", ""}, {"tools/call", tool}} {
+		h := seen[i]
+		if seen[0].Get("Mcp-Method") == "tools/call" {
+			h = seen[1-i] // they went in parallel
+		}
+		if h.Get("Mcp-Protocol-Version") != statelessVersion || h.Get("Mcp-Method") != want.method || h.Get("Mcp-Name") != want.name || h.Get("Mcp-Session-Id") != "" {
+			t.Errorf("%s: upstream MCP-Protocol-Version %q, Mcp-Method %q, Mcp-Name %q, Mcp-Session-Id %q; want %s, %s, %q, none",
+				want.method, h.Get("Mcp-Protocol-Version"), h.Get("Mcp-Method"), h.Get("Mcp-Name"), h.Get("Mcp-Session-Id"), statelessVersion, want.method, want.name)
+		}
+	}
+	for _, b := range bodies {
+		if !strings.Contains(b, `"params":{`+meta) {
+			t.Errorf("upstream body %s: no _meta first in its params", b)
+		}
+	}
+}
+
+// The splice puts the revision's _meta first in the params, with a comma
+// only when other members follow, and adds params to a request without.
+func TestWithMeta(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}}`, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{` + meta + `,"name":"x"}}`},
+		{`{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}`, `{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{` + meta + `}}`},
+		{`{"jsonrpc":"2.0","id":1,"method":"ping"}` + "\n", `{"jsonrpc":"2.0","id":1,"method":"ping","params":{` + meta + `}}` + "\n"},
+		{`{"params":{`, `{"params":{`},
+		{`nonsense`, `nonsense`},
+	} {
+		got := string(withMeta([]byte(tc.in)))
+		if got != tc.want {
+			t.Errorf("withMeta(%s)\n= %s\nwant %s", tc.in, got, tc.want)
+		}
+		var v any
+		if json.Valid([]byte(tc.in)) && json.Unmarshal([]byte(got), &v) != nil {
+			t.Errorf("withMeta(%s) = %s: not JSON", tc.in, got)
+		}
 	}
 }

@@ -37,8 +37,9 @@ func TestQuick(t *testing.T) {
 	for _, want := range []string{
 		"The benchmark's client speaks MCP 2025-11-25 to agw-proxy over stdio",
 		"the cold starts initialize with 2025-06-18",
-		"With the Gateway, agw-proxy (--protocol 2026-07-28) and the direct client speak MCP 2026-07-28:",
-		"With the Gateway, agw-proxy (--protocol 2025-11-25) and the direct client speak MCP 2025-11-25:",
+		"In each table the floor speaks the same upstream revision as the proxy",
+		"With the Gateway, agw-proxy (--protocol 2026-07-28), the floor and the direct client speak MCP 2026-07-28:",
+		"With the Gateway, agw-proxy (--protocol 2025-11-25), the floor and the direct client speak MCP 2025-11-25:",
 		"start -> initialize", "tools/call, sequential", "first tools/list, 1000 tools",
 		"first tools/list, by the revision spoken with the Gateway:",
 		"targets (issue 6):",
@@ -105,21 +106,25 @@ func TestQuick(t *testing.T) {
 				t.Errorf("%s: latency phase, %s: no samples", r.Protocol, name)
 			}
 		}
-	}
-	f := rep.Floor
-	for name, n := range map[string]int{
-		"start_initialize": f.StartInitialize.N,
-		"call_floor":       f.CallFloor.N,
-		"call_direct":      f.CallDirect.N,
-		"big_list_floor":   f.BigListFloor.N,
-		"latency_list":     f.LatencyList.N,
-	} {
-		if n == 0 {
-			t.Errorf("floor: %s: no samples", name)
+		// The floor of each table speaks that table's revision.
+		f := r.Floor
+		if f == nil || f.Protocol != r.Protocol {
+			t.Fatalf("%s: floor %+v, want one speaking %s", r.Protocol, f, r.Protocol)
 		}
-	}
-	if f.Throughput.Proxy.Calls == 0 || f.Throughput.Direct.Calls == 0 {
-		t.Errorf("floor: throughput: %+v", f.Throughput)
+		for name, n := range map[string]int{
+			"start_initialize": f.StartInitialize.N,
+			"call_floor":       f.CallFloor.N,
+			"call_direct":      f.CallDirect.N,
+			"big_list_floor":   f.BigListFloor.N,
+			"latency_list":     f.LatencyList.N,
+		} {
+			if n == 0 {
+				t.Errorf("%s: floor: %s: no samples", r.Protocol, name)
+			}
+		}
+		if f.Throughput.Proxy.Calls == 0 || f.Throughput.Direct.Calls == 0 {
+			t.Errorf("%s: floor: throughput: %+v", r.Protocol, f.Throughput)
+		}
 	}
 	if !slices.Equal(protocols, []string{"2026-07-28", "2025-11-25"}) {
 		t.Errorf("revisions %q, want 2026-07-28 and 2025-11-25", protocols)

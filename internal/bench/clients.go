@@ -313,21 +313,21 @@ func proxyPair(c config, home string, sim *gatewaysim.Sim, version string) pairO
 	}
 }
 
-// floorPair opens the floor relay with a token fetched for it, and a
-// direct client speaking what the floor relays (clientVersion). The floor
+// floorPair opens the floor relay speaking version with the Gateway, with a
+// token fetched for it, and a direct client speaking version too. The floor
 // injects nothing: its client sends the Asana token itself, as the direct
 // one does.
-func floorPair(c config, home string, sim *gatewaysim.Sim) pairOpener {
+func floorPair(c config, home string, sim *gatewaysim.Sim, version string) pairOpener {
 	return func(ctx context.Context, dgw, pgw string, tr *http.Transport) (*callPair, error) {
 		tok, err := floorToken(ctx, sim)
 		if err != nil {
 			return nil, err
 		}
-		direct, err := directSession(ctx, sim, dgw, tr, clientVersion)
+		direct, err := directSession(ctx, sim, dgw, tr, version)
 		if err != nil {
 			return nil, fmt.Errorf("direct: %w", err)
 		}
-		px, pid, err := proxySession(ctx, newFloorCmd(c, home, pgw, tok))
+		px, pid, err := proxySession(ctx, newFloorCmd(c, home, pgw, tok, version))
 		if err != nil {
 			direct.Close()
 			return nil, err

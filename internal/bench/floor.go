@@ -20,14 +20,19 @@ import (
 // scrubbing nothing. What any stdio proxy in Go must pay; every figure of
 // agw-proxy is also given as a ratio to it, measured in the same run.
 //
-// It relays its client's lines as they are, so it speaks with the Gateway
-// what its client speaks to it (clientVersion, 2025-11-25; the cold starts
-// coldStartVersion), statelessly: the emulator's default, no sessions,
-// JSON answers, as in issue 17's harness. Its "over direct" is against a
-// direct client speaking clientVersion. It is handed its token before it
-// starts (fetched from the emulator's Cognito): it never fetches one.
+// It speaks with the Gateway the revision of the table it is in, as
+// agw-proxy does there. In 2025-11-25 it relays its client's lines as they
+// are (clientVersion; the cold starts coldStartVersion): the emulator's
+// default, no sessions, JSON answers, as in issue 17's harness. In
+// 2026-07-28 (AGW_FLOOR_PROTOCOL) it adds to each line only what that
+// revision requires: its _meta, spliced in, and the MCP-Protocol-Version,
+// Mcp-Method and Mcp-Name headers; no server/discover. Otherwise the
+// emulator's heavier 2026 handling, on the same cores, would weigh on
+// agw-proxy alone. Its "over direct" is against a direct client speaking
+// the same revision. It is handed its token before it starts (fetched from
+// the emulator's Cognito): it never fetches one.
 type Floor struct {
-	Protocol string `json:"protocol"` // what it relays to the Gateway: its client's revision
+	Protocol string `json:"protocol"` // what it speaks with the Gateway
 
 	StartInitialize Dist `json:"start_initialize"`
 	StartToolsList  Dist `json:"start_tools_list"` // no token fetch in it
@@ -76,8 +81,9 @@ func spread(v []float64) Spread {
 }
 
 // newFloorCmd returns the floor relay's command line for the Gateway at
-// gatewayURL with the bearer token tok (in its environment, never argv).
-func newFloorCmd(c config, home, gatewayURL, tok string) *proxyCmd {
+// gatewayURL with the bearer token tok (in its environment, never argv),
+// speaking version with it.
+func newFloorCmd(c config, home, gatewayURL, tok, version string) *proxyCmd {
 	return &proxyCmd{
 		bin:  c.floorBin,
 		args: []string{gatewayURL},
@@ -85,6 +91,7 @@ func newFloorCmd(c config, home, gatewayURL, tok string) *proxyCmd {
 			"PATH=" + os.Getenv("PATH"),
 			"HOME=" + home,
 			"AGW_FLOOR_TOKEN=" + tok,
+			"AGW_FLOOR_PROTOCOL=" + version,
 			"NO_PROXY=127.0.0.1,localhost",
 		},
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -22,9 +21,9 @@ import (
 // (a fresh cache directory) and warm (a second start of the same command:
 // same profile, same cache directory), then warm once more timed by a raw
 // line reader, and the floor answering that same list from a file, timed
-// the same way (rawlist.go: the warm-cache target); then the floor,
-// through which the client follows the cursors.
-func phaseLatency(ctx context.Context, c config, home string, revs []*Revision, f *Floor) error {
+// the same way (rawlist.go: the warm-cache target); then the floor in each
+// revision, through which the client follows the cursors.
+func phaseLatency(ctx context.Context, c config, home string, revs []*Revision) error {
 	ctx, cancel := context.WithTimeout(ctx, c.phaseLimit)
 	defer cancel()
 	sim, err := gatewaysim.Start(gatewaysim.Options{Targets: []gatewaysim.Target{{
@@ -60,8 +59,9 @@ func phaseLatency(ctx context.Context, c config, home string, revs []*Revision, 
 		return nil
 	}
 	type samples struct{ direct, cold, warm, warmLine []time.Duration }
+	type floorSamples struct{ list, canned []time.Duration }
 	got := make([]samples, len(revs))
-	var floor, canned []time.Duration
+	floor := make([]floorSamples, len(revs))
 	cannedFile := filepath.Join(home, "canned-tools.json")
 	for i := 0; i < c.delayLists && ctx.Err() == nil; i++ {
 		for j, r := range revs {
@@ -110,31 +110,33 @@ func phaseLatency(ctx context.Context, c config, home string, revs []*Revision, 
 			if err := os.WriteFile(cannedFile, res, 0o600); err != nil {
 				return err
 			}
-			fc := newFloorCmd(c, home, gw, tok)
+			fc := newFloorCmd(c, home, gw, tok, r.Protocol)
 			fc.env = append(fc.env, "AGW_FLOOR_TOOLS="+cannedFile)
 			before = sim.Counts()
 			fl, fres, err := rawFirstList(ctx, fc)
 			if err != nil {
-				return fmt.Errorf("floor, canned: %w", err)
+				return fmt.Errorf("%s: floor, canned: %w", r.Protocol, err)
 			}
 			if !bytes.Equal(fres, res) || sim.Counts().ToolLists != before.ToolLists {
-				return errors.New("floor, canned: not the canned list, or the Gateway was asked")
+				return fmt.Errorf("%s: floor, canned: not the canned list, or the Gateway was asked", r.Protocol)
 			}
-			g.warmLine, canned = append(g.warmLine, line), append(canned, fl)
+			g.warmLine, floor[j].canned = append(g.warmLine, line), append(floor[j].canned, fl)
 		}
-		before := sim.Counts()
-		t, _, tools, err := proxyColdList(ctx, newFloorCmd(c, home, gw, tok))
-		if err != nil {
-			return fmt.Errorf("floor: %w", err)
+		for j, r := range revs {
+			before := sim.Counts()
+			t, _, tools, err := proxyColdList(ctx, newFloorCmd(c, home, gw, tok, r.Protocol))
+			if err != nil {
+				return fmt.Errorf("%s: floor: %w", r.Protocol, err)
+			}
+			if err := paged(r.Protocol+": floor", before, len(tools)); err != nil {
+				return err
+			}
+			floor[j].list = append(floor[j].list, t)
 		}
-		if err := paged("floor", before, len(tools)); err != nil {
-			return err
-		}
-		floor = append(floor, t)
 	}
 	for j, r := range revs {
 		r.Latency = LatencyLists{Tools: c.tools, Direct: summarize(got[j].direct), Cold: summarize(got[j].cold), Warm: summarize(got[j].warm), WarmLine: summarize(got[j].warmLine)}
+		r.Floor.LatencyList, r.Floor.CannedList = summarize(floor[j].list), summarize(floor[j].canned)
 	}
-	f.LatencyList, f.CannedList = summarize(floor), summarize(canned)
 	return nil
 }

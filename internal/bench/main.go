@@ -169,7 +169,6 @@ type Report struct {
 	DelayMS float64 `json:"latency_delay_ms"` // the round trip added in the latency phase
 
 	Revisions []*Revision `json:"revisions"` // one per revision spoken with the Gateway
-	Floor     *Floor      `json:"floor"`     // the floor relay, measured in the same run
 }
 
 // Revision is every phase's numbers with one MCP revision spoken with the
@@ -202,8 +201,12 @@ type Revision struct {
 
 	Latency LatencyLists `json:"latency_lists"`
 
+	// Floor is the floor relay speaking this revision with the Gateway,
+	// measured in the same run.
+	Floor *Floor `json:"floor"`
+
 	Targets      []Target `json:"targets"`
-	FloorTargets []Target `json:"floor_targets"` // issue 17's, against Report.Floor
+	FloorTargets []Target `json:"floor_targets"` // issue 17's, against Floor
 }
 
 // LatencyLists is the realistic-latency phase: the first tools/list of
@@ -315,10 +318,9 @@ func measure(ctx context.Context, c config, log io.Writer) (*Report, error) {
 		ColdStartProtocol: coldStartVersion,
 		Repeats:           c.repeats,
 		DelayMS:           float64(c.delay.Microseconds()) / 1e3,
-		Floor:             &Floor{Protocol: clientVersion},
 	}
 	for _, v := range c.protocols {
-		rep.Revisions = append(rep.Revisions, &Revision{Protocol: v})
+		rep.Revisions = append(rep.Revisions, &Revision{Protocol: v, Floor: &Floor{Protocol: v}})
 	}
 
 	revs := strings.Join(c.protocols, " and ")
@@ -326,27 +328,29 @@ func measure(ctx context.Context, c config, log io.Writer) (*Report, error) {
 		name, what string
 		run        func() error
 	}{
-		{"starts", fmt.Sprintf("cold starts (%d with each of %s, and the floor)", c.starts, revs), func() error { return phaseStarts(ctx, c, home, sim, rep.Revisions, rep.Floor) }},
+		{"starts", fmt.Sprintf("cold starts (%d with each of %s, and the floor)", c.starts, revs), func() error { return phaseStarts(ctx, c, home, sim, rep.Revisions) }},
 		{"calls", fmt.Sprintf("sequential calls (%d repeats of %d each, with each of %s, and the floor)", c.repeats, c.calls, revs), func() error {
-			return phaseCalls(ctx, c, home, sim, rep.Revisions, rep.Floor)
+			return phaseCalls(ctx, c, home, sim, rep.Revisions)
 		}},
-		{"throughput", fmt.Sprintf("throughput (%d in flight, %s each, with each of %s)", c.inflight, c.duration, revs), func() error {
+		{"throughput", fmt.Sprintf("throughput (%d in flight, %s each, with each of %s, and the floor)", c.inflight, c.duration, revs), func() error {
 			for _, r := range rep.Revisions {
 				if err := phaseThroughput(ctx, c, sim, proxyPair(c, home, sim, r.Protocol), &r.Throughput, &r.RSSWarmKiB, &r.RSSAfterKiB); err != nil {
 					return fmt.Errorf("%s: %w", r.Protocol, err)
 				}
 			}
-			var rss0, rss1 int64
-			if err := phaseThroughput(ctx, c, sim, floorPair(c, home, sim), &rep.Floor.Throughput, &rss0, &rss1); err != nil {
-				return fmt.Errorf("floor: %w", err)
+			for _, r := range rep.Revisions {
+				var rss0, rss1 int64
+				if err := phaseThroughput(ctx, c, sim, floorPair(c, home, sim, r.Protocol), &r.Floor.Throughput, &rss0, &rss1); err != nil {
+					return fmt.Errorf("%s: floor: %w", r.Protocol, err)
+				}
 			}
 			return nil
 		}},
 		{"tools", fmt.Sprintf("first tools/list of %d tools (%d each, with each of %s, and the floor)", c.tools, c.lists, revs), func() error {
-			return phaseBigList(ctx, c, home, rep.Revisions, rep.Floor)
+			return phaseBigList(ctx, c, home, rep.Revisions)
 		}},
 		{"latency", fmt.Sprintf("first tools/list of %d tools behind a Gateway %s away (%d each: direct, agw-proxy cold and warm with each of %s, and the floor)", c.tools, c.delay, c.delayLists, revs), func() error {
-			return phaseLatency(ctx, c, home, rep.Revisions, rep.Floor)
+			return phaseLatency(ctx, c, home, rep.Revisions)
 		}},
 	}
 	ran := map[string]bool{}
@@ -362,7 +366,7 @@ func measure(ctx context.Context, c config, log io.Writer) (*Report, error) {
 	}
 	for _, r := range rep.Revisions {
 		r.Targets = targets(r, ran)
-		r.FloorTargets = floorTargets(r, rep.Floor, ran)
+		r.FloorTargets = floorTargets(r, r.Floor, ran)
 	}
 	return rep, nil
 }
@@ -387,9 +391,10 @@ func build(ctx context.Context, dir, pkg string) (string, error) {
 }
 
 // phaseStarts: n cold starts of the proxy per revision, each followed by a
-// direct client's cold list in the same revision; the revisions take turns,
-// so that drift on a shared machine hits both alike.
-func phaseStarts(ctx context.Context, c config, home string, sim *gatewaysim.Sim, revs []*Revision, f *Floor) error {
+// direct client's cold list in the same revision, then of the floor in
+// each revision; the revisions take turns, so that drift on a shared
+// machine hits both alike.
+func phaseStarts(ctx context.Context, c config, home string, sim *gatewaysim.Sim, revs []*Revision) error {
 	ctx, cancel := context.WithTimeout(ctx, c.phaseLimit)
 	defer cancel()
 	tok, err := floorToken(ctx, sim)
@@ -398,7 +403,7 @@ func phaseStarts(ctx context.Context, c config, home string, sim *gatewaysim.Sim
 	}
 	type samples struct{ inits, lists, direct []time.Duration }
 	got := make([]samples, len(revs))
-	var floor samples
+	floor := make([]samples, len(revs))
 	for i := 0; i < c.starts && ctx.Err() == nil; i++ {
 		for j, r := range revs {
 			before := sim.Counts()
@@ -422,19 +427,22 @@ func phaseStarts(ctx context.Context, c config, home string, sim *gatewaysim.Sim
 			}
 			g.direct = append(g.direct, d)
 		}
-		st, err := coldStart(ctx, newFloorCmd(c, home, sim.GatewayURL, tok))
-		if err != nil {
-			return fmt.Errorf("floor: %w", err)
+		for j, r := range revs {
+			st, err := coldStart(ctx, newFloorCmd(c, home, sim.GatewayURL, tok, r.Protocol))
+			if err != nil {
+				return fmt.Errorf("%s: floor: %w", r.Protocol, err)
+			}
+			if len(st.tools) == 0 {
+				return fmt.Errorf("%s: floor: listed no tools", r.Protocol)
+			}
+			g := &floor[j]
+			g.inits, g.lists = append(g.inits, st.initialize), append(g.lists, st.toolsList)
 		}
-		if len(st.tools) == 0 {
-			return errors.New("floor: listed no tools")
-		}
-		floor.inits, floor.lists = append(floor.inits, st.initialize), append(floor.lists, st.toolsList)
 	}
 	for j, r := range revs {
 		r.StartInitialize, r.StartToolsList, r.DirectColdList = summarize(got[j].inits), summarize(got[j].lists), summarize(got[j].direct)
+		r.Floor.StartInitialize, r.Floor.StartToolsList = summarize(floor[j].inits), summarize(floor[j].lists)
 	}
-	f.StartInitialize, f.StartToolsList = summarize(floor.inits), summarize(floor.lists)
 	sim.ClearReceived()
 	return nil
 }
@@ -482,19 +490,21 @@ func call(ctx context.Context, cs *mcp.ClientSession, p *mcp.CallToolParams) err
 }
 
 // phaseCalls: sequential calls, -repeats times with fresh processes, the
-// proxy and direct in every revision and the floor and its direct taking
+// proxy and direct and the floor and its direct, in every revision, taking
 // turns in rounds so that drift on a shared machine hits all alike. Each
 // repeat gives one overhead (p50 minus the direct p50 of the same repeat);
 // the report gives their median and spread.
-func phaseCalls(ctx context.Context, c config, home string, sim *gatewaysim.Sim, revs []*Revision, f *Floor) error {
+func phaseCalls(ctx context.Context, c config, home string, sim *gatewaysim.Sim, revs []*Revision) error {
 	ctx, cancel := context.WithTimeout(ctx, c.phaseLimit)
 	defer cancel()
-	opens := make([]pairOpener, 0, len(revs)+1)
-	names := make([]string, 0, len(revs)+1)
+	opens := make([]pairOpener, 0, 2*len(revs)) // the floors after the proxies
+	names := make([]string, 0, 2*len(revs))
 	for _, r := range revs {
 		opens, names = append(opens, proxyPair(c, home, sim, r.Protocol)), append(names, r.Protocol)
 	}
-	opens, names = append(opens, floorPair(c, home, sim)), append(names, "floor")
+	for _, r := range revs {
+		opens, names = append(opens, floorPair(c, home, sim, r.Protocol)), append(names, r.Protocol+": floor")
+	}
 	got := make([]callSamples, len(opens))
 	for range c.repeats {
 		if ctx.Err() != nil {
@@ -513,10 +523,12 @@ func phaseCalls(ctx context.Context, c config, home string, sim *gatewaysim.Sim,
 			r.SeqProxyCPU = float64(g.cpu.Nanoseconds()) / 1e3 / float64(len(g.proxy))
 		}
 	}
-	g := &got[len(revs)]
-	f.CallDirect, f.CallFloor = summarize(g.direct), summarize(g.proxy)
-	f.CallOverheads = spread(g.overheads)
-	f.CallOverheadP50 = f.CallOverheads.Median
+	for j, r := range revs {
+		g, f := &got[len(revs)+j], r.Floor
+		f.CallDirect, f.CallFloor = summarize(g.direct), summarize(g.proxy)
+		f.CallOverheads = spread(g.overheads)
+		f.CallOverheadP50 = f.CallOverheads.Median
+	}
 	return nil
 }
 
@@ -760,12 +772,12 @@ func cmpErr(a, b error) error {
 // phaseBigList: first tools/list with c.tools upstream tools, each
 // declaring X-Asana-Token: a proxy cold start vs a direct client's token +
 // connect + list, alternating, the revisions taking turns, and the floor
-// (the client following the cursors through it) vs a direct client
-// speaking what it relays. Every side uses the same go-sdk client, so that
+// in each revision (the client following the cursors through it) vs a
+// direct client speaking the same. Every side uses the same go-sdk client, so that
 // the client's own decoding and checks of 1,000 tools cost the same. Each
 // run gives one overhead (the proxy's list minus the direct one just
 // before it); the report gives their spread.
-func phaseBigList(ctx context.Context, c config, home string, revs []*Revision, f *Floor) error {
+func phaseBigList(ctx context.Context, c config, home string, revs []*Revision) error {
 	ctx, cancel := context.WithTimeout(ctx, c.phaseLimit)
 	defer cancel()
 	sim, err := gatewaysim.Start(gatewaysim.Options{Targets: []gatewaysim.Target{{
@@ -786,7 +798,7 @@ func phaseBigList(ctx context.Context, c config, home string, revs []*Revision, 
 		direct, proxied, cpus []time.Duration
 		overheads             []float64
 	}
-	got := make([]samples, len(revs)+1) // the floor last
+	got := make([]samples, 2*len(revs)) // the floors after the proxies
 	add := func(g *samples, d, p, cpu time.Duration) {
 		g.direct, g.proxied, g.cpus = append(g.direct, d), append(g.proxied, p), append(g.cpus, cpu)
 		g.overheads = append(g.overheads, float64((p-d).Nanoseconds())/1e3)
@@ -828,18 +840,20 @@ func phaseBigList(ctx context.Context, c config, home string, revs []*Revision, 
 				r.BigListBytesRead = len(b)
 			}
 		}
-		d, err := direct(clientVersion)
-		if err != nil {
-			return fmt.Errorf("floor: %w", err)
+		for j, r := range revs {
+			d, err := direct(r.Protocol)
+			if err != nil {
+				return fmt.Errorf("%s: floor: %w", r.Protocol, err)
+			}
+			t, cpu, tools, err := proxyColdList(ctx, newFloorCmd(c, home, sim.GatewayURL, tok, r.Protocol))
+			if err != nil {
+				return fmt.Errorf("%s: floor: %w", r.Protocol, err)
+			}
+			if len(tools) != c.tools {
+				return fmt.Errorf("%s: floor: %d tools, want %d", r.Protocol, len(tools), c.tools)
+			}
+			add(&got[len(revs)+j], d, t, cpu)
 		}
-		t, cpu, tools, err := proxyColdList(ctx, newFloorCmd(c, home, sim.GatewayURL, tok))
-		if err != nil {
-			return fmt.Errorf("floor: %w", err)
-		}
-		if len(tools) != c.tools {
-			return fmt.Errorf("floor: %d tools, want %d", len(tools), c.tools)
-		}
-		add(&got[len(revs)], d, t, cpu)
 	}
 	for j, r := range revs {
 		g := &got[j]
@@ -849,10 +863,12 @@ func phaseBigList(ctx context.Context, c config, home string, revs []*Revision, 
 		r.BigListOverheads = spread(g.overheads)
 		r.BigListProxyCPU = summarize(g.cpus)
 	}
-	g := &got[len(revs)]
-	f.BigListDirect, f.BigListFloor = summarize(g.direct), summarize(g.proxied)
-	f.BigListOverhead = f.BigListFloor.Median - f.BigListDirect.Median
-	f.BigListOverheads = spread(g.overheads)
+	for j, r := range revs {
+		g, f := &got[len(revs)+j], r.Floor
+		f.BigListDirect, f.BigListFloor = summarize(g.direct), summarize(g.proxied)
+		f.BigListOverhead = f.BigListFloor.Median - f.BigListDirect.Median
+		f.BigListOverheads = spread(g.overheads)
+	}
 	return nil
 }
 

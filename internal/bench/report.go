@@ -16,15 +16,12 @@ func printTable(w io.Writer, r *Report) {
 	fmt.Fprintf(w, "agw-proxy benchmark  %s  %s  %d CPUs%s\n", r.Time, r.GoVersion, r.CPUs, map[bool]string{true: "  (quick: one iteration each, not a measurement)"}[r.Quick])
 	fmt.Fprintf(w, "The benchmark's client speaks MCP %s to agw-proxy over stdio, as a desktop client does (go-sdk; the cold starts initialize with %s).\n",
 		r.ClientProtocol, r.ColdStartProtocol)
-	f := r.Floor
-	if f == nil {
-		f = &Floor{}
-	}
-	fmt.Fprintf(w, "The floor relay (internal/bench/floorrelay) answers initialize itself and relays its client's MCP %s lines as they are, one POST each with a token fetched before it starts, to the stateless JSON Gateway; its overheads are over a direct client speaking %s.\n",
-		f.Protocol, f.Protocol)
+	fmt.Fprintf(w, "The floor relay (internal/bench/floorrelay) answers initialize itself and relays every other line, one POST each with a token fetched before it starts, to the stateless JSON Gateway.\n")
+	fmt.Fprintf(w, "In each table the floor speaks the same upstream revision as the proxy: in %s it relays its client's lines as they are, in %s it adds only the _meta and headers that revision requires; its overheads are over a direct client speaking that revision too.\n",
+		sessionVersion, statelessVersion)
 	for _, rev := range r.Revisions {
-		fmt.Fprintf(w, "\nWith the Gateway, agw-proxy (--protocol %s) and the direct client speak MCP %s:\n", rev.Protocol, rev.Protocol)
-		printRevision(w, rev, f, r.Repeats)
+		fmt.Fprintf(w, "\nWith the Gateway, agw-proxy (--protocol %s), the floor and the direct client speak MCP %s:\n", rev.Protocol, rev.Protocol)
+		printRevision(w, rev, floorOf(rev), r.Repeats)
 	}
 
 	fmt.Fprintln(w, "\nfirst tools/list, by the revision spoken with the Gateway:")
@@ -47,7 +44,7 @@ func printTable(w io.Writer, r *Report) {
 	}
 	tw.Flush()
 
-	printLatency(w, r, f)
+	printLatency(w, r)
 
 	fmt.Fprintln(w, "\ntargets (issue 6):")
 	printTargets(w, r.Revisions, func(rev *Revision) []Target { return rev.Targets })
@@ -88,13 +85,22 @@ func printTargets(w io.Writer, revs []*Revision, of func(*Revision) []Target) {
 	tw.Flush()
 }
 
+// floorOf is rev's floor, or an empty one.
+func floorOf(rev *Revision) *Floor {
+	if rev.Floor == nil {
+		return &Floor{Protocol: rev.Protocol}
+	}
+	return rev.Floor
+}
+
 // printLatency writes the realistic-latency phase: the first tools/list of
-// each side behind the delayed Gateway.
-func printLatency(w io.Writer, r *Report, f *Floor) {
-	if f.LatencyList.N == 0 {
+// each side behind the delayed Gateway, each against the floor of its
+// revision.
+func printLatency(w io.Writer, r *Report) {
+	first := r.Revisions[0]
+	if floorOf(first).LatencyList.N == 0 {
 		return
 	}
-	first := r.Revisions[0]
 	fmt.Fprintf(w, "\nfirst tools/list of %d tools, %d per page, the Gateway %.0f ms away (added to every request; Cognito not delayed):\n",
 		first.Latency.Tools, gatewaysim.DefaultPageSize, r.DelayMS)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -106,18 +112,19 @@ func printLatency(w io.Writer, r *Report, f *Floor) {
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s\t%.2fx\n", side, rev, d.N, distOrDash(d), vs, ratio(d.Median, floor.Median))
 	}
-	row := func(side, rev string, d, direct Dist) { rowVs(side, rev, d, direct, f.LatencyList) }
 	for _, rev := range r.Revisions {
-		l := rev.Latency
-		row("direct (follows the cursors)", rev.Protocol, l.Direct, Dist{})
-		row("agw-proxy cold", rev.Protocol, l.Cold, l.Direct)
-		row("agw-proxy warm (same cache dir)", rev.Protocol, l.Warm, l.Direct)
+		l, f := rev.Latency, floorOf(rev)
+		row := func(side string, d, direct Dist) { rowVs(side, rev.Protocol, d, direct, f.LatencyList) }
+		row("direct (follows the cursors)", l.Direct, Dist{})
+		row("agw-proxy cold", l.Cold, l.Direct)
+		row("agw-proxy warm (same cache dir)", l.Warm, l.Direct)
+		row("floor relay (client follows the cursors)", f.LatencyList, Dist{})
 	}
-	row("floor relay (client follows the cursors)", f.Protocol, f.LatencyList, Dist{})
 	for _, rev := range r.Revisions {
+		f := floorOf(rev)
 		rowVs("agw-proxy warm, raw reader", rev.Protocol, rev.Latency.WarmLine, Dist{}, f.CannedList)
+		rowVs("floor relay, the list canned, raw reader", rev.Protocol, f.CannedList, Dist{}, f.CannedList)
 	}
-	rowVs("floor relay, the list canned, raw reader", f.Protocol, f.CannedList, Dist{}, f.CannedList)
 	tw.Flush()
 	fmt.Fprintln(w, "  The go-sdk rows include the client's decode of every tool. The raw-reader rows time process start ->")
 	fmt.Fprintln(w, "  the tools/list answer's line complete, decoding nothing, for agw-proxy warm and for the floor answering")

@@ -98,7 +98,7 @@ func TestFloorTargets(t *testing.T) {
 	}
 
 	var out bytes.Buffer
-	printTable(&out, &Report{Revisions: []*Revision{{Protocol: "2026-07-28", FloorTargets: floorTargets(over, floor, all)}}, Floor: floor})
+	printTable(&out, &Report{Revisions: []*Revision{{Protocol: "2026-07-28", Floor: floor, FloorTargets: floorTargets(over, floor, all)}}})
 	for _, want := range []string{
 		"start -> initialize vs the floor", "1.22x MISSED (6100 µs vs 5000 µs)",
 		"sequential tools/call overhead vs the floor's", "1.10x MISSED (+221 µs vs +200 µs)",

@@ -2,8 +2,9 @@
 // proxy written in Go must do. It answers initialize itself (and drops
 // notifications/initialized), relays every other line of stdin as one POST
 // to the upstream URL with a static bearer token, and writes each answer
-// back as one line. It parses nothing beyond the method and id, and strips,
-// injects and scrubs nothing. The upstream must be stateless (no
+// back as one line. It parses nothing beyond the method and id (and, for
+// 2026-07-28, the name of what is called), and strips, injects and scrubs
+// nothing. The upstream must be stateless (no
 // Mcp-Session-Id), as the emulator is by default.
 //
 //	AGW_FLOOR_TOKEN=... floorrelay http://127.0.0.1:PORT/mcp

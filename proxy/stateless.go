@@ -427,6 +427,7 @@ func needsBase64(s string) bool {
 
 // withMeta returns params with the members of meta added to its _meta,
 // those the params' own _meta (a call's progress token) does not have.
+// No params (empty, or null) count as {}.
 func withMeta(params []byte, meta []metaMember) ([]byte, error) {
 	return appendWithMeta(make([]byte, 0, len(params)+metaSize(meta)), params, meta)
 }
@@ -442,6 +443,10 @@ func metaSize(meta []metaMember) int {
 
 // appendWithMeta appends withMeta(params, meta) to out.
 func appendWithMeta(out, params []byte, meta []metaMember) ([]byte, error) {
+	if p := trimJSONSpace(params); len(p) == 0 || string(p) == "null" {
+		// No params: the revision's _meta is all there is.
+		params = []byte("{}")
+	}
 	var own span
 	hasOwn := false
 	n := 0 // members

@@ -19,6 +19,8 @@ func TestWithMetaMergesTheRevisionsFields(t *testing.T) {
 		want         map[string]any // _meta after the merge, beside the revision's fields
 	}{
 		{"empty params", `{}`, map[string]any{}},
+		{"no params", ``, map[string]any{}},
+		{"params null", ` null `, map[string]any{}},
 		{"no _meta", `{"name":"t","arguments":{"a":1}}`, map[string]any{}},
 		{"a progress token", `{"name":"t","_meta":{"progressToken":"p-1"}}`, map[string]any{"progressToken": "p-1"}},
 		{"an empty _meta", `{"name":"t","_meta":{}}`, map[string]any{}},

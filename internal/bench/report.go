@@ -17,7 +17,7 @@ func printTable(w io.Writer, r *Report) {
 	fmt.Fprintf(w, "The benchmark's client speaks MCP %s to agw-proxy over stdio, as a desktop client does (go-sdk; the cold starts initialize with %s).\n",
 		r.ClientProtocol, r.ColdStartProtocol)
 	fmt.Fprintf(w, "The floor relay (internal/bench/floorrelay) answers initialize itself and relays every other line, one POST each with a token fetched before it starts, to the stateless JSON Gateway.\n")
-	fmt.Fprintf(w, "In each table the floor speaks the same upstream revision as the proxy: in %s it relays its client's lines as they are, in %s it adds only the _meta and headers that revision requires; its overheads are over a direct client speaking that revision too.\n",
+	fmt.Fprintf(w, "In each table the floor speaks the same upstream revision as the proxy: in %s it relays its client's lines as they are, in %s it adds only the _meta and headers that revision requires (the _meta with the capabilities and clientInfo its client initialized with, as the direct client sends them); its overheads are over a direct client speaking that revision too.\n",
 		sessionVersion, statelessVersion)
 	for _, rev := range r.Revisions {
 		fmt.Fprintf(w, "\nWith the Gateway, agw-proxy (--protocol %s), the floor and the direct client speak MCP %s:\n", rev.Protocol, rev.Protocol)

@@ -16,8 +16,12 @@
 // With AGW_FLOOR_PROTOCOL=2026-07-28 it speaks that revision upstream as
 // cheaply as a bare relay can: into each relayed line it splices, right
 // after `"params":{`, the _meta the revision requires (the protocol
-// version and empty client capabilities), and sends the MCP-Protocol-Version,
-// Mcp-Method and Mcp-Name headers; no server/discover, no session. It
+// version and the client capabilities), and sends the MCP-Protocol-Version,
+// Mcp-Method and Mcp-Name headers; no server/discover, no session. The
+// capabilities, and the clientInfo, are its client's, as the client sent
+// them in initialize (empty capabilities if it sent none): what that client
+// sends on every request when it speaks the revision itself, so that the
+// Gateway does the same work for a relayed request as for a direct one. It
 // expects compact lines, as go-sdk writes them, whose params carry no _meta
 // of their own. Without it, it relays the lines as they are, in the
 // revision its client initialized with.
@@ -59,16 +63,43 @@ func main() {
 }
 
 // statelessVersion is the revision spoken upstream with AGW_FLOOR_PROTOCOL,
-// and meta the _meta member it requires of every request.
+// and meta the _meta member it requires of every request, before the
+// client's initialize gives its capabilities and clientInfo (clientMeta).
 const (
 	statelessVersion = "2026-07-28"
 	meta             = `"_meta":{"io.modelcontextprotocol/protocolVersion":"` + statelessVersion + `","io.modelcontextprotocol/clientCapabilities":{}}`
 )
 
+// clientMeta returns the _meta member of the stateless requests relayed
+// for a client that initialized with capabilities and clientInfo (each
+// JSON, or nil): what a go-sdk client speaking the revision itself sends
+// on every request. Capabilities that are not an object read as none.
+func clientMeta(capabilities, clientInfo json.RawMessage) []byte {
+	m := []byte(`"_meta":{"io.modelcontextprotocol/protocolVersion":"` + statelessVersion + `","io.modelcontextprotocol/clientCapabilities":`)
+	if caps := compact(capabilities); len(caps) > 0 && caps[0] == '{' {
+		m = append(m, caps...)
+	} else {
+		m = append(m, "{}"...)
+	}
+	if info := compact(clientInfo); len(info) > 0 && info[0] == '{' {
+		m = append(append(m, `,"io.modelcontextprotocol/clientInfo":`...), info...)
+	}
+	return append(m, '}')
+}
+
+func compact(v json.RawMessage) []byte {
+	var b bytes.Buffer
+	if json.Compact(&b, v) != nil {
+		return nil
+	}
+	return b.Bytes()
+}
+
 type relay struct {
 	url, token, version string
 	tools               string // a file with the tools/list result, or ""
 	stateless           bool   // speak statelessVersion upstream
+	meta                []byte // the _meta member spliced in (stateless), from initialize
 	hc                  *http.Client
 	wg                  sync.WaitGroup
 	mu                  sync.Mutex // one line at a time on out
@@ -95,9 +126,11 @@ func (r *relay) handle(line []byte) {
 		ID     json.RawMessage `json:"id"`
 		Method string          `json:"method"`
 		Params struct {
-			ProtocolVersion string `json:"protocolVersion"`
-			Name            string `json:"name"` // tools/call, prompts/get
-			URI             string `json:"uri"`  // resources/read
+			ProtocolVersion string          `json:"protocolVersion"`
+			Capabilities    json.RawMessage `json:"capabilities"` // initialize
+			ClientInfo      json.RawMessage `json:"clientInfo"`   // initialize
+			Name            string          `json:"name"`         // tools/call, prompts/get
+			URI             string          `json:"uri"`          // resources/read
 		} `json:"params"`
 	}
 	if json.Unmarshal(line, &msg) != nil {
@@ -106,6 +139,7 @@ func (r *relay) handle(line []byte) {
 	switch {
 	case msg.Method == "initialize":
 		r.version = msg.Params.ProtocolVersion
+		r.meta = clientMeta(msg.Params.Capabilities, msg.Params.ClientInfo)
 		r.write(fmt.Appendf(nil, `{"jsonrpc":"2.0","id":%s,"result":{"protocolVersion":%q,"capabilities":{"tools":{}},"serverInfo":{"name":"floorrelay","version":"1"}}}`, msg.ID, r.version))
 	case msg.Method == "tools/list" && r.tools != "" && msg.ID != nil:
 		r.wg.Go(func() { r.canned(msg.ID) })
@@ -153,10 +187,10 @@ func (r *relay) canned(id json.RawMessage) {
 
 // withMeta returns line with meta spliced in as the first member of its
 // params, or with params of meta alone when it has none.
-func withMeta(line []byte) []byte {
+func withMeta(line, meta []byte) []byte {
 	i, end := bytes.Index(line, []byte(`"params":{`)), bytes.LastIndexByte(line, '}')
 	if i < 0 && end >= 0 {
-		return slices.Concat(line[:end], []byte(`,"params":{`+meta+`}`), line[end:])
+		return slices.Concat(line[:end], []byte(`,"params":{`), meta, []byte(`}`), line[end:])
 	}
 	i += len(`"params":{`)
 	if i >= end {
@@ -172,7 +206,11 @@ func withMeta(line []byte) []byte {
 func (r *relay) roundTrip(line []byte, method, name string) ([]byte, error) {
 	version := r.version
 	if r.stateless {
-		line, version = withMeta(line), statelessVersion
+		m := r.meta
+		if m == nil {
+			m = []byte(meta) // no initialize came
+		}
+		line, version = withMeta(line, m), statelessVersion
 	}
 	req, err := http.NewRequest(http.MethodPost, r.url, bytes.NewReader(line))
 	if err != nil {

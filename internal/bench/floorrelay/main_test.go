@@ -141,9 +141,10 @@ func TestRelayCannedList(t *testing.T) {
 
 // With AGW_FLOOR_PROTOCOL=2026-07-28 the floor speaks that revision to the
 // emulator, which answers it as one: tools/list and tools/call succeed,
-// each request carries the revision's headers and _meta, and the answers
-// carry the revision's resultType, which no 2025 request gets. Nothing
-// initializes or discovers upstream.
+// each request carries the revision's headers and _meta (with the
+// capabilities and clientInfo the client initialized with, as it would send
+// them itself), and the answers carry the revision's resultType, which no
+// 2025 request gets. Nothing initializes or discovers upstream.
 func TestRelayStateless(t *testing.T) {
 	sim := gatewaysim.StartForTest(t, gatewaysim.Options{})
 	target, err := url.Parse(sim.GatewayURL)
@@ -170,7 +171,7 @@ func TestRelayStateless(t *testing.T) {
 	var out bytes.Buffer
 	r := &relay{url: front.URL + target.Path, token: "Bearer " + sim.Token(t, sim.ClientID, sim.Scope), out: &out, hc: http.DefaultClient, stateless: true}
 	testwait.Within(t, 10*time.Second, "the floor", func() {
-		r.serve(strings.NewReader(initLine + initedLine + listLine + callLine))
+		r.serve(strings.NewReader(sdkInitLine + initedLine + listLine + callLine))
 	})
 
 	answers := map[int]struct {
@@ -215,8 +216,55 @@ func TestRelayStateless(t *testing.T) {
 		}
 	}
 	for _, b := range bodies {
-		if !strings.Contains(b, `"params":{`+meta) {
+		if !strings.Contains(b, `"params":{"_meta":`) {
 			t.Errorf("upstream body %s: no _meta first in its params", b)
+		}
+		var req struct {
+			Params struct {
+				Meta map[string]json.RawMessage `json:"_meta"`
+			} `json:"params"`
+		}
+		if err := json.Unmarshal([]byte(b), &req); err != nil {
+			t.Fatalf("upstream body %s: %v", b, err)
+		}
+		m := req.Params.Meta
+		if string(m["io.modelcontextprotocol/protocolVersion"]) != `"`+statelessVersion+`"` ||
+			string(m["io.modelcontextprotocol/clientCapabilities"]) != `{"roots":{"listChanged":true}}` ||
+			string(m["io.modelcontextprotocol/clientInfo"]) != `{"name":"agw-bench","version":"1"}` {
+			t.Errorf("upstream body %s: _meta is not the revision's with the client's capabilities and clientInfo", b)
+		}
+	}
+}
+
+// sdkInitLine is the initialize of the benchmark's go-sdk client.
+const sdkInitLine = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"capabilities":{"roots":{"listChanged":true}},"clientInfo":{"name":"agw-bench","version":"1"},"protocolVersion":"2025-11-25"}}` + "\n"
+
+// The _meta of a relayed stateless request carries the client's
+// capabilities and clientInfo from initialize, compacted; capabilities
+// missing or not an object read as none, a clientInfo missing or not an
+// object is left out.
+func TestClientMeta(t *testing.T) {
+	const head = `"_meta":{"io.modelcontextprotocol/protocolVersion":"` + statelessVersion + `","io.modelcontextprotocol/clientCapabilities":`
+	for _, tc := range []struct{ caps, info, want string }{
+		{`{"roots":{"listChanged":true}}`, `{"name":"c","version":"1"}`, head + `{"roots":{"listChanged":true}},"io.modelcontextprotocol/clientInfo":{"name":"c","version":"1"}}`},
+		{`{ "elicitation" : {} }`, ``, head + `{"elicitation":{}}}`},
+		{``, ``, meta},
+		{`null`, `"x"`, meta},
+		{`{}`, `{"name":"c"}`, head + `{},"io.modelcontextprotocol/clientInfo":{"name":"c"}}`},
+	} {
+		var caps, info json.RawMessage
+		if tc.caps != "" {
+			caps = json.RawMessage(tc.caps)
+		}
+		if tc.info != "" {
+			info = json.RawMessage(tc.info)
+		}
+		if got := string(clientMeta(caps, info)); got != tc.want {
+			t.Errorf("clientMeta(%s, %s)\n= %s\nwant %s", tc.caps, tc.info, got, tc.want)
+		}
+		var v any
+		if err := json.Unmarshal([]byte("{"+string(clientMeta(caps, info))+"}"), &v); err != nil {
+			t.Errorf("clientMeta(%s, %s): not a JSON member: %v", tc.caps, tc.info, err)
 		}
 	}
 }
@@ -231,7 +279,7 @@ func TestWithMeta(t *testing.T) {
 		{`{"params":{`, `{"params":{`},
 		{`nonsense`, `nonsense`},
 	} {
-		got := string(withMeta([]byte(tc.in)))
+		got := string(withMeta([]byte(tc.in), []byte(meta)))
 		if got != tc.want {
 			t.Errorf("withMeta(%s)\n= %s\nwant %s", tc.in, got, tc.want)
 		}

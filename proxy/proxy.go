@@ -177,7 +177,6 @@ type Proxy struct {
 	synced      bool               // tools reflect live
 	tools       map[string][]*Rule // rules that apply, by tool name
 	listed      json.RawMessage    // the tools/list result the client gets
-	upstream    []byte             // a hash of what the Gateway listed, to detect changes
 	lastErr     error              // why there is no live session
 	changed     chan struct{}      // closed and replaced on every change above
 	ss          *mcp.ServerSession

@@ -54,14 +54,13 @@ func TestCallsFollowTheToolListAfterAResync(t *testing.T) {
 	noSecretIn(t, lastCall(t, gw, rawOther))
 
 	// The Gateway moves the argument: rawTool no longer declares it,
-	// rawOther now does.
+	// rawOther now does. The client's list is the same (the argument is
+	// stripped where declared), so it is told nothing; but from the
+	// announcement on, a call that would carry the secret waits for the
+	// new list, so the first call below is decided by it.
 	gw.setTools(list(toolDef(rawTool, "q"), toolDef(rawOther, "X-Asana-Token", "q")))
 	announce(t, gw)
-	select {
-	case <-h.changed:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the re-sync did not reach the client")
-	}
+	waitFor(t, 10*time.Second, "no re-sync after the Gateway's tools/list_changed", func() bool { return gw.listCount() >= 2 })
 	h.call(t, rawTool, map[string]any{"q": "after"})
 	c := lastCall(t, gw, rawTool)
 	noSecretIn(t, c)
@@ -71,5 +70,8 @@ func TestCallsFollowTheToolListAfterAResync(t *testing.T) {
 	h.call(t, rawOther, map[string]any{"q": "after"})
 	if got := argsOf(t, lastCall(t, gw, rawOther))["X-Asana-Token"]; got != "Bearer "+asanaToken {
 		t.Error("after the re-sync the tool that now declares the argument did not get the secret")
+	}
+	if n := h.listChangedSent(); n != 0 {
+		t.Errorf("%d tools/list_changed sent for a change the client cannot see, want 0", n)
 	}
 }

@@ -3,11 +3,9 @@ package proxy
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"math"
 	"syscall"
@@ -269,11 +267,7 @@ const pageRetries = 2
 // A listing is the Gateway's tools, every page of them.
 type listing struct {
 	tools []listedTool
-	// sum hashes every definition as the Gateway sent it, page by page
-	// while the next is in flight, to detect a change (FNV, byte by byte,
-	// cost 5 ms for 1,000 tools after the last page).
-	sum hash.Hash
-	ttl time.Duration // the last page's ttlMs (0 when it gives none)
+	ttl   time.Duration // the last page's ttlMs (0 when it gives none)
 	// noStore: a page's cacheScope is neither "private" nor "public" (nor
 	// absent), so the list is not kept in the tool cache.
 	noStore bool
@@ -435,14 +429,9 @@ func (l *listing) appendTools(tools []byte, rules []Rule) error {
 	if err != nil {
 		return errors.New("tools is not an array")
 	}
-	if l.sum == nil {
-		l.sum = sha256.New()
-	}
 	for _, t := range ts {
 		name, applied, stripped := stripToolDef(rules, t.val)
 		l.tools = append(l.tools, listedTool{def: t.val, name: name, rules: applied, stripped: stripped})
-		l.sum.Write(t.val)
-		l.sum.Write([]byte{0})
 	}
 	return nil
 }
@@ -452,7 +441,6 @@ type toolList struct {
 	rules  map[string][]*Rule // rules that apply, by tool name
 	listed json.RawMessage    // the tools/list result the client gets
 	count  int                // tools in listed
-	sum    []byte             // a hash of what the Gateway listed, to detect changes
 }
 
 // toolList builds the list the client gets from the Gateway's tools, each
@@ -483,10 +471,6 @@ func (p *Proxy) toolList(lst listing) toolList {
 		listed = append(listed, t.stripped...)
 	}
 	l.listed = append(listed, "]}"...)
-	if lst.sum == nil {
-		lst.sum = sha256.New() // no tools
-	}
-	l.sum = lst.sum.Sum(nil)
 	return l
 }
 
@@ -505,14 +489,16 @@ func (p *Proxy) publish(s upstreamSession, l toolList, seen uint64, client []byt
 		changed = client == nil || !bytes.Equal(p.listed, client)
 		p.cache.serving = false
 	} else {
-		changed = !bytes.Equal(p.upstream, l.sum) || p.listed == nil
+		// The news is what the client would see: a change to an argument
+		// it never sees (stripped) is none.
+		changed = p.listed == nil || !bytes.Equal(p.listed, l.listed)
 	}
 	if changed {
 		p.listGen++
 	}
 	notify := changed && p.clientAsked
 	p.live, p.synced, p.lastErr = s, true, nil
-	p.tools, p.listed, p.upstream = l.rules, l.listed, l.sum
+	p.tools, p.listed = l.rules, l.listed
 	p.lists.settled = max(p.lists.settled, seen)
 	p.broadcast()
 	conn := p.conn

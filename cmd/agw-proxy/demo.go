@@ -279,7 +279,7 @@ func (d *demo) run(ctx context.Context, w io.Writer) error {
 	}
 	p("Next steps:\n")
 	p("  Try it in an MCP client:     agw-proxy demo --serve   (see agw-proxy demo --help)\n")
-	p("  Describe your Gateway:       agw-proxy init --gateway ID (as step 8, with your AWS credentials),\n")
+	p("  Describe your Gateway:       agw-proxy init --gateway ID (as step %d, with your AWS credentials),\n", demoInitStep)
 	p("                               or edit the example (agw-proxy init), or flags: agw-proxy serve --help\n")
 	p("  Store the Cognito secret:    agw-proxy login\n")
 	p("  Store your Asana token:      agw-proxy login asana\n")

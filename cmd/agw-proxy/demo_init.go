@@ -27,9 +27,12 @@ import (
 const (
 	demoAWSRegion   = "us-east-1"
 	demoInitProfile = "from-init"
+	// demoInitStep is showInit's step number, which the demo's last lines
+	// refer to.
+	demoInitStep = 9
 )
 
-// showInit prints step 8: init --gateway --print against the emulated
+// showInit prints step 9: init --gateway --print against the emulated
 // AWS, the profile it proposes (an inject rule for each target header
 // parameter that looks like a credential, the 3LO target noted), and a
 // call through a proxy made of that profile.
@@ -78,7 +81,7 @@ func (d *demo) showInit(ctx context.Context, p printer) error {
 		return fmt.Errorf("demo: init did not note the 3LO target %s", demoOAuthTarget)
 	}
 
-	p("9. Setup from what is deployed: agw-proxy init reads the Gateway's control plane (here the\n")
+	p("%d. Setup from what is deployed: agw-proxy init reads the Gateway's control plane (here the\n", demoInitStep)
 	p("   emulated AWS at %s, with its test key in a temporary ~/.aws, not yours):\n", d.sim.AWSEndpointURL)
 	p("     $ agw-proxy init --gateway %s --profile %s --print\n", d.sim.GatewayID, demoInitProfile)
 	for line := range strings.Lines(printed.String()) {

@@ -129,7 +129,7 @@ func TestDemoInitIgnoresTheUsersAWS(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	if !strings.Contains(out.String(), "and the API receives X-Asana-Token: Bearer [redacted]") {
-		t.Errorf("step 8:\n%s", out.String())
+		t.Errorf("step 9 (init):\n%s", out.String())
 	}
 	entries, _ := os.ReadDir(home)
 	if len(entries) != 1 {

@@ -339,3 +339,27 @@ func TestClosedStdoutEndsServe(t *testing.T) {
 		t.Errorf("exit code %d with stdout closed", code)
 	}
 }
+
+func TestClosedStderrDoesNotEndServe(t *testing.T) {
+	sim := e2eSim(t, gatewaysim.Options{})
+	cmd := e2eServeCmd(t, sim, e2eAsanaToken, "--log-level", "debug")
+	// Nobody reads serve's stderr: every log line finds a closed pipe. The
+	// write fails and serve goes on; it is not killed with SIGPIPE.
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	cmd.Stderr = w
+	stdin, stdout, _ := e2eRawServe(t, cmd)
+	w.Close()
+	io.WriteString(stdin, `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`+"\n")
+	line, err := stdout.ReadString('\n')
+	if err != nil || !strings.Contains(line, `"id":2`) || !strings.Contains(line, gatewaysim.DefaultTargetName+"___") {
+		t.Fatalf("tools/list with stderr closed: %q, %v", line, err)
+	}
+	stdin.Close()
+	if code := e2eExitWithin(t, cmd, 10*time.Second); code != 0 {
+		t.Errorf("exit code %d with stderr closed, want 0", code)
+	}
+}

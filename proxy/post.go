@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -179,7 +180,7 @@ func (g *gatewayHTTP) send(ctx context.Context, h wireHeaders, body []byte) (*ht
 				req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 			}
 		}
-		resp, err := g.client.Do(req)
+		resp, err := g.roundTrip(req)
 		return req, resp, err
 	}
 	req, resp, err := do()
@@ -457,4 +458,25 @@ func (g *gatewayHTTP) cancel(h wireHeaders, id string, reason error) {
 			resp.Body.Close()
 		}
 	}()
+}
+
+// roundTrip sends req through the client's transport, as client.Do would,
+// without what Do adds for features the proxy's client does not use: a copy
+// of the header for redirects (the httpguard transport under every client
+// follows the redirects it allows itself; Do never sees one), a timer for
+// Client.Timeout, a cookie jar. Like Do, it wraps an error in a *url.Error.
+// A client that uses one of them goes through Do.
+func (g *gatewayHTTP) roundTrip(req *http.Request) (*http.Response, error) {
+	rt := g.client.Transport
+	if rt == nil || g.client.Jar != nil || g.client.Timeout != 0 || req.URL.User != nil {
+		return g.client.Do(req)
+	}
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		return nil, &url.Error{Op: "Post", URL: g.url, Err: err}
+	}
+	if resp.Body == nil {
+		resp.Body = http.NoBody
+	}
+	return resp, nil
 }

@@ -139,14 +139,7 @@ func (d *tomlDocument) RemoveServer(servers, name string) error {
 	if !ok {
 		return fmt.Errorf("%s.%s is not written as a [%s] table: remove it by hand", servers, name, dottedKey(path))
 	}
-	// A blank line before the table goes with it: PutServer puts one
-	// after what the file had (of the file's line end, after a last line
-	// that may end in another).
-	before := d.data[:start]
-	if b := bytes.TrimSuffix(bytes.TrimSuffix(before, []byte("\n")), []byte("\r")); len(b) < len(before) && bytes.HasSuffix(b, []byte("\n")) && len(bytes.TrimSpace(b)) > 0 {
-		before = b
-	}
-	out := slices.Concat(before, d.data[end:])
+	out := slices.Concat(withoutBlankLine(d.data[:start]), d.data[end:])
 	old := d.data
 	d.data = out
 	err := d.decode()
@@ -423,4 +416,21 @@ func basicString(s []byte) string {
 		}
 	}
 	return string(s)
+}
+
+// withoutBlankLine returns before, the file up to our table, without the
+// blank line PutServer puts before the table: one line end (the file's,
+// "\n" or "\r\n") that follows another, after something other than blank
+// lines. The line end before it may be of the other kind: PutServer ends a
+// last line that lacked one with the file's.
+func withoutBlankLine(before []byte) []byte {
+	b := bytes.TrimSuffix(before, []byte("\n"))
+	if len(b) == len(before) {
+		return before // no line end of its own
+	}
+	b = bytes.TrimSuffix(b, []byte("\r"))
+	if !bytes.HasSuffix(b, []byte("\n")) || len(bytes.TrimSpace(b)) == 0 {
+		return before // not a blank line, or nothing but blank lines before it
+	}
+	return b
 }

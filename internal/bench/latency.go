@@ -26,9 +26,7 @@ import (
 func phaseLatency(ctx context.Context, c config, home string, revs []*Revision) error {
 	ctx, cancel := context.WithTimeout(ctx, c.phaseLimit)
 	defer cancel()
-	sim, err := gatewaysim.Start(gatewaysim.Options{Targets: []gatewaysim.Target{{
-		Name: gatewaysim.DefaultTargetName, Spec: bigSpec(c.tools), APIKey: gatewaysim.DefaultAPIKey,
-	}}})
+	sim, err := startBigSim(c)
 	if err != nil {
 		return err
 	}

@@ -47,9 +47,7 @@ func profile(ctx context.Context, c config, log io.Writer) error {
 		if sim, err = gatewaysim.Start(gatewaysim.Options{}); err != nil {
 			return
 		}
-		big, err = gatewaysim.Start(gatewaysim.Options{Targets: []gatewaysim.Target{{
-			Name: gatewaysim.DefaultTargetName, Spec: bigSpec(c.tools), APIKey: gatewaysim.DefaultAPIKey,
-		}}})
+		big, err = startBigSim(c)
 	})
 	if err != nil {
 		return err

@@ -3,7 +3,17 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/agw-proxy/agw-proxy/internal/gatewaysim"
 )
+
+// startBigSim starts an emulator whose one target has c.tools operations
+// (bigSpec): the Gateway of the big-list and latency phases.
+func startBigSim(c config) (*gatewaysim.Sim, error) {
+	return gatewaysim.Start(gatewaysim.Options{Targets: []gatewaysim.Target{{
+		Name: gatewaysim.DefaultTargetName, Spec: bigSpec(c.tools), APIKey: gatewaysim.DefaultAPIKey,
+	}}})
+}
 
 // bigSpec returns an OpenAPI 3 document with n operations shaped like a
 // real REST API's (Asana's, roughly): path and query parameters, a required

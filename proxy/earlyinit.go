@@ -20,18 +20,20 @@ import (
 // start on 2 cores). The request still goes to the SDK's server, whose
 // session records it as it always did; the SDK's own answer, the same in
 // content, is dropped (stdioConn.answered). Reading waits until the SDK
-// has handled it (earlyInit.handled), so that what comes next (notifications/
+// has answered it (earlyInit.handled), so that what comes next (notifications/
 // initialized, tools/list) finds the session initialized, as before.
 //
-// Only a first initialize whose params decode is answered early: anything
-// else (no params, a repeated initialize, params the SDK might refuse) is the
-// SDK's to answer, as it was.
+// Only a first initialize whose params are in the plain shape is answered
+// early: anything else (no params, a repeated initialize, params the SDK
+// might refuse or read otherwise) is the SDK's to answer, as it was. Should
+// the SDK still refuse params answered early, its error is dropped like its
+// result, and what comes next waits no longer (stdioConn.dropEarly).
 
 // earlyInit is the state of the initialize answered early.
 type earlyInit struct {
 	mu      sync.Mutex
-	tried   bool          // the first initialize has been seen
-	handled chan struct{} // closed once the SDK has handled it; nil if it was not answered early
+	tried   bool            // the first initialize has been seen
+	handled <-chan struct{} // closed once the SDK has answered it; nil if it was not answered early
 }
 
 // initializeResult returns the result of initialize for a client asking for
@@ -48,8 +50,8 @@ func initializeResult(version, serverVersion string) json.RawMessage {
 }
 
 // answerInitialize answers req, an initialize read from the client, if it
-// is the first and its params decode; it reports whether it did. The
-// request goes on to the SDK's server either way.
+// is the first and its params are in the plain shape; it reports whether it
+// did. The request goes on to the SDK's server either way.
 func (p *Proxy) answerInitialize(conn *stdioConn, req *jsonrpc.Request) bool {
 	e := &p.early
 	e.mu.Lock()
@@ -59,34 +61,49 @@ func (p *Proxy) answerInitialize(conn *stdioConn, req *jsonrpc.Request) bool {
 	if !first || !req.IsCall() {
 		return false
 	}
-	raw := bytes.TrimSpace(req.Params)
-	var params mcp.InitializeParams
-	if len(raw) == 0 || raw[0] != '{' || json.Unmarshal(raw, &params) != nil {
+	version, ok := plainInitialize(req.Params)
+	if !ok {
 		return false
 	}
-	if !conn.answerEarly(req.ID, initializeResult(params.ProtocolVersion, p.opts.Version)) {
+	done, ok := conn.answerEarly(req.ID, initializeResult(version, p.opts.Version))
+	if !ok {
 		return false
 	}
 	e.mu.Lock()
-	e.handled = make(chan struct{})
+	e.handled = done
 	e.mu.Unlock()
 	return true
 }
 
-// initializeHandled records that the SDK's server has handled an
-// initialize: the one answered early, if it was.
-func (p *Proxy) initializeHandled() {
-	e := &p.early
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.handled != nil {
-		select {
-		case <-e.handled:
-		default:
-			close(e.handled)
+// sdkMaxNesting is the go-sdk's bound on the nesting of what it decodes
+// (its internal/json): deeper params it refuses.
+const sdkMaxNesting = 1000
+
+// plainInitialize returns the protocolVersion of initialize params that
+// the SDK's server reads as this code does: an object, nested at most
+// sdkMaxNesting deep, its protocolVersion key exactly so (the SDK matches
+// keys by case, encoding/json without regard to it) and given once, a
+// plain string or absent, and the whole of it of the types the SDK
+// expects.
+func plainInitialize(params json.RawMessage) (version string, ok bool) {
+	raw := bytes.TrimSpace(params)
+	vals := make([][]byte, 1)
+	if len(raw) == 0 || raw[0] != '{' || !validWithin(raw, sdkMaxNesting) || !fields(raw, initializeFields, vals) {
+		return "", false
+	}
+	if vals[0] != nil {
+		if version, ok = plainString(vals[0]); !ok {
+			return "", false
 		}
 	}
+	var typed mcp.InitializeParams
+	if json.Unmarshal(raw, &typed) != nil {
+		return "", false
+	}
+	return version, true
 }
+
+var initializeFields = []string{"protocolVersion"}
 
 // awaitInitialize waits, before the next message from the client is
 // handled, until the SDK's server has handled the initialize answered

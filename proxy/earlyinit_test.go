@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"io"
 	"reflect"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/agw-proxy/agw-proxy/internal/testwait"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -123,4 +125,105 @@ func readLineWithin(t *testing.T, r *bufio.Reader) (string, error) {
 		return "", err
 	}
 	return strings.TrimSuffix(line, "\n"), nil
+}
+
+// TestInitializeTheSDKReadsOtherwiseIsItsToAnswer: initialize params the
+// SDK refuses (nested deeper than it decodes) or reads otherwise (the
+// protocolVersion key in another letter case, which it does not match)
+// are not answered early: the client gets one answer to the initialize,
+// the SDK's, and the request after it is answered too.
+func TestInitializeTheSDKReadsOtherwiseIsItsToAnswer(t *testing.T) {
+	deep := strings.Repeat("[", 1500) + strings.Repeat("]", 1500)
+	for name, params := range map[string]string{
+		"too deep": `{"protocolVersion":"2025-06-18","capabilities":{"experimental":{"x":` + deep + `}},"clientInfo":{"name":"t","version":"1"}}`,
+		"key case": `{"ProtocolVersion":"2024-11-05","capabilities":{},"clientInfo":{"name":"t","version":"1"}}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			p, err := New(Options{GatewayURL: "http://127.0.0.1:1/mcp", ConnectTimeout: 200 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":` + params + "}\n" +
+				`{"jsonrpc":"2.0","id":2,"method":"ping"}` + "\n"
+			var out strings.Builder
+			if err := p.Run(testwait.Context(t), strings.NewReader(in), &out); err != nil {
+				t.Fatalf("Run: %v; output:\n%s", err, out.String())
+			}
+			answers := map[string][]json.RawMessage{}
+			for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+				var m struct {
+					ID     json.RawMessage `json:"id"`
+					Result json.RawMessage `json:"result"`
+				}
+				if err := json.Unmarshal([]byte(line), &m); err != nil {
+					t.Fatalf("not JSON: %q", line)
+				}
+				answers[string(m.ID)] = append(answers[string(m.ID)], m.Result)
+			}
+			if len(answers["1"]) != 1 || len(answers["2"]) != 1 {
+				t.Fatalf("want one answer each to ids 1 and 2; output:\n%s", out.String())
+			}
+			if name == "key case" {
+				var r struct {
+					ProtocolVersion string `json:"protocolVersion"`
+				}
+				_ = json.Unmarshal(answers["1"][0], &r)
+				if r.ProtocolVersion == "2024-11-05" {
+					t.Errorf("initialize answered with the version of a key the SDK does not read: %s", answers["1"][0])
+				}
+			}
+		})
+	}
+}
+
+// TestPlainInitialize pins which initialize params are answered early.
+func TestPlainInitialize(t *testing.T) {
+	nest := func(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
+	for _, tc := range []struct {
+		params  string
+		version string
+		ok      bool
+	}{
+		{`{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}`, "2025-06-18", true},
+		{` {"capabilities":{}} `, "", true},
+		{`{"capabilities":{"experimental":{"x":` + nest(sdkMaxNesting-3) + `}}}`, "", true},
+		{`{"capabilities":{"experimental":{"x":` + nest(sdkMaxNesting-2) + `}}}`, "", false},
+		{`{"ProtocolVersion":"2024-11-05"}`, "", false},
+		{`{"protocolVersion":"2024-11-05","protocolVersion":"2025-06-18"}`, "", false},
+		{`{"protocolVersion":"2025\u002d06-18"}`, "", false},
+		{`{"protocolVersion":null}`, "", false},
+		{`{"protocolVersion":"2025-06-18","capabilities":5}`, "", false},
+		{`[]`, "", false},
+		{``, "", false},
+	} {
+		version, ok := plainInitialize(json.RawMessage(tc.params))
+		if ok != tc.ok || ok && version != tc.version {
+			t.Errorf("%.80s: %q %v, want %q %v", tc.params, version, ok, tc.version, tc.ok)
+		}
+	}
+}
+
+// TestSDKsErrorToAnEarlyAnswerEndsTheWait: when the SDK answers the
+// request answered early with an error, that answer is dropped like a
+// result would be, and the wait for it ends.
+func TestSDKsErrorToAnEarlyAnswerEndsTheWait(t *testing.T) {
+	var out strings.Builder
+	c := newStdioConn(strings.NewReader(""), &out, NewScrubber(), nil)
+	defer c.Close()
+	id, _ := jsonrpc.MakeID(float64(1))
+	done, ok := c.answerEarly(id, json.RawMessage(`{}`))
+	if !ok {
+		t.Fatal("not answered early")
+	}
+	if err := c.Write(testwait.Context(t), &jsonrpc.Response{ID: id, Error: errors.New("refused")}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	default:
+		t.Fatal("the SDK's error to the request answered early did not end the wait")
+	}
+	if got := strings.Count(out.String(), "\n"); got != 1 {
+		t.Errorf("%d lines written, want the early answer only:\n%s", got, out.String())
+	}
 }

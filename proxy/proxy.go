@@ -333,7 +333,6 @@ func (p *Proxy) middleware(next mcp.MethodHandler) mcp.MethodHandler {
 	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
 		switch method {
 		case "initialize":
-			defer p.initializeHandled()
 			return p.initialize(ctx, next, req)
 		case "tools/list":
 			// Normally taken off the wire by intercept, like tools/call.

@@ -40,10 +40,11 @@ type stdioConn struct {
 	// early is the id of the request answered early (answerEarly) whose
 	// answer from the SDK is still to come, and then dropped; not valid
 	// when there is none.
-	early    jsonrpc.ID
-	pending  map[any]bool  // ids of requests read and not yet answered
-	owed     int           // answers not yet written (drain waits for them)
-	answered chan struct{} // signalled when owed shrinks
+	early     jsonrpc.ID
+	earlyDone chan struct{} // closed when the SDK's answer to early is written (dropped)
+	pending   map[any]bool  // ids of requests read and not yet answered
+	owed      int           // answers not yet written (drain waits for them)
+	answered  chan struct{} // signalled when owed shrinks
 
 	incoming  chan readResult
 	closed    chan struct{}
@@ -349,18 +350,22 @@ func (c *stdioConn) Write(ctx context.Context, msg jsonrpc.Message) error {
 // answerEarly answers request id with result now, for the SDK's server,
 // which is handling the request too: its answer, when it comes, is dropped
 // (Write). The id stays in use, and the answer owed, until then, as if the
-// SDK had answered. It reports false if an early answer is pending already.
-func (c *stdioConn) answerEarly(id jsonrpc.ID, result json.RawMessage) bool {
+// SDK had answered. done is closed when the SDK's answer, a result or an
+// error, has come: the SDK has handled the request. It reports false (and
+// a nil done) if an early answer is pending already.
+func (c *stdioConn) answerEarly(id jsonrpc.ID, result json.RawMessage) (done <-chan struct{}, ok bool) {
 	data, ok := encodeResult(id, "", result)
 	c.pendingMu.Lock()
 	if !ok || c.early.IsValid() {
 		c.pendingMu.Unlock()
-		return false
+		return nil, false
 	}
 	c.early = id
+	c.earlyDone = make(chan struct{})
+	done = c.earlyDone
 	c.pendingMu.Unlock()
 	_ = c.writeRaw(data)
-	return true
+	return done, true
 }
 
 // dropEarly reports whether an answer to id is the SDK's to a request
@@ -372,6 +377,8 @@ func (c *stdioConn) dropEarly(id jsonrpc.ID) bool {
 		return false
 	}
 	c.early = jsonrpc.ID{}
+	close(c.earlyDone)
+	c.earlyDone = nil
 	return true
 }
 

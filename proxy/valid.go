@@ -12,6 +12,13 @@ func validJSON(b []byte) bool {
 	return ok && skipSpace(b, i) == len(b)
 }
 
+// validWithin is validJSON with nesting bounded by limit (at most
+// maxNesting).
+func validWithin(b []byte, limit int) bool {
+	i, ok := validValue(b, skipSpace(b, 0), maxNesting-min(limit, maxNesting))
+	return ok && skipSpace(b, i) == len(b)
+}
+
 // maxNesting is encoding/json's bound on nested arrays and objects.
 const maxNesting = 10000
 

@@ -167,6 +167,8 @@ type Proxy struct {
 
 	secretsMu   sync.Mutex
 	secretCache map[string]cachedSecret
+	// maybeRefreshed: when the generic error last refreshed a secret (rejected.go).
+	maybeRefreshed map[string]time.Time
 
 	runCtx   context.Context // ends when Run does
 	callsMu  sync.Mutex

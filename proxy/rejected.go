@@ -6,6 +6,7 @@ import (
 	"errors"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/agw-proxy/agw-proxy/tokenstore"
 )
@@ -20,16 +21,44 @@ import (
 //
 // So for a rule whose secret is an OAuth access token (SourceOAuth): a
 // result that shows a 401 refreshes the token and sends the call once more
-// (a rejected call did not run); the generic error refreshes it too, so the
-// next call carries a new token, but is not retried, since the call may
-// have run.
+// (a rejected call did not run); the generic error refreshes it too, at
+// most once a minute per secret, so the next call carries a new token, but
+// is not retried, since the call may have run.
+//
+// Who wrote the text decides what it may say. _meta.debug.text is the
+// Gateway's own. content[0].text of a failed call may be the target's own
+// words (an MCP server's tool output, which may quote any page it
+// fetched): it counts only when it starts with the Gateway's own wording of
+// a target's status, and then only that status counts, not what the
+// target's body says after it.
 
 // gatewayInternalError is the text of a failed target call's result when
 // the Gateway's debug messages are off.
 const gatewayInternalError = "An internal error occurred. Please retry later."
 
-// unauthorizedText matches a target's 401 in a debug message.
+// gatewayStatusText is how the Gateway's debug message gives the target's
+// HTTP status.
+var gatewayStatusText = regexp.MustCompile(`(?i)^target responded with HTTP (\d{3})\b`)
+
+// unauthorizedText matches a target's 401 in a debug message of another
+// wording.
 var unauthorizedText = regexp.MustCompile(`(?i)\b(http|status|status code)[ :=]*401\b|\b401 unauthorized\b`)
+
+// maybeRefreshEvery bounds the refreshes the generic error causes, per
+// secret: a target that fails every call (it is down) must not take every
+// call to its provider's token endpoint.
+const maybeRefreshEvery = time.Minute
+
+// saysUnauthorized reports whether text shows a target's 401: by the
+// Gateway's wording of the status, or, when the text is the Gateway's own
+// (debug), by any wording of a 401.
+func saysUnauthorized(text string, gatewayOwn bool) bool {
+	text = strings.TrimSpace(text)
+	if m := gatewayStatusText.FindStringSubmatch(text); m != nil {
+		return m[1] == "401"
+	}
+	return gatewayOwn && unauthorizedText.MatchString(text)
+}
 
 // How a call's result speaks of the token it carried.
 type rejection int
@@ -42,6 +71,12 @@ const (
 
 // rejectionOf reads a tools/call result.
 func rejectionOf(res json.RawMessage) rejection {
+	// Most results are not errors, and some are megabytes: a look at the
+	// top-level isError comes before decoding.
+	isError := make([][]byte, 1)
+	if fields(res, isErrorField, isError) && string(isError[0]) != "true" {
+		return notRejected
+	}
 	var r struct {
 		IsError bool `json:"isError"`
 		Content []struct {
@@ -61,12 +96,30 @@ func rejectionOf(res json.RawMessage) rejection {
 		text = r.Content[0].Text
 	}
 	switch {
-	case unauthorizedText.MatchString(r.Meta.Debug.Text), unauthorizedText.MatchString(text):
+	case saysUnauthorized(r.Meta.Debug.Text, true), saysUnauthorized(text, false):
 		return rejected
 	case strings.TrimSpace(text) == gatewayInternalError:
 		return maybeRejected
 	}
 	return notRejected
+}
+
+var isErrorField = []string{"isError"}
+
+// maybeRefresh reports whether the generic error may refresh secret now,
+// and if so notes that it does.
+func (p *Proxy) maybeRefresh(secret string) bool {
+	p.secretsMu.Lock()
+	defer p.secretsMu.Unlock()
+	now := timeNow()
+	if last, ok := p.maybeRefreshed[secret]; ok && now.Sub(last) < maybeRefreshEvery {
+		return false
+	}
+	if p.maybeRefreshed == nil {
+		p.maybeRefreshed = map[string]time.Time{}
+	}
+	p.maybeRefreshed[secret] = now
+	return true
 }
 
 // refreshRejected handles a result that may show the target rejected the
@@ -91,6 +144,17 @@ func (p *Proxy) refreshRejected(ctx context.Context, tool string, sent []ruleVal
 	how := rejectionOf(res)
 	if how == notRejected {
 		return false, nil, nil
+	}
+	if how == maybeRejected {
+		var due []ruleValue
+		for _, v := range oauth {
+			if p.maybeRefresh(v.rule.Secret) {
+				due = append(due, v)
+			}
+		}
+		if oauth = due; len(oauth) == 0 {
+			return false, nil, nil
+		}
 	}
 	for _, v := range oauth {
 		s, err := refresher.RefreshSecret(ctx, v.rule.Secret, v.raw)

@@ -30,7 +30,9 @@ var timeNow = time.Now
 // stdout, white space trimmed. The command runs without a shell, with
 // stdin closed, stderr discarded, and the environment of this process
 // without its AGW_PROXY_* variables (the secrets' environment override
-// stays here). A value is used for TTL, then the command runs again;
+// stays here). A command that outlives Timeout or prints more than
+// MaxOutput is stopped, with the processes it started (on Unix: its
+// process group). A value is used for TTL, then the command runs again;
 // concurrent reads share one run, which a cancelled read does not cancel.
 // A failure is not cached: the next read runs the command again.
 //
@@ -145,13 +147,19 @@ func (c *Command) Run(ctx context.Context) (tokenstore.Secret, error) {
 	cmd.Env = ChildEnv(environ())
 	cmd.Stdin = nil  // the null device
 	cmd.Stderr = nil // discarded: it may echo the secret
-	out := &limitedBuffer{max: MaxOutput}
+	// Past MaxOutput the command is stopped: it is not a secret.
+	out := &limitedBuffer{max: MaxOutput, over: cancel}
 	cmd.Stdout = out
+	// Stopping it stops what it started too (a shell's children, a vault
+	// CLI's helper), where the OS lets one (killGroup).
+	killGroup(cmd)
 	// A child that keeps stdout open after the command is killed (a
 	// grandchild) must not hold the read past the timeout.
 	cmd.WaitDelay = time.Second
 	err := cmd.Run()
 	switch {
+	case out.overflowed():
+		return "", &CommandError{Argv: c.Argv, ExitCode: -1, Reason: fmt.Sprintf("printed over %d bytes and was stopped; a secret is one line", MaxOutput)}
 	case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return "", &CommandError{Argv: c.Argv, ExitCode: -1, Reason: fmt.Sprintf("did not finish within %s (command_timeout) and was stopped", timeout)}
 	case ctx.Err() != nil:
@@ -175,10 +183,7 @@ func (c *Command) Run(ctx context.Context) (tokenstore.Secret, error) {
 		// Start errors name the program, never its output.
 		return "", &CommandError{Argv: c.Argv, ExitCode: -1, Reason: "cannot run: " + errors.Unwrap(err).Error()}
 	}
-	if out.over {
-		return "", &CommandError{Argv: c.Argv, ExitCode: 0, Reason: fmt.Sprintf("printed over %d bytes; a secret is one line", MaxOutput)}
-	}
-	line, _, _ := bytes.Cut(out.buf.Bytes(), []byte("\n"))
+	line, _, _ := bytes.Cut(out.bytes(), []byte("\n"))
 	v := strings.TrimSpace(string(line))
 	if v == "" {
 		return "", &CommandError{Argv: c.Argv, ExitCode: 0, Reason: "printed nothing on its first line"}
@@ -200,20 +205,42 @@ func ChildEnv(environ []string) []string {
 	return out
 }
 
-// limitedBuffer keeps at most max bytes and notes that more came.
+// limitedBuffer keeps at most max bytes; at the first byte past them it
+// calls over, once, and drops the rest.
 type limitedBuffer struct {
-	buf  bytes.Buffer
 	max  int
-	over bool
+	over func()
+
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	overran bool
 }
 
 func (b *limitedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.overran {
+		return len(p), nil
+	}
 	if room := b.max - b.buf.Len(); len(p) > room {
-		b.buf.Write(p[:max(room, 0)])
-		b.over = true
-		return len(p), nil // keep draining, so the command is not blocked
+		b.buf.Write(p[:room])
+		b.overran = true
+		b.over()
+		return len(p), nil // drained, so the command is not blocked until it is stopped
 	}
 	return b.buf.Write(p)
+}
+
+func (b *limitedBuffer) overflowed() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.overran
+}
+
+func (b *limitedBuffer) bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Bytes()
 }
 
 var _ io.Writer = (*limitedBuffer)(nil)

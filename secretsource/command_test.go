@@ -27,6 +27,8 @@ fail) echo "vault-output-that-must-not-show" ; echo "stderr-that-must-not-show" 
 hang) exec sleep 30 ;;
 big) head -c 200000 /dev/zero | tr '\0' 'a' ;;
 empty) echo ;;
+flood) exec yes a-line-that-is-no-secret ;;
+spawn) sleep 300 & echo $! > "` + dir + `/child" ; wait ;;
 *) printf '  s3cr3t-from-the-vault-0123  \nsecond line\n' ;;
 esac
 `
@@ -153,6 +155,18 @@ func TestCommandOutputBounded(t *testing.T) {
 		if !errors.Is(err, ErrCommand) {
 			t.Errorf("%s: err = %v", mode, err)
 		}
+	}
+}
+
+// A command that prints without end is stopped at MaxOutput, not at its
+// timeout.
+func TestCommandFloodIsStoppedAtMaxOutput(t *testing.T) {
+	argv, _ := fakeVault(t)
+	c := &Command{Argv: argv, Timeout: time.Hour, Environ: environ("flood")}
+	var err error
+	testwait.Within(t, 20*time.Second, "the flooding command", func() { _, err = c.Secret(context.Background()) })
+	if !errors.Is(err, ErrCommand) || !strings.Contains(err.Error(), "printed over") || strings.Contains(err.Error(), "no-secret") {
+		t.Fatalf("err = %v", err)
 	}
 }
 

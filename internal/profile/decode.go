@@ -679,6 +679,7 @@ func (d *configDecoder) inject(n ast.Node, p *Profile) {
 				d.str(p, k, e.value, &r.Source)
 			case "secret_command":
 				d.list(p, k, e.value, &r.Command)
+				d.commandWords(k, e.value, r.Command)
 			case "command_timeout":
 				d.duration(p, k, e.value, &r.CommandTimeout)
 			case "cache_ttl":
@@ -691,6 +692,21 @@ func (d *configDecoder) inject(n ast.Node, p *Profile) {
 		}
 		p.Inject = append(p.Inject, r)
 	}
+}
+
+// commandWords refuses a secret_command written as one string with blanks
+// in it ("op read op://x"): the command runs without a shell, so that would
+// be the name of a program. The hint gives the list it likely means.
+func (d *configDecoder) commandWords(key string, n ast.Node, argv []string) {
+	if _, isList := d.resolve(n).(*ast.SequenceNode); isList || len(argv) != 1 || !strings.ContainsAny(argv[0], " \t") {
+		return
+	}
+	words := strings.Fields(argv[0])
+	for i, w := range words {
+		words[i] = strconv.Quote(w)
+	}
+	d.errorf(n, key, []string{"write the program and its arguments as a list: [" + strings.Join(words, ", ") + "] (a program whose path has blanks: a list of one)"},
+		"is one string with blanks; the command runs without a shell, so it would be the name of the program")
 }
 
 func (d *configDecoder) injectOAuth(n ast.Node, p *Profile, key string, o *InjectOAuth) {

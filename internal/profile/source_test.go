@@ -17,6 +17,8 @@ func TestInjectSourceFromTheFileAndTheFlags(t *testing.T) {
 		want InjectRule
 	}{
 		{file: viaFile, want: InjectRule{Source: SourceKeychain}},
+		{file: viaFile + "        source: command\n        secret_command: gh-token\n", want: InjectRule{Source: SourceCommand, Command: []string{"gh-token"}, CommandTimeout: DefaultCommandTimeout, CacheTTL: DefaultCacheTTL}},
+		{file: viaFile + "        source: command\n        secret_command: [\"/opt/My Vault/token\"]\n", want: InjectRule{Source: SourceCommand, Command: []string{"/opt/My Vault/token"}, CommandTimeout: DefaultCommandTimeout, CacheTTL: DefaultCacheTTL}},
 		{file: cmdFile, want: InjectRule{Source: SourceCommand, Command: []string{"op", "read", "op://Private/Asana/token"}, CommandTimeout: DefaultCommandTimeout, CacheTTL: time.Minute}},
 		{file: oauthFile, want: InjectRule{Source: SourceOAuth, OAuth: InjectOAuth{Issuer: "https://app.asana.com", ClientID: "1234", Scopes: []string{"default"}, RedirectURL: "http://localhost:8502/"}}},
 		{args: []string{"--inject", "X-Asana-Token=asana", "--inject-tools", "T___*", "--inject-source", "command", "--inject-command", "gh auth token", "--inject-command-timeout", "3s"},
@@ -52,6 +54,7 @@ func TestBadInjectSourceIsLocatedWithASuggestion(t *testing.T) {
 		{file: viaFile + "        source: comand\n", at: "config.yaml:7:17", msg: `source of inject rule 1: unknown source "comand"`, hint: `did you mean "command"?`},
 		{args: []string{"--inject", "X=asana", "--inject-tools", "T___*", "--inject-source", "oath"}, at: "--inject-source", msg: `unknown source "oath"`, hint: `did you mean "oauth"?`},
 		{file: viaFile + "        source: command\n", at: "config.yaml:7:17", msg: "source command needs secret_command", hint: `["op", "read"`},
+		{file: viaFile + "        source: command\n        secret_command: op read op://Private/Asana/token\n", at: "config.yaml:8:25", msg: "secret_command of inject rule 1: is one string with blanks", hint: `["op", "read", "op://Private/Asana/token"]`},
 		{file: viaFile + "        secret_command: [op]\n", at: "config.yaml:7:25", msg: "secret_command applies only to source: command", hint: "add source: command"},
 		{file: viaFile + "        source: oauth\n        oauth: {client_id: x, issuer: https://a.example.com}\n", at: "config.yaml:8:17", msg: "needs oauth.redirect_url", hint: "loopback"},
 		{file: viaFile + "        source: oauth\n        oauth: {client_id: x, issuer: https://a.example.com, redirect_url: https://example.com/cb}\n", at: "config.yaml:8:76", msg: "oauth.redirect_url of inject rule 1: redirect URL must be http:// on localhost", hint: ""},

@@ -18,6 +18,11 @@ import (
 // SecretTimeout, then closes p.primed.
 func (p *Proxy) prime(ctx context.Context) {
 	defer close(p.primed)
+	// Also a rule whose source bounds its own reads (Rule.dynamic), which
+	// goes on reading in the background: what waits for prime waits no
+	// longer than for a keychain.
+	ctx, cancel := context.WithTimeout(ctx, p.opts.SecretTimeout)
+	defer cancel()
 	var wg sync.WaitGroup
 	seen := map[string]bool{}
 	for _, r := range p.opts.Rules {

@@ -415,6 +415,30 @@ func TestHangingKeychainIsAToolErrorNotAHang(t *testing.T) {
 	}
 }
 
+// stalledSource is a secret source whose every read waits until its
+// context ends: a vault command or an OAuth discovery that does not answer.
+type stalledSource struct{}
+
+func (stalledSource) Secret(ctx context.Context, _ string) (tokenstore.Secret, error) {
+	<-ctx.Done()
+	return "", ctx.Err()
+}
+
+// A rule whose source bounds its own reads (a command, an OAuth login) is
+// still read at start within SecretTimeout: tools/list, which waits for the
+// reads at start, is answered though the source never is.
+func TestStalledDynamicSourceDoesNotHoldTheList(t *testing.T) {
+	h := start(t, setup{options: func(o *proxy.Options) {
+		r := asanaRule
+		r.Source = proxy.SourceCommand
+		o.Rules = []proxy.Rule{r}
+		o.Secrets = stalledSource{}
+	}})
+	if _, ok := h.tools(t)[asanaTool]; !ok {
+		t.Fatal("tools/list without the tool")
+	}
+}
+
 func TestRevokedTokenIsRefreshedAndRetried(t *testing.T) {
 	h := start(t, setup{})
 	h.call(t, asanaTool, map[string]any{"tool_name": "x"})

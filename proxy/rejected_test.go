@@ -86,7 +86,9 @@ func TestGenericErrorRefreshesAtMostOnceAMinute(t *testing.T) {
 	ctx := testwait.Context(t)
 	generic := json.RawMessage(`{"isError":true,"content":[{"type":"text","text":"An internal error occurred. Please retry later."}]}`)
 	unauthorized := json.RawMessage(`{"isError":true,"content":[{"type":"text","text":"target responded with HTTP 401: expired"}]}`)
-	sent := func(r *Rule) []ruleValue { return []ruleValue{{rule: r, value: "access-token-0000", raw: "access-token-0000"}} }
+	sent := func(r *Rule) []ruleValue {
+		return []ruleValue{{rule: r, value: "access-token-0000", raw: "access-token-0000"}}
+	}
 	step := func(res json.RawMessage, r *Rule, wantRetry bool, want int) {
 		t.Helper()
 		retry, failed, err := p.refreshRejected(ctx, "t___get", sent(r), res)

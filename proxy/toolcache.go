@@ -136,15 +136,19 @@ func (p *Proxy) loadCache() {
 		return
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	c.stored = e.List
-	if p.listed != nil {
-		return
+	serving := p.listed == nil
+	if serving {
+		p.listed = e.List
+		c.serving = true
+		p.listGen++
 	}
-	p.listed = e.List
-	c.serving = true
-	p.listGen++
-	p.log.Debug("tool list from the cache", "count", e.Tools, "written", e.Written)
+	p.mu.Unlock()
+	// Logged outside p.mu: a log record waits for the secrets' reads at
+	// start (primedHandler), and the reading goroutine for p.mu.
+	if serving {
+		p.log.Debug("tool list from the cache", "count", e.Tools, "written", e.Written)
+	}
 }
 
 // warm reports whether tools/list is answered from the cache: there is an

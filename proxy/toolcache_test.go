@@ -516,3 +516,29 @@ func TestGatewayCacheScopeIsHonoured(t *testing.T) {
 		})
 	}
 }
+
+// A warm start whose secret reads at start stall (a keychain or vault that
+// does not answer), with debug logging on: the cache's entry is read and
+// logged meanwhile, and the client's other requests are answered; log
+// records wait for the reads, the proxy's state does not.
+func TestWarmStartWithStalledSecretsStillAnswers(t *testing.T) {
+	dir := t.TempDir()
+	opt := withCache(dir, "client_id:test")
+	first := start(t, setup{options: opt})
+	first.tools(t)
+	awaitEntry(t, toolcache.New(dir), cacheKey(first.sim.GatewayURL, opt), "after the first start", anyEntry)
+
+	second := start(t, setup{gatewayFor: func(*gatewaysim.Sim) string { return first.sim.GatewayURL }, noAuth: true, oauth: first.auth,
+		options: withCache(dir, "client_id:test", func(o *proxy.Options) {
+			o.Secrets = stalledSource{}
+			o.SecretTimeout = 30 * time.Second // past the ping's bound below, so a stall shows
+		})})
+	for range 3 {
+		testwait.Within(t, 10*time.Second, "a ping while the secrets' reads stall", func() {
+			if err := second.client.Ping(testwait.Context(t), nil); err != nil {
+				t.Errorf("ping: %v", err)
+			}
+		})
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -9,7 +9,9 @@ import (
 // Env overlays environment variables on Base, for CI and containers where no
 // keychain exists: a non-empty EnvVar(name) wins over the stored value, for
 // every profile (like GH_TOKEN for gh); surrounding white space is dropped.
-// Set and Delete go to Base.
+// A name with a dot, an entry of an API's OAuth login ("asana.refresh-token"),
+// has no override: its variable would be another secret's
+// ("asana-refresh-token"). Set and Delete go to Base.
 type Env struct {
 	// Base holds the stored secrets; nil means nothing is stored.
 	Base Secrets
@@ -55,12 +57,15 @@ func (e *Env) Lookup(ctx context.Context, profile, name string) (Secret, Source,
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	key := EnvVar(name)
+	key, unset := EnvVar(name), "nothing stored and "+EnvVar(name)+" is not set"
+	if strings.Contains(name, ".") {
+		getenv, unset = func(string) string { return "" }, "nothing stored"
+	}
 	if v := strings.TrimSpace(getenv(key)); v != "" {
 		return Secret(v), Source("environment (" + key + ")"), nil
 	}
 	if e.Base == nil {
-		return "", "", &opError{op: "read", profile: profile, name: name, msg: "nothing stored and " + key + " is not set", err: ErrNotFound}
+		return "", "", &opError{op: "read", profile: profile, name: name, msg: unset, err: ErrNotFound}
 	}
 	v, err := e.Base.Get(ctx, profile, name)
 	if err != nil {

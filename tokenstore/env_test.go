@@ -66,6 +66,25 @@ func TestEnvWins(t *testing.T) {
 	}
 }
 
+// The entries of an API's OAuth login have no override: their variable
+// is another secret's.
+func TestEnvDoesNotOverrideADottedEntry(t *testing.T) {
+	testwait.NoLeaks(t)
+	ctx := testwait.Context(t)
+	base := NewMemory()
+	base.Set(ctx, "default", "asana.refresh-token", "refresh-from-keychain")
+	e := &Env{Base: base, Getenv: envMap(map[string]string{"AGW_PROXY_SECRET_ASANA_REFRESH_TOKEN": "another-secret"})}
+	if v, src, err := e.Lookup(ctx, "default", "asana.refresh-token"); err != nil || v != "refresh-from-keychain" || src != SourceKeychain {
+		t.Fatalf("asana.refresh-token: value from %q, err %v; want the keychain's", src, err)
+	}
+	if v, err := e.Get(ctx, "default", "asana-refresh-token"); err != nil || v != "another-secret" {
+		t.Fatalf("asana-refresh-token did not come from its variable (err %v)", err)
+	}
+	if _, _, err := (&Env{Getenv: e.Getenv}).Lookup(ctx, "default", "asana.refresh-token"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a dotted entry with no keychain: err = %v, want ErrNotFound", err)
+	}
+}
+
 func TestEnvWritesGoToBase(t *testing.T) {
 	testwait.NoLeaks(t)
 	ctx := testwait.Context(t)

@@ -680,6 +680,12 @@ func (d *configDecoder) inject(n ast.Node, p *Profile) {
 			case "secret_command":
 				d.list(p, k, e.value, &r.Command)
 				d.commandWords(k, e.value, r.Command)
+				// A program named by a path ("./bin/token", "~/bin/token")
+				// is where ca_file would be: not wherever the MCP client
+				// happened to start.
+				if len(r.Command) > 0 && strings.ContainsAny(r.Command[0], `/\`) {
+					r.Command[0] = ResolvePath(filepath.Dir(p.ConfigPath), r.Command[0])
+				}
 			case "command_timeout":
 				d.duration(p, k, e.value, &r.CommandTimeout)
 			case "cache_ttl":

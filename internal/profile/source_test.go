@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -19,6 +20,7 @@ func TestInjectSourceFromTheFileAndTheFlags(t *testing.T) {
 		{file: viaFile, want: InjectRule{Source: SourceKeychain}},
 		{file: viaFile + "        source: command\n        secret_command: gh-token\n", want: InjectRule{Source: SourceCommand, Command: []string{"gh-token"}, CommandTimeout: DefaultCommandTimeout, CacheTTL: DefaultCacheTTL}},
 		{file: viaFile + "        source: command\n        secret_command: [\"/opt/My Vault/token\"]\n", want: InjectRule{Source: SourceCommand, Command: []string{"/opt/My Vault/token"}, CommandTimeout: DefaultCommandTimeout, CacheTTL: DefaultCacheTTL}},
+		{file: viaFile + "        source: command\n        secret_command: [./bin/token, asana]\n", want: InjectRule{Source: SourceCommand, Command: []string{"CONFIGDIR/bin/token", "asana"}, CommandTimeout: DefaultCommandTimeout, CacheTTL: DefaultCacheTTL}},
 		{file: cmdFile, want: InjectRule{Source: SourceCommand, Command: []string{"op", "read", "op://Private/Asana/token"}, CommandTimeout: DefaultCommandTimeout, CacheTTL: time.Minute}},
 		{file: oauthFile, want: InjectRule{Source: SourceOAuth, OAuth: InjectOAuth{Issuer: "https://app.asana.com", ClientID: "1234", Scopes: []string{"default"}, RedirectURL: "http://localhost:8502/"}}},
 		{args: []string{"--inject", "X-Asana-Token=asana", "--inject-tools", "T___*", "--inject-source", "command", "--inject-command", "gh auth token", "--inject-command-timeout", "3s"},
@@ -35,6 +37,9 @@ func TestInjectSourceFromTheFileAndTheFlags(t *testing.T) {
 			continue
 		}
 		r := p.Inject[0]
+		if len(tc.want.Command) > 0 && strings.HasPrefix(tc.want.Command[0], "CONFIGDIR/") {
+			tc.want.Command[0] = filepath.Join(filepath.Dir(p.ConfigPath), strings.TrimPrefix(tc.want.Command[0], "CONFIGDIR/"))
+		}
 		if r.Source != tc.want.Source || !slices.Equal(r.Command, tc.want.Command) || r.CommandTimeout != tc.want.CommandTimeout ||
 			r.CacheTTL != tc.want.CacheTTL || !sameOAuth(r.OAuth, tc.want.OAuth) {
 			t.Errorf("%q %v:\n got %+v\nwant %+v", tc.file, tc.args, r, tc.want)

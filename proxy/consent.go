@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -428,18 +429,11 @@ func (p *Proxy) resumeConsent(ctx context.Context, params *callParams, c caller)
 	}
 	_ = json.Unmarshal(member(params.InputResponses, consentKey), &answer)
 	if answer.Action != "accept" {
-		e := p.declined(cn.target, cmpOr(answer.Action, "no answer"), p.consents.latest(cn))
+		e := p.declined(cn.target, cmp.Or(answer.Action, "no answer"), p.consents.latest(cn))
 		p.consents.finish(cn, e)
 		return nil, false, e
 	}
 	return p.pollConsent(ctx, params, c, cn)
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // pollConsent re-sends the call params, gently, until it no longer asks

@@ -144,20 +144,29 @@ func endpoints(ctx context.Context, p *profile.Profile, client *http.Client) (to
 	if (tokenURL != "" && authorizeURL != "") || p.Auth.DiscoveryURL == "" {
 		return tokenURL, authorizeURL, nil
 	}
+	return discoverEndpoints(ctx, client, p.Auth.DiscoveryURL, tokenURL, authorizeURL,
+		fmt.Sprintf("check auth.discovery_url (%s), or set auth.token_url and auth.authorize_url directly", p.Origin("auth.discovery_url")))
+}
+
+// discoverEndpoints fills tokenURL and, when the document has one,
+// authorizeURL, where they are empty, from the OIDC discovery document at
+// doc. hint names the settings to check, for a document that cannot be
+// read or gives an endpoint that is not https.
+func discoverEndpoints(ctx context.Context, client *http.Client, doc, tokenURL, authorizeURL, hint string) (string, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, discoveryTimeout)
 	defer cancel()
-	d, err := oauth.Discover(ctx, client, p.Auth.DiscoveryURL)
+	d, err := oauth.Discover(ctx, client, doc)
 	if err != nil {
-		return "", "", withHints(err, fmt.Sprintf("check auth.discovery_url (%s), or set auth.token_url directly", p.Origin("auth.discovery_url")))
+		return "", "", withHints(err, hint)
 	}
 	if tokenURL == "" {
-		if err := checkDiscovered(p.Auth.DiscoveryURL, "token_endpoint", d.TokenURL); err != nil {
+		if err := checkDiscovered(doc, "token_endpoint", d.TokenURL, hint); err != nil {
 			return "", "", err
 		}
 		tokenURL = d.TokenURL
 	}
 	if authorizeURL == "" && d.AuthorizeURL != "" {
-		if err := checkDiscovered(p.Auth.DiscoveryURL, "authorization_endpoint", d.AuthorizeURL); err != nil {
+		if err := checkDiscovered(doc, "authorization_endpoint", d.AuthorizeURL, hint); err != nil {
 			return "", "", err
 		}
 		authorizeURL = d.AuthorizeURL
@@ -165,17 +174,19 @@ func endpoints(ctx context.Context, p *profile.Profile, client *http.Client) (to
 	return tokenURL, authorizeURL, nil
 }
 
+// discoveryHint is checkDiscovered's hint for a Gateway profile.
+const discoveryHint = "check auth.discovery_url, or set auth.token_url and auth.authorize_url directly"
+
 // checkDiscovered refuses an endpoint from the discovery document unless it
 // is https:// (or http:// on a loopback host), the rule for configured URLs:
 // the client secret and tokens are sent there.
-func checkDiscovered(discoveryURL, field, raw string) error {
+func checkDiscovered(discoveryURL, field, raw, hint string) error {
 	u, err := url.Parse(raw)
 	if err == nil && u.Host != "" && u.User == nil &&
 		(u.Scheme == "https" || u.Scheme == "http" && profile.IsLoopback(u.Hostname())) {
 		return nil
 	}
-	return withHints(fmt.Errorf("the discovery document at %s gives %s %q: an https:// URL is required", discoveryURL, field, raw),
-		"check auth.discovery_url, or set auth.token_url and auth.authorize_url directly")
+	return withHints(fmt.Errorf("the discovery document at %s gives %s %q: an https:// URL is required", discoveryURL, field, raw), hint)
 }
 
 // discoveredAuth is a Gateway OAuth handler whose token URL comes from OIDC
@@ -264,10 +275,10 @@ func (d *doctor) checkDiscovery(ctx context.Context, p *profile.Profile, client 
 	defer cancel()
 	doc, err := oauth.Discover(dctx, client, p.Auth.DiscoveryURL)
 	if err == nil {
-		err = checkDiscovered(p.Auth.DiscoveryURL, "token_endpoint", doc.TokenURL)
+		err = checkDiscovered(p.Auth.DiscoveryURL, "token_endpoint", doc.TokenURL, discoveryHint)
 	}
 	if err == nil && doc.AuthorizeURL != "" {
-		err = checkDiscovered(p.Auth.DiscoveryURL, "authorization_endpoint", doc.AuthorizeURL)
+		err = checkDiscovered(p.Auth.DiscoveryURL, "authorization_endpoint", doc.AuthorizeURL, discoveryHint)
 	}
 	if err != nil {
 		msg, hints := explainNetError(err, p, nil, timeout)

@@ -63,33 +63,20 @@ func newRuleCache(p *profile.Profile, r profile.InjectRule, tokenURL string, sto
 }
 
 // ruleEndpoints returns an oauth rule's token and authorize URLs, from its
-// settings or its issuer's discovery document.
+// settings or its issuer's discovery document (which may have no authorize
+// URL: a refresh needs none).
 func ruleEndpoints(ctx context.Context, r profile.InjectRule, client *http.Client) (tokenURL, authorizeURL string, err error) {
 	o := r.OAuth
 	if (o.TokenURL != "" && o.AuthorizeURL != "") || o.Issuer == "" {
 		return o.TokenURL, o.AuthorizeURL, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, discoveryTimeout)
-	defer cancel()
 	doc := strings.TrimSuffix(o.Issuer, "/") + "/.well-known/openid-configuration"
-	d, err := oauth.Discover(ctx, client, doc)
+	tokenURL, authorizeURL, err = discoverEndpoints(ctx, client, doc, o.TokenURL, o.AuthorizeURL,
+		fmt.Sprintf("check oauth.issuer of the inject rule for %q, or set its oauth.token_url and oauth.authorize_url directly", r.Secret))
 	if err != nil {
 		return "", "", fmt.Errorf("discovering the OAuth endpoints of %q: %w", r.Secret, err)
 	}
-	tokenURL, authorizeURL = cmpOr(o.TokenURL, d.TokenURL), cmpOr(o.AuthorizeURL, d.AuthorizeURL)
-	for field, u := range map[string]string{"token_endpoint": tokenURL, "authorization_endpoint": authorizeURL} {
-		if err := checkDiscovered(doc, field, u); err != nil {
-			return "", "", err
-		}
-	}
 	return tokenURL, authorizeURL, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // loginRuleOAuth runs the downstream API's browser login for an oauth
@@ -106,6 +93,10 @@ func loginRuleOAuth(ctx context.Context, e *env, p *profile.Profile, r profile.I
 	tokenURL, authorizeURL, err := ruleEndpoints(ctx, r, client)
 	if err != nil {
 		return err
+	}
+	if authorizeURL == "" {
+		return withHints(fmt.Errorf("no authorize URL for the OAuth login of %q: the discovery document of %s has no authorization_endpoint", r.Secret, r.OAuth.Issuer),
+			fmt.Sprintf("set oauth.authorize_url in the inject rule for %q", r.Secret))
 	}
 	store := e.keychain()
 	csName := secretsource.ClientSecretName(r.Secret)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -143,7 +144,7 @@ func describeSource(p *profile.Profile, r profile.InjectRule) string {
 	case profile.SourceCommand:
 		return fmt.Sprintf("command %s (timeout %s, cached %s)", printable(secretsource.Describe(r.Command)), r.CommandTimeout, r.CacheTTL)
 	case profile.SourceOAuth:
-		at := cmpOr(r.OAuth.TokenURL, r.OAuth.Issuer)
+		at := cmp.Or(r.OAuth.TokenURL, r.OAuth.Issuer)
 		return fmt.Sprintf("oauth (client %s at %s; log in with %q)", printable(r.OAuth.ClientID), printable(at), p.Command("login", r.Secret))
 	}
 	return profile.SourceKeychain

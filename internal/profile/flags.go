@@ -278,7 +278,8 @@ func (f *Flags) Args() []string {
 }
 
 // IsSwitch reports whether arg, one of Args, is a boolean flag, which takes
-// no value after it ("--no-cache", "--no-cache=false").
+// no value after it ("--no-cache", "--no-cache=false"). A new boolean flag
+// belongs here too (TestIsSwitchKnowsEveryBooleanFlag).
 func IsSwitch(arg string) bool {
 	name, _, _ := strings.Cut(arg, "=")
 	return name == "--no-cache"

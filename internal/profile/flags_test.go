@@ -137,3 +137,20 @@ func resolveForTest(t *testing.T, file string, groups Groups, types []AuthType, 
 	}
 	return f.Resolve(Env{Getenv: func(string) string { return "" }, ConfigDir: func() (string, error) { return dir, nil }}, types)
 }
+
+// IsSwitch knows every boolean profile flag, and only those: Args writes a
+// switch alone, and what reads Args back (Profile.Command, mcp-config)
+// would take the next flag for its value.
+func TestIsSwitchKnowsEveryBooleanFlag(t *testing.T) {
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	AddFlags(fs, AllFlags)
+	fs.VisitAll(func(fl *pflag.Flag) {
+		isBool := fl.Value.Type() == "bool"
+		if got := IsSwitch("--" + fl.Name); got != isBool {
+			t.Errorf("IsSwitch(--%s) = %v, but the flag is of type %s", fl.Name, got, fl.Value.Type())
+		}
+		if isBool && !IsSwitch("--"+fl.Name+"=false") {
+			t.Errorf("IsSwitch(--%s=false) = false", fl.Name)
+		}
+	})
+}

@@ -188,6 +188,12 @@ func (c *Command) Run(ctx context.Context) (tokenstore.Secret, error) {
 	if v == "" {
 		return "", &CommandError{Argv: c.Argv, ExitCode: 0, Reason: "printed nothing on its first line"}
 	}
+	// As for a secret typed into login: a value with control characters
+	// (a stray \r, a terminal escape) would fail deep in a header, or
+	// reach a target as is.
+	if strings.IndexFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
+		return "", &CommandError{Argv: c.Argv, ExitCode: 0, Reason: "printed control characters on its first line; a secret is printable text"}
+	}
 	return tokenstore.Secret(v), nil
 }
 

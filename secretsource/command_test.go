@@ -27,6 +27,7 @@ fail) echo "vault-output-that-must-not-show" ; echo "stderr-that-must-not-show" 
 hang) exec sleep 30 ;;
 big) head -c 200000 /dev/zero | tr '\0' 'a' ;;
 empty) echo ;;
+control) printf 'tok\r\033[2Jen-0123456789\n' ;;
 flood) exec yes a-line-that-is-no-secret ;;
 spawn) sleep 300 & echo $! > "` + dir + `/child" ; wait ;;
 *) printf '  s3cr3t-from-the-vault-0123  \nsecond line\n' ;;
@@ -148,7 +149,7 @@ func TestCommandFailureShowsNoOutput(t *testing.T) {
 }
 
 func TestCommandOutputBounded(t *testing.T) {
-	for _, mode := range []string{"big", "empty"} {
+	for _, mode := range []string{"big", "empty", "control"} {
 		argv, _ := fakeVault(t)
 		c := &Command{Argv: argv, Environ: environ(mode)}
 		_, err := c.Secret(testwait.Context(t))

@@ -156,11 +156,6 @@ func fastCallParams(raw []byte, p *callParams) bool {
 	return true
 }
 
-// fastRewriteArgs is rewriteArgs for arguments (valid JSON) in which no
-// key is given twice: the model's members are kept as they came, but those
-// named by a key of values or by drop (in any letter case), and the
-// values follow, by key. It reports false for arguments it leaves to
-// rewriteArgs.
 // trimJSONSpace is b without JSON's whitespace (space, tab, line feed,
 // carriage return) at either end. bytes.TrimSpace would take more (a
 // vertical tab, U+0085, U+00A0), which encoding/json refuses.
@@ -172,6 +167,11 @@ func trimJSONSpace(b []byte) []byte {
 	return b
 }
 
+// fastRewriteArgs is rewriteArgs for arguments in which no key is given
+// twice: the model's members are kept as they came, but those named by a
+// key of values or by drop (in any letter case), and the values follow, by
+// key. It reports false for arguments it leaves to rewriteArgs, invalid
+// JSON among them (the caller's bytes are checked here, not trusted).
 func fastRewriteArgs(args json.RawMessage, values map[string]tokenstore.Secret, drop []string) (json.RawMessage, bool) {
 	var ms []span
 	if trimmed := trimJSONSpace(args); len(trimmed) > 0 && !isNull(trimmed) {

@@ -209,6 +209,18 @@ func hasResultType(res json.RawMessage) bool {
 	return bytes.Contains(res, []byte(`Type"`)) && member(res, "resultType") != nil
 }
 
+// listNews reports whether the list the client would get now (generation
+// now) is news to a client that was last given generation served (0:
+// none yet) and may have got an error instead of a list (missed): it holds
+// another list (the Gateway's tools changed, or differ from the cached
+// list it got), or an error where a list now is. A client that has been
+// given no list waits for the first one, which is no news to it. What the
+// client was given counts, not what the list was when it subscribed: the
+// cached list may come after the subscription.
+func listNews(now, served uint64, missed bool) bool {
+	return served != 0 && served != now || missed
+}
+
 // listen serves subscriptions/listen, the stateless revision's way to hear
 // of changes: the proxy honours toolsListChanged (it has nothing else to
 // announce), acknowledges, and sends each tools/list_changed tagged with
@@ -269,18 +281,12 @@ func (p *Proxy) listen(conn *stdioConn, req *jsonrpc.Request) {
 			case <-changed:
 			}
 			p.mu.Lock()
-			now, missed := p.listGen, p.statelessMissed
+			now, served, missed := p.listGen, p.servedGen, p.statelessMissed
 			changed = p.changed
 			p.mu.Unlock()
-			// The list the client would get is another: the Gateway's
-			// tools changed (or differ from the cached list the client
-			// got), or a client that got an error instead of a list can
-			// have one now. (A client listing before the first sync
-			// waits for it: the first list is no news to it.)
 			if now != seen {
-				news := seen != 0 || missed
 				seen = now
-				if news {
+				if listNews(now, served, missed) {
 					_ = conn.writeRaw(notification)
 				}
 			}

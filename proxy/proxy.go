@@ -192,7 +192,10 @@ type Proxy struct {
 	// listGen counts the changes of the list the client gets (listed):
 	// 0 before there is one (under mu).
 	listGen uint64
-	cache   cacheState // the tool cache (toolcache.go)
+	// servedGen is the listGen of the list the client was last given (0:
+	// none yet), which decides whether a change is news to it (listNews).
+	servedGen uint64
+	cache     cacheState // the tool cache (toolcache.go)
 
 	early    earlyInit    // the first initialize, answered at once (earlyinit.go)
 	parked   parkedInputs // calls waiting for a 2026-07-28 client's input (input.go)
@@ -530,6 +533,9 @@ func (p *Proxy) listTools(ctx context.Context, stateless bool) (json.RawMessage,
 		p.clientAsked = true
 	} else if err != nil {
 		p.statelessMissed = true
+	}
+	if err == nil {
+		p.servedGen = p.listGen
 	}
 	listed := p.listed
 	p.mu.Unlock()

@@ -1,9 +1,8 @@
 package proxy
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
+	"slices"
 	"testing"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -12,56 +11,36 @@ import (
 // The bytes the proxy writes at start-up without encoding/json (to keep its
 // first use off the path before stdin is read) are json.Marshal's.
 
-// rulesDigestJSON is rulesDigest as it was, by json.Marshal: the oracle, and
-// the digest of every tool cache written before.
-func rulesDigestJSON(rules []Rule) string {
-	type rule struct {
-		Argument, Via, Secret, Format string
-		Tools                         []string
-	}
-	rs := make([]rule, len(rules))
-	for i, r := range rules {
-		rs[i] = rule{Argument: r.Argument, Via: r.Via, Secret: r.Secret, Format: r.Format, Tools: r.Tools}
-		if rs[i].Via == "" {
-			rs[i].Via = ViaArgument
-		}
-		if rs[i].Format == "" {
-			rs[i].Format = DefaultFormat
-		}
-	}
-	b, _ := json.Marshal(rs)
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
-}
-
-func TestRulesDigestIsJSONMarshals(t *testing.T) {
-	for _, rules := range [][]Rule{
-		nil,
-		{},
-		{{Argument: "X-Asana-Token", Secret: "asana", Tools: []string{"T___*"}}},
-		{{Argument: "a", Secret: "s"}, {Argument: "b", Secret: "t", Tools: []string{}}},
-		{{Argument: "h", Via: ViaHeader, Secret: "s", Format: "Bearer {secret}", Tools: []string{"x", "y<&>"}}},
-		{{Argument: "ünï \"q\" \\ \n", Secret: "s\u2028", Format: "{secret}\t", Tools: []string{"\x01", "é"}}},
+// TestRulesKeyTellsRuleSetsApart: rule sets that strip or carry something
+// else have other keys, however their fields' bytes line up; the defaults
+// spelled out, or another source, keep the key.
+func TestRulesKeyTellsRuleSetsApart(t *testing.T) {
+	base := Rule{Argument: "X-Asana-Token", Secret: "asana", Tools: []string{"T___*"}}
+	with := func(f func(*Rule)) []Rule { r := base; r.Tools = slices.Clone(base.Tools); f(&r); return []Rule{r} }
+	for name, pair := range map[string][2][]Rule{
+		"argument":       {{base}, with(func(r *Rule) { r.Argument = "X-Other" })},
+		"via":            {{base}, with(func(r *Rule) { r.Via = ViaHeader })},
+		"secret":         {{base}, with(func(r *Rule) { r.Secret = "other" })},
+		"format":         {{base}, with(func(r *Rule) { r.Format = "{secret}" })},
+		"tools":          {{base}, with(func(r *Rule) { r.Tools = append(r.Tools, "U___*") })},
+		"field boundary": {with(func(r *Rule) { r.Argument, r.Secret = "ab", "c" }), with(func(r *Rule) { r.Argument, r.Secret = "a", "bc" })},
+		"tool boundary":  {with(func(r *Rule) { r.Tools = []string{"a", "b"} }), with(func(r *Rule) { r.Tools = []string{"ab"} })},
+		"rule boundary":  {{base, base}, with(func(r *Rule) { r.Tools = append(r.Tools, base.Argument) })},
+		"one or two":     {{base}, {base, base}},
 	} {
-		if got, want := rulesDigest(rules), rulesDigestJSON(rules); got != want {
-			t.Errorf("rulesDigest(%+v) = %s, json.Marshal's %s", rules, got, want)
+		if rulesKey(pair[0]) == rulesKey(pair[1]) {
+			t.Errorf("%s: %+v and %+v share a key", name, pair[0], pair[1])
 		}
 	}
-}
-
-func FuzzRulesDigestIsJSONMarshals(f *testing.F) {
-	f.Add("X-Asana-Token", "", "asana", "", "T___*", true)
-	f.Add("a\"b", "header", "<s>", "Bearer {secret}", "é\x00", false)
-	f.Fuzz(func(t *testing.T, arg, via, secret, format, tool string, noTools bool) {
-		r := Rule{Argument: arg, Via: via, Secret: secret, Format: format, Tools: []string{tool, tool + "x"}}
-		if noTools {
-			r.Tools = nil
+	for name, r := range map[string][]Rule{
+		"via spelled out":    with(func(r *Rule) { r.Via = ViaArgument }),
+		"format spelled out": with(func(r *Rule) { r.Format = DefaultFormat }),
+		"another source":     with(func(r *Rule) { r.Source = SourceCommand }),
+	} {
+		if rulesKey(r) != rulesKey([]Rule{base}) {
+			t.Errorf("%s: the key changed", name)
 		}
-		rules := []Rule{r, {Argument: tool, Secret: arg}}
-		if got, want := rulesDigest(rules), rulesDigestJSON(rules); got != want {
-			t.Fatalf("rulesDigest(%+v) = %s, json.Marshal's %s", rules, got, want)
-		}
-	})
+	}
 }
 
 func TestStatelessMetaIsJSONMarshals(t *testing.T) {
@@ -99,6 +78,28 @@ func TestInitializeResultIsJSONMarshals(t *testing.T) {
 			if got := initializeResult(asked, version); string(got) != string(want) {
 				t.Errorf("initializeResult(%q, %q) = %s, json.Marshal's %s", asked, version, got, want)
 			}
+		}
+	}
+}
+
+// TestListNews: a change is news to a client given another list, or an
+// error instead of one; not to one given none yet, or given this one. The
+// cached list given after the subscription began counts (it once did not,
+// and the Gateway's list after it went unannounced).
+func TestListNews(t *testing.T) {
+	for _, tc := range []struct {
+		now, served uint64
+		missed      bool
+		want        bool
+	}{
+		{now: 2, served: 1, want: true},  // the cached list given, the Gateway's now
+		{now: 2, served: 2, want: false}, // it listed the new one already
+		{now: 1, served: 0, want: false}, // it has listed nothing yet
+		{now: 1, served: 0, missed: true, want: true},
+		{now: 3, served: 1, want: true},
+	} {
+		if got := listNews(tc.now, tc.served, tc.missed); got != tc.want {
+			t.Errorf("listNews(%d, %d, %v) = %v, want %v", tc.now, tc.served, tc.missed, got, tc.want)
 		}
 	}
 }

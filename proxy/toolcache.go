@@ -2,9 +2,9 @@ package proxy
 
 import (
 	"bytes"
+	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
+	"encoding/binary"
 	"encoding/json"
 
 	"github.com/agw-proxy/agw-proxy/internal/toolcache"
@@ -16,7 +16,7 @@ import (
 // round trip each).
 //
 //   - On start (Run) the entry for the key (Options.Profile, the Gateway
-//     URL, Options.Identity, a digest of the rules) is read, one file, in
+//     URL, Options.Identity, the rules) is read, one file, in
 //     the background. Until the Gateway's list has been read, tools/list
 //     is answered from it (after the secrets are read, as every answer
 //     that carries Gateway bytes is: prime.go).
@@ -74,52 +74,31 @@ func (c *cacheState) on() bool { return c.c != nil }
 // ToolCacheKey returns the tool cache's key of a proxy made with opts, for
 // a command that shows or removes its entry.
 func ToolCacheKey(opts Options) toolcache.Key {
-	return toolcache.Key{Profile: opts.Profile, GatewayURL: opts.GatewayURL, Identity: opts.Identity, Rules: rulesDigest(opts.Rules)}
+	return toolcache.Key{Profile: opts.Profile, GatewayURL: opts.GatewayURL, Identity: opts.Identity, Rules: rulesKey(opts.Rules)}
 }
 
-// rulesDigest is a digest of the rules, for the cache's key: every field
-// that decides which tools are stripped of what, and what a call carries.
-// The digested bytes are json.Marshal's of a slice of struct{Argument, Via,
-// Secret, Format string; Tools []string}, written without encoding/json: its
-// first use costs a start tens of microseconds (the encoder of the type is
-// built by reflection) before stdin is read (rulesDigestJSON is the test's
-// oracle).
-func rulesDigest(rules []Rule) string {
-	b := make([]byte, 0, 64+96*len(rules))
-	b = append(b, '[')
-	for i, r := range rules {
-		via, format := r.Via, r.Format
-		if via == "" {
-			via = ViaArgument
-		}
-		if format == "" {
-			format = DefaultFormat
-		}
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(append(b, `{"Argument":`...), r.Argument)
-		b = appendString(append(b, `,"Via":`...), via)
-		b = appendString(append(b, `,"Secret":`...), r.Secret)
-		b = appendString(append(b, `,"Format":`...), format)
-		b = append(b, `,"Tools":`...)
-		if r.Tools == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for j, t := range r.Tools {
-				if j > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, t)
-			}
-			b = append(b, ']')
-		}
-		b = append(b, '}')
+// rulesKey is the rules' part of the cache's key (toolcache hashes the
+// whole key): every field that decides which tools are stripped of what,
+// and what a call carries, each length-prefixed, so that no two rule sets
+// share one. A rule's source is not among them: a change of it keeps the
+// entry.
+func rulesKey(rules []Rule) string {
+	b := make([]byte, 0, 64*len(rules))
+	field := func(s string) {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
 	}
-	b = append(b, ']')
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
+	for _, r := range rules {
+		field(r.Argument)
+		field(cmp.Or(r.Via, ViaArgument))
+		field(r.Secret)
+		field(cmp.Or(r.Format, DefaultFormat))
+		b = binary.AppendUvarint(b, uint64(len(r.Tools)))
+		for _, t := range r.Tools {
+			field(t)
+		}
+	}
+	return string(b)
 }
 
 // loadCache reads the cache's entry and, unless the Gateway's list is there

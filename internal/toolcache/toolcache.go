@@ -89,7 +89,8 @@ type Key struct {
 	// Identity is who the proxy is to the Gateway: "client_id:…", a user's
 	// subject, an IAM ARN.
 	Identity string
-	// Rules is a digest of the inject rules (they decide the stripping).
+	// Rules stands for the inject rules (they decide the stripping): any
+	// string that tells rule sets apart; the key is hashed.
 	Rules string
 }
 
